@@ -1,0 +1,64 @@
+# Lab 3 toolkit. The README's two commands are `make up` and `make test`;
+# both do all their own set-up.
+
+GO        ?= go
+BIN       := bin
+CMDS      := lab chat-server chat-client chat-bench dnscheck
+GOFLAGS_STATIC := CGO_ENABLED=0
+TEST_ENV  := TESTCONTAINERS_RYUK_DISABLED=true
+# Host packages the tests and the image build need (Debian names).
+HOST_PKGS := debootstrap tshark dnsutils bind9-utils python3
+
+.PHONY: all build deps up down status test test-short vet bench flake fuzz compose clean
+
+all: build
+
+## build: static binaries in bin/
+build:
+	@mkdir -p $(BIN)
+	$(GOFLAGS_STATIC) $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+## deps: install the host packages the image build and the tests need (idempotent)
+deps:
+	@./scripts/host-deps.sh $(HOST_PKGS)
+
+## up: build everything and bring the default lab up (team30.com)
+up: deps build
+	$(BIN)/lab up
+
+## down: remove the default lab
+down: build
+	$(BIN)/lab down
+
+status: build
+	$(BIN)/lab status
+
+vet:
+	$(GO) vet ./...
+
+## test: every test, with the race detector, including the Docker end-to-end tests
+test: deps build vet
+	$(TEST_ENV) $(GO) test -race -count=1 -timeout 75m ./...
+
+## test-short: the tests that need neither Docker nor Python
+test-short:
+	$(GO) test -race -short ./...
+
+## bench: chat-bench against the reference server at 100 and 1000 clients
+bench: build
+	./scripts/bench.sh
+
+## flake: the grading suite 10 times; any failure is a flake
+flake: deps build
+	$(TEST_ENV) $(GO) test -race -count=10 -timeout 80m ./scenarios/...
+
+## fuzz: each fuzz target for a short while
+fuzz:
+	./scripts/fuzz.sh
+
+## compose: regenerate compose.yaml and the default zone files from the topology
+compose: build
+	$(BIN)/lab compose --write
+
+clean:
+	rm -rf $(BIN)
