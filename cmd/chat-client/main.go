@@ -1,0 +1,68 @@
+// Command chat-client is the Lab 3 chat client for Milestone 1 (chatroom),
+// 2 (p2p) or 4 (auth).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/ntnu-ttm4200/lab3/chat"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chat-client:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat-client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mode := fs.String("mode", "chatroom", "milestone: chatroom, p2p or auth")
+	server := fs.String("server", "team30.com:5000", "chat server, NAME:PORT or IP:PORT")
+	p2pPort := fs.Int("p2p-port", 6000, "UDP port for direct messages, the same on every client")
+	bind := fs.String("bind", "", "local IP for the TCP connection and the UDP socket (default: any)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: all settings are flags, see -h", fs.Arg(0))
+	}
+	m, err := chat.ParseMode(*mode)
+	if err != nil {
+		return err
+	}
+	cl := &chat.Client{
+		Server:  *server,
+		Mode:    m,
+		P2PPort: *p2pPort,
+		Bind:    *bind,
+		In:      stdin,
+		Out:     stdout,
+		Prompt:  term.IsTerminal(int(stdout.Fd())),
+	}
+	if fd := int(stdin.Fd()); term.IsTerminal(fd) {
+		cl.ReadPassword = func() (string, error) {
+			pw, err := term.ReadPassword(fd)
+			fmt.Fprintln(stdout)
+			return string(pw), err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = cl.Run(ctx)
+	var rej *chat.RejectedError
+	if errors.As(err, &rej) {
+		return errors.New("the server refused the login: " + rej.Msg)
+	}
+	return err
+}

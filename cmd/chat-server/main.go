@@ -1,0 +1,108 @@
+// Command chat-server runs the Lab 3 chat server for Milestone 1
+// (chatroom), 2 (p2p) or 4 (auth).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/chat"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chat-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mode := fs.String("mode", "chatroom", "milestone: chatroom, p2p or auth")
+	listen := fs.String("listen", "", "address to listen on, HOST:PORT (default: the address of this host's name, port 5000)")
+	users := fs.String("users", "users.db", "user store file for --mode auth")
+	regTimeout := fs.Duration("registration-timeout", 60*time.Second, "time a client has to finish the username or login dialogue")
+	maxLine := fs.Int("max-line", 4096, "longest message accepted from a client, in bytes")
+	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
+	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
+	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
+	quiet := fs.Bool("quiet", false, "log only warnings and errors")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: all settings are flags, see -h", fs.Arg(0))
+	}
+	m, err := chat.ParseMode(*mode)
+	if err != nil {
+		return err
+	}
+	if *listen == "" {
+		if *listen, err = defaultListen(); err != nil {
+			return err
+		}
+	}
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := []chat.Option{
+		chat.WithMode(m),
+		chat.WithRegistrationTimeout(*regTimeout),
+		chat.WithMaxLine(*maxLine),
+		chat.WithSendQueue(*sendQueue),
+		chat.WithPace(*pace),
+		chat.WithWriteTimeout(*writeTimeout),
+		chat.WithLogger(logger),
+	}
+	if m == chat.ModeAuth {
+		st, err := chat.OpenStore(*users)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, chat.WithStore(st))
+	}
+	srv := chat.NewServer(opts...)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(*listen); err != nil && !errors.Is(err, chat.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// defaultListen resolves this host's own name, as the handout's server
+// does with gethostbyname(gethostname()).
+func defaultListen() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("find host name: %w: pass --listen HOST:PORT", err)
+	}
+	addrs, err := net.LookupHost(host)
+	if err != nil || len(addrs) == 0 {
+		return "", fmt.Errorf("resolve host name %q: %v: pass --listen HOST:PORT", host, err)
+	}
+	ip := addrs[0]
+	for _, a := range addrs {
+		if p := net.ParseIP(a); p != nil && p.To4() != nil {
+			ip = a
+			break
+		}
+	}
+	return net.JoinHostPort(ip, "5000"), nil
+}
