@@ -1,0 +1,271 @@
+package dnscheck
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// Expectation is one question with the answer it must get: the records of
+// Type at Name are exactly the set Want, or the server answers with Rcode.
+type Expectation struct {
+	// Name is the owner name, absolute, e.g. "www.team30.com.".
+	Name string `json:"name"`
+	// Type is the record type in upper case, e.g. "A", "MX", "PTR".
+	Type string `json:"type"`
+	// Want is the record data, one value per record, in presentation form
+	// without owner, TTL and class: "10.20.30.3", "10 mail.team30.com.",
+	// "ns.team30.com. admin.team30.com." for an SOA (fields left out, or
+	// given as "*", are not compared). Empty with an empty Rcode, or with
+	// Rcode NOERROR, means the name must exist without records of Type
+	// (NODATA).
+	Want []string `json:"want,omitempty"`
+	// Rcode is the response code the answer must carry: empty or "NOERROR"
+	// for records, "NXDOMAIN" for a name that must not exist.
+	Rcode string `json:"rcode,omitempty"`
+	// Source says where the expectation came from, e.g. "expect.yaml:12";
+	// it is only shown in reports.
+	Source string `json:"source,omitempty"`
+}
+
+// String is the question and the wanted answer, e.g. "www.team30.com. CNAME
+// team30.com.".
+func (e Expectation) String() string {
+	return e.Name + " " + e.Type + " → " + e.WantString()
+}
+
+// WantString is the wanted answer as one line.
+func (e Expectation) WantString() string {
+	switch {
+	case len(e.Want) > 0:
+		return strings.Join(e.Want, ", ")
+	case e.Rcode != "" && e.Rcode != "NOERROR":
+		return e.Rcode
+	default:
+		return "NODATA"
+	}
+}
+
+// ErrInvalidExpectation is returned, wrapped, for an expectation that
+// cannot be checked: unknown type, malformed name or record data.
+var ErrInvalidExpectation = errors.New("invalid expectation")
+
+// soaFields is the number of fields in SOA record data.
+const soaFields = 7
+
+// normalize validates e and puts its name and values in the canonical form
+// that answers are compared in.
+func normalize(e Expectation) (Expectation, error) {
+	name := strings.TrimSpace(e.Name)
+	if name == "" {
+		return e, fmt.Errorf("%w: name is empty", ErrInvalidExpectation)
+	}
+	if _, ok := dns.IsDomainName(name); !ok {
+		return e, fmt.Errorf("%w: name %q is not a domain name", ErrInvalidExpectation, name)
+	}
+	e.Name = canonicalName(name)
+	typ := strings.ToUpper(strings.TrimSpace(e.Type))
+	qtype, ok := dns.StringToType[typ]
+	if !ok || qtype == dns.TypeANY || qtype == dns.TypeNone {
+		return e, fmt.Errorf("%w: %s: unknown record type %q (use A, AAAA, CNAME, MX, NS, SOA, PTR, TXT, SRV, ...)", ErrInvalidExpectation, e.Name, e.Type)
+	}
+	e.Type = typ
+	rcode := strings.ToUpper(strings.TrimSpace(e.Rcode))
+	if rcode != "" {
+		if _, ok := dns.StringToRcode[rcode]; !ok {
+			return e, fmt.Errorf("%w: %s %s: unknown rcode %q (use NOERROR, NXDOMAIN, SERVFAIL or REFUSED)", ErrInvalidExpectation, e.Name, typ, e.Rcode)
+		}
+		if rcode != "NOERROR" && len(e.Want) > 0 {
+			return e, fmt.Errorf("%w: %s %s: rcode %s cannot come with records in want", ErrInvalidExpectation, e.Name, typ, rcode)
+		}
+	}
+	e.Rcode = rcode
+	want := make([]string, 0, len(e.Want))
+	for _, w := range e.Want {
+		v, err := canonicalWant(qtype, e.Name, w)
+		if err != nil {
+			return e, fmt.Errorf("%w: %s %s: %w", ErrInvalidExpectation, e.Name, typ, err)
+		}
+		want = append(want, v)
+	}
+	e.Want = want
+	return e, nil
+}
+
+// canonicalName lower-cases a domain name and makes it absolute.
+func canonicalName(s string) string {
+	return dns.Fqdn(strings.ToLower(strings.TrimSpace(s)))
+}
+
+// canonicalWant validates one wanted value of type qtype and returns it in
+// the form rdataValue gives for a record.
+func canonicalWant(qtype uint16, owner, w string) (string, error) {
+	w = strings.TrimSpace(w)
+	if w == "" {
+		return "", errors.New("empty value in want")
+	}
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		a, err := netip.ParseAddr(w)
+		if err != nil || a.Zone() != "" {
+			return "", fmt.Errorf("%q is not an IP address", w)
+		}
+		if qtype == dns.TypeA && !a.Is4() {
+			return "", fmt.Errorf("%q is not an IPv4 address (an A record holds one)", w)
+		}
+		if qtype == dns.TypeAAAA && (!a.Is6() || a.Is4In6()) {
+			return "", fmt.Errorf("%q is not an IPv6 address (an AAAA record holds one)", w)
+		}
+		return a.String(), nil
+	case dns.TypeCNAME, dns.TypeNS, dns.TypePTR, dns.TypeDNAME:
+		if _, ok := dns.IsDomainName(w); !ok || strings.ContainsAny(w, " \t") {
+			return "", fmt.Errorf("%q is not a domain name", w)
+		}
+		return canonicalName(w), nil
+	case dns.TypeSOA:
+		return canonicalSOAWant(w)
+	case dns.TypeTXT:
+		// A TXT value is compared as the text itself, all strings joined.
+		return w, nil
+	}
+	rr, err := dns.NewRR(owner + " 0 IN " + dns.TypeToString[qtype] + " " + w)
+	if err != nil || rr == nil {
+		return "", fmt.Errorf("%q is not valid %s record data", w, dns.TypeToString[qtype])
+	}
+	return rdataValue(rr), nil
+}
+
+// canonicalSOAWant accepts "MNAME RNAME [SERIAL REFRESH RETRY EXPIRE
+// MINIMUM]", where any number may be "*" and trailing fields may be left
+// out.
+func canonicalSOAWant(w string) (string, error) {
+	f := strings.Fields(w)
+	if len(f) < 2 || len(f) > soaFields {
+		return "", fmt.Errorf("SOA %q: want \"MNAME RNAME\" optionally followed by serial refresh retry expire minimum", w)
+	}
+	for i, x := range f {
+		if i < 2 {
+			if _, ok := dns.IsDomainName(x); !ok {
+				return "", fmt.Errorf("SOA %q: %q is not a domain name", w, x)
+			}
+			f[i] = canonicalName(x)
+			continue
+		}
+		if x == "*" {
+			continue
+		}
+		if _, err := strconv.ParseUint(x, 10, 32); err != nil {
+			return "", fmt.Errorf("SOA %q: %q is not a number of seconds or *", w, x)
+		}
+	}
+	return strings.Join(f, " "), nil
+}
+
+// rdataValue is a record's data in the canonical form of canonicalWant.
+func rdataValue(rr dns.RR) string {
+	switch r := rr.(type) {
+	case *dns.A:
+		if a, ok := netip.AddrFromSlice(r.A.To4()); ok {
+			return a.String()
+		}
+	case *dns.AAAA:
+		if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok {
+			return a.String()
+		}
+	case *dns.CNAME:
+		return canonicalName(r.Target)
+	case *dns.NS:
+		return canonicalName(r.Ns)
+	case *dns.PTR:
+		return canonicalName(r.Ptr)
+	case *dns.DNAME:
+		return canonicalName(r.Target)
+	case *dns.MX:
+		return fmt.Sprintf("%d %s", r.Preference, canonicalName(r.Mx))
+	case *dns.SOA:
+		return fmt.Sprintf("%s %s %d %d %d %d %d", canonicalName(r.Ns), canonicalName(r.Mbox),
+			r.Serial, r.Refresh, r.Retry, r.Expire, r.Minttl)
+	case *dns.TXT:
+		return strings.Join(r.Txt, "")
+	}
+	// Other types compare by their presentation, case-insensitively, as
+	// names inside them are.
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(rr.String(), rr.Header().String())))
+}
+
+// valueMatches reports whether a wanted value matches a record's value;
+// only SOA values have wildcards and optional fields.
+func valueMatches(qtype uint16, want, got string) bool {
+	if qtype != dns.TypeSOA {
+		return want == got
+	}
+	w, g := strings.Fields(want), strings.Fields(got)
+	if len(w) > len(g) {
+		return false
+	}
+	for i := range w {
+		if w[i] != "*" && w[i] != g[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Expectations derives what the lab's DNS server must answer for topo: the
+// lab 2 zone template (SOA, NS, apex A/AAAA to the web server, www CNAME to
+// the apex, MX 10 mail, ns and mail A/AAAA), an A and AAAA for every host's
+// own name, and in the reverse zone its SOA, NS and a PTR for every address.
+func Expectations(topo lab.Topology) []Expectation {
+	d := canonicalName(topo.Domain())
+	ns, mail, www := "ns."+d, "mail."+d, "www."+d
+	soa := ns + " admin." + d
+	web, dnsHost := topo.WebServer(), topo.DNSServer()
+	const src = "lab 2 template"
+	exp := func(name, typ string, want ...string) Expectation {
+		return Expectation{Name: name, Type: typ, Want: want, Source: src}
+	}
+	out := []Expectation{
+		exp(d, "SOA", soa),
+		exp(d, "NS", ns),
+		exp(d, "A", web.IPv4.String()),
+		exp(d, "AAAA", web.IPv6.String()),
+		exp(d, "MX", "10 "+mail),
+		exp(www, "CNAME", d),
+		exp(www, "A", web.IPv4.String()),
+		exp(www, "AAAA", web.IPv6.String()),
+		exp(ns, "A", dnsHost.IPv4.String()),
+		exp(ns, "AAAA", dnsHost.IPv6.String()),
+		exp(mail, "A", topo.MailIPv4().String()),
+		exp(mail, "AAAA", topo.MailIPv6().String()),
+	}
+	for _, h := range topo.Hosts {
+		name := h.Name + "." + d
+		out = append(out, Expectation{Name: name, Type: "A", Want: []string{h.IPv4.String()}, Source: "host " + h.Name},
+			Expectation{Name: name, Type: "AAAA", Want: []string{h.IPv6.String()}, Source: "host " + h.Name})
+	}
+	rev := canonicalName(topo.ReverseZone())
+	out = append(out, exp(rev, "SOA", soa), exp(rev, "NS", ns))
+	ptr := func(a netip.Addr, target string) Expectation {
+		return exp(reverseName(a), "PTR", target)
+	}
+	out = append(out, ptr(dnsHost.IPv4, ns), ptr(web.IPv4, www), ptr(topo.MailIPv4(), mail))
+	for _, h := range topo.Clients() {
+		out = append(out, Expectation{Name: reverseName(h.IPv4), Type: "PTR", Want: []string{h.Name + "." + d}, Source: "host " + h.Name})
+	}
+	return out
+}
+
+// reverseName is the in-addr.arpa or ip6.arpa name of an address.
+func reverseName(a netip.Addr) string {
+	r, err := dns.ReverseAddr(a.String())
+	if err != nil {
+		panic(err) // a valid netip.Addr always has a reverse name
+	}
+	return r
+}
