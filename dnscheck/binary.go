@@ -16,6 +16,10 @@ import (
 // relative to the module root.
 const BinaryRelPath = "bin/dnscheck"
 
+// ErrNoBinary is returned, wrapped, when the cmd/dnscheck binary is missing
+// and cannot be built.
+var ErrNoBinary = errors.New("no dnscheck binary")
+
 // Binary returns the static cmd/dnscheck binary for RunLab: root/bin/dnscheck
 // if it exists (built by make build), otherwise one freshly built from the
 // module at root by BuildBinary. An empty root means the module that holds
