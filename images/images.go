@@ -1,0 +1,161 @@
+// Package images builds the lab's Docker images locally, with no container
+// registry: a Debian base made with debootstrap and imported into the
+// engine, and two role images (dnsserver, host) that add only files on top
+// of it. Builds are cached by a content hash of their inputs.
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Refs names the images a lab needs.
+type Refs struct{ Base, DNS, Host string }
+
+// Engine is the part of the Docker Engine API that Ensure uses. It is
+// satisfied by *client.Client from github.com/moby/moby/client.
+type Engine interface {
+	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
+	ImageBuild(ctx context.Context, buildContext io.Reader, options client.ImageBuildOptions) (client.ImageBuildResult, error)
+	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
+	ImageRemove(ctx context.Context, imageID string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+}
+
+// Labels put on every image this package builds.
+const (
+	LabelManaged   = "lab3.managed"     // always "true"
+	LabelInputHash = "lab3.input-hash"  // sha256 of the image's inputs
+	LabelImage     = "lab3.image"       // "base", "dnsserver" or "host"
+)
+
+// Repositories of the lab's images. Each image is tagged with the first 12
+// hex digits of its input hash and with "latest" (for compose files).
+const (
+	RepoBase = "lab3/base"
+	RepoDNS  = "lab3/dnsserver"
+	RepoHost = "lab3/host"
+)
+
+// ErrNeedRoot is returned, wrapped, when the base image must be built with
+// debootstrap and the process is not root.
+var ErrNeedRoot = errors.New("building the base image needs root")
+
+// ErrNoDebootstrap is returned, wrapped, when debootstrap is not installed.
+var ErrNoDebootstrap = errors.New("debootstrap not found")
+
+// ErrNoMirror is returned, wrapped, when no Debian mirror can be found.
+var ErrNoMirror = errors.New("no Debian mirror found")
+
+// Ensure makes sure the lab's images exist locally, building only what is
+// missing or out of date.
+func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return Refs{}, err
+	}
+	b := &builder{eng: eng, cfg: cfg}
+	base, err := b.ensureBase(ctx)
+	if err != nil {
+		return Refs{}, hint(err)
+	}
+	refs := Refs{Base: base.ref}
+	for _, r := range roles() {
+		img, err := b.ensureRole(ctx, r, base)
+		if err != nil {
+			return Refs{}, hint(err)
+		}
+		switch r.name {
+		case "dnsserver":
+			refs.DNS = img.ref
+		case "host":
+			refs.Host = img.ref
+		}
+	}
+	return refs, nil
+}
+
+// hint adds the one thing a user can do about an unreachable engine.
+func hint(err error) error {
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%w: is dockerd running, and is DOCKER_HOST right?", err)
+	}
+	return err
+}
+
+// builtImage is one image that Ensure made sure of.
+type builtImage struct {
+	ref  string // repo:hash12
+	hash string // full input hash
+	id   string // image ID
+	size int64
+}
+
+type builder struct {
+	eng Engine
+	cfg config
+}
+
+// lookup reports whether ref exists and was built from the inputs with the
+// given hash.
+func (b *builder) lookup(ctx context.Context, ref, hash string) (builtImage, bool, error) {
+	res, err := b.eng.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return builtImage{}, false, nil
+	}
+	if err != nil {
+		return builtImage{}, false, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	img := builtImage{ref: ref, hash: hash, id: res.ID, size: res.Size}
+	if res.Config == nil || res.Config.Labels[LabelInputHash] != hash {
+		return img, false, nil
+	}
+	return img, true, nil
+}
+
+// finish inspects a freshly built image, tags it :latest, removes the image
+// the tag pointed at before (unless a container still uses it) and reports.
+func (b *builder) finish(ctx context.Context, what, repo, ref, hash, oldID string, start time.Time) (builtImage, error) {
+	img, ok, err := b.lookup(ctx, ref, hash)
+	if err != nil {
+		return builtImage{}, err
+	}
+	if !ok {
+		return builtImage{}, fmt.Errorf("build %s: image %s is missing its %s label after the build", what, ref, LabelInputHash)
+	}
+	if err := b.tagLatest(ctx, ref, repo); err != nil {
+		return builtImage{}, err
+	}
+	if oldID != "" && oldID != img.id {
+		// Best effort: an image still used by a container stays.
+		_, _ = b.eng.ImageRemove(ctx, oldID, client.ImageRemoveOptions{PruneChildren: true})
+	}
+	b.cfg.progressf("%s: built %s (%s) in %s", what, ref, megabytes(img.size), b.cfg.now().Sub(start).Round(100*time.Millisecond))
+	return img, nil
+}
+
+func (b *builder) tagLatest(ctx context.Context, ref, repo string) error {
+	if _, err := b.eng.ImageTag(ctx, client.ImageTagOptions{Source: ref, Target: repo + ":latest"}); err != nil {
+		return fmt.Errorf("tag %s as %s:latest: %w", ref, repo, err)
+	}
+	return nil
+}
+
+func megabytes(n int64) string {
+	return fmt.Sprintf("%d MB", (n+500_000)/1_000_000)
+}
+
+// labels returns the labels of an image built from inputs with hash.
+func labels(what, hash string) map[string]string {
+	return map[string]string{LabelManaged: "true", LabelInputHash: hash, LabelImage: what}
+}
+
+// getenv is os.Getenv; a variable so that option defaults stay testable.
+var getenv = os.Getenv
