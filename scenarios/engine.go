@@ -1,0 +1,692 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Programs tells the engine how to run one submission: the command of each
+// role per milestone, the Milestone 4 dialogue, and the environment.
+type Programs struct {
+	// Commands may use ${self} (the host's IPv4 address) and every
+	// scenario variable (${domain}, ${port}, ${p2p_port}, ${ip:HOST}, ...).
+	Commands map[Milestone]map[Role][]string
+	Auth     AuthDialogue
+	Env      []string
+	Workdir  string
+}
+
+// AuthDialogue is the order in which a client asks for the Milestone 4
+// answers ("action", "username", "password") and, for each, the regex of the
+// prompt to wait for before typing it ("" types without waiting).
+type AuthDialogue struct {
+	Order   []string
+	Prompts map[string]string
+}
+
+// DefaultAuth is our reference client's dialogue: action, username,
+// password, each typed after the handout's prompt.
+func DefaultAuth() AuthDialogue {
+	return AuthDialogue{
+		Order: []string{"action", "username", "password"},
+		Prompts: map[string]string{
+			"action":   `'login' or 'register'`,
+			"username": `Username: ?`,
+			"password": `Password: ?`,
+		},
+	}
+}
+
+// Engine runs scenarios against one lab through a Runtime.
+type Engine struct {
+	rt    Runtime
+	prog  Programs
+	vars  Vars
+	clock Clock
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithClock replaces the wall clock, for tests.
+func WithClock(c Clock) Option { return func(e *Engine) { e.clock = c } }
+
+// NewEngine returns an engine that runs prog's programs on rt, expanding
+// scenario variables from vars.
+func NewEngine(rt Runtime, prog Programs, vars Vars, opts ...Option) *Engine {
+	e := &Engine{rt: rt, prog: prog, vars: vars, clock: realClock{}}
+	if e.prog.Workdir == "" {
+		e.prog.Workdir = "/root"
+	}
+	if e.prog.Auth.Order == nil {
+		e.prog.Auth = DefaultAuth()
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// proc is a running program of a scenario.
+type proc struct {
+	name, host string
+	command    string
+	p          Process
+	tr         *transcript
+	stdinMu    sync.Mutex
+}
+
+// run is the state of one scenario execution.
+type run struct {
+	e       *Engine
+	sc      Scenario
+	mu      sync.Mutex
+	procs   map[string]*proc
+	order   []string
+	touched map[string]HostAction // hosts to restore, with what was done
+}
+
+// stepError is a failed expectation, as opposed to a broken lab.
+type stepError struct {
+	expectation, got string
+	procs            []string
+	infra            bool
+}
+
+func (s *stepError) Error() string { return s.expectation + ": " + s.got }
+
+func failf(procs []string, expectation, format string, args ...any) *stepError {
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), procs: procs}
+}
+
+func infraf(expectation, format string, args ...any) *stepError {
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), infra: true}
+}
+
+// Run executes one scenario and always cleans up what it started: every
+// process is killed and every host it stopped or disconnected is restored.
+func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
+	start := e.clock.Now()
+	res := Result{
+		Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement,
+		Required: sc.Required, MaxPoints: sc.Points, Status: Passed,
+	}
+	r := &run{e: e, sc: sc, procs: map[string]*proc{}, touched: map[string]HostAction{}}
+	sctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	var failed *stepError
+	var failedAt Step
+	for _, st := range sc.Steps {
+		if err := r.step(sctx, st); err != nil {
+			failed, failedAt = err, st
+			if ctx.Err() == nil && sctx.Err() != nil {
+				failed.got += fmt.Sprintf(" (the scenario's %s timeout ran out)", sc.Timeout)
+			}
+			break
+		}
+	}
+	cancel()
+	r.cleanup(ctx)
+	res.Duration = e.clock.Now().Sub(start)
+	if failed != nil {
+		res.Status = Failed
+		if failed.infra || ctx.Err() != nil {
+			res.Status = Error
+		}
+		res.Failure = &Failure{
+			File: sc.File, Line: failedAt.Line, Step: failedAt.Kind,
+			Expectation: failed.expectation, Got: failed.got,
+			Evidence: r.evidence(),
+		}
+	} else {
+		res.Points = sc.Points
+	}
+	res.Transcripts = r.transcripts()
+	return res
+}
+
+func (r *run) evidence() []Evidence {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Evidence
+	for _, name := range r.order {
+		p := r.procs[name]
+		out = append(out, Evidence{Proc: name, Host: p.host, Lines: p.tr.lastLines(evidenceLines)})
+	}
+	return out
+}
+
+func (r *run) transcripts() []Transcript {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Transcript
+	for _, name := range r.order {
+		p := r.procs[name]
+		out = append(out, Transcript{Proc: name, Host: p.host, Command: p.command, Text: p.tr.text()})
+	}
+	return out
+}
+
+// cleanup kills the scenario's processes and restores its hosts. It uses its
+// own deadline so that it still runs when ctx is cancelled (Ctrl-C).
+func (r *run) cleanup(parent context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 20*time.Second)
+	defer cancel()
+	for host, action := range r.touched {
+		var undo HostAction
+		switch action {
+		case HostDisconnect:
+			undo = HostReconnect
+		case HostStop, HostKill:
+			undo = HostStart
+		default:
+			continue
+		}
+		_ = r.e.rt.Host(ctx, host, undo) // best effort: the lab is torn down after grading anyway
+	}
+	r.mu.Lock()
+	procs := make([]*proc, 0, len(r.procs))
+	for _, p := range r.procs {
+		procs = append(procs, p)
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, _ := p.tr.state()
+			if st.exited {
+				return
+			}
+			_ = p.p.Stdin().Close()
+			_ = p.p.Signal(ctx, syscall.SIGKILL)
+			r.waitState(ctx, p.tr, nil, func(s exitState) bool { return s.exited })
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *run) proc(name string) *proc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.procs[name]
+}
+
+func (r *run) step(ctx context.Context, st Step) *stepError {
+	if err := ctx.Err(); err != nil {
+		return infraf(string(st.Kind), "stopped: %v", err)
+	}
+	switch st.Kind {
+	case StepParallel:
+		return r.parallel(ctx, st.Children)
+	case StepStart:
+		return r.start(ctx, st.Procs[0], st.Host, st.Role)
+	case StepJoin:
+		return r.join(ctx, st)
+	case StepType:
+		line, err := r.e.vars.expand(st.Text, false)
+		if err != nil {
+			return infraf("type", "%v", err)
+		}
+		return r.typeLine(st.Procs[0], line)
+	case StepAuth:
+		return r.auth(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within)
+	case StepExpect:
+		return r.each(ctx, st.Procs, func(name string) *stepError { return r.expect(ctx, name, st.Match, st.Within) })
+	case StepUntil:
+		return r.until(ctx, st)
+	case StepConnect:
+		return r.connect(ctx, st)
+	case StepAbsent:
+		return r.each(ctx, st.Procs, func(name string) *stepError { return r.absent(ctx, name, st.Match, st.Within) })
+	case StepExit:
+		return r.exit(ctx, st.Procs[0], st.Code, st.Within)
+	case StepRunning:
+		for _, name := range st.Procs {
+			if s, _ := r.proc(name).tr.state(); s.exited {
+				return failf([]string{name}, fmt.Sprintf("%s is still running", name), "it exited with code %d", s.code)
+			}
+		}
+		return nil
+	case StepKill:
+		return r.kill(ctx, st.Procs[0], st.Signal)
+	case StepListening:
+		return r.listening(ctx, st)
+	case StepProbe:
+		return r.probe(ctx, st)
+	case StepGrep:
+		return r.grep(ctx, st)
+	case StepResolve:
+		return r.each(ctx, st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, st) })
+	case StepHost:
+		return r.host(ctx, st.Host, HostAction(st.Action))
+	}
+	return infraf(string(st.Kind), "unknown step kind")
+}
+
+// each runs f for every name at once and returns the first failure in the
+// order of names, so evidence does not depend on scheduling.
+func (r *run) each(ctx context.Context, names []string, f func(string) *stepError) *stepError {
+	if len(names) == 1 {
+		return f(names[0])
+	}
+	errs := make([]*stepError, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(n)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) parallel(ctx context.Context, steps []Step) *stepError {
+	idx := make([]string, len(steps))
+	for i := range steps {
+		idx[i] = fmt.Sprint(i)
+	}
+	return r.each(ctx, idx, func(s string) *stepError {
+		var i int
+		fmt.Sscan(s, &i)
+		return r.step(ctx, steps[i])
+	})
+}
+
+func (r *run) command(host string, role Role) ([]string, error) {
+	byRole, ok := r.e.prog.Commands[r.sc.Milestone]
+	if !ok || len(byRole[role]) == 0 {
+		return nil, fmt.Errorf("the submission has no %s %s program: add it to lab3.yaml", r.sc.Milestone, role)
+	}
+	self := r.e.vars.IPv4[host]
+	var out []string
+	for _, a := range byRole[role] {
+		a = strings.ReplaceAll(a, "${self}", self)
+		x, err := r.e.vars.expand(a, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s command: %w", r.sc.Milestone, role, err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (r *run) start(ctx context.Context, name, host string, role Role) *stepError {
+	what := fmt.Sprintf("start the %s %s as %q on %s", r.sc.Milestone, role, name, host)
+	cmd, err := r.command(host, role)
+	if err != nil {
+		return failf(nil, what, "%v", err)
+	}
+	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
+}
+
+func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
+	p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+	if err != nil {
+		return infraf(fmt.Sprintf("start %q on %s", name, host), "%v", err)
+	}
+	pr := &proc{name: name, host: host, command: command, p: p, tr: newTranscript()}
+	pr.tr.note(fmt.Sprintf("%s on %s: %s", name, host, pr.command))
+	r.mu.Lock()
+	r.procs[name] = pr
+	r.order = append(r.order, name)
+	r.mu.Unlock()
+	go pump(pr)
+	return nil
+}
+
+// pump copies a process's output into its transcript and records its exit.
+func pump(pr *proc) {
+	buf := make([]byte, 32*1024)
+	out := pr.p.Output()
+	for {
+		n, err := out.Read(buf)
+		if n > 0 {
+			pr.tr.write(buf[:n])
+		}
+		if err != nil {
+			break
+		}
+	}
+	pr.tr.markEOF()
+	code, err := pr.p.Wait()
+	pr.tr.finish(code, err)
+}
+
+func (r *run) typeLine(name, line string) *stepError {
+	pr := r.proc(name)
+	pr.stdinMu.Lock()
+	defer pr.stdinMu.Unlock()
+	pr.tr.typed(line)
+	if _, err := io.WriteString(pr.p.Stdin(), line+"\n"); err != nil {
+		s, _ := pr.tr.state()
+		got := fmt.Sprintf("writing failed: %v", err)
+		if s.eof {
+			got = "the program had already stopped reading (it exited or closed its input)"
+		}
+		return failf([]string{name}, fmt.Sprintf("type %q into %s", line, name), "%s", got)
+	}
+	return nil
+}
+
+func (r *run) join(ctx context.Context, st Step) *stepError {
+	name, user := st.Procs[0], st.User
+	if err := r.start(ctx, name, st.Host, RoleClient); err != nil {
+		return err
+	}
+	var success string
+	if r.sc.Milestone == M4 {
+		if err := r.auth(ctx, name, st.Action, user, st.Password, st.Within); err != nil {
+			return err
+		}
+		success = fmt.Sprintf(`Login successful\. Welcome back, %s!`, regexp.QuoteMeta(user))
+		if st.Action == "register" {
+			success = fmt.Sprintf(`Registration successful\. Welcome, %s!`, regexp.QuoteMeta(user))
+		}
+	} else {
+		if err := r.expect(ctx, name, `Type your username`, st.Within); err != nil {
+			return err
+		}
+		if err := r.typeLine(name, user); err != nil {
+			return err
+		}
+		success = fmt.Sprintf(`Your username \(%s\) is valid`, regexp.QuoteMeta(user))
+	}
+	if st.Fail {
+		return nil
+	}
+	return r.expectRaw(ctx, name, success, st.Within)
+}
+
+func (r *run) auth(ctx context.Context, name, action, user, password string, within time.Duration) *stepError {
+	answers := map[string]string{"action": action, "username": user, "password": password}
+	for _, key := range r.e.prog.Auth.Order {
+		if prompt := r.e.prog.Auth.Prompts[key]; prompt != "" {
+			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
+				return err
+			}
+		}
+		if err := r.typeLine(name, answers[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) compile(match string) (*regexp.Regexp, *stepError) {
+	x, err := r.e.vars.expand(match, true)
+	if err != nil {
+		return nil, infraf("match", "%v", err)
+	}
+	re, err := regexp.Compile(x)
+	if err != nil {
+		return nil, infraf("match", "%v", err)
+	}
+	return re, nil
+}
+
+func (r *run) expect(ctx context.Context, name, match string, within time.Duration) *stepError {
+	re, serr := r.compile(match)
+	if serr != nil {
+		return serr
+	}
+	return r.expectRE(ctx, name, re, within)
+}
+
+// expectRaw matches a regex that needs no variable expansion.
+func (r *run) expectRaw(ctx context.Context, name, match string, within time.Duration) *stepError {
+	re, err := regexp.Compile(match)
+	if err != nil {
+		return infraf("match", "%v", err)
+	}
+	return r.expectRE(ctx, name, re, within)
+}
+
+func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, within time.Duration) *stepError {
+	pr := r.proc(name)
+	what := fmt.Sprintf("%s on %s prints /%s/ within %s", name, pr.host, re, within)
+	start := r.e.clock.Now()
+	deadline := r.e.clock.After(within)
+	for {
+		// Read the state before searching: output written before EOF is
+		// then certainly visible to the search.
+		st, _ := pr.tr.state()
+		_, found, ch := pr.tr.find(re, -1, true)
+		if found {
+			return nil
+		}
+		if st.eof {
+			// Nothing more can arrive; say so instead of waiting out the deadline.
+			return failf([]string{name}, what, "it did not; %s", ended(st))
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			if _, found, _ := pr.tr.find(re, -1, true); found {
+				return nil
+			}
+			return failf([]string{name}, what, "it did not within %s", r.e.clock.Now().Sub(start))
+		case <-ctx.Done():
+			return failf([]string{name}, what, "it did not before the scenario stopped")
+		}
+	}
+}
+
+func ended(st exitState) string {
+	if st.exited {
+		if st.err != nil {
+			return fmt.Sprintf("the program ended (%v)", st.err)
+		}
+		return fmt.Sprintf("the program exited with code %d", st.code)
+	}
+	return "the program closed its output"
+}
+
+func (r *run) absent(ctx context.Context, name, match string, window time.Duration) *stepError {
+	re, serr := r.compile(match)
+	if serr != nil {
+		return serr
+	}
+	pr := r.proc(name)
+	what := fmt.Sprintf("%s on %s does not print /%s/ within %s", name, pr.host, re, window)
+	from := pr.tr.position()
+	deadline := r.e.clock.After(window)
+	for {
+		st, _ := pr.tr.state()
+		m, found, ch := pr.tr.find(re, from, false)
+		if found {
+			return failf([]string{name}, what, "it printed %q", m)
+		}
+		if st.eof {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			if m, found, _ := pr.tr.find(re, from, false); found {
+				return failf([]string{name}, what, "it printed %q", m)
+			}
+			return nil
+		case <-ctx.Done():
+			return failf([]string{name}, what, "the scenario stopped before the window ended")
+		}
+	}
+}
+
+// waitState blocks until cond holds for the transcript's exit state or the
+// deadline (nil: none) passes.
+func (r *run) waitState(ctx context.Context, tr *transcript, deadline <-chan time.Time, cond func(exitState) bool) (exitState, bool) {
+	for {
+		st, ch := tr.state()
+		if cond(st) {
+			return st, true
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			st, _ := tr.state()
+			if st.eof && !st.exited {
+				// Output has ended, so the exit status is moments away; the
+				// deadline is about the program, not about Docker's bookkeeping.
+				return r.waitState(ctx, tr, nil, cond)
+			}
+			return st, cond(st)
+		case <-ctx.Done():
+			st, _ := tr.state()
+			return st, cond(st)
+		}
+	}
+}
+
+func (r *run) exit(ctx context.Context, name string, code *int, within time.Duration) *stepError {
+	pr := r.proc(name)
+	what := fmt.Sprintf("%s on %s exits within %s", name, pr.host, within)
+	if code != nil {
+		what = fmt.Sprintf("%s on %s exits with code %d within %s", name, pr.host, *code, within)
+	}
+	start := r.e.clock.Now()
+	st, ok := r.waitState(ctx, pr.tr, r.e.clock.After(within), func(s exitState) bool { return s.exited })
+	if !ok {
+		return failf([]string{name}, what, "it was still running after %s", r.e.clock.Now().Sub(start))
+	}
+	if st.err != nil {
+		return infraf(what, "could not read its exit status: %v", st.err)
+	}
+	if code != nil && st.code != *code {
+		return failf([]string{name}, what, "it exited with code %d", st.code)
+	}
+	return nil
+}
+
+func (r *run) kill(ctx context.Context, name, signal string) *stepError {
+	if signal == "" {
+		signal = "KILL"
+	}
+	sig := signals[strings.ToUpper(signal)]
+	pr := r.proc(name)
+	pr.tr.note("engine sent SIG" + strings.ToUpper(signal))
+	if err := pr.p.Signal(ctx, sig); err != nil {
+		return infraf(fmt.Sprintf("send SIG%s to %s", strings.ToUpper(signal), name), "%v", err)
+	}
+	return nil
+}
+
+func (r *run) host(ctx context.Context, host string, action HostAction) *stepError {
+	r.mu.Lock()
+	switch action {
+	case HostDisconnect, HostStop, HostKill:
+		r.touched[host] = action
+	case HostReconnect, HostStart:
+		delete(r.touched, host)
+	}
+	r.mu.Unlock()
+	r.mu.Lock()
+	for _, p := range r.procs {
+		if p.host == host {
+			p.tr.note(fmt.Sprintf("engine: %s %s", action, host))
+		}
+	}
+	r.mu.Unlock()
+	if err := r.e.rt.Host(ctx, host, action); err != nil {
+		return infraf(fmt.Sprintf("%s host %s", action, host), "%v", err)
+	}
+	return nil
+}
+
+// poll runs check every interval until it reports done or within passes. It
+// is for state that has no event to wait on, such as a port being bound.
+func (r *run) poll(ctx context.Context, within, interval time.Duration, check func() (bool, error)) (bool, error) {
+	deadline := r.e.clock.After(within)
+	for {
+		done, err := check()
+		if done || err != nil {
+			return done, err
+		}
+		select {
+		case <-deadline:
+			return check()
+		case <-ctx.Done():
+			return false, nil
+		case <-r.e.clock.After(interval):
+		}
+	}
+}
+
+// until types a line, waits up to every for the reply, and tries again
+// until within passes: for state the program only shows when asked, such as
+// the peer list behind ":l".
+func (r *run) until(ctx context.Context, st Step) *stepError {
+	name := st.Procs[0]
+	pr := r.proc(name)
+	re, serr := r.compile(st.Match)
+	if serr != nil {
+		return serr
+	}
+	var without *regexp.Regexp
+	desc := fmt.Sprintf("/%s/", re)
+	if st.Without != "" {
+		if without, serr = r.compile(st.Without); serr != nil {
+			return serr
+		}
+		desc += fmt.Sprintf(" without /%s/", without)
+	}
+	line, err := r.e.vars.expand(st.Text, false)
+	if err != nil {
+		return infraf("until", "%v", err)
+	}
+	what := fmt.Sprintf("typing %q into %s on %s shows %s within %s", line, name, pr.host, desc, st.Within)
+	start := r.e.clock.Now()
+	deadline := r.e.clock.After(st.Within)
+	last := ""
+	for {
+		from := pr.tr.position()
+		if err := r.typeLine(name, line); err != nil {
+			return err
+		}
+		attempt := r.e.clock.After(st.Every)
+	wait:
+		for {
+			state, _ := pr.tr.state()
+			m, end, found, ch := pr.tr.findAt(re, from, false)
+			if found {
+				last = m
+				if without == nil || !without.MatchString(m) {
+					pr.tr.seek(end)
+					return nil
+				}
+				// A stale answer: look only at later output.
+				from = end
+				continue
+			}
+			if state.eof {
+				return failf([]string{name}, what, "it did not; %s", ended(state))
+			}
+			select {
+			case <-ch:
+			case <-attempt:
+				break wait
+			case <-deadline:
+				got := "it never did"
+				if last != "" {
+					got = fmt.Sprintf("the last answer was %q", last)
+				}
+				return failf([]string{name}, what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
+			case <-ctx.Done():
+				return failf([]string{name}, what, "it did not before the scenario stopped")
+			}
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package scenarios
+
+import "time"
+
+// Status is the outcome of one scenario.
+type Status string
+
+// The outcomes of a scenario. Error means the lab itself failed (for
+// example Docker refused an exec), not the submission.
+const (
+	Passed Status = "passed"
+	Failed Status = "failed"
+	Error  Status = "error"
+)
+
+// Result is one scenario's outcome with the evidence a student needs.
+type Result struct {
+	Scenario    string        `json:"scenario"`
+	Milestone   Milestone     `json:"milestone"`
+	Requirement string        `json:"requirement"`
+	Required    bool          `json:"required"`
+	Points      int           `json:"points"`
+	MaxPoints   int           `json:"max_points"`
+	Status      Status        `json:"status"`
+	Failure     *Failure      `json:"failure,omitempty"`
+	Duration    time.Duration `json:"duration_ns"`
+	Transcripts []Transcript  `json:"-"`
+}
+
+// Failure explains why a scenario failed: where, what was expected, what
+// happened, and the last lines every involved process printed.
+type Failure struct {
+	File        string     `json:"file"`
+	Line        int        `json:"line"`
+	Step        StepKind   `json:"step"`
+	Expectation string     `json:"expectation"`
+	Got         string     `json:"got"`
+	Evidence    []Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is the tail of one process's transcript.
+type Evidence struct {
+	Proc  string   `json:"proc"`
+	Host  string   `json:"host"`
+	Lines []string `json:"lines"`
+}
+
+// Transcript is everything one process printed, with the lines the engine
+// typed marked "<<< ".
+type Transcript struct {
+	Proc    string `json:"proc"`
+	Host    string `json:"host"`
+	Command string `json:"command"`
+	Text    string `json:"text"`
+}
+
+// evidenceLines is how much of each transcript a failure quotes.
+const evidenceLines = 12

@@ -1,0 +1,54 @@
+package scenarios
+
+import (
+	"context"
+	"io"
+	"syscall"
+	"time"
+)
+
+// Runtime is how the engine reaches the lab's hosts. Hosts are named as in
+// the topology (webserver, client1, ...); the implementation maps them to
+// containers. NewDockerRuntime adapts *lab.Docker; tests use a fake.
+type Runtime interface {
+	// Spawn starts cmd on host with stdin and a single combined output stream.
+	Spawn(ctx context.Context, host string, cmd, env []string, workdir string) (Process, error)
+	// Exec runs cmd on host to completion.
+	Exec(ctx context.Context, host string, cmd []string, stdin io.Reader) (ExecResult, error)
+	// Host changes a host's container or its network attachment.
+	Host(ctx context.Context, host string, action HostAction) error
+}
+
+// Process is a program started by Spawn.
+type Process interface {
+	Stdin() io.WriteCloser
+	Output() io.Reader
+	Signal(ctx context.Context, sig syscall.Signal) error
+	// Wait returns the exit code once the program has ended.
+	Wait() (int, error)
+}
+
+// ExecResult is the outcome of Runtime.Exec.
+type ExecResult struct {
+	ExitCode       int
+	Stdout, Stderr []byte
+}
+
+// Clock is the engine's source of time, injected so that tests can assert
+// exact deadlines.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+var signals = map[string]syscall.Signal{
+	"TERM": syscall.SIGTERM,
+	"INT":  syscall.SIGINT,
+	"HUP":  syscall.SIGHUP,
+	"KILL": syscall.SIGKILL,
+}
