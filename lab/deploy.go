@@ -1,0 +1,158 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// DeployDir is where deploy puts programs on a host: root's home, the
+// handout's "~".
+const DeployDir = "/root"
+
+// ErrDeploy is returned, wrapped, when deploy's input is unusable.
+var ErrDeploy = errors.New("cannot deploy")
+
+// FileCopy is one file deploy puts on one host.
+type FileCopy struct {
+	Host string      // the host's name, e.g. webserver
+	Src  string      // where the file came from, for messages
+	Dst  string      // absolute path on the host
+	Mode os.FileMode // the file's permissions on the host
+	Data []byte
+}
+
+// Which hosts a deployment targets.
+const (
+	DeployAll    = "all"
+	DeployServer = "server"
+	DeployClient = "client"
+)
+
+// maxDeployFile bounds each deployed file; a lab program is small, and a
+// mistaken --files (a home folder) should fail rather than copy gigabytes.
+const maxDeployFile = 64 << 20
+
+// PlanDeploy decides what deploy copies where. With filesDir empty it takes
+// the reference chat-server (for the webserver) and chat-client (for the
+// clients) from binDir. Otherwise every regular, non-hidden file at the top
+// of filesDir goes to the webserver and all clients, keeping its executable
+// bit. role ("all", "server" or "client") narrows the hosts.
+func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error) {
+	if role == "" {
+		role = DeployAll
+	}
+	if role != DeployAll && role != DeployServer && role != DeployClient {
+		return nil, fmt.Errorf("%w: role %q: want all, server or client", ErrDeploy, role)
+	}
+	var servers, clients []Host
+	if role != DeployClient {
+		servers = []Host{topo.WebServer()}
+	}
+	if role != DeployServer {
+		clients = topo.Clients()
+	}
+	var plan []FileCopy
+	if filesDir == "" {
+		add := func(hosts []Host, name string) error {
+			if len(hosts) == 0 {
+				return nil
+			}
+			src := filepath.Join(binDir, name)
+			data, err := readDeployFile(src)
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("%w: %s not found: build it first with: make build", ErrDeploy, src)
+				}
+				return err
+			}
+			for _, h := range hosts {
+				plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, name), Mode: 0o755, Data: data})
+			}
+			return nil
+		}
+		if err := add(servers, "chat-server"); err != nil {
+			return nil, err
+		}
+		if err := add(clients, "chat-client"); err != nil {
+			return nil, err
+		}
+		return plan, nil
+	}
+
+	entries, err := os.ReadDir(filesDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
+	}
+	hosts := append(append([]Host{}, servers...), clients...)
+	names := []string{}
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: %s holds no files to copy", ErrDeploy, filesDir)
+	}
+	for _, n := range names {
+		src := filepath.Join(filesDir, n)
+		data, err := readDeployFile(src)
+		if err != nil {
+			return nil, err
+		}
+		info, err := os.Stat(src)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
+		}
+		mode := os.FileMode(0o644)
+		if info.Mode().Perm()&0o111 != 0 {
+			mode = 0o755
+		}
+		for _, h := range hosts {
+			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, n), Mode: mode, Data: data})
+		}
+	}
+	return plan, nil
+}
+
+func readDeployFile(src string) ([]byte, error) {
+	info, err := os.Stat(src)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > maxDeployFile {
+		return nil, fmt.Errorf("%w: %s is %d MB; lab programs are far smaller", ErrDeploy, src, info.Size()>>20)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
+	}
+	return data, nil
+}
+
+// FileCopier puts a file into a container; *Docker is one.
+type FileCopier interface {
+	CopyFile(ctx context.Context, container, dst string, mode os.FileMode, data []byte) error
+}
+
+// Deploy carries out a plan from PlanDeploy on the lab topo, reporting one
+// line per file on progress.
+func Deploy(ctx context.Context, cp FileCopier, topo Topology, plan []FileCopy, progress io.Writer) error {
+	if progress == nil {
+		progress = io.Discard
+	}
+	for _, f := range plan {
+		if err := cp.CopyFile(ctx, topo.ContainerName(f.Host), f.Dst, f.Mode, f.Data); err != nil {
+			return fmt.Errorf("deploy %s to %s: %w", f.Src, f.Host, err)
+		}
+		fmt.Fprintf(progress, "%s: %s (%d bytes)\n", f.Host, f.Dst, len(f.Data))
+	}
+	return nil
+}

@@ -1,0 +1,467 @@
+package lab
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// ErrEngineUnreachable is returned, wrapped, by Connect when no Docker engine
+// answers.
+var ErrEngineUnreachable = errors.New("docker engine unreachable")
+
+// connectTimeout bounds Connect's ping, so a missing engine is reported at
+// once instead of after the HTTP client's long default.
+const connectTimeout = 1500 * time.Millisecond
+
+// Docker is a lab's view of a Docker engine, through the moby client. It
+// implements Engine for Up, Down and Status, and offers exec, copy, process
+// and network-fault methods to the other packages.
+type Docker struct {
+	c *client.Client
+}
+
+// Connect reaches the Docker engine named by the environment (DOCKER_HOST,
+// or the local socket), negotiating the API version, and fails within about
+// two seconds with a one-line, actionable error if nothing answers.
+func Connect(ctx context.Context) (*Docker, error) {
+	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v; check DOCKER_HOST", ErrEngineUnreachable, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if _, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		host := c.DaemonHost()
+		c.Close()
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("%w: permission denied on %s: run as root or join the docker group (sudo usermod -aG docker $USER, then log in again)", ErrEngineUnreachable, host)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: cannot reach the Docker engine at %s: is dockerd running? (start it with: sudo systemctl start docker)", ErrEngineUnreachable, host)
+	}
+	return &Docker{c: c}, nil
+}
+
+// Client is the underlying moby client, for packages (such as images) that
+// need more of the API than Docker offers.
+func (d *Docker) Client() *client.Client { return d.c }
+
+// Close releases the connection to the engine.
+func (d *Docker) Close() error { return d.c.Close() }
+
+func labelFilter(labels map[string]string) client.Filters {
+	f := client.Filters{}
+	for _, k := range sortedKeys(labels) {
+		f.Add("label", k+"="+labels[k])
+	}
+	return f
+}
+
+// Networks lists every network with its subnets, so Up can refuse a subnet
+// that is already taken.
+func (d *Docker) Networks(ctx context.Context) ([]NetworkInfo, error) {
+	res, err := d.c.NetworkList(ctx, client.NetworkListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NetworkInfo, 0, len(res.Items))
+	for _, n := range res.Items {
+		ni := NetworkInfo{ID: n.ID, Name: n.Name, Labels: n.Labels}
+		for _, c := range n.IPAM.Config {
+			if c.Subnet.IsValid() {
+				ni.Subnets = append(ni.Subnets, c.Subnet)
+			}
+		}
+		out = append(out, ni)
+	}
+	return out, nil
+}
+
+// CreateNetwork creates a dual-stack bridge network.
+func (d *Docker) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error) {
+	ipv6 := true
+	res, err := d.c.NetworkCreate(ctx, spec.Name, client.NetworkCreateOptions{
+		Driver:     "bridge",
+		EnableIPv6: &ipv6,
+		IPAM: &network.IPAM{Config: []network.IPAMConfig{
+			{Subnet: spec.Subnet4, Gateway: spec.Gateway4},
+			{Subnet: spec.Subnet6, Gateway: spec.Gateway6},
+		}},
+		Labels: spec.Labels,
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.ID, nil
+}
+
+// RemoveNetwork removes a network; one that is already gone is not an error.
+func (d *Docker) RemoveNetwork(ctx context.Context, id string) error {
+	if _, err := d.c.NetworkRemove(ctx, id, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// Containers lists containers, running or not, carrying all the given labels;
+// nil lists every container.
+func (d *Docker) Containers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
+	res, err := d.c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ContainerInfo, 0, len(res.Items))
+	for _, c := range res.Items {
+		name := ""
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, ContainerInfo{ID: c.ID, Name: name, State: string(c.State), Status: c.Status, Labels: c.Labels})
+	}
+	return out, nil
+}
+
+// CreateContainer creates (but does not start) a lab host: fixed addresses
+// on the lab network, NET_ADMIN, and an init so that stopping is immediate.
+func (d *Docker) CreateContainer(ctx context.Context, spec ContainerSpec) (string, error) {
+	init := true
+	res, err := d.c.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: spec.Name,
+		Config: &container.Config{
+			Hostname: spec.Hostname,
+			Image:    spec.Image,
+			Env:      spec.Env,
+			Labels:   spec.Labels,
+		},
+		HostConfig: &container.HostConfig{
+			Init:        &init,
+			CapAdd:      []string{"NET_ADMIN"},
+			NetworkMode: container.NetworkMode(spec.Network),
+		},
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			spec.Network: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: spec.IPv4, IPv6Address: spec.IPv6}},
+		}},
+	})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("image %s is missing: build the images first (lab up builds them)", spec.Image)
+		}
+		return "", err
+	}
+	return res.ID, nil
+}
+
+// CopyFiles copies files (name → content, mode 0644, owned by root) into dir
+// inside a container, which may be created but not started. Missing parent
+// directories are created.
+func (d *Docker) CopyFiles(ctx context.Context, ctr, dir string, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range names {
+		if err := addTarFile(tw, path.Join(dir, n), 0o644, files[n]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return d.copyTar(ctx, ctr, &buf)
+}
+
+// CopyFile writes one file into a container at dst with the given mode,
+// creating parent directories as needed.
+func (d *Docker) CopyFile(ctx context.Context, ctr, dst string, mode os.FileMode, data []byte) error {
+	if !path.IsAbs(dst) {
+		return fmt.Errorf("copy to %s:%s: destination must be an absolute path", ctr, dst)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := addTarFile(tw, dst, mode, data); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := d.copyTar(ctx, ctr, &buf); err != nil {
+		return fmt.Errorf("copy to %s:%s: %w", ctr, dst, err)
+	}
+	return nil
+}
+
+func addTarFile(tw *tar.Writer, name string, mode os.FileMode, data []byte) error {
+	// Paths are relative to "/", where the archive is extracted; Docker
+	// creates missing parent directories (0755) and leaves existing ones
+	// alone because the archive holds no entries for them.
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     strings.TrimPrefix(path.Clean(name), "/"),
+		Mode:     int64(mode.Perm()),
+		Size:     int64(len(data)),
+		ModTime:  time.Unix(0, 0),
+		Format:   tar.FormatPAX,
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("tar %s: %w", name, err)
+	}
+	if _, err := tw.Write(data); err != nil {
+		return fmt.Errorf("tar %s: %w", name, err)
+	}
+	return nil
+}
+
+func (d *Docker) copyTar(ctx context.Context, ctr string, r io.Reader) error {
+	_, err := d.c.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: "/", Content: r})
+	return err
+}
+
+// ReadFile reads one regular file out of a container.
+func (d *Docker) ReadFile(ctx context.Context, ctr, src string) ([]byte, error) {
+	res, err := d.c.CopyFromContainer(ctx, ctr, client.CopyFromContainerOptions{SourcePath: src})
+	if err != nil {
+		return nil, fmt.Errorf("read %s:%s: %w", ctr, src, err)
+	}
+	defer res.Content.Close()
+	tr := tar.NewReader(res.Content)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s:%s: %w", ctr, src, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("read %s:%s: not a regular file", ctr, src)
+	}
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		return nil, fmt.Errorf("read %s:%s: %w", ctr, src, err)
+	}
+	return b, nil
+}
+
+// Start starts a container; one already running is left alone.
+func (d *Docker) Start(ctx context.Context, ctr string) error {
+	_, err := d.c.ContainerStart(ctx, ctr, client.ContainerStartOptions{})
+	return err
+}
+
+// Stop stops a container gracefully (its init forwards SIGTERM).
+func (d *Docker) Stop(ctx context.Context, ctr string) error {
+	_, err := d.c.ContainerStop(ctx, ctr, client.ContainerStopOptions{})
+	return err
+}
+
+// Kill kills a container with SIGKILL, as a crash would.
+func (d *Docker) Kill(ctx context.Context, ctr string) error {
+	_, err := d.c.ContainerKill(ctx, ctr, client.ContainerKillOptions{Signal: "KILL"})
+	return err
+}
+
+// RemoveContainer removes a container, running or not, with its anonymous
+// volumes; one that is already gone is not an error.
+func (d *Docker) RemoveContainer(ctx context.Context, ctr string) error {
+	_, err := d.c.ContainerRemove(ctx, ctr, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// Volumes lists the names of the volumes carrying all the given labels.
+func (d *Docker) Volumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	res, err := d.c.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range res.Items {
+		out = append(out, v.Name)
+	}
+	return out, nil
+}
+
+// RemoveVolume removes a volume; one that is already gone is not an error.
+func (d *Docker) RemoveVolume(ctx context.Context, name string) error {
+	_, err := d.c.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// Exec runs cmd in a running container and returns its exit code and
+// output. stdin, if not nil, is the command's standard input, closed at EOF.
+func (d *Docker) Exec(ctx context.Context, ctr string, cmd []string, stdin io.Reader) (ExecResult, error) {
+	var out, errb bytes.Buffer
+	code, err := d.ExecStream(ctx, ctr, cmd, stdin, &out, &errb)
+	return ExecResult{ExitCode: code, Stdout: out.Bytes(), Stderr: errb.Bytes()}, err
+}
+
+// ExecStream runs cmd in a running container, streaming its output to
+// stdout and stderr as it arrives, and returns its exit code.
+func (d *Docker) ExecStream(ctx context.Context, ctr string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	ex, err := d.c.ExecCreate(ctx, ctr, client.ExecCreateOptions{
+		Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: stdin != nil,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	att, err := d.c.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", ctr, err)
+	}
+	defer att.Close()
+	stop := context.AfterFunc(ctx, att.Close)
+	defer stop()
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(att.Conn, stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	if _, err := stdcopy.StdCopy(stdout, stderr, att.Reader); err != nil && ctx.Err() == nil {
+		return -1, fmt.Errorf("exec in %s: read output: %w", ctr, err)
+	}
+	if ctx.Err() != nil {
+		return -1, ctx.Err()
+	}
+	return d.waitExec(ctx, ex.ID)
+}
+
+// waitExec returns an exec's exit code. The output stream has ended when it
+// is called, so the engine records the exit within moments.
+func (d *Docker) waitExec(ctx context.Context, id string) (int, error) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := d.c.ExecInspect(ctx, id, client.ExecInspectOptions{})
+		if err != nil {
+			return -1, fmt.Errorf("inspect exec: %w", err)
+		}
+		if !res.Running {
+			return res.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Logs returns the last tail lines of a container's output, stdout and
+// stderr together.
+func (d *Docker) Logs(ctx context.Context, ctr string, tail int) ([]byte, error) {
+	var buf bytes.Buffer
+	err := d.StreamLogs(ctx, ctr, false, tail, &buf, &buf)
+	return buf.Bytes(), err
+}
+
+// StreamLogs copies a container's logs to stdout and stderr; with follow it
+// keeps streaming until the container stops or ctx ends. tail < 0 means all.
+func (d *Docker) StreamLogs(ctx context.Context, ctr string, follow bool, tail int, stdout, stderr io.Writer) error {
+	t := "all"
+	if tail >= 0 {
+		t = fmt.Sprint(tail)
+	}
+	rc, err := d.c.ContainerLogs(ctx, ctr, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: t})
+	if err != nil {
+		return fmt.Errorf("logs of %s: %w", ctr, err)
+	}
+	defer rc.Close()
+	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs of %s: %w", ctr, err)
+	}
+	return nil
+}
+
+// Processes lists the command lines of the processes running in a
+// container.
+func (d *Docker) Processes(ctx context.Context, ctr string) ([]string, error) {
+	res, err := d.c.ContainerTop(ctx, ctr, client.ContainerTopOptions{})
+	if err != nil {
+		return nil, err
+	}
+	col := len(res.Titles) - 1
+	for i, t := range res.Titles {
+		if t == "CMD" || t == "COMMAND" {
+			col = i
+		}
+	}
+	var out []string
+	for _, p := range res.Processes {
+		if col >= 0 && col < len(p) {
+			out = append(out, p[col])
+		}
+	}
+	return out, nil
+}
+
+// Disconnect removes a host from the lab network (forcibly), as if its
+// cable were pulled.
+func (d *Docker) Disconnect(ctx context.Context, topo Topology, host string) error {
+	if _, ok := topo.Host(host); !ok {
+		return fmt.Errorf("disconnect %s: no such host in lab %s", host, topo.Name)
+	}
+	_, err := d.c.NetworkDisconnect(ctx, topo.NetworkName(), client.NetworkDisconnectOptions{Container: topo.ContainerName(host), Force: true})
+	if err != nil {
+		return fmt.Errorf("disconnect %s: %w", host, err)
+	}
+	return nil
+}
+
+// Reconnect puts a host back on the lab network with its fixed addresses.
+func (d *Docker) Reconnect(ctx context.Context, topo Topology, host string) error {
+	h, ok := topo.Host(host)
+	if !ok {
+		return fmt.Errorf("reconnect %s: no such host in lab %s", host, topo.Name)
+	}
+	_, err := d.c.NetworkConnect(ctx, topo.NetworkName(), client.NetworkConnectOptions{
+		Container: topo.ContainerName(host),
+		EndpointConfig: &network.EndpointSettings{
+			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: h.IPv4, IPv6Address: h.IPv6},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("reconnect %s: %w", host, err)
+	}
+	return nil
+}
+
+// Addresses returns the addresses a container has on a network, as the
+// engine sees them.
+func (d *Docker) Addresses(ctx context.Context, ctr, net string) (v4, v6 netip.Addr, err error) {
+	res, err := d.c.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
+	if err != nil {
+		return v4, v6, err
+	}
+	if res.Container.NetworkSettings == nil {
+		return v4, v6, fmt.Errorf("%s has no network settings", ctr)
+	}
+	ep, ok := res.Container.NetworkSettings.Networks[net]
+	if !ok || ep == nil {
+		return v4, v6, fmt.Errorf("%s is not on network %s", ctr, net)
+	}
+	return ep.IPAddress, ep.GlobalIPv6Address, nil
+}

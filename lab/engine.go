@@ -1,0 +1,69 @@
+package lab
+
+import (
+	"context"
+	"io"
+	"net/netip"
+)
+
+// Engine is what Up, Down and Status need from a container engine. *Docker
+// implements it; tests use a fake.
+type Engine interface {
+	Networks(ctx context.Context) ([]NetworkInfo, error)
+	CreateNetwork(ctx context.Context, spec NetworkSpec) (id string, err error)
+	RemoveNetwork(ctx context.Context, id string) error
+	Containers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+	CreateContainer(ctx context.Context, spec ContainerSpec) (id string, err error)
+	CopyFiles(ctx context.Context, container, dir string, files map[string][]byte) error
+	Start(ctx context.Context, container string) error
+	RemoveContainer(ctx context.Context, container string) error
+	Volumes(ctx context.Context, labels map[string]string) ([]string, error)
+	RemoveVolume(ctx context.Context, name string) error
+	Exec(ctx context.Context, container string, cmd []string, stdin io.Reader) (ExecResult, error)
+	Logs(ctx context.Context, container string, tail int) ([]byte, error)
+	Processes(ctx context.Context, container string) ([]string, error)
+}
+
+// ExecResult is a finished command's exit code and output.
+type ExecResult struct {
+	ExitCode       int
+	Stdout, Stderr []byte
+}
+
+// NetworkInfo describes an existing network.
+type NetworkInfo struct {
+	ID      string
+	Name    string
+	Subnets []netip.Prefix
+	Labels  map[string]string
+}
+
+// NetworkSpec is a network to create.
+type NetworkSpec struct {
+	Name             string
+	Subnet4, Subnet6 netip.Prefix
+	Gateway4         netip.Addr
+	Gateway6         netip.Addr
+	Labels           map[string]string
+}
+
+// ContainerInfo describes an existing container.
+type ContainerInfo struct {
+	ID     string
+	Name   string
+	State  string // Docker's state: created, running, exited, …
+	Status string // Docker's human status, e.g. "Exited (137) 2 minutes ago"
+	Labels map[string]string
+}
+
+// ContainerSpec is a container to create.
+type ContainerSpec struct {
+	Name     string
+	Hostname string
+	Image    string
+	Env      []string
+	Labels   map[string]string
+	Network  string
+	IPv4     netip.Addr
+	IPv6     netip.Addr
+}

@@ -1,0 +1,245 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+)
+
+// Process is a long-running command inside a container, started by Spawn:
+// its stdin is attached and its combined output streams as it arrives.
+type Process struct {
+	d         *Docker
+	container string
+	execID    string
+	pid       int
+	att       client.HijackedResponse
+	out       *streamBuffer
+	done      chan struct{} // closed when the output stream has ended
+	stopCtx   func() bool
+	stdin     *procStdin
+
+	waitOnce sync.Once
+	code     int
+	waitErr  error
+}
+
+// spawnPrelude makes the shell print its PID and then become the command,
+// so that the PID is the command's own and `kill` reaches it.
+const spawnPrelude = `echo "$$"; exec "$@"`
+
+// Spawn starts cmd in a running container with env added to its
+// environment and workdir as its working directory ("" for the image's).
+// Its stdin is attached; stdout and stderr are combined in Output. The
+// process lives until it exits or ctx is done, when it is killed.
+func (d *Docker) Spawn(ctx context.Context, ctr string, cmd []string, env []string, workdir string) (*Process, error) {
+	if len(cmd) == 0 {
+		return nil, errors.New("spawn: empty command")
+	}
+	argv := append([]string{"sh", "-c", spawnPrelude, "lab-spawn"}, cmd...)
+	ex, err := d.c.ExecCreate(ctx, ctr, client.ExecCreateOptions{
+		Cmd: argv, Env: env, WorkingDir: workdir,
+		AttachStdin: true, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spawn in %s: %w", ctr, err)
+	}
+	att, err := d.c.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("spawn in %s: %w", ctr, err)
+	}
+	p := &Process{
+		d: d, container: ctr, execID: ex.ID, att: att.HijackedResponse,
+		out:  newStreamBuffer(),
+		done: make(chan struct{}),
+	}
+	p.stdin = &procStdin{att: &p.att}
+	sniff := &pidSniffer{out: p.out, pid: make(chan int, 1)}
+	go func() {
+		defer close(p.done)
+		_, _ = stdcopy.StdCopy(sniff, sniff, att.Reader)
+		sniff.finish()
+		p.out.close()
+	}()
+	select {
+	case pid, ok := <-sniff.pid:
+		if !ok {
+			att.Close()
+			code, _ := d.waitExec(context.WithoutCancel(ctx), ex.ID)
+			return nil, fmt.Errorf("spawn in %s: process exited (%d) before starting: %s", ctr, code, oneLine(sniff.early()))
+		}
+		p.pid = pid
+	case <-ctx.Done():
+		att.Close()
+		return nil, ctx.Err()
+	}
+	p.stopCtx = context.AfterFunc(ctx, func() {
+		kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Signal(kctx, syscall.SIGKILL)
+		p.att.Close()
+	})
+	return p, nil
+}
+
+// Stdin is the process's standard input; closing it sends EOF.
+func (p *Process) Stdin() io.WriteCloser { return p.stdin }
+
+// Output is the process's stdout and stderr, combined, as they arrive. It
+// returns io.EOF once the process has exited and all output is read. Output
+// is buffered, so a caller that never reads does not block the process.
+func (p *Process) Output() io.Reader { return p.out }
+
+// PID is the process's ID inside the container.
+func (p *Process) PID() int { return p.pid }
+
+// Signal sends sig to the process, by running kill inside the container.
+func (p *Process) Signal(ctx context.Context, sig syscall.Signal) error {
+	res, err := p.d.Exec(ctx, p.container, []string{"kill", "-" + strconv.Itoa(int(sig)), strconv.Itoa(p.pid)}, nil)
+	if err != nil {
+		return fmt.Errorf("signal %d to pid %d in %s: %w", sig, p.pid, p.container, err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("signal %d to pid %d in %s: %s", sig, p.pid, p.container, oneLine(string(res.Stderr)))
+	}
+	return nil
+}
+
+// Wait waits for the process to exit and returns its exit code.
+func (p *Process) Wait() (int, error) {
+	p.waitOnce.Do(func() {
+		<-p.done
+		if p.stopCtx != nil {
+			p.stopCtx()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.code, p.waitErr = p.d.waitExec(ctx, p.execID)
+		p.att.Close()
+	})
+	return p.code, p.waitErr
+}
+
+type procStdin struct {
+	mu     sync.Mutex
+	att    *client.HijackedResponse
+	closed bool
+}
+
+func (s *procStdin) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, io.ErrClosedPipe
+	}
+	return s.att.Conn.Write(b)
+}
+
+func (s *procStdin) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.att.CloseWrite()
+}
+
+// pidSniffer takes the prelude's first line (the PID) off the stream and
+// passes the rest on.
+type pidSniffer struct {
+	mu   sync.Mutex
+	out  *streamBuffer
+	pid  chan int
+	head []byte
+	got  bool
+}
+
+func (s *pidSniffer) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.got {
+		s.out.write(b)
+		return len(b), nil
+	}
+	s.head = append(s.head, b...)
+	i := bytes.IndexByte(s.head, '\n')
+	if i < 0 {
+		return len(b), nil
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(s.head[:i])))
+	if err != nil {
+		// Not our prelude's line: the shell failed before printing it.
+		return len(b), nil
+	}
+	s.got = true
+	s.pid <- pid
+	s.out.write(s.head[i+1:])
+	s.head = nil
+	return len(b), nil
+}
+
+func (s *pidSniffer) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.got {
+		close(s.pid)
+	}
+}
+
+func (s *pidSniffer) early() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.head)
+}
+
+// streamBuffer is an unbounded pipe: writes never block, reads block until
+// data arrives or the writer closes.
+type streamBuffer struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    bytes.Buffer
+	closed bool
+}
+
+func newStreamBuffer() *streamBuffer {
+	s := &streamBuffer{}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *streamBuffer) write(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf.Write(b)
+	s.cond.Broadcast()
+}
+
+func (s *streamBuffer) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.cond.Broadcast()
+}
+
+// Read implements io.Reader.
+func (s *streamBuffer) Read(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.buf.Len() == 0 && !s.closed {
+		s.cond.Wait()
+	}
+	if s.buf.Len() == 0 {
+		return 0, io.EOF
+	}
+	return s.buf.Read(b)
+}

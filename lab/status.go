@@ -1,0 +1,169 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// LabStatus is the state of one lab: its hosts and, after Up, what Up did.
+type LabStatus struct {
+	Lab     string       `json:"lab"`
+	Domain  string       `json:"domain,omitempty"`
+	Network string       `json:"network,omitempty"`
+	Hosts   []HostStatus `json:"hosts"`
+	// Changed is false when Up found the lab already as requested.
+	Changed bool `json:"changed"`
+	// Summary says in a few words what Up did.
+	Summary string `json:"summary,omitempty"`
+	// Timings are Up's phases in order, for --timings.
+	Timings []Phase `json:"timings,omitempty"`
+}
+
+// HostStatus is the state of one host.
+type HostStatus struct {
+	Host      string   `json:"host"`
+	Role      string   `json:"role"`
+	Container string   `json:"container"`
+	IPv4      string   `json:"ipv4"`
+	IPv6      string   `json:"ipv6"`
+	State     string   `json:"state"` // "running", "exited (137)", "created", …
+	Running   bool     `json:"running"`
+	Processes []string `json:"processes"` // what runs there besides init, e.g. "named -g -u bind"
+}
+
+// Phase is how long one step of Up took.
+type Phase struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Up reports whether every host of the lab is running.
+func (s LabStatus) Up() bool {
+	if len(s.Hosts) == 0 {
+		return false
+	}
+	for _, h := range s.Hosts {
+		if !h.Running {
+			return false
+		}
+	}
+	return true
+}
+
+// Status reports the state of the lab called name, found by label, whether
+// `lab up` or compose created it. A lab that does not exist has no hosts.
+func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
+	st := LabStatus{Lab: name}
+	cs, err := eng.Containers(ctx, map[string]string{LabelLab: name})
+	if err != nil {
+		return st, fmt.Errorf("list containers of lab %s: %w", name, err)
+	}
+	nets, err := eng.Networks(ctx)
+	if err != nil {
+		return st, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range nets {
+		if n.Labels[LabelLab] == name {
+			st.Network = n.Name
+			st.Domain = n.Labels[LabelDomain]
+		}
+	}
+	st.Hosts = make([]HostStatus, len(cs))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range cs {
+		hs := HostStatus{
+			Host:      c.Labels[LabelHost],
+			Role:      c.Labels[LabelRole],
+			Container: c.Name,
+			IPv4:      c.Labels[LabelIPv4],
+			IPv6:      c.Labels[LabelIPv6],
+			State:     describeState(c),
+			Running:   c.State == "running",
+		}
+		if st.Domain == "" {
+			st.Domain = c.Labels[LabelDomain]
+		}
+		st.Hosts[i] = hs
+		if !hs.Running {
+			continue
+		}
+		g.Go(func() error {
+			procs, err := eng.Processes(gctx, c.Name)
+			if err != nil {
+				// A host that stops between list and top is reported by
+				// its state on the next status; it is not an error.
+				return nil
+			}
+			st.Hosts[i].Processes = describeProcesses(procs)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return st, err
+	}
+	sort.SliceStable(st.Hosts, func(i, j int) bool { return hostRank(st.Hosts[i].Host) < hostRank(st.Hosts[j].Host) })
+	return st, nil
+}
+
+func hostRank(name string) string {
+	for i, h := range hostOffsets {
+		if h.name == name {
+			return fmt.Sprintf("0%03d", i)
+		}
+	}
+	return "1" + name
+}
+
+var exitedRE = regexp.MustCompile(`^Exited \((-?\d+)\)`)
+
+// describeState turns Docker's state into what status shows: "running",
+// "exited (137)", "created", "restarting", …
+func describeState(c ContainerInfo) string {
+	if m := exitedRE.FindStringSubmatch(c.Status); m != nil {
+		return "exited (" + m[1] + ")"
+	}
+	if c.State == "" {
+		return "unknown"
+	}
+	return c.State
+}
+
+// describeProcesses drops the plumbing every host runs (the init, the
+// entrypoint's sleep, ps itself) and keeps what the lab put there, shortened
+// to the program's base name and its arguments.
+func describeProcesses(cmds []string) []string {
+	out := []string{}
+	for _, c := range cmds {
+		f := strings.Fields(c)
+		if len(f) == 0 {
+			continue
+		}
+		prog := f[0]
+		if i := strings.LastIndexByte(prog, '/'); i >= 0 {
+			prog = prog[i+1:]
+		}
+		switch {
+		case prog == "docker-init" || prog == "tini" || prog == "init":
+			continue
+		case prog == "sleep" && len(f) == 2 && f[1] == "infinity":
+			continue
+		case strings.HasPrefix(prog, "lab-") && strings.HasSuffix(prog, "-entrypoint"):
+			continue
+		case (prog == "sh" || prog == "bash") && len(f) >= 2 && strings.HasSuffix(f[1], "-entrypoint"):
+			continue
+		}
+		f[0] = prog
+		s := strings.Join(f, " ")
+		if len(s) > 60 {
+			s = s[:57] + "..."
+		}
+		out = append(out, s)
+	}
+	return out
+}

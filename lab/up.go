@@ -1,0 +1,459 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// ErrConflict is returned, wrapped, when something already in Docker stands
+// in the way of a lab: a network using its subnet, a foreign container with
+// one of its names, or the same lab made for another team or subnet.
+var ErrConflict = errors.New("conflict")
+
+// ZoneError reports that the DNS server refused its zone configuration;
+// Output is what the zone checker or named said.
+type ZoneError struct {
+	Output string
+}
+
+// Error is one line: the checker's first few lines joined.
+func (e *ZoneError) Error() string {
+	lines := []string{}
+	for _, l := range strings.Split(e.Output, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 4 {
+		lines = lines[len(lines)-4:]
+	}
+	if len(lines) == 0 {
+		return "dns server exited before answering, without saying why"
+	}
+	return "dns server rejected the zones: " + strings.Join(lines, " | ")
+}
+
+// Up brings the lab described by topo up: one network and one container per
+// host, with the DNS server's zones copied in before it starts. It returns
+// once named answers for the team's domain. Running it again on a lab that is
+// already up changes nothing and says so (Changed is false); stopped hosts
+// are started and missing ones created. If Up fails or ctx is cancelled,
+// everything this call created is removed again.
+func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabStatus, err error) {
+	c := newUpConfig(opts)
+	clock := newPhaseClock(c.now)
+
+	zones, err := c.zones(topo)
+	if err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	readyZone := readinessZone(topo, zones)
+	clock.lap("zones")
+
+	plan, err := planUp(ctx, eng, topo)
+	if err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	clock.lap("inspect")
+
+	if plan.nothingToDo() {
+		if err := c.waitDNS(ctx, eng, topo, readyZone); err != nil {
+			return LabStatus{Lab: topo.Name}, err
+		}
+		clock.lap("dns-ready")
+		st, err := Status(ctx, eng, topo.Name)
+		st.Summary = fmt.Sprintf("lab %s is already up (%d hosts running); nothing changed", topo.Name, len(st.Hosts))
+		st.Timings = clock.phases
+		return st, err
+	}
+
+	var created createdSet
+	defer func() {
+		if err == nil {
+			return
+		}
+		// The caller's ctx may be what failed; cleanup needs its own.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if cerr := created.remove(cctx, eng); cerr != nil {
+			err = fmt.Errorf("%w (and cleanup failed: %v)", err, cerr)
+			return
+		}
+		if n := created.count(); n > 0 {
+			c.progressf("cleaned up: removed the %d object(s) this run created", n)
+		}
+	}()
+
+	if plan.network == "" {
+		c.progressf("network %s: creating (%s, %s)", topo.NetworkName(), topo.Subnet4, topo.Subnet6)
+		id, err := eng.CreateNetwork(ctx, NetworkSpec{
+			Name:     topo.NetworkName(),
+			Subnet4:  topo.Subnet4,
+			Subnet6:  topo.Subnet6,
+			Gateway4: topo.Gateway4(),
+			Gateway6: topo.Gateway6(),
+			Labels:   labLabels(topo),
+		})
+		if err != nil {
+			return LabStatus{Lab: topo.Name}, fmt.Errorf("create network %s: %w", topo.NetworkName(), err)
+		}
+		created.addNetwork(id)
+		plan.network = id
+	}
+	if err := c.stage("network"); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	clock.lap("network")
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, h := range plan.create {
+		g.Go(func() error {
+			spec := c.containerSpec(topo, h)
+			id, err := eng.CreateContainer(gctx, spec)
+			if err != nil {
+				return fmt.Errorf("create container %s: %w", spec.Name, err)
+			}
+			created.addContainer(id)
+			if h.Role == RoleDNS {
+				if err := eng.CopyFiles(gctx, id, ZoneDir, zones); err != nil {
+					return fmt.Errorf("copy zones into %s: %w", spec.Name, err)
+				}
+			}
+			c.progressf("%s: created", h.Name)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	if err := c.stage("create"); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	clock.lap("create")
+
+	g, gctx = errgroup.WithContext(ctx)
+	for _, name := range plan.startNames(topo) {
+		g.Go(func() error {
+			if err := eng.Start(gctx, name); err != nil {
+				return fmt.Errorf("start %s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	if err := c.stage("start"); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	clock.lap("start")
+
+	if err := c.waitDNS(ctx, eng, topo, readyZone); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	c.progressf("dns: named answers for %s", readyZone)
+	clock.lap("dns-ready")
+
+	st, err = Status(ctx, eng, topo.Name)
+	if err != nil {
+		return st, err
+	}
+	st.Changed = true
+	switch {
+	case len(plan.create) == len(topo.Hosts):
+		st.Summary = fmt.Sprintf("lab %s is up: %d hosts on %s, %s", topo.Name, len(topo.Hosts), topo.NetworkName(), topo.Domain())
+	default:
+		st.Summary = fmt.Sprintf("lab %s is up: created %d and started %d host(s)", topo.Name, len(plan.create), len(plan.start)+len(plan.create))
+	}
+	st.Timings = clock.phases
+	return st, nil
+}
+
+func (c *upConfig) zones(topo Topology) (map[string][]byte, error) {
+	if c.zoneDir != "" {
+		return ZonesFromDir(c.zoneDir)
+	}
+	return Zones(topo)
+}
+
+func (c *upConfig) stage(name string) error {
+	if c.afterStage == nil {
+		return nil
+	}
+	return c.afterStage(name)
+}
+
+func (c *upConfig) containerSpec(topo Topology, h Host) ContainerSpec {
+	image := c.hostImage
+	if h.Role == RoleDNS {
+		image = c.dnsImage
+	}
+	return ContainerSpec{
+		Name:     topo.ContainerName(h.Name),
+		Hostname: h.Name,
+		Image:    image,
+		Env:      []string{"NAMESERVER=" + topo.DNSServer().IPv4.String()},
+		Labels:   hostLabels(topo, h),
+		Network:  topo.NetworkName(),
+		IPv4:     h.IPv4,
+		IPv6:     h.IPv6,
+	}
+}
+
+// readinessZone is the zone whose SOA proves named is serving: the team's
+// domain, unless a student's zone folder does not declare it.
+func readinessZone(topo Topology, zones map[string][]byte) string {
+	declared := zoneStmtRE.FindAllSubmatch(zones[ZonesConf], -1)
+	for _, m := range declared {
+		if strings.TrimSuffix(string(m[1]), ".") == topo.Domain() {
+			return topo.Domain()
+		}
+	}
+	if len(declared) > 0 {
+		return strings.TrimSuffix(string(declared[0][1]), ".")
+	}
+	return topo.Domain()
+}
+
+// waitDNS polls named from inside the DNS container, so no traffic crosses
+// from the host into the lab's network, until it answers the zone's SOA. If
+// the container exits (zone check failed), its last output is the error.
+func (c *upConfig) waitDNS(ctx context.Context, eng Engine, topo Topology, zone string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
+	defer cancel()
+	name := topo.ContainerName(topo.DNSServer().Name)
+	cmd := []string{"dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", zone, "SOA"}
+	tick := time.NewTicker(c.pollInterval)
+	defer tick.Stop()
+	last := "no answer yet"
+	for {
+		res, err := eng.Exec(ctx, name, cmd, nil)
+		if err == nil && res.ExitCode == 0 && len(bytes.TrimSpace(res.Stdout)) > 0 {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
+		}
+		zerr, err := c.dnsExited(ctx, eng, topo, name)
+		if err != nil {
+			return err
+		}
+		if zerr != nil {
+			return zerr
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("dns server %s did not answer for %s in time (last: %s); see: lab logs dnsserver", name, zone, oneLine(last))
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// dnsExited returns a *ZoneError when the DNS container is no longer
+// running, carrying the tail of its logs.
+func (c *upConfig) dnsExited(ctx context.Context, eng Engine, topo Topology, name string) (*ZoneError, error) {
+	cs, err := eng.Containers(ctx, map[string]string{LabelLab: topo.Name, LabelHost: topo.DNSServer().Name})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("inspect %s: %w", name, err)
+	}
+	if len(cs) == 1 && cs[0].State == "running" {
+		return nil, nil
+	}
+	if len(cs) == 1 && cs[0].State == "created" {
+		return nil, nil
+	}
+	logs, _ := eng.Logs(ctx, name, 20)
+	return &ZoneError{Output: string(logs)}, nil
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// upPlan is what Up found in Docker and what it has to do.
+type upPlan struct {
+	network string // existing network's ID, "" to create
+	create  []Host
+	start   []Host // existing but not running
+}
+
+func (p upPlan) nothingToDo() bool {
+	return p.network != "" && len(p.create) == 0 && len(p.start) == 0
+}
+
+func (p upPlan) startNames(topo Topology) []string {
+	var names []string
+	for _, h := range append(append([]Host{}, p.create...), p.start...) {
+		names = append(names, topo.ContainerName(h.Name))
+	}
+	return names
+}
+
+// planUp compares Docker's state with topo and refuses anything it must not
+// touch: foreign objects with the lab's names, a subnet in use elsewhere, or
+// the same lab name made for a different topology.
+func planUp(ctx context.Context, eng Engine, topo Topology) (upPlan, error) {
+	var p upPlan
+	hash := ConfigHash(topo)
+	redo := fmt.Sprintf("lab %s already exists with a different team or subnet; remove it first with: lab down --name %s", topo.Name, topo.Name)
+
+	nets, err := eng.Networks(ctx)
+	if err != nil {
+		return p, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range nets {
+		if n.Name == topo.NetworkName() {
+			if n.Labels[LabelLab] != topo.Name {
+				return p, fmt.Errorf("%w: a Docker network named %s exists that lab did not create; remove it (docker network rm %s) or use another --name", ErrConflict, n.Name, n.Name)
+			}
+			if n.Labels[LabelConfig] != hash {
+				return p, fmt.Errorf("%w: %s", ErrConflict, redo)
+			}
+			p.network = n.ID
+			continue
+		}
+		for _, s := range n.Subnets {
+			if s.Overlaps(topo.Subnet4) || s.Overlaps(topo.Subnet6) {
+				return p, fmt.Errorf("%w: subnet %s is already used by Docker network %q; choose another with --subnet or remove that network", ErrConflict, s, n.Name)
+			}
+		}
+	}
+
+	all, err := eng.Containers(ctx, nil)
+	if err != nil {
+		return p, fmt.Errorf("list containers: %w", err)
+	}
+	byName := map[string]ContainerInfo{}
+	for _, c := range all {
+		byName[c.Name] = c
+		if c.Labels[LabelLab] == topo.Name && c.Labels[LabelConfig] != hash {
+			return p, fmt.Errorf("%w: %s", ErrConflict, redo)
+		}
+	}
+	for _, h := range topo.Hosts {
+		c, ok := byName[topo.ContainerName(h.Name)]
+		switch {
+		case !ok:
+			p.create = append(p.create, h)
+		case c.Labels[LabelLab] != topo.Name:
+			return p, fmt.Errorf("%w: a container named %s exists that lab did not create; remove it (docker rm -f %s) or use another --name", ErrConflict, c.Name, c.Name)
+		case p.network == "":
+			return p, fmt.Errorf("%w: lab %s has containers but no network %s; remove its leftovers with: lab down --name %s", ErrConflict, topo.Name, topo.NetworkName(), topo.Name)
+		case c.State != "running":
+			p.start = append(p.start, h)
+		}
+	}
+	return p, nil
+}
+
+// createdSet records what one Up created, so a failure removes exactly that.
+type createdSet struct {
+	mu         sync.Mutex
+	network    string
+	containers []string
+}
+
+func (s *createdSet) addNetwork(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.network = id
+}
+
+func (s *createdSet) addContainer(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.containers = append(s.containers, id)
+}
+
+func (s *createdSet) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.containers)
+	if s.network != "" {
+		n++
+	}
+	return n
+}
+
+func (s *createdSet) remove(ctx context.Context, eng Engine) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	var g errgroup.Group
+	var emu sync.Mutex
+	for _, id := range s.containers {
+		g.Go(func() error {
+			if err := eng.RemoveContainer(ctx, id); err != nil {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("remove container %s: %w", shortID(id), err))
+				emu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if s.network != "" {
+		if err := eng.RemoveNetwork(ctx, s.network); err != nil {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", shortID(s.network), err))
+		}
+	}
+	return joinErrors(errs)
+}
+
+// joinErrors keeps several errors on one line, for the CLI's one-line rule.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%w; %s", errs[0], strings.Join(msgs[1:], "; "))
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// phaseClock measures Up's phases with an injected clock.
+type phaseClock struct {
+	now    func() time.Time
+	last   time.Time
+	phases []Phase
+}
+
+func newPhaseClock(now func() time.Time) *phaseClock {
+	return &phaseClock{now: now, last: now()}
+}
+
+func (p *phaseClock) lap(name string) {
+	t := p.now()
+	p.phases = append(p.phases, Phase{Name: name, Duration: t.Sub(p.last)})
+	p.last = t
+}

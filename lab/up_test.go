@@ -1,0 +1,358 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func upTopo(t *testing.T) Topology {
+	return mustTopo(t, "unit", 30, "10.99.1.0/24")
+}
+
+// fastPoll keeps the fake's DNS wait from sleeping between tries.
+func fastPoll(c *upConfig) { c.pollInterval = time.Millisecond }
+
+func failAfter(stage string, err error) Option {
+	return func(c *upConfig) {
+		c.afterStage = func(s string) error {
+			if s == stage {
+				return err
+			}
+			return nil
+		}
+	}
+}
+
+func TestUpCreatesTheLab(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	st, err := Up(context.Background(), eng, topo, fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Changed || !st.Up() {
+		t.Errorf("Changed=%v Up()=%v, want both true", st.Changed, st.Up())
+	}
+	var hosts []string
+	for _, h := range st.Hosts {
+		hosts = append(hosts, h.Host+"="+h.IPv4+","+h.IPv6+","+h.State)
+	}
+	want := "dnsserver=10.99.1.2,fd00:0:0:6301::2,running webserver=10.99.1.3,fd00:0:0:6301::3,running client1=10.99.1.11,fd00:0:0:6301::11,running client2=10.99.1.12,fd00:0:0:6301::12,running client3=10.99.1.13,fd00:0:0:6301::13,running"
+	if got := strings.Join(hosts, " "); got != want {
+		t.Errorf("hosts:\n got %s\nwant %s", got, want)
+	}
+	if got := strings.Join(st.Hosts[0].Processes, ","); got != "named -g -u bind" {
+		t.Errorf("dnsserver runs %q, want named only (init and entrypoint hidden)", got)
+	}
+	if len(st.Hosts[1].Processes) != 0 {
+		t.Errorf("webserver runs %v, want nothing besides init and sleep", st.Hosts[1].Processes)
+	}
+	zones, _ := Zones(topo)
+	copied := eng.copied["unit-dnsserver"]
+	for n, b := range zones {
+		if string(copied[ZoneDir+"/"+n]) != string(b) {
+			t.Errorf("zone file %s not copied into the DNS server", n)
+		}
+	}
+	c, _ := eng.find("unit-client2")
+	if got := strings.Join(c.spec.Env, ","); got != "NAMESERVER=10.99.1.2" {
+		t.Errorf("client2 env = %s, want NAMESERVER of this lab's DNS server", got)
+	}
+	if c.spec.Image != DefaultHostImage || c.spec.Network != "unit_net" || c.spec.IPv4 != netip.MustParseAddr("10.99.1.12") {
+		t.Errorf("client2 spec = %+v", c.spec)
+	}
+}
+
+func TestUpTwiceChangesNothing(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	before := len(eng.calls)
+	st, err := Up(context.Background(), eng, topo, fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Changed {
+		t.Error("second up reports a change")
+	}
+	if !strings.Contains(st.Summary, "nothing changed") {
+		t.Errorf("summary %q does not say nothing changed", st.Summary)
+	}
+	if extra := eng.calls[before:]; len(extra) != 0 {
+		t.Errorf("second up changed Docker: %v", extra)
+	}
+}
+
+func TestUpStartsAStoppedHost(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := eng.find("unit-client3")
+	c.info.State, c.info.Status = "exited", "Exited (137) 3 seconds ago"
+	st, err := Status(context.Background(), eng, topo.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Hosts[4].State; got != "exited (137)" {
+		t.Errorf("status of killed client3 = %q, want %q", got, "exited (137)")
+	}
+	before := len(eng.calls)
+	st, err = Up(context.Background(), eng, topo, fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(eng.calls[before:], ","); got != "start unit-client3" {
+		t.Errorf("up did %q, want only: start unit-client3", got)
+	}
+	if !st.Changed || !st.Up() {
+		t.Errorf("Changed=%v Up()=%v", st.Changed, st.Up())
+	}
+}
+
+func TestUpRefusesConflicts(t *testing.T) {
+	topo := upTopo(t)
+	tests := []struct {
+		name    string
+		setup   func(*fakeEngine)
+		wantErr string
+	}{
+		{
+			name: "subnet used by another network",
+			setup: func(f *fakeEngine) {
+				f.nets["x"] = NetworkInfo{ID: "x", Name: "someone_else", Subnets: []netip.Prefix{netip.MustParsePrefix("10.99.0.0/16")}}
+			},
+			wantErr: `subnet 10.99.0.0/16 is already used by Docker network "someone_else"; choose another with --subnet`,
+		},
+		{
+			name: "IPv6 subnet used by another network",
+			setup: func(f *fakeEngine) {
+				f.nets["x"] = NetworkInfo{ID: "x", Name: "v6net", Subnets: []netip.Prefix{netip.MustParsePrefix("fd00:0:0:6301::/64")}}
+			},
+			wantErr: `Docker network "v6net"`,
+		},
+		{
+			name: "foreign network with the lab's network name",
+			setup: func(f *fakeEngine) {
+				f.nets["x"] = NetworkInfo{ID: "x", Name: "unit_net"}
+			},
+			wantErr: "a Docker network named unit_net exists that lab did not create",
+		},
+		{
+			name: "foreign container with a host's name",
+			setup: func(f *fakeEngine) {
+				f.ctrs["y"] = &fakeContainer{info: ContainerInfo{ID: "y", Name: "unit-webserver", State: "running"}}
+			},
+			wantErr: "a container named unit-webserver exists that lab did not create",
+		},
+		{
+			name: "same lab name, other team",
+			setup: func(f *fakeEngine) {
+				other := mustTopo(t, "unit", 31, "10.99.2.0/24")
+				if _, err := Up(context.Background(), f, other, fastPoll); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: "lab unit already exists with a different team or subnet; remove it first with: lab down --name unit",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newFakeEngine()
+			tc.setup(eng)
+			before := len(eng.calls)
+			_, err := Up(context.Background(), eng, topo, fastPoll)
+			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want ErrConflict containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			if extra := eng.calls[before:]; len(extra) != 0 {
+				t.Errorf("a refused up changed Docker: %v", extra)
+			}
+		})
+	}
+}
+
+// TestUpFailureLeavesNothing injects failures at each point after Docker
+// objects exist and checks that the lab's labels find nothing afterwards.
+func TestUpFailureLeavesNothing(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name    string
+		opt     func(*fakeEngine) Option
+		cancel  string // stage after which ctx is cancelled
+		wantErr error
+		wantMsg string
+	}{
+		{name: "container creation fails", opt: func(f *fakeEngine) Option { f.failCreate = "unit-client2"; return nil }, wantMsg: "create container unit-client2: injected failure"},
+		{name: "after network", opt: func(*fakeEngine) Option { return failAfter("network", boom) }, wantErr: boom},
+		{name: "after create", opt: func(*fakeEngine) Option { return failAfter("create", boom) }, wantErr: boom},
+		{name: "after start", opt: func(*fakeEngine) Option { return failAfter("start", boom) }, wantErr: boom},
+		{name: "ctx cancelled after network", cancel: "network", wantErr: context.Canceled},
+		{name: "ctx cancelled after create", cancel: "create", wantErr: context.Canceled},
+		{name: "zones rejected", opt: func(f *fakeEngine) Option {
+			f.zonesBroken = "zone team30.com/IN: loaded serial 1\ndb.team30.com:12: unknown RR type 'AAA'\nzone team30.com/IN: not loaded due to errors.\n"
+			return nil
+		}, wantMsg: "dns server rejected the zones: zone team30.com/IN: loaded serial 1 | db.team30.com:12: unknown RR type 'AAA' | zone team30.com/IN: not loaded due to errors."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newFakeEngine()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			opts := []Option{fastPoll}
+			if tc.opt != nil {
+				if o := tc.opt(eng); o != nil {
+					opts = append(opts, o)
+				}
+			}
+			if tc.cancel != "" {
+				opts = append(opts, func(c *upConfig) {
+					c.afterStage = func(s string) error {
+						if s == tc.cancel {
+							cancel()
+						}
+						return nil
+					}
+				})
+			}
+			var progress strings.Builder
+			opts = append(opts, WithProgress(&progress))
+			_, err := Up(ctx, eng, upTopo(t), opts...)
+			if err == nil {
+				t.Fatal("up succeeded, want failure")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantMsg != "" && err.Error() != tc.wantMsg {
+				t.Errorf("err:\n got %q\nwant %q", err, tc.wantMsg)
+			}
+			if left := eng.objects("unit"); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+			if !strings.Contains(progress.String(), "cleaned up") {
+				t.Errorf("progress does not report the cleanup:\n%s", progress.String())
+			}
+		})
+	}
+}
+
+func TestUpBadZoneDirChangesNothing(t *testing.T) {
+	eng := newFakeEngine()
+	_, err := Up(context.Background(), eng, upTopo(t), WithZoneDir(filepath.Join(t.TempDir(), "missing")))
+	if !errors.Is(err, ErrZoneDir) {
+		t.Fatalf("err = %v, want ErrZoneDir", err)
+	}
+	if len(eng.calls) != 0 {
+		t.Errorf("Docker was changed: %v", eng.calls)
+	}
+}
+
+func TestUpTimingsUseTheInjectedClock(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(250 * time.Millisecond); return now }
+	st, err := Up(context.Background(), newFakeEngine(), upTopo(t), fastPoll, WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range st.Timings {
+		got = append(got, p.Name+"="+p.Duration.String())
+	}
+	want := "zones=250ms inspect=250ms network=250ms create=250ms start=250ms dns-ready=250ms"
+	if strings.Join(got, " ") != want {
+		t.Errorf("timings:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestDownRemovesEverythingLabelled(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	other := mustTopo(t, "neighbour", 30, "10.99.3.0/24")
+	if _, err := Up(context.Background(), eng, other, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	eng.vols["unit_data"] = map[string]string{LabelLab: "unit", LabelManaged: "true"}
+	r, err := Down(context.Background(), eng, "unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != (Removed{Containers: 5, Networks: 1, Volumes: 1}) {
+		t.Errorf("removed %+v, want 5 containers, 1 network, 1 volume", r)
+	}
+	if left := eng.objects("unit"); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if n := len(eng.objects("neighbour")); n != 6 {
+		t.Errorf("down of one lab touched another: neighbour has %d objects, want 6", n)
+	}
+	r, err = Down(context.Background(), eng, "unit")
+	if err != nil || r.Total() != 0 {
+		t.Errorf("second down: %+v, %v; want nothing removed and no error", r, err)
+	}
+}
+
+func TestStatusOfAMissingLab(t *testing.T) {
+	st, err := Status(context.Background(), newFakeEngine(), "nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Hosts) != 0 || st.Up() {
+		t.Errorf("status = %+v, want no hosts", st)
+	}
+}
+
+func TestDescribeState(t *testing.T) {
+	tests := []struct {
+		state, status, want string
+	}{
+		{"running", "Up 3 minutes", "running"},
+		{"exited", "Exited (137) 5 seconds ago", "exited (137)"},
+		{"exited", "Exited (0) About a minute ago", "exited (0)"},
+		{"created", "Created", "created"},
+		{"restarting", "Restarting (1) 2 seconds ago", "restarting"},
+		{"", "", "unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.status, func(t *testing.T) {
+			if got := describeState(ContainerInfo{State: tc.state, Status: tc.status}); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDescribeProcesses(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want string
+	}{
+		{"host at rest", []string{"/sbin/docker-init -- /usr/local/sbin/lab-host-entrypoint", "sleep infinity"}, ""},
+		{"dns", []string{"/sbin/docker-init -- /usr/local/sbin/lab-dns-entrypoint", "/usr/sbin/named -g -u bind"}, "named -g -u bind"},
+		{"student server and capture", []string{"sleep infinity", "python3 chatroom_server.py", "tcpdump -i eth0 -w chatserver.pcap"}, "python3 chatroom_server.py|tcpdump -i eth0 -w chatserver.pcap"},
+		{"entrypoint run by sh", []string{"/bin/sh /usr/local/sbin/lab-host-entrypoint", "/root/chat-server --mode chatroom"}, "chat-server --mode chatroom"},
+		{"long command shortened", []string{"python3 " + strings.Repeat("x", 80)}, "python3 " + strings.Repeat("x", 49) + "..."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(describeProcesses(tc.in), "|"); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
