@@ -1,0 +1,177 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// packet is the compact, owned copy of one frame kept for the diagram.
+type packet struct {
+	ref      FrameRef
+	file     int
+	key      packetKey
+	src, dst netip.Addr
+	proto    uint8
+	tcp, udp bool
+	sport    uint16
+	dport    uint16
+	seq, ack uint32
+	flags    uint8
+	plen     int
+	excerpt  []byte
+	icmpType int // -1 when not ICMP
+	dns      *dnsInfo
+	copies   []FrameRef // the same packet seen in other captures
+	files    []int
+}
+
+// dnsInfo is what the diagram says about a DNS message.
+type dnsInfo struct {
+	query   bool
+	qname   string
+	qtype   string
+	rcode   string
+	answers []string
+}
+
+// merged is every capture's packets, de-duplicated and in time order.
+type merged struct {
+	packets []*packet
+	files   []string
+	first   map[string]int // file base name -> index
+}
+
+// maxExcerpt is how many payload bytes are kept per packet for labels.
+const maxExcerpt = 64
+
+// mergeFiles reads every capture and folds the copies of a packet seen on
+// both ends of a link into one, keeping the earliest timestamp.
+func mergeFiles(ctx context.Context, files []string, window time.Duration) (*merged, error) {
+	m := &merged{first: map[string]int{}}
+	index := map[packetKey][]int{}
+	for i, path := range files {
+		base := filepath.Base(path)
+		if _, dup := m.first[base]; dup {
+			return nil, fmt.Errorf("capture %s given twice: pass each file once", base)
+		}
+		m.first[base] = i
+		m.files = append(m.files, base)
+		_, err := walk(ctx, path, i, func(f *frame) error {
+			k := keyOf(f)
+			ref := FrameRef{File: base, Frame: f.num, Time: f.ts}
+			for _, j := range index[k] {
+				p := m.packets[j]
+				if containsInt(p.files, i) || absDur(p.ref.Time.Sub(f.ts)) > window {
+					continue
+				}
+				p.files = append(p.files, i)
+				if f.ts.Before(p.ref.Time) {
+					p.copies = append(p.copies, p.ref)
+					p.ref = ref
+					p.file = i
+				} else {
+					p.copies = append(p.copies, ref)
+				}
+				return nil
+			}
+			p := newPacket(f, ref, k)
+			index[k] = append(index[k], len(m.packets))
+			m.packets = append(m.packets, p)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(m.packets, func(a, b int) bool {
+		pa, pb := m.packets[a], m.packets[b]
+		if !pa.ref.Time.Equal(pb.ref.Time) {
+			return pa.ref.Time.Before(pb.ref.Time)
+		}
+		if pa.file != pb.file {
+			return pa.file < pb.file
+		}
+		return pa.ref.Frame < pb.ref.Frame
+	})
+	return m, nil
+}
+
+func newPacket(f *frame, ref FrameRef, k packetKey) *packet {
+	p := &packet{
+		ref: ref, file: f.file, key: k, src: f.src, dst: f.dst, proto: f.proto,
+		tcp: f.isTCP(), udp: f.isUDP(), sport: f.sport, dport: f.dport,
+		seq: f.seq, ack: f.ack, flags: f.flags, plen: len(f.payload),
+		icmpType: -1, files: []int{f.file},
+	}
+	n := min(len(f.payload), maxExcerpt)
+	p.excerpt = append([]byte(nil), f.payload[:n]...)
+	if !p.tcp && !p.udp && (f.proto == protoICMP || f.proto == protoICMPv6) && len(f.payload) > 0 {
+		p.icmpType = int(f.payload[0])
+	}
+	if p.udp && (isDNSPort(f.sport) || isDNSPort(f.dport)) {
+		p.dns = parseDNS(f.payload)
+	}
+	return p
+}
+
+func parseDNS(b []byte) *dnsInfo {
+	var d layers.DNS
+	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+		return nil
+	}
+	info := &dnsInfo{query: !d.QR, rcode: d.ResponseCode.String()}
+	if len(d.Questions) > 0 {
+		info.qname = strings.TrimSuffix(string(d.Questions[0].Name), ".")
+		info.qtype = d.Questions[0].Type.String()
+	}
+	for _, a := range d.Answers {
+		switch a.Type {
+		case layers.DNSTypeA, layers.DNSTypeAAAA:
+			info.answers = append(info.answers, a.IP.String())
+		case layers.DNSTypeCNAME:
+			info.answers = append(info.answers, "CNAME "+string(a.CNAME))
+		case layers.DNSTypePTR:
+			info.answers = append(info.answers, "PTR "+string(a.PTR))
+		default:
+			info.answers = append(info.answers, a.Type.String())
+		}
+	}
+	return info
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// isNoise reports packets a sequence diagram of the chat leaves out:
+// IPv6 neighbour discovery and multicast listener reports.
+func (p *packet) isNoise() bool {
+	if p.proto != protoICMPv6 {
+		return false
+	}
+	switch p.icmpType {
+	case 130, 131, 132, 133, 134, 135, 136, 137, 143:
+		return true
+	}
+	return false
+}
