@@ -356,3 +356,21 @@ func TestDescribeProcesses(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRebuildsTheTopology(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(context.Background(), eng, topo.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ConfigHash(got) != ConfigHash(topo) || got.Domain() != "team30.com" || got.Subnet6 != topo.Subnet6 {
+		t.Errorf("Load = %+v, want %+v", got, topo)
+	}
+	if _, err := Load(context.Background(), eng, "absent"); !errors.Is(err, ErrNotUp) {
+		t.Errorf("Load of a missing lab: err = %v, want ErrNotUp", err)
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+func newComposeCmd(a *app) *cobra.Command {
+	var (
+		write bool
+		dir   string
+	)
+	cmd := &cobra.Command{
+		Use:   "compose",
+		Short: "Print (or --write) the compose file for the course's default lab",
+		Long: `Print compose.yaml for the course's default lab (team 30, 10.20.30.0/24), generated
+from the same topology lab up uses. With --write, write compose.yaml and its zone
+folder (lab/zones/team30/) under --dir, the repository root. A unit test fails
+when the committed files drift from this output.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			topo := lab.Default()
+			if !write {
+				_, err := a.stdout.Write(lab.Compose(topo))
+				return err
+			}
+			if err := lab.WriteCompose(dir, topo); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote %s and %s/\n", filepath.Join(dir, lab.ComposeFile), filepath.Join(dir, lab.ComposeZoneDir(topo)))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&write, "write", false, "write the files instead of printing the compose file")
+	cmd.Flags().StringVar(&dir, "dir", ".", "the repository root to write into")
+	return cmd
+}

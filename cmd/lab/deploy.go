@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+func newDeployCmd(a *app) *cobra.Command {
+	var filesDir, role, binDir string
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Copy chat programs onto the hosts, into /root (the handout's scp step)",
+		Long: `Copy programs onto the lab's hosts, into /root.
+
+By default the reference chat-server goes to the webserver and chat-client to
+the clients, from bin/ (build them with: make build). With --files DIR every
+file at the top of DIR (e.g. a student's *.py) goes to the webserver and all
+clients. --role narrows the hosts to the server or the clients.`,
+		Example: `  lab deploy
+  lab deploy --files ~/labs/03-lab3
+  lab deploy --files submission/ --role server`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			d, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			topo, err := lab.Load(ctx, d, a.name)
+			if err != nil {
+				return err
+			}
+			plan, err := lab.PlanDeploy(topo, binDir, filesDir, role)
+			if err != nil {
+				return err
+			}
+			if err := lab.Deploy(ctx, d, topo, plan, a.stdout); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "deployed %d file(s) to lab %s\n", len(plan), a.name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&filesDir, "files", "", "copy the files in this folder instead of the reference binaries")
+	f.StringVar(&role, "role", lab.DeployAll, "which hosts: all, server (webserver) or client (client1-3)")
+	f.StringVar(&binDir, "bin", "bin", "where the reference chat-server and chat-client are")
+	return cmd
+}

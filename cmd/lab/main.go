@@ -1,0 +1,158 @@
+// Command lab brings the Lab 3 topology up and down and works with its
+// hosts: a BIND9 DNS server for the team's domain, the chat server's host
+// and three clients, all in Docker, built locally with no registry.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// app is what every subcommand shares, passed in explicitly.
+type app struct {
+	name   string // --name: which lab
+	stdin  *os.File
+	stdout io.Writer
+	stderr io.Writer
+	// connect reaches the engine; replaced nowhere but kept as a field so
+	// that commands that need no engine (compose) never dial it.
+	connect func(context.Context) (*lab.Docker, error)
+}
+
+// exitError carries an exit code out of a command without a message: an
+// exec'd command's own code, or a status that is not "up".
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	a := &app{name: lab.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connect: lab.Connect}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "lab: %s\n", oneLine(userMessage(err)))
+	switch {
+	case errors.Is(err, lab.ErrEngineUnreachable):
+		return 2
+	case errors.Is(err, context.Canceled):
+		return 130
+	}
+	return 1
+}
+
+// userMessage strips the sentinel prefixes that help callers branch but
+// read as noise to a person.
+func userMessage(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{lab.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted; nothing was left behind"
+	}
+	if errors.Is(err, lab.ErrZoneDir) || isZoneError(err) {
+		return msg + " (check the zones with named-checkzone, fix them and run lab up again)"
+	}
+	return msg
+}
+
+func isZoneError(err error) bool {
+	var ze *lab.ZoneError
+	return errors.As(err, &ze)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lab",
+		Short:         "Run the Lab 3 (socket programming) topology in Docker",
+		Long:          "lab builds the lab's images locally (no registry needed), brings up the DNS server, webserver and three clients, and works with them.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.name, "name", lab.DefaultName, "the lab's name; several labs can coexist under different names and subnets")
+	root.AddCommand(
+		newUpCmd(a),
+		newDownCmd(a),
+		newStatusCmd(a),
+		newExecCmd(a),
+		newShellCmd(a),
+		newLogsCmd(a),
+		newDeployCmd(a),
+		newComposeCmd(a),
+	)
+	return root
+}
+
+// container resolves a host of the lab to its container, with a helpful
+// error when the lab or the host is not there.
+func (a *app) container(ctx context.Context, d *lab.Docker, host string) (string, error) {
+	st, err := lab.Status(ctx, d, a.name)
+	if err != nil {
+		return "", err
+	}
+	if len(st.Hosts) == 0 {
+		return "", fmt.Errorf("lab %s is not up; start it with: lab up --name %s", a.name, a.name)
+	}
+	var names []string
+	for _, h := range st.Hosts {
+		if h.Host == host {
+			if !h.Running {
+				return "", fmt.Errorf("host %s of lab %s is %s; start it again with: lab up --name %s", host, a.name, h.State, a.name)
+			}
+			return h.Container, nil
+		}
+		names = append(names, h.Host)
+	}
+	return "", fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
+}
+
+// containerAnyState is container for commands that also make sense on a
+// host that has stopped, such as logs.
+func (a *app) containerAnyState(ctx context.Context, d *lab.Docker, host string) (string, error) {
+	st, err := lab.Status(ctx, d, a.name)
+	if err != nil {
+		return "", err
+	}
+	if len(st.Hosts) == 0 {
+		return "", fmt.Errorf("lab %s is not up; start it with: lab up --name %s", a.name, a.name)
+	}
+	var names []string
+	for _, h := range st.Hosts {
+		if h.Host == host {
+			return h.Container, nil
+		}
+		names = append(names, h.Host)
+	}
+	return "", fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
+}
