@@ -66,9 +66,9 @@ func TestCheckHost(t *testing.T) {
 			wantResults: 2 * len(exps),
 			wantReasons: map[Path]Reason{PathResolv: ReasonTimeout, PathDirect: ReasonTimeout}},
 		{name: "lab server refuses but the resolver is fine", resolv: "nameserver 127.0.0.2\n", labMode: dnstest.Refuse,
-			wantResults: 2 * len(exps),
+			wantResults:  2 * len(exps),
 			wantFindings: []string{"resolv-elsewhere: points elsewhere", "mismatch: www.team30.com. CNAME: via resolv.conf (127.0.0.2:"},
-			wantReasons: map[Path]Reason{PathDirect: ReasonRefused}},
+			wantReasons:  map[Path]Reason{PathDirect: ReasonRefused}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

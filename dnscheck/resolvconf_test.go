@@ -29,7 +29,7 @@ func TestParseResolvConf(t *testing.T) {
 			text:        "#nameserver 10.20.30.2\n; nameserver 10.20.30.3\nnameserver 10.20.30.4 # the real one\n",
 			wantServers: "10.20.30.4", wantPrimary: "10.20.30.4"},
 		{name: "no nameserver falls back to the local host",
-			text:        "domain team30.com\n", wantServers: "", wantPrimary: "127.0.0.1", wantSearch: "team30.com"},
+			text: "domain team30.com\n", wantServers: "", wantPrimary: "127.0.0.1", wantSearch: "team30.com"},
 		{name: "a host name is not a nameserver",
 			text:        "nameserver ns.team30.com\nnameserver\nnameserver 10.20.30.2\n",
 			wantServers: "10.20.30.2", wantPrimary: "10.20.30.2",
