@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -198,8 +199,8 @@ func TestAnalyzeReportFormats(t *testing.T) {
 		"1000000000",
 		"2000000000",
 		"1000000001",
-		"chatserver.pcap frame " + itoa(frames["chatserver.pcap"]["syn"]),
-		"client1.pcap frame " + itoa(frames["client1.pcap"]["p2p"]),
+		"chatserver.pcap frame " + strconv.Itoa(frames["chatserver.pcap"]["syn"]),
+		"client1.pcap frame " + strconv.Itoa(frames["client1.pcap"]["p2p"]),
 		"Number of UDP header fields:",
 		"65527",
 		"65507",
@@ -227,10 +228,6 @@ func TestAnalyzeReportFormats(t *testing.T) {
 	if t33["max_payload_over_ip"] != float64(65507) || t33["protocol"] != float64(17) {
 		t.Errorf("JSON task_3_3 = %v", t33)
 	}
-}
-
-func itoa(n int) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string { b, _ := json.Marshal(n); return string(b) }())
 }
 
 func TestAnalyzeBadInput(t *testing.T) {

@@ -41,7 +41,7 @@ type Bound struct {
 }
 
 // ParseBound reads a --from or --to value: an RFC 3339 time
-// ("2026-11-25T19:00:00.25Z"), seconds after the first packet ("12.5s",
+// ("2026-11-25T19:00:00.25Z"), seconds after the first IP packet of all captures ("12.5s",
 // "+12.5" or "12.5"), or a frame ("client1.pcap:17", or "17" for the first
 // file given).
 func ParseBound(s string) (Bound, error) {
@@ -60,7 +60,7 @@ func ParseBound(s string) (Bound, error) {
 		}
 		return Bound{Kind: BoundFrame, File: s[:i], Frame: n}, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil {
+	if n, err := strconv.Atoi(s); err == nil && s[0] != '+' {
 		if n < 1 {
 			return Bound{}, bad
 		}
