@@ -1,13 +1,56 @@
 package scenarios
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
-func TestBuiltinScenariosParse(t *testing.T) {
+func builtinByName(t *testing.T, name string) Scenario {
+	t.Helper()
 	all, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range all {
-		t.Logf("%-24s %s %d", sc.Name, sc.Milestone, sc.Points)
+		if sc.Name == name {
+			return sc
+		}
+	}
+	t.Fatalf("no built-in scenario %q", name)
+	return Scenario{}
+}
+
+// TestBuiltinM1AgainstFakeChat runs built-in Milestone 1 scenarios against an
+// in-memory chat room, correct and with one fault each: the correct room
+// passes and each fault fails exactly the scenario meant to catch it.
+func TestBuiltinM1AgainstFakeChat(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    func(c *fakeChat)
+		scenario string
+		want     Status
+	}{
+		{"broadcast", func(*fakeChat) {}, "m1-broadcast", Passed},
+		{"broadcast echoing to sender", func(c *fakeChat) { c.echo = true }, "m1-broadcast", Failed},
+		{"join notice", func(*fakeChat) {}, "m1-join-notice", Passed},
+		{"join notice missing", func(c *fakeChat) { c.noJoin = true }, "m1-join-notice", Failed},
+		{"broadcast without join notice", func(c *fakeChat) { c.noJoin = true }, "m1-broadcast", Passed},
+		{"leave notice", func(*fakeChat) {}, "m1-leave-notice", Passed},
+		{"quit", func(*fakeChat) {}, "m1-quit", Passed},
+		{"client killed", func(*fakeChat) {}, "robust-client-killed", Passed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			chat := newFakeChat()
+			tc.fault(chat)
+			rt := &fakeRuntime{programs: chat.programs(), exec: chat.exec}
+			clock := newFakeClock()
+			clock.settle = rt.settle
+			e := NewEngine(rt, fakePrograms, defaultVars(), WithClock(clock))
+			res := e.Run(context.Background(), builtinByName(t, tc.scenario))
+			if res.Status != tc.want {
+				t.Errorf("status %s, want %s; failure %+v", res.Status, tc.want, res.Failure)
+			}
+		})
 	}
 }

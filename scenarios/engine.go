@@ -426,12 +426,13 @@ func (r *run) auth(ctx context.Context, name, action, user, password string, wit
 	return nil
 }
 
+// compile expands a scenario regex; ^ and $ match at line breaks.
 func (r *run) compile(match string) (*regexp.Regexp, *stepError) {
 	x, err := r.e.vars.expand(match, true)
 	if err != nil {
 		return nil, infraf("match", "%v", err)
 	}
-	re, err := regexp.Compile(x)
+	re, err := regexp.Compile("(?m)" + x)
 	if err != nil {
 		return nil, infraf("match", "%v", err)
 	}
@@ -457,9 +458,9 @@ func (r *run) expectRaw(ctx context.Context, name, match string, within time.Dur
 
 func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, within time.Duration) *stepError {
 	pr := r.proc(name)
-	what := fmt.Sprintf("%s on %s prints /%s/ within %s", name, pr.host, re, within)
+	what := fmt.Sprintf("%s on %s prints /%s/ within %s", name, pr.host, strings.TrimPrefix(re.String(), "(?m)"), within)
 	start := r.e.clock.Now()
-	deadline := r.e.clock.After(within)
+	deadline := r.deadline(within)
 	for {
 		// Read the state before searching: output written before EOF is
 		// then certainly visible to the search.
@@ -474,7 +475,7 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 		}
 		select {
 		case <-ch:
-		case <-deadline:
+		case <-deadline.C():
 			if _, found, _ := pr.tr.find(re, -1, true); found {
 				return nil
 			}
@@ -501,9 +502,9 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 		return serr
 	}
 	pr := r.proc(name)
-	what := fmt.Sprintf("%s on %s does not print /%s/ within %s", name, pr.host, re, window)
+	what := fmt.Sprintf("%s on %s does not print /%s/ within %s", name, pr.host, strings.TrimPrefix(re.String(), "(?m)"), window)
 	from := pr.tr.position()
-	deadline := r.e.clock.After(window)
+	deadline := r.deadline(window)
 	for {
 		st, _ := pr.tr.state()
 		m, found, ch := pr.tr.find(re, from, false)
@@ -515,7 +516,7 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 		}
 		select {
 		case <-ch:
-		case <-deadline:
+		case <-deadline.C():
 			if m, found, _ := pr.tr.find(re, from, false); found {
 				return failf([]string{name}, what, "it printed %q", m)
 			}
@@ -528,7 +529,7 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 
 // waitState blocks until cond holds for the transcript's exit state or the
 // deadline (nil: none) passes.
-func (r *run) waitState(ctx context.Context, tr *transcript, deadline <-chan time.Time, cond func(exitState) bool) (exitState, bool) {
+func (r *run) waitState(ctx context.Context, tr *transcript, deadline *deadline, cond func(exitState) bool) (exitState, bool) {
 	for {
 		st, ch := tr.state()
 		if cond(st) {
@@ -536,7 +537,7 @@ func (r *run) waitState(ctx context.Context, tr *transcript, deadline <-chan tim
 		}
 		select {
 		case <-ch:
-		case <-deadline:
+		case <-deadline.C():
 			st, _ := tr.state()
 			if st.eof && !st.exited {
 				// Output has ended, so the exit status is moments away; the
@@ -558,7 +559,7 @@ func (r *run) exit(ctx context.Context, name string, code *int, within time.Dura
 		what = fmt.Sprintf("%s on %s exits with code %d within %s", name, pr.host, *code, within)
 	}
 	start := r.e.clock.Now()
-	st, ok := r.waitState(ctx, pr.tr, r.e.clock.After(within), func(s exitState) bool { return s.exited })
+	st, ok := r.waitState(ctx, pr.tr, r.deadline(within), func(s exitState) bool { return s.exited })
 	if !ok {
 		return failf([]string{name}, what, "it was still running after %s", r.e.clock.Now().Sub(start))
 	}
@@ -609,15 +610,13 @@ func (r *run) host(ctx context.Context, host string, action HostAction) *stepErr
 // poll runs check every interval until it reports done or within passes. It
 // is for state that has no event to wait on, such as a port being bound.
 func (r *run) poll(ctx context.Context, within, interval time.Duration, check func() (bool, error)) (bool, error) {
-	deadline := r.e.clock.After(within)
+	start := r.e.clock.Now()
 	for {
 		done, err := check()
-		if done || err != nil {
+		if done || err != nil || r.e.clock.Now().Sub(start) >= within {
 			return done, err
 		}
 		select {
-		case <-deadline:
-			return check()
 		case <-ctx.Done():
 			return false, nil
 		case <-r.e.clock.After(interval):
@@ -636,22 +635,23 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 		return serr
 	}
 	var without *regexp.Regexp
-	desc := fmt.Sprintf("/%s/", re)
+	desc := fmt.Sprintf("/%s/", st.Match)
 	if st.Without != "" {
 		if without, serr = r.compile(st.Without); serr != nil {
 			return serr
 		}
-		desc += fmt.Sprintf(" without /%s/", without)
+		desc += fmt.Sprintf(" without /%s/", st.Without)
 	}
 	line, err := r.e.vars.expand(st.Text, false)
 	if err != nil {
 		return infraf("until", "%v", err)
 	}
 	what := fmt.Sprintf("typing %q into %s on %s shows %s within %s", line, name, pr.host, desc, st.Within)
+	// The deadline is checked between attempts, not raced against them, so
+	// every attempt gets its full wait.
 	start := r.e.clock.Now()
-	deadline := r.e.clock.After(st.Within)
 	last := ""
-	for {
+	for r.e.clock.Now().Sub(start) < st.Within {
 		from := pr.tr.position()
 		if err := r.typeLine(name, line); err != nil {
 			return err
@@ -678,15 +678,35 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 			case <-ch:
 			case <-attempt:
 				break wait
-			case <-deadline:
-				got := "it never did"
-				if last != "" {
-					got = fmt.Sprintf("the last answer was %q", last)
-				}
-				return failf([]string{name}, what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
 			case <-ctx.Done():
 				return failf([]string{name}, what, "it did not before the scenario stopped")
 			}
 		}
 	}
+	got := "it never did"
+	if last != "" {
+		got = fmt.Sprintf("the last answer was %q", last)
+	}
+	return failf([]string{name}, what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
+}
+
+// deadline is a timer created on first use, so a wait that succeeds at once
+// costs no timer (and no fake time in tests).
+type deadline struct {
+	clock Clock
+	d     time.Duration
+	ch    <-chan time.Time
+}
+
+func (r *run) deadline(d time.Duration) *deadline { return &deadline{clock: r.e.clock, d: d} }
+
+// C returns the timer's channel; a nil deadline never fires.
+func (t *deadline) C() <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	if t.ch == nil {
+		t.ch = t.clock.After(t.d)
+	}
+	return t.ch
 }

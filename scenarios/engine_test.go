@@ -1,0 +1,277 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var fakePrograms = Programs{Commands: map[Milestone]map[Role][]string{
+	M1: {RoleServer: {"srv"}, RoleClient: {"cli"}},
+	M2: {RoleServer: {"srv"}, RoleClient: {"cli", "--bind", "${self}", "--server", "${domain}:${port}"}},
+}}
+
+func mustParse(t *testing.T, src string) Scenario {
+	t.Helper()
+	sc, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func runFake(t *testing.T, rt *fakeRuntime, src string) (Result, *fakeClock) {
+	t.Helper()
+	clock := newFakeClock()
+	clock.settle = rt.settle
+	e := NewEngine(rt, fakePrograms, defaultVars(), WithClock(clock))
+	return e.Run(context.Background(), mustParse(t, src)), clock
+}
+
+// echo prints "you said: LINE" for every line, exits with the number typed
+// after "exit ", and prints nothing for "quiet".
+func echo(p *fakeProc) {
+	p.onLine = func(p *fakeProc, line string) {
+		var code int
+		switch {
+		case line == "quiet":
+		case strings.HasPrefix(line, "exit "):
+			fmt.Sscan(line[5:], &code)
+			p.exit(code)
+		default:
+			p.emit("you said: " + line + "\n")
+		}
+	}
+	p.emit("ready\n")
+}
+
+func echoRuntime() *fakeRuntime {
+	return &fakeRuntime{programs: map[string]program{"srv": echo, "cli": echo}}
+}
+
+const echoHead = validHead + "  - start: {proc: srv, host: webserver, role: server}\n  - expect: {proc: srv, match: ready}\n"
+
+func TestEngineSteps(t *testing.T) {
+	tests := []struct {
+		name     string
+		steps    string
+		wantFail string // substring of "expectation: got"; empty for a pass
+		wantLine int
+	}{
+		{"expect matches", "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'you said: hi'}\n", "", 0},
+		{"expect consumes output", "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'said: hi'}\n  - expect: {proc: srv, match: 'said: hi', within: 3s}\n",
+			"srv on webserver prints /said: hi/ within 3s: it did not within 3s", 10},
+		{"expect times out", "  - type: {proc: srv, line: quiet}\n  - expect: {proc: srv, match: never, within: 5s}\n",
+			"srv on webserver prints /never/ within 5s: it did not within 5s", 9},
+		{"expect expands variables", "  - type: {proc: srv, line: '${ip:client1}'}\n  - expect: {proc: srv, match: 'said: ${ip:client1}$'}\n", "", 0},
+		{"expect sees exit", "  - type: {proc: srv, line: exit 3}\n  - expect: {proc: srv, match: never}\n",
+			"it did not; the program exited with code 3", 9},
+		{"absent passes", "  - type: {proc: srv, line: hi}\n  - absent: {proc: srv, match: secret, within: 2s}\n", "", 0},
+		{"absent fails", "  - type: {proc: srv, line: secret}\n  - absent: {proc: srv, match: 'said: \\w+'}\n",
+			`srv on webserver does not print /said: \w+/ within 1s: it printed "said: secret"`, 9},
+		{"absent ignores consumed output", "  - type: {proc: srv, line: secret}\n  - expect: {proc: srv, match: secret}\n  - absent: {proc: srv, match: secret}\n", "", 0},
+		{"exit with code", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv, code: 0}\n", "", 0},
+		{"exit with wrong code", "  - type: {proc: srv, line: exit 2}\n  - exit: {proc: srv, code: 0}\n",
+			"srv on webserver exits with code 0 within 5s: it exited with code 2", 9},
+		{"exit times out", "  - exit: {proc: srv, within: 4s}\n",
+			"srv on webserver exits within 4s: it was still running after 4s", 8},
+		{"running fails after exit", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - running: {proc: srv}\n",
+			"srv is still running: it exited with code 1", 10},
+		{"typing into an exited program", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv}\n  - type: {proc: srv, line: hello}\n",
+			`type "hello" into srv: the program had already stopped reading`, 10},
+		{"parallel and procs", "  - start: {proc: cli, host: client1, role: client}\n  - parallel:\n      - type: {proc: srv, line: a}\n      - type: {proc: cli, line: b}\n  - expect: {procs: [srv, cli], match: 'you said: [ab]'}\n", "", 0},
+		{"first failure in procs order", "  - start: {proc: cli, host: client1, role: client}\n  - expect: {procs: [srv, cli], match: nothing, within: 2s}\n",
+			"srv on webserver prints /nothing/", 9},
+		{"kill", "  - kill: {proc: srv, signal: TERM}\n  - exit: {proc: srv, code: 143}\n", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, _ := runFake(t, echoRuntime(), echoHead+tc.steps)
+			if tc.wantFail == "" {
+				if res.Status != Passed || res.Points != 2 {
+					t.Fatalf("status %s points %d, failure %+v", res.Status, res.Points, res.Failure)
+				}
+				return
+			}
+			if res.Status != Failed || res.Failure == nil || res.Points != 0 {
+				t.Fatalf("status %s points %d, want a failure %q", res.Status, res.Points, tc.wantFail)
+			}
+			got := res.Failure.Expectation + ": " + res.Failure.Got
+			if !strings.Contains(got, tc.wantFail) {
+				t.Errorf("failure:\n got  %s\n want %s", got, tc.wantFail)
+			}
+			if res.Failure.Line != tc.wantLine || res.Failure.File != "t.yaml" {
+				t.Errorf("failure at %s:%d, want t.yaml:%d", res.Failure.File, res.Failure.Line, tc.wantLine)
+			}
+		})
+	}
+}
+
+func TestFailureCarriesEvidence(t *testing.T) {
+	rt := echoRuntime()
+	res, _ := runFake(t, rt, echoHead+"  - start: {proc: cli, host: client2, role: client}\n  - type: {proc: cli, line: one}\n  - type: {proc: srv, line: two}\n  - expect: {proc: cli, match: three}\n")
+	if res.Failure == nil {
+		t.Fatal("scenario passed")
+	}
+	want := []Evidence{
+		{Proc: "srv", Host: "webserver", Lines: []string{"### srv on webserver: srv", "ready", "<<< two", "you said: two"}},
+		{Proc: "cli", Host: "client2", Lines: []string{"### cli on client2: cli", "<<< one", "ready", "you said: one"}},
+	}
+	if fmt.Sprint(res.Failure.Evidence) != fmt.Sprint(want) {
+		t.Errorf("evidence:\n got  %q\n want %q", res.Failure.Evidence, want)
+	}
+	if len(res.Transcripts) != 2 || res.Transcripts[1].Host != "client2" || !strings.Contains(res.Transcripts[1].Text, "you said: one") {
+		t.Errorf("transcripts = %+v", res.Transcripts)
+	}
+}
+
+func TestCleanupKillsAndRestores(t *testing.T) {
+	rt := echoRuntime()
+	res, _ := runFake(t, rt, echoHead+"  - host: {host: client1, action: disconnect}\n  - host: {host: client2, action: stop}\n  - host: {host: client3, action: disconnect}\n  - host: {host: client3, action: reconnect}\n  - expect: {proc: srv, match: never}\n")
+	if res.Status != Failed {
+		t.Fatalf("status %s", res.Status)
+	}
+	srv := rt.proc("webserver")
+	if srv.running() || len(srv.signals) != 1 || srv.signals[0] != syscall.SIGKILL {
+		t.Errorf("server running=%v signals=%v, want killed", srv.running(), srv.signals)
+	}
+	got := strings.Join(rt.actions, ", ")
+	for _, want := range []string{"disconnect client1", "reconnect client1", "stop client2", "start client2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("host actions %q lack %q", got, want)
+		}
+	}
+	if strings.Count(got, "reconnect client3") != 1 {
+		t.Errorf("client3 was reconnected twice: %s", got)
+	}
+}
+
+func TestUntil(t *testing.T) {
+	// The peer list shows bob for the first two asks, then drops him.
+	peers := func(p *fakeProc) {
+		n := 0
+		p.onLine = func(p *fakeProc, line string) {
+			n++
+			if n <= 2 {
+				p.emit("Online peers: ['alice', 'bob']\n")
+			} else {
+				p.emit("Online peers: ['alice']\n")
+			}
+		}
+		p.emit("ready\n")
+	}
+	rt := &fakeRuntime{programs: map[string]program{"srv": peers}}
+	res, clock := runFake(t, rt, echoHead+"  - until: {proc: srv, line: ':l', match: 'Online peers: .*', without: bob, every: 200ms, within: 5s}\n")
+	if res.Status != Passed {
+		t.Fatalf("failure: %+v", res.Failure)
+	}
+	if got := rt.proc("webserver").lines; len(got) != 3 {
+		t.Errorf("typed %q, want three :l", got)
+	}
+	_ = clock
+
+	rt = &fakeRuntime{programs: map[string]program{"srv": peers}}
+	res, _ = runFake(t, rt, echoHead+"  - until: {proc: srv, line: ':l', match: 'Online peers: .*', without: alice, every: 1s, within: 3s}\n")
+	if res.Failure == nil || !strings.Contains(res.Failure.Got, `the last answer was "Online peers: ['alice']" (after 3s)`) {
+		t.Errorf("failure = %+v", res.Failure)
+	}
+}
+
+func TestExecSteps(t *testing.T) {
+	const tcpTable = "  sl  local_address rem_address   st\n   0: 0300140A:1388 00000000:0000 0A 00000000:00000000\n"
+	tests := []struct {
+		name     string
+		steps    string
+		exec     func(host string, cmd []string) (ExecResult, error)
+		wantFail string
+	}{
+		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte(tcpTable)}, nil
+		}, ""},
+		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte(tcpTable)}, nil
+		}, "nothing listened on port 5001"},
+		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{ExitCode: 1}, nil
+		}, ""},
+		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte("/root/users.json\n")}, nil
+		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`},
+		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (ExecResult, error) {
+			if cmd[0] != "python3" || !strings.Contains(cmd[3], `"to":"team30.com:5000"`) {
+				return ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
+			}
+			return ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil
+		}, ""},
+		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte(`{"ok": false, "got": "Welcome", "at": 1, "error": "timed out"}`)}, nil
+		}, `expect the connection to close failed: timed out; received "Welcome"`},
+		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte("10.20.30.3      STREAM team30.com\n")}, nil
+		}, ""},
+		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string) (ExecResult, error) {
+			return ExecResult{Stdout: []byte("10.20.30.4 STREAM team30.com\n")}, nil
+		}, "client3 resolves team30.com to 10.20.30.3 within 1s: getent ahosts team30.com gave: 10.20.30.4 STREAM team30.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := echoRuntime()
+			rt.exec = tc.exec
+			res, _ := runFake(t, rt, echoHead+tc.steps)
+			if tc.wantFail == "" {
+				if res.Status != Passed {
+					t.Fatalf("failure: %+v", res.Failure)
+				}
+				return
+			}
+			if res.Failure == nil || !strings.Contains(res.Failure.Expectation+": "+res.Failure.Got, tc.wantFail) {
+				t.Errorf("failure = %+v, want %q", res.Failure, tc.wantFail)
+			}
+		})
+	}
+}
+
+func TestInfraErrorIsNotAFailure(t *testing.T) {
+	rt := &fakeRuntime{programs: map[string]program{}}
+	res, _ := runFake(t, rt, echoHead)
+	if res.Status != Error || !strings.Contains(res.Failure.Got, "no such file") {
+		t.Errorf("status %s failure %+v, want error", res.Status, res.Failure)
+	}
+}
+
+func TestCommandVariables(t *testing.T) {
+	rt := echoRuntime()
+	rt.programs["cli"] = echo
+	src := strings.Replace(validHead, "M1", "M2", 1) + "  - start: {proc: c, host: client2, role: client}\n"
+	res, _ := runFake(t, rt, src)
+	if res.Status != Passed {
+		t.Fatal(res.Failure)
+	}
+	want := "cli --bind 10.20.30.12 --server team30.com:5000"
+	if got := strings.Join(rt.proc("client2").cmd, " "); got != want {
+		t.Errorf("command %q, want %q", got, want)
+	}
+	if res.Transcripts[0].Command != want {
+		t.Errorf("transcript command %q", res.Transcripts[0].Command)
+	}
+}
+
+func TestMissingProgramFails(t *testing.T) {
+	src := strings.Replace(validHead, "M1", "M4", 1) + "  - start: {proc: s, host: webserver, role: server}\n"
+	res, _ := runFake(t, echoRuntime(), src)
+	if res.Status != Failed || !strings.Contains(res.Failure.Got, "the submission has no M4 server program: add it to lab3.yaml") {
+		t.Errorf("status %s failure %+v", res.Status, res.Failure)
+	}
+}
+
+func TestDurationUsesClock(t *testing.T) {
+	silent := func(p *fakeProc) {}
+	rt := &fakeRuntime{programs: map[string]program{"srv": silent}}
+	res, _ := runFake(t, rt, validHead+"  - start: {proc: srv, host: webserver, role: server}\n  - absent: {proc: srv, match: x, within: 2s}\n  - exit: {proc: srv, within: 3s}\n")
+	if res.Duration != 5*time.Second {
+		t.Errorf("duration %s, want exactly 5s of fake time", res.Duration)
+	}
+}
