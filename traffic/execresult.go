@@ -1,9 +1,10 @@
 package traffic
 
+import "github.com/ntnu-ttm4200/lab3/lab"
+
 // ExecResult is the outcome of a command run in a container, as the lab's
 // Docker engine reports it.
-type ExecResult struct {
-	ExitCode int
-	Stdout   []byte
-	Stderr   []byte
-}
+type ExecResult = lab.ExecResult
+
+// *lab.Docker is the Runner the lab uses.
+var _ Runner = (*lab.Docker)(nil)
