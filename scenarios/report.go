@@ -1,0 +1,336 @@
+package scenarios
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is one submission's grade: every check's result, the score, and
+// whether all required checks passed.
+type Report struct {
+	Submission string        `json:"submission"`
+	Score      int           `json:"score"`
+	MaxScore   int           `json:"max_score"`
+	Passed     bool          `json:"passed"`
+	Error      string        `json:"error,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+	Results    []Result      `json:"results"`
+}
+
+// NewReport totals results. setupErr, if not nil, is a failure to bring the
+// submission's lab up; the report then fails.
+func NewReport(submission string, results []Result, setupErr error, d time.Duration) Report {
+	r := Report{Submission: submission, Results: results, Passed: setupErr == nil, Duration: d}
+	if setupErr != nil {
+		r.Error = setupErr.Error()
+	}
+	for _, res := range results {
+		r.Score += res.Points
+		r.MaxScore += res.MaxPoints
+		if res.Required && res.Status != Passed {
+			r.Passed = false
+		}
+	}
+	return r
+}
+
+// ProgressLine is the one line printed as each scenario finishes.
+func ProgressLine(submission string, res Result) string {
+	status := "PASS"
+	switch {
+	case res.Status == Error:
+		status = "ERROR"
+	case res.Status != Passed && !res.Required:
+		status = "warn"
+	case res.Status != Passed:
+		status = "FAIL"
+	}
+	line := fmt.Sprintf("%-5s %s %-24s %d/%d  %.1fs", status, submission, res.Scenario, res.Points, res.MaxPoints, res.Duration.Seconds())
+	if res.Failure != nil {
+		line += "  " + res.Failure.Expectation
+	}
+	return line
+}
+
+func statusWord(res Result) string {
+	switch {
+	case res.Status == Passed:
+		return "passed"
+	case res.Status == Error:
+		return "ERROR"
+	case !res.Required:
+		return "failed (not graded)"
+	}
+	return "FAILED"
+}
+
+// WriteTable prints the final table of checks with points, then every
+// failure with its evidence.
+func (r Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "Submission %s\n", r.Submission)
+	if r.Error != "" {
+		fmt.Fprintf(w, "  lab setup failed: %s\n", r.Error)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, statusWord(res))
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t%s\n", r.Score, r.MaxScore, map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed])
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, res := range r.Results {
+		if res.Failure != nil {
+			fmt.Fprintln(w)
+			writeFailure(w, res)
+		}
+	}
+	return nil
+}
+
+func writeFailure(w io.Writer, res Result) {
+	f := res.Failure
+	fmt.Fprintf(w, "%s %s (%s:%d, step %s)\n", strings.ToUpper(string(res.Status)), res.Scenario, f.File, f.Line, f.Step)
+	fmt.Fprintf(w, "  requirement: %s\n", res.Requirement)
+	fmt.Fprintf(w, "  expected:    %s\n", f.Expectation)
+	fmt.Fprintf(w, "  got:         %s\n", f.Got)
+	for _, ev := range f.Evidence {
+		fmt.Fprintf(w, "  last lines of %s on %s:\n", ev.Proc, ev.Host)
+		if len(ev.Lines) == 0 {
+			fmt.Fprintln(w, "    | (nothing)")
+		}
+		for _, l := range ev.Lines {
+			fmt.Fprintf(w, "    | %s\n", l)
+		}
+	}
+}
+
+func failureText(res Result) string {
+	var b strings.Builder
+	writeFailure(&b, res)
+	return b.String()
+}
+
+// WriteJSON writes the reports as indented JSON.
+func WriteJSON(w io.Writer, reports []Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reports)
+}
+
+// gradescope is the results.json format Gradescope's autograder reads.
+type gradescope struct {
+	Score         int              `json:"score"`
+	ExecutionTime float64          `json:"execution_time"`
+	Output        string           `json:"output,omitempty"`
+	Tests         []gradescopeTest `json:"tests"`
+}
+
+type gradescopeTest struct {
+	Name       string `json:"name"`
+	Score      int    `json:"score"`
+	MaxScore   int    `json:"max_score"`
+	Status     string `json:"status"`
+	Output     string `json:"output"`
+	Visibility string `json:"visibility"`
+}
+
+// WriteGradescope writes one submission's report as Gradescope results.json.
+func (r Report) WriteGradescope(w io.Writer) error {
+	g := gradescope{Score: r.Score, ExecutionTime: roundSeconds(r.Duration), Tests: []gradescopeTest{}}
+	if r.Error != "" {
+		g.Output = "lab setup failed: " + r.Error
+	}
+	for _, res := range r.Results {
+		t := gradescopeTest{
+			Name: fmt.Sprintf("%s %s", res.Milestone, res.Scenario), Score: res.Points, MaxScore: res.MaxPoints,
+			Status: "passed", Output: res.Requirement, Visibility: "visible",
+		}
+		if res.Status != Passed {
+			t.Status = "failed"
+			t.Output = failureText(res)
+		}
+		g.Tests = append(g.Tests, t)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(g)
+}
+
+func roundSeconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     float64      `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      float64       `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the reports as JUnit XML, one test suite per
+// submission, as GitLab and GitHub test reports read it.
+func WriteJUnit(w io.Writer, reports []Report) error {
+	var out junitSuites
+	for _, r := range reports {
+		s := junitSuite{Name: r.Submission, Time: roundSeconds(r.Duration)}
+		if r.Error != "" {
+			s.Errors++
+			s.Cases = append(s.Cases, junitCase{Name: "lab-setup", Classname: r.Submission,
+				Error: &junitProblem{Message: r.Error, Type: "setup", Text: r.Error}})
+		}
+		for _, res := range r.Results {
+			c := junitCase{Name: res.Scenario, Classname: r.Submission + "." + string(res.Milestone), Time: roundSeconds(res.Duration)}
+			switch {
+			case res.Status == Error:
+				c.Error = &junitProblem{Message: res.Failure.Expectation + ": " + res.Failure.Got, Type: "lab", Text: failureText(res)}
+				s.Errors++
+			case res.Status != Passed && res.Required:
+				c.Failure = &junitProblem{Message: res.Failure.Expectation + ": " + res.Failure.Got, Type: "failed", Text: failureText(res)}
+				s.Failures++
+			case res.Status != Passed:
+				// Optional checks are reported but never fail the build.
+				c.SystemOut = "not graded:\n" + failureText(res)
+			}
+			s.Cases = append(s.Cases, c)
+		}
+		s.Tests = len(s.Cases)
+		out.Tests += s.Tests
+		out.Failures += s.Failures
+		out.Errors += s.Errors
+		out.Time += s.Time
+		out.Suites = append(out.Suites, s)
+	}
+	out.Time = float64(int64(out.Time*1000+0.5)) / 1000
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteSummaryCSV writes one row per submission: the summary of a batch.
+func WriteSummaryCSV(w io.Writer, reports []Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"submission", "score", "max_score", "passed", "failed_checks", "error", "seconds"})
+	for _, r := range reports {
+		var failed []string
+		for _, res := range r.Results {
+			if res.Status != Passed && res.Required {
+				failed = append(failed, res.Scenario)
+			}
+		}
+		_ = cw.Write([]string{r.Submission, fmt.Sprint(r.Score), fmt.Sprint(r.MaxScore), fmt.Sprint(r.Passed),
+			strings.Join(failed, " "), r.Error, fmt.Sprintf("%.1f", r.Duration.Seconds())})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// SafeName turns a submission name into a folder name.
+func SafeName(s string) string {
+	s = unsafeName.ReplaceAllString(s, "_")
+	if s == "" || s == "." || s == ".." {
+		return "_"
+	}
+	return s
+}
+
+// WriteTranscripts saves every process's output as
+// dir/<submission>/<scenario>/<host>.log (processes on the same host share
+// the file, each under its "### name on host: command" header) and the
+// report as dir/<submission>/report.txt and report.json.
+func WriteTranscripts(dir string, r Report) error {
+	base := filepath.Join(dir, SafeName(r.Submission))
+	for _, res := range r.Results {
+		sdir := filepath.Join(base, SafeName(res.Scenario))
+		if err := os.RemoveAll(sdir); err != nil {
+			return fmt.Errorf("write transcripts: %w", err)
+		}
+		if len(res.Transcripts) == 0 {
+			continue
+		}
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			return fmt.Errorf("write transcripts: %w", err)
+		}
+		byHost := map[string]*strings.Builder{}
+		var hosts []string
+		for _, t := range res.Transcripts {
+			b, ok := byHost[t.Host]
+			if !ok {
+				b = &strings.Builder{}
+				byHost[t.Host] = b
+				hosts = append(hosts, t.Host)
+			}
+			b.WriteString(t.Text)
+			if !strings.HasSuffix(t.Text, "\n") {
+				b.WriteString("\n")
+			}
+		}
+		for _, h := range hosts {
+			if err := os.WriteFile(filepath.Join(sdir, SafeName(h)+".log"), []byte(byHost[h].String()), 0o644); err != nil {
+				return fmt.Errorf("write transcripts: %w", err)
+			}
+		}
+	}
+	var table strings.Builder
+	_ = r.WriteTable(&table)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "report.txt"), []byte(table.String()), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	f, err := os.Create(filepath.Join(base, "report.json"))
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return f.Close()
+}
