@@ -14,6 +14,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+	"golang.org/x/sync/errgroup"
 )
 
 // Refs names the images a lab needs.
@@ -31,9 +32,9 @@ type Engine interface {
 
 // Labels put on every image this package builds.
 const (
-	LabelManaged   = "lab3.managed"     // always "true"
-	LabelInputHash = "lab3.input-hash"  // sha256 of the image's inputs
-	LabelImage     = "lab3.image"       // "base", "dnsserver" or "host"
+	LabelManaged   = "lab3.managed"    // always "true"
+	LabelInputHash = "lab3.input-hash" // sha256 of the image's inputs
+	LabelImage     = "lab3.image"      // "base", "dnsserver" or "host"
 )
 
 // Repositories of the lab's images. Each image is tagged with the first 12
@@ -67,16 +68,33 @@ func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
 		return Refs{}, hint(err)
 	}
 	refs := Refs{Base: base.ref}
-	for _, r := range roles() {
-		img, err := b.ensureRole(ctx, r, base)
-		if err != nil {
+	rs := roles()
+	plans := make([]rolePlan, len(rs))
+	for i, r := range rs {
+		if plans[i], err = b.planRole(ctx, r, base); err != nil {
 			return Refs{}, hint(err)
 		}
-		switch r.name {
+	}
+	// The role builds are independent and mostly wait on the engine's
+	// storage driver, so they run side by side.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range plans {
+		if !p.cached {
+			g.Go(func() error {
+				_, err := b.buildRole(gctx, p, base)
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return Refs{}, hint(err)
+	}
+	for _, p := range plans {
+		switch p.role.name {
 		case "dnsserver":
-			refs.DNS = img.ref
+			refs.DNS = p.ref
 		case "host":
-			refs.Host = img.ref
+			refs.Host = p.ref
 		}
 	}
 	return refs, nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -89,6 +90,7 @@ func newConfig(opts []Option) (config, error) {
 	if c.progress == nil {
 		c.progress = io.Discard
 	}
+	c.progress = &lockedWriter{w: c.progress}
 	if c.source == "" {
 		c.source = BaseSource(getenv(EnvBase))
 		if c.source == "" {
@@ -119,6 +121,18 @@ func newConfig(opts []Option) (config, error) {
 		c.tmpDir = os.TempDir()
 	}
 	return c, nil
+}
+
+// lockedWriter serialises the progress lines of concurrent builds.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (c *config) progressf(format string, args ...any) {

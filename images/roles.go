@@ -1,11 +1,11 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"bytes"
-	"path"
+	"strings"
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -50,39 +50,48 @@ func roles() []role {
 	}
 }
 
-// dockerfile returns the role's Dockerfile: COPY instructions only, so a
-// role build never runs a command or installs a package.
+// dockerfile returns the role's Dockerfile. Its one file step is ADD of a
+// tar archive, which the engine unpacks over / touching only the archive's
+// own entries: a COPY of a folder tree would also reset the owner and mode
+// of folders the base already has (such as /etc/bind, root:bind 2755). So a
+// role build never runs a command or installs a package, and adds one layer.
 func (r role) dockerfile(baseRef string) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "FROM %s\n", baseRef)
-	for _, f := range r.files {
-		fmt.Fprintf(&b, "COPY %s %s\n", path.Base(f.src), f.dst)
-	}
-	// WORKDIR makes a missing folder; the second one restores the default.
-	for _, d := range r.dirs {
-		fmt.Fprintf(&b, "WORKDIR %s\n", d)
-	}
-	if len(r.dirs) > 0 {
-		b.WriteString("WORKDIR /\n")
-	}
+	fmt.Fprintf(&b, "ADD %s.tar /\n", r.name)
+	// ENTRYPOINT also clears the base's CMD ["bash"], which the entrypoint
+	// would otherwise run. Every metadata instruction costs the classic
+	// builder a container, so there are no others.
 	fmt.Fprintf(&b, "ENTRYPOINT [%q]\n", r.entrypoint)
-	// An empty CMD drops the base's CMD ["bash"], which the entrypoint
-	// would otherwise run.
-	b.WriteString("CMD []\n")
 	return b.String()
 }
 
-// context returns the role's build context: its Dockerfile and files.
-func (r role) context(baseRef string) ([]byte, error) {
-	files := []contextFile{{Name: "Dockerfile", Mode: 0o644, Data: []byte(r.dockerfile(baseRef))}}
+// layer returns the tar archive of the files and folders the role adds.
+func (r role) layer() ([]byte, error) {
+	var files []contextFile
+	for _, d := range r.dirs {
+		files = append(files, contextFile{Name: strings.TrimPrefix(d, "/") + "/", Mode: 0o755, Dir: true})
+	}
 	for _, f := range r.files {
 		data, err := assets.ReadFile(f.src)
 		if err != nil {
 			return nil, fmt.Errorf("build context %s: %w", r.name, err)
 		}
-		files = append(files, contextFile{Name: path.Base(f.src), Mode: f.mode, Data: data})
+		files = append(files, contextFile{Name: strings.TrimPrefix(f.dst, "/"), Mode: f.mode, Data: data})
 	}
 	return contextTar(files)
+}
+
+// context returns the role's build context: its Dockerfile and its layer.
+func (r role) context(baseRef string) ([]byte, error) {
+	layer, err := r.layer()
+	if err != nil {
+		return nil, err
+	}
+	return contextTar([]contextFile{
+		{Name: "Dockerfile", Mode: 0o644, Data: []byte(r.dockerfile(baseRef))},
+		{Name: r.name + ".tar", Mode: 0o644, Data: layer},
+	})
 }
 
 // roleHash is the input hash of a role image: the base image it is built
@@ -91,29 +100,45 @@ func roleHash(name, baseID string, ctxTar []byte) string {
 	return hashBytes([]byte(hashVersion), []byte(name), []byte(baseID), ctxTar)
 }
 
-func (b *builder) ensureRole(ctx context.Context, r role, base builtImage) (builtImage, error) {
+// rolePlan is what Ensure found out about one role image before building.
+type rolePlan struct {
+	role   role
+	ctxTar []byte
+	hash   string
+	ref    string
+	old    builtImage // the image the ref names now, if any
+	cached bool
+}
+
+// planRole computes the role's inputs and looks its image up.
+func (b *builder) planRole(ctx context.Context, r role, base builtImage) (rolePlan, error) {
 	ctxTar, err := r.context(base.ref)
 	if err != nil {
-		return builtImage{}, err
+		return rolePlan{}, err
 	}
 	hash := roleHash(r.name, base.id, ctxTar)
 	ref := imageRef(r.repo, hash)
 	old, ok, err := b.lookup(ctx, ref, hash)
 	if err != nil {
-		return builtImage{}, err
+		return rolePlan{}, err
 	}
-	if ok && !b.cfg.rebuild {
+	p := rolePlan{role: r, ctxTar: ctxTar, hash: hash, ref: ref, old: old, cached: ok && !b.cfg.rebuild}
+	if p.cached {
 		if err := b.tagLatest(ctx, ref, r.repo); err != nil {
-			return builtImage{}, err
+			return rolePlan{}, err
 		}
 		b.cfg.progressf("%s: cached %s (%s)", r.name, ref, megabytes(old.size))
-		return old, nil
 	}
+	return p, nil
+}
+
+// buildRole builds a planned role image.
+func (b *builder) buildRole(ctx context.Context, p rolePlan, base builtImage) (builtImage, error) {
 	start := b.cfg.now()
-	b.cfg.progressf("%s: building %s from %s…", r.name, ref, base.ref)
-	if err := b.build(ctx, r.name, bytes.NewReader(ctxTar), client.ImageBuildOptions{
-		Tags:        []string{ref},
-		Labels:      labels(r.name, hash),
+	b.cfg.progressf("%s: building %s from %s…", p.role.name, p.ref, base.ref)
+	if err := b.build(ctx, p.role.name, bytes.NewReader(p.ctxTar), client.ImageBuildOptions{
+		Tags:        []string{p.ref},
+		Labels:      labels(p.role.name, p.hash),
 		NoCache:     b.cfg.rebuild,
 		Remove:      true,
 		ForceRemove: true,
@@ -122,7 +147,7 @@ func (b *builder) ensureRole(ctx context.Context, r role, base builtImage) (buil
 	}); err != nil {
 		return builtImage{}, err
 	}
-	return b.finish(ctx, r.name, r.repo, ref, hash, old.id, start)
+	return b.finish(ctx, p.role.name, p.role.repo, p.ref, p.hash, p.old.id, start)
 }
 
 // build runs an image build and reads its output to the end, returning the

@@ -118,11 +118,12 @@ func fileCapability(path string) ([]byte, bool) {
 	return buf[:n], true
 }
 
-// contextFile is one file of an in-memory build context.
+// contextFile is one file or folder of an in-memory tar archive.
 type contextFile struct {
 	Name string
 	Mode int64
 	Data []byte
+	Dir  bool
 }
 
 // epoch is the modification time of every build-context entry, so that the
@@ -138,8 +139,12 @@ func contextTar(files []contextFile) ([]byte, error) {
 		if f.Name == "" || filepath.IsAbs(f.Name) {
 			return nil, fmt.Errorf("build context: bad file name %q", f.Name)
 		}
+		typ := byte(tar.TypeReg)
+		if f.Dir {
+			typ = tar.TypeDir
+		}
 		hdr := &tar.Header{
-			Typeflag: tar.TypeReg,
+			Typeflag: typ,
 			Name:     f.Name,
 			Mode:     f.Mode,
 			Size:     int64(len(f.Data)),
@@ -148,6 +153,9 @@ func contextTar(files []contextFile) ([]byte, error) {
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, fmt.Errorf("build context %s: %w", f.Name, err)
+		}
+		if f.Dir {
+			continue
 		}
 		if _, err := tw.Write(f.Data); err != nil {
 			return nil, fmt.Errorf("build context %s: %w", f.Name, err)

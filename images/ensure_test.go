@@ -1,0 +1,332 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeRootfs stands in for debootstrap: a tiny root filesystem.
+func fakeRootfs(calls *int) Option {
+	return func(c *config) {
+		c.debootstrap = func(_ context.Context, _ *config, dir string) error {
+			*calls++
+			for _, p := range []string{"usr/bin", "dev", "usr/share/doc/bash", "etc"} {
+				if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+					return err
+				}
+			}
+			for name, data := range map[string]string{
+				"usr/bin/python3":              "#!fake\n",
+				"usr/share/doc/bash/README":    "docs\n",
+				"usr/share/doc/bash/copyright": "GPL\n",
+				"dev/null":                     "",
+				"etc/os-release":               "ID=debian\n",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+}
+
+// fakeClock advances by step on every reading.
+func fakeClock(step time.Duration) Option {
+	var mu sync.Mutex
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func(c *config) {
+		c.now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			t = t.Add(step)
+			return t
+		}
+	}
+}
+
+func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
+	eng := newFakeEngine()
+	var debootstraps int
+	opts := []Option{fakeRootfs(&debootstraps), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap), fakeClock(time.Second)}
+
+	var out bytes.Buffer
+	refs, err := Ensure(t.Context(), eng, append(opts, WithProgress(&out))...)
+	if err != nil {
+		t.Fatalf("first Ensure: %v", err)
+	}
+	if debootstraps != 1 || len(eng.imports) != 1 || len(eng.builds) != 2 {
+		t.Fatalf("first Ensure: %d debootstraps, %d imports, %d builds; want 1, 1, 2", debootstraps, len(eng.imports), len(eng.builds))
+	}
+	for _, c := range []struct{ ref, repo string }{{refs.Base, RepoBase}, {refs.DNS, RepoDNS}, {refs.Host, RepoHost}} {
+		tag, ok := strings.CutPrefix(c.ref, c.repo+":")
+		if !ok || len(tag) != 12 {
+			t.Errorf("ref %q: want %s:<12 hex digits>", c.ref, c.repo)
+		}
+		if eng.images[c.repo+":latest"].id != eng.images[c.ref].id {
+			t.Errorf("%s:latest does not point at %s", c.repo, c.ref)
+		}
+	}
+	// The clock ticks a second per reading: start, debootstrap start and
+	// end, import start and end, and the end of the base's build.
+	for _, want := range []string{
+		"base: building " + refs.Base + " with debootstrap (bookworm, minbase, 10 packages)…\n",
+		"base: debootstrap done in 1s\n",
+		"base: imported in 1s\n",
+		"base: built " + refs.Base + " (0 MB) in 5s\n",
+		"dnsserver: building " + refs.DNS + " from " + refs.Base + "…\n",
+		"host: building " + refs.Host + " from " + refs.Base + "…\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The role builds run side by side, so their durations vary.
+	for _, re := range []string{`(?m)^dnsserver: built \S+ \(1 MB\) in \ds$`, `(?m)^host: built \S+ \(1 MB\) in \ds$`} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("progress does not match %s:\n%s", re, out.String())
+		}
+	}
+
+	out.Reset()
+	again, err := Ensure(t.Context(), eng, append(opts, WithProgress(&out))...)
+	if err != nil {
+		t.Fatalf("second Ensure: %v", err)
+	}
+	if again != refs {
+		t.Errorf("second Ensure = %+v, want %+v", again, refs)
+	}
+	if debootstraps != 1 || len(eng.imports) != 1 || len(eng.builds) != 2 {
+		t.Errorf("second Ensure built again: %d debootstraps, %d imports, %d builds", debootstraps, len(eng.imports), len(eng.builds))
+	}
+	want := "base: cached " + refs.Base + " (0 MB)\ndnsserver: cached " + refs.DNS + " (1 MB)\nhost: cached " + refs.Host + " (1 MB)\n"
+	if out.String() != want {
+		t.Errorf("second Ensure progress:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestEnsureWithRebuildBuildsEverythingAgain(t *testing.T) {
+	eng := newFakeEngine()
+	var debootstraps int
+	opts := []Option{fakeRootfs(&debootstraps), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap)}
+	first, err := Ensure(t.Context(), eng, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Ensure(t.Context(), eng, append(opts, WithRebuild())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if debootstraps != 2 || len(eng.imports) != 2 || len(eng.builds) != 4 {
+		t.Fatalf("rebuild: %d debootstraps, %d imports, %d builds; want 2, 2, 4", debootstraps, len(eng.imports), len(eng.builds))
+	}
+	for _, b := range eng.builds[2:] {
+		if !b.opts.NoCache {
+			t.Errorf("rebuild of %v used the engine's layer cache", b.opts.Tags)
+		}
+	}
+	if second.Base != first.Base {
+		t.Errorf("base ref changed on rebuild with the same inputs: %s, then %s", first.Base, second.Base)
+	}
+}
+
+func TestEnsureRebuildsRolesWhenTheBaseChanges(t *testing.T) {
+	eng := newFakeEngine()
+	var n int
+	opts := []Option{fakeRootfs(&n), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap)}
+	first, err := Ensure(t.Context(), eng, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same tag now names a different image, as after `docker import`
+	// by hand: the roles built on the old one are out of date.
+	img := eng.images[first.Base]
+	img.id = "sha256:other"
+	eng.images[first.Base] = img
+	second, err := Ensure(t.Context(), eng, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.DNS == first.DNS || second.Host == first.Host {
+		t.Errorf("role refs did not change with the base image: %+v then %+v", first, second)
+	}
+	if len(eng.builds) != 4 {
+		t.Errorf("%d builds, want 4", len(eng.builds))
+	}
+}
+
+func TestEnsureRebuildsAnImageWhoseTagHasOtherInputs(t *testing.T) {
+	eng := newFakeEngine()
+	var n int
+	opts := []Option{fakeRootfs(&n), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap)}
+	refs, err := Ensure(t.Context(), eng, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := eng.images[refs.Host]
+	oldID := img.id
+	img.labels = map[string]string{LabelInputHash: "something else"}
+	eng.images[refs.Host] = img
+	if _, err := Ensure(t.Context(), eng, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || len(eng.builds) != 3 || !slices.Contains(eng.builds[2].opts.Tags, refs.Host) {
+		t.Errorf("want only the host image rebuilt; %d debootstraps, %d builds", n, len(eng.builds))
+	}
+	if !slices.Contains(eng.removed, oldID) {
+		t.Errorf("the replaced host image %s was not removed (removed: %v)", oldID, eng.removed)
+	}
+}
+
+func TestEnsureImportsATrimmedLabelledRootfs(t *testing.T) {
+	eng := newFakeEngine()
+	var n int
+	refs, err := Ensure(t.Context(), eng, fakeRootfs(&n), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := eng.imports[0]
+	if imp.ref != refs.Base {
+		t.Errorf("imported as %q, want %q", imp.ref, refs.Base)
+	}
+	for _, want := range []string{"ENV LANG=C.UTF-8", `CMD ["bash"]`} {
+		if !slices.Contains(imp.changes, want) {
+			t.Errorf("import changes %q lack %q", imp.changes, want)
+		}
+	}
+	l := eng.images[refs.Base].labels
+	if l[LabelManaged] != "true" || l[LabelImage] != "base" || !strings.HasPrefix(l[LabelInputHash], strings.TrimPrefix(refs.Base, RepoBase+":")) {
+		t.Errorf("base labels = %v", l)
+	}
+	for name, want := range map[string]bool{
+		"usr/bin/python3":                true,
+		"usr/share/doc/bash/copyright":   true,
+		"usr/share/doc/bash/README":      false,
+		"dev/":                           true,
+		"dev/null":                       false,
+		"etc/dpkg/dpkg.cfg.d/lab3-nodoc": true,
+	} {
+		if _, got := imp.entries[name]; got != want {
+			t.Errorf("rootfs tar has %s = %v, want %v", name, got, want)
+		}
+	}
+	if matches, _ := filepath.Glob(filepath.Join(t.TempDir(), "lab3-rootfs-*")); len(matches) != 0 {
+		t.Errorf("build folders left behind: %v", matches)
+	}
+}
+
+func TestEnsureRemovesItsBuildFolder(t *testing.T) {
+	tmp := t.TempDir()
+	var n int
+	if _, err := Ensure(t.Context(), newFakeEngine(), fakeRootfs(&n), WithTempDir(tmp), WithBaseSource(FromDebootstrap)); err != nil {
+		t.Fatal(err)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("left in the temp folder: %v", left)
+	}
+}
+
+func TestRoleBuildsAddFilesOnly(t *testing.T) {
+	eng := newFakeEngine()
+	var n int
+	refs, err := Ensure(t.Context(), eng, fakeRootfs(&n), WithTempDir(t.TempDir()), WithBaseSource(FromDebootstrap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range eng.builds {
+		if b.opts.PullParent || b.opts.Version != "1" || !b.opts.ForceRemove {
+			t.Errorf("build %v: PullParent=%v Version=%q ForceRemove=%v; want false, \"1\", true", b.opts.Tags, b.opts.PullParent, b.opts.Version, b.opts.ForceRemove)
+		}
+		df := string(b.entries["Dockerfile"])
+		if !strings.HasPrefix(df, "FROM "+refs.Base+"\n") {
+			t.Errorf("Dockerfile does not start FROM the base:\n%s", df)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(df), "\n") {
+			instr, _, _ := strings.Cut(line, " ")
+			if !slices.Contains([]string{"FROM", "ADD", "ENTRYPOINT"}, instr) {
+				t.Errorf("role Dockerfile has %q; want only FROM, ADD and ENTRYPOINT", line)
+			}
+		}
+	}
+}
+
+func TestEnsureFromRegistryBuildsTheDockerfile(t *testing.T) {
+	eng := newFakeEngine()
+	var n int
+	refs, err := Ensure(t.Context(), eng, fakeRootfs(&n), WithBaseSource(FromRegistry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || len(eng.imports) != 0 {
+		t.Errorf("registry source ran debootstrap %d times and imported %d times", n, len(eng.imports))
+	}
+	if len(eng.builds) != 3 || !slices.Contains(eng.builds[0].opts.Tags, refs.Base) {
+		t.Fatalf("want the base built first, then two roles; got %d builds", len(eng.builds))
+	}
+	df := string(eng.builds[0].entries["Dockerfile"])
+	if !strings.HasPrefix(strings.TrimSpace(dockerfileFrom(df)), "debian:bookworm-slim") || eng.builds[0].opts.PullParent {
+		t.Errorf("registry base build: FROM %q, PullParent %v", dockerfileFrom(df), eng.builds[0].opts.PullParent)
+	}
+}
+
+func dockerfileFrom(df string) string {
+	for _, line := range strings.Split(df, "\n") {
+		if rest, ok := strings.CutPrefix(line, "FROM "); ok {
+			return rest
+		}
+	}
+	return ""
+}
+
+func TestEnsureRejectsBadInputBeforeTouchingTheEngine(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		opts []Option
+		want string
+	}{
+		{"unknown LAB_BASE", "docker-hub", nil, `unknown base source "docker-hub": set LAB_BASE to "debootstrap" or "registry"`},
+		{"unknown source option", "", []Option{WithBaseSource("ftp")}, `unknown base source "ftp"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := getenv
+			getenv = func(k string) string {
+				if k == EnvBase {
+					return tt.env
+				}
+				return ""
+			}
+			t.Cleanup(func() { getenv = old })
+			eng := newFakeEngine()
+			_, err := Ensure(t.Context(), eng, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tt.want)
+			}
+			if len(eng.builds)+len(eng.imports)+len(eng.tags) != 0 {
+				t.Errorf("engine was used despite bad input")
+			}
+		})
+	}
+}
+
+func TestEnsureReportsTheBuildsOwnError(t *testing.T) {
+	eng := newFakeEngine()
+	eng.buildErr = "pull access denied for debian, repository does not exist"
+	_, err := Ensure(t.Context(), eng, WithBaseSource(FromRegistry))
+	if err == nil || err.Error() != "build base: pull access denied for debian, repository does not exist" {
+		t.Fatalf("err = %v", err)
+	}
+}
