@@ -30,6 +30,11 @@ type localRunner struct {
 	copyErr map[string]error  // container → CopyFile failure
 	execFn  map[string]func() (lab.ExecResult, error)
 
+	// forkMu keeps forks out while a copied binary is open for writing:
+	// a child forked then would inherit the descriptor, and running the
+	// binary would fail with "text file busy" (golang.org/issue/22315).
+	forkMu sync.RWMutex
+
 	mu     sync.Mutex
 	copies []string // "container:dst:mode"
 	execs  [][]string
@@ -46,6 +51,8 @@ func (l *localRunner) CopyFile(_ context.Context, container, dst string, mode os
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	l.forkMu.Lock()
+	defer l.forkMu.Unlock()
 	return os.WriteFile(filepath.Join(dir, filepath.Base(dst)), data, mode)
 }
 
@@ -76,7 +83,13 @@ func (l *localRunner) Exec(ctx context.Context, container string, cmd []string, 
 	c.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
+	l.forkMu.RLock()
+	err := c.Start()
+	l.forkMu.RUnlock()
+	if err != nil {
+		return lab.ExecResult{}, err
+	}
+	err = c.Wait()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		err = nil
