@@ -314,3 +314,55 @@ func runContainer(t *testing.T, cli *client.Client, s containerSpec) (int, strin
 	}
 	return code, string(out)
 }
+
+// BenchmarkColdBuild measures a build from nothing: no package cache and the
+// engine's image cache ignored, which is what a fresh machine's first
+// `lab up` pays. Run it with
+//
+//	go test ./images -run '^$' -bench ColdBuild -benchtime 1x
+//
+// Images other labs still use are left alone; outdated ones are pruned.
+func BenchmarkColdBuild(b *testing.B) {
+	benchmarkBuild(b, func(b *testing.B) []Option { return []Option{WithRebuild(), WithCacheDir(b.TempDir())} })
+}
+
+// BenchmarkRebuildWarmPackageCache measures a rebuild when debootstrap's
+// package cache is already filled (a second machine-local build).
+func BenchmarkRebuildWarmPackageCache(b *testing.B) {
+	benchmarkBuild(b, func(*testing.B) []Option { return []Option{WithRebuild()} })
+}
+
+// BenchmarkCachedEnsure measures Ensure when every image is up to date.
+func BenchmarkCachedEnsure(b *testing.B) {
+	benchmarkBuild(b, func(*testing.B) []Option { return nil })
+}
+
+func benchmarkBuild(b *testing.B, opts func(*testing.B) []Option) {
+	cli := engine(b)
+	ctx := b.Context()
+	if _, err := Ensure(ctx, cli); err != nil {
+		b.Fatal(err)
+	}
+	var refs Refs
+	var out bytes.Buffer
+	b.ResetTimer()
+	for b.Loop() {
+		out.Reset()
+		var err error
+		if refs, err = Ensure(ctx, cli, append(opts(b), WithProgress(&out))...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.Logf("last Ensure:\n%s", out.String())
+	img, err := cli.ImageInspect(ctx, refs.Base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(img.Size)/1e6, "MB-base")
+	if removed, err := Prune(ctx, cli, refs); err != nil {
+		b.Errorf("prune: %v", err)
+	} else if len(removed) > 0 {
+		b.Logf("pruned %d outdated lab3 images", len(removed))
+	}
+}
