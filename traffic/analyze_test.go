@@ -266,3 +266,25 @@ func TestAnalyzeBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestAnalyzeIPv6(t *testing.T) {
+	g := newLabTraffic(t)
+	g.v6 = true
+	g.tcp("syn", ms(1), "client1", "webserver", 45000, 5000, synSeq, 0, "S", "")
+	g.tcp("synack", ms(2), "webserver", "client1", 5000, 45000, synackSeq, synSeq+1, "SA", "")
+	g.udp("p2p", ms(3), "client1", "client2", 6000, 6000, []byte("hi over v6"))
+	paths, frames := g.write(t.TempDir(), g.labFiles()[1:2])
+	rep, err := Analyze(context.Background(), paths, lab.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, u := rep.Task32, rep.Task33
+	if hs == nil || hs.SYNSeq != synSeq || hs.SYNACKSeq != synackSeq || hs.SYNACKAck != synSeq+1 ||
+		hs.Client.IP != g.ip("client1") || hs.SYN.Frame != frames["client1.pcap"]["syn"] {
+		t.Errorf("task 3.2 over IPv6: %+v", deref(hs))
+	}
+	// IPv6's payload length excludes its header: only the UDP header counts.
+	if u == nil || !u.IPv6 || u.Protocol != 17 || u.MaxPayloadOverIP != 65527 || u.MaxPayloadRFC768 != 65527 || u.Checksum != g.named("p2p").udpCsum {
+		t.Errorf("task 3.3 over IPv6: %+v", deref(u))
+	}
+}

@@ -48,6 +48,7 @@ type labTraffic struct {
 	topo    lab.Topology
 	packets []genPacket
 	ids     map[netip.Addr]uint16
+	v6      bool // hosts talk over IPv6
 }
 
 func newLabTraffic(t *testing.T) *labTraffic {
@@ -59,13 +60,33 @@ func (g *labTraffic) ip(name string) netip.Addr {
 	if !ok {
 		g.t.Fatalf("no host %s", name)
 	}
+	if g.v6 {
+		return h.IPv6
+	}
 	return h.IPv4
 }
 
-func (g *labTraffic) serialize(src, dst netip.Addr, l4 []gopacket.SerializableLayer, setNet func(*layers.IPv4) error) ([]byte, uint16) {
+// netLayer is the IP layer a transport layer computes its checksum over.
+type netLayer interface {
+	gopacket.NetworkLayer
+	gopacket.SerializableLayer
+}
+
+func (g *labTraffic) serialize(src, dst netip.Addr, l4 []gopacket.SerializableLayer, proto layers.IPProtocol, setNet func(netLayer) error) ([]byte, uint16) {
+	if g.v6 {
+		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: proto, SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		if err := setNet(ip6); err != nil {
+			g.t.Fatal(err)
+		}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, append([]gopacket.SerializableLayer{ip6}, l4...)...); err != nil {
+			g.t.Fatal(err)
+		}
+		return append([]byte(nil), buf.Bytes()...), 0
+	}
 	g.ids[src]++
 	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: g.ids[src], Flags: layers.IPv4DontFragment,
-		SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		Protocol: proto, SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
 	if err := setNet(ip); err != nil {
 		g.t.Fatal(err)
 	}
@@ -95,8 +116,7 @@ func (g *labTraffic) tcp(name string, at time.Duration, src, dst string, sport, 
 			tcp.RST = true
 		}
 	}
-	data, id := g.serialize(s, d, []gopacket.SerializableLayer{tcp, gopacket.Payload(payload)}, func(ip *layers.IPv4) error {
-		ip.Protocol = layers.IPProtocolTCP
+	data, id := g.serialize(s, d, []gopacket.SerializableLayer{tcp, gopacket.Payload(payload)}, layers.IPProtocolTCP, func(ip netLayer) error {
 		return tcp.SetNetworkLayerForChecksum(ip)
 	})
 	g.packets = append(g.packets, genPacket{name: name, at: at, src: s, dst: d, data: data, ipID: id})
@@ -105,11 +125,14 @@ func (g *labTraffic) tcp(name string, at time.Duration, src, dst string, sport, 
 func (g *labTraffic) udp(name string, at time.Duration, src, dst string, sport, dport uint16, payload []byte) {
 	s, d := g.ip(src), g.ip(dst)
 	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
-	data, id := g.serialize(s, d, []gopacket.SerializableLayer{udp, gopacket.Payload(payload)}, func(ip *layers.IPv4) error {
-		ip.Protocol = layers.IPProtocolUDP
+	data, id := g.serialize(s, d, []gopacket.SerializableLayer{udp, gopacket.Payload(payload)}, layers.IPProtocolUDP, func(ip netLayer) error {
 		return udp.SetNetworkLayerForChecksum(ip)
 	})
-	csum := binary.BigEndian.Uint16(data[20+6 : 20+8])
+	hdr := 20
+	if g.v6 {
+		hdr = 40
+	}
+	csum := binary.BigEndian.Uint16(data[hdr+6 : hdr+8])
 	g.packets = append(g.packets, genPacket{name: name, at: at, src: s, dst: d, data: data, udpCsum: csum, ipID: id})
 }
 
@@ -238,9 +261,9 @@ func (g *labTraffic) write(dir string, files []genFile) ([]string, map[string]ma
 		for _, p := range g.packets {
 			var ts time.Time
 			switch {
-			case p.src == f.host.IPv4:
+			case p.src == f.host.IPv4 || p.src == f.host.IPv6:
 				ts = genBase.Add(p.at)
-			case p.dst == f.host.IPv4:
+			case p.dst == f.host.IPv4 || p.dst == f.host.IPv6:
 				ts = genBase.Add(p.at + f.delay)
 			default:
 				continue
@@ -273,6 +296,9 @@ var (
 // linkFrame wraps an IP packet (or an ARP request) in the link header.
 func linkFrame(link layers.LinkType, p genPacket) []byte {
 	etherType := uint16(layers.EthernetTypeIPv4)
+	if p.src.Is6() {
+		etherType = uint16(layers.EthernetTypeIPv6)
+	}
 	body := p.data
 	if p.arp {
 		etherType = uint16(layers.EthernetTypeARP)
