@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -23,15 +24,25 @@ type ZoneError struct {
 	Output string
 }
 
-// Error is one line: the checker's first few lines joined.
+// Error is one line: the checker's findings (file:line: problem) first, or
+// else its last few lines, joined.
 func (e *ZoneError) Error() string {
-	lines := []string{}
+	var lines, located []string
 	for _, l := range strings.Split(e.Output, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		lines = append(lines, l)
+		if fileLineRE.MatchString(l) {
+			located = append(located, l)
 		}
 	}
-	if len(lines) > 4 {
+	switch {
+	case len(located) > 3:
+		lines = located[:3]
+	case len(located) > 0:
+		lines = located
+	case len(lines) > 4:
 		lines = lines[len(lines)-4:]
 	}
 	if len(lines) == 0 {
@@ -39,6 +50,9 @@ func (e *ZoneError) Error() string {
 	}
 	return "dns server rejected the zones: " + strings.Join(lines, " | ")
 }
+
+// fileLineRE matches BIND checkers' "file:line: problem" findings.
+var fileLineRE = regexp.MustCompile(`^\S+:\d+: `)
 
 // Up brings the lab described by topo up: one network and one container per
 // host, with the DNS server's zones copied in before it starts. It returns
@@ -91,9 +105,15 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 		}
 	}()
 
+	// Mutations run to completion even when ctx is cancelled, so that every
+	// object Docker creates is known and can be removed; cancellation is
+	// honoured between steps. Each step is short (under a second).
+	opCtx, opCancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer opCancel()
+
 	if plan.network == "" {
 		c.progressf("network %s: creating (%s, %s)", topo.NetworkName(), topo.Subnet4, topo.Subnet6)
-		id, err := eng.CreateNetwork(ctx, NetworkSpec{
+		id, err := eng.CreateNetwork(opCtx, NetworkSpec{
 			Name:     topo.NetworkName(),
 			Subnet4:  topo.Subnet4,
 			Subnet6:  topo.Subnet6,
@@ -107,22 +127,22 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 		created.addNetwork(id)
 		plan.network = id
 	}
-	if err := c.stage("network"); err != nil {
+	if err := c.stageDone(ctx, "network"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
 	clock.lap("network")
 
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	for _, h := range plan.create {
 		g.Go(func() error {
 			spec := c.containerSpec(topo, h)
-			id, err := eng.CreateContainer(gctx, spec)
+			id, err := eng.CreateContainer(opCtx, spec)
 			if err != nil {
 				return fmt.Errorf("create container %s: %w", spec.Name, err)
 			}
 			created.addContainer(id)
 			if h.Role == RoleDNS {
-				if err := eng.CopyFiles(gctx, id, ZoneDir, zones); err != nil {
+				if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
 					return fmt.Errorf("copy zones into %s: %w", spec.Name, err)
 				}
 			}
@@ -133,15 +153,15 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	if err := g.Wait(); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
-	if err := c.stage("create"); err != nil {
+	if err := c.stageDone(ctx, "create"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
 	clock.lap("create")
 
-	g, gctx = errgroup.WithContext(ctx)
+	g = errgroup.Group{}
 	for _, name := range plan.startNames(topo) {
 		g.Go(func() error {
-			if err := eng.Start(gctx, name); err != nil {
+			if err := eng.Start(opCtx, name); err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
 			}
 			return nil
@@ -150,7 +170,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	if err := g.Wait(); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
-	if err := c.stage("start"); err != nil {
+	if err := c.stageDone(ctx, "start"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
 	clock.lap("start")
@@ -183,11 +203,15 @@ func (c *upConfig) zones(topo Topology) (map[string][]byte, error) {
 	return Zones(topo)
 }
 
-func (c *upConfig) stage(name string) error {
-	if c.afterStage == nil {
-		return nil
+// stageDone is the point between steps where Up notices cancellation (and
+// where tests inject failures).
+func (c *upConfig) stageDone(ctx context.Context, name string) error {
+	if c.afterStage != nil {
+		if err := c.afterStage(name); err != nil {
+			return err
+		}
 	}
-	return c.afterStage(name)
+	return ctx.Err()
 }
 
 func (c *upConfig) containerSpec(topo Topology, h Host) ContainerSpec {

@@ -1,0 +1,590 @@
+package lab_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// The end-to-end tests bring real labs up on the local Docker engine. Each
+// uses its own lab name and a 10.99.x.0/24 subnet so that they never meet a
+// user's lab or another package's test labs, and each removes its lab in
+// t.Cleanup, on failure too.
+
+var (
+	engineOnce sync.Once
+	engine     *lab.Docker
+	engineRefs images.Refs
+	engineErr  error
+	engineSkip string
+)
+
+// docker connects to the engine and makes sure the images exist, once per
+// test binary. Without an engine it skips, unless CI is set: CI has one.
+func docker(t testing.TB) (*lab.Docker, images.Refs) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test needs Docker; skipped in -short mode")
+	}
+	engineOnce.Do(func() {
+		ctx := context.Background()
+		d, err := lab.Connect(ctx)
+		if err != nil {
+			if os.Getenv("CI") == "" {
+				engineSkip = "no Docker engine here and CI is unset, so the end-to-end test cannot run: " + err.Error()
+				return
+			}
+			engineErr = err
+			return
+		}
+		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		defer cancel()
+		refs, err := images.Ensure(bctx, d.Client())
+		if err != nil {
+			engineErr = fmt.Errorf("build images: %w", err)
+			return
+		}
+		engine, engineRefs = d, refs
+	})
+	if engineSkip != "" {
+		t.Skip(engineSkip)
+	}
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return engine, engineRefs
+}
+
+func topology(t testing.TB, name string, team int, subnet string) lab.Topology {
+	t.Helper()
+	topo, err := lab.New(name, team, netip.MustParsePrefix(subnet), netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// removeOnCleanup downs the lab after the test, with a context of its own.
+func removeOnCleanup(t testing.TB, d *lab.Docker, name string) {
+	t.Helper()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := lab.Down(ctx, d, name); err != nil {
+			t.Errorf("cleanup of lab %s: %v", name, err)
+		}
+	})
+}
+
+// upLab brings a lab up with the built images and removes it after the test.
+func upLab(t testing.TB, d *lab.Docker, refs images.Refs, topo lab.Topology, opts ...lab.Option) lab.LabStatus {
+	t.Helper()
+	removeOnCleanup(t, d, topo.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := lab.Up(ctx, d, topo, append([]lab.Option{lab.WithImages(refs.DNS, refs.Host)}, opts...)...)
+	if err != nil {
+		t.Fatalf("up %s: %v", topo.Name, err)
+	}
+	return st
+}
+
+// leftovers lists whatever Docker still holds under the lab's label.
+func leftovers(t testing.TB, d *lab.Docker, name string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		out = append(out, "container "+c.Name)
+	}
+	nets, err := d.Networks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if n.Labels[lab.LabelLab] == name {
+			out = append(out, "network "+n.Name)
+		}
+	}
+	vols, err := d.Volumes(ctx, map[string]string{lab.LabelLab: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols {
+		out = append(out, "volume "+v)
+	}
+	return out
+}
+
+func run(t testing.TB, d *lab.Docker, ctr string, cmd ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := d.Exec(ctx, ctr, cmd, nil)
+	if err != nil {
+		t.Fatalf("%s: %v: %v", ctr, cmd, err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("%s: %v: exit %d: %s%s", ctr, cmd, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return string(res.Stdout)
+}
+
+func TestE2EHostsAddressesAndResolver(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-hosts", 30, "10.99.11.0/24")
+	st := upLab(t, d, refs, topo)
+	if !st.Up() || !st.Changed {
+		t.Fatalf("status after up: %+v", st)
+	}
+	for _, h := range topo.Hosts {
+		t.Run(h.Name, func(t *testing.T) {
+			ctr := topo.ContainerName(h.Name)
+			addrs := run(t, d, ctr, "ip", "-o", "addr", "show", "dev", "eth0")
+			for _, want := range []string{h.IPv4.String() + "/24", h.IPv6.String() + "/64"} {
+				if !strings.Contains(addrs, want) {
+					t.Errorf("eth0 lacks %s:\n%s", want, addrs)
+				}
+			}
+			if got := strings.TrimSpace(run(t, d, ctr, "hostname")); got != h.Name {
+				t.Errorf("hostname = %q, want %q", got, h.Name)
+			}
+			if got, want := run(t, d, ctr, "cat", "/etc/resolv.conf"), "nameserver 10.99.11.2\n"; got != want {
+				t.Errorf("resolv.conf = %q, want exactly %q", got, want)
+			}
+			caps := run(t, d, ctr, "grep", "CapEff", "/proc/self/status")
+			// NET_ADMIN is capability 12: bit 0x1000.
+			var eff uint64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(caps, "CapEff:")), "%x", &eff)
+			if eff&(1<<12) == 0 {
+				t.Errorf("no NET_ADMIN: %s", caps)
+			}
+		})
+	}
+}
+
+func TestE2EDNSFromAClient(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-dns", 30, "10.99.12.0/24")
+	upLab(t, d, refs, topo)
+	client := topo.ContainerName("client1")
+	tests := []struct {
+		name, qtype, want string
+	}{
+		{"team30.com", "SOA", "ns.team30.com. admin.team30.com. 1 86400 7200 2419200 10800"},
+		{"team30.com", "NS", "ns.team30.com."},
+		{"team30.com", "A", "10.99.12.3"},
+		{"team30.com", "AAAA", "fd00:0:0:630c::3"},
+		{"team30.com", "MX", "10 mail.team30.com."},
+		{"ns.team30.com", "A", "10.99.12.2"},
+		{"ns.team30.com", "AAAA", "fd00:0:0:630c::2"},
+		{"www.team30.com", "CNAME", "team30.com."},
+		{"mail.team30.com", "A", "10.99.12.4"},
+		{"mail.team30.com", "AAAA", "fd00:0:0:630c::4"},
+		{"dnsserver.team30.com", "A", "10.99.12.2"},
+		{"webserver.team30.com", "A", "10.99.12.3"},
+		{"client1.team30.com", "A", "10.99.12.11"},
+		{"client2.team30.com", "AAAA", "fd00:0:0:630c::12"},
+		{"client3.team30.com", "A", "10.99.12.13"},
+		{"2.12.99.10.in-addr.arpa", "PTR", "ns.team30.com."},
+		{"3.12.99.10.in-addr.arpa", "PTR", "www.team30.com."},
+		{"4.12.99.10.in-addr.arpa", "PTR", "mail.team30.com."},
+		{"11.12.99.10.in-addr.arpa", "PTR", "client1.team30.com."},
+		{"12.12.99.10.in-addr.arpa", "PTR", "client2.team30.com."},
+		{"13.12.99.10.in-addr.arpa", "PTR", "client3.team30.com."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+"/"+tc.qtype, func(t *testing.T) {
+			// No @server: the client's resolv.conf must lead to our named.
+			got := strings.TrimSpace(run(t, d, client, "dig", "+short", "+time=2", "+tries=1", tc.name, tc.qtype))
+			if got != tc.want {
+				t.Errorf("dig %s %s = %q, want %q", tc.name, tc.qtype, got, tc.want)
+			}
+		})
+	}
+	t.Run("outside the zones is refused at once", func(t *testing.T) {
+		// One try with a short timeout: a server that did not answer would
+		// show no status at all, so REFUSED proves a prompt answer.
+		out := run(t, d, client, "dig", "+time=2", "+tries=1", "example.org", "A")
+		if !strings.Contains(out, "status: REFUSED") {
+			t.Errorf("dig example.org: want status REFUSED:\n%s", out)
+		}
+	})
+	t.Run("hostnames resolve through the resolver", func(t *testing.T) {
+		out := run(t, d, client, "getent", "hosts", "team30.com")
+		if !strings.HasPrefix(out, "10.99.12.3") && !strings.HasPrefix(out, "fd00:0:0:630c::3") {
+			t.Errorf("getent hosts team30.com = %q", out)
+		}
+	})
+}
+
+func TestE2ELifecycle(t *testing.T) {
+	d, refs := docker(t)
+	ctx := context.Background()
+	a := topology(t, "e2e-life-a", 12, "10.99.13.0/24")
+	b := topology(t, "e2e-life-b", 13, "10.99.14.0/24")
+	upLab(t, d, refs, a)
+	upLab(t, d, refs, b)
+
+	t.Run("two labs side by side answer for their own teams", func(t *testing.T) {
+		if got := strings.TrimSpace(run(t, d, a.ContainerName("client1"), "dig", "+short", "team12.com")); got != "10.99.13.3" {
+			t.Errorf("lab a: team12.com = %q", got)
+		}
+		if got := strings.TrimSpace(run(t, d, b.ContainerName("client1"), "dig", "+short", "team13.com")); got != "10.99.14.3" {
+			t.Errorf("lab b: team13.com = %q", got)
+		}
+		if got := run(t, d, b.ContainerName("client2"), "cat", "/etc/resolv.conf"); got != "nameserver 10.99.14.2\n" {
+			t.Errorf("lab b resolv.conf = %q", got)
+		}
+	})
+
+	t.Run("second up changes nothing", func(t *testing.T) {
+		before := containerIDs(t, d, a.Name)
+		st, err := lab.Up(ctx, d, a, lab.WithImages(refs.DNS, refs.Host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Changed || !strings.Contains(st.Summary, "nothing changed") {
+			t.Errorf("second up: changed=%v summary=%q", st.Changed, st.Summary)
+		}
+		if after := containerIDs(t, d, a.Name); after != before {
+			t.Errorf("containers changed:\n%s\n%s", before, after)
+		}
+	})
+
+	t.Run("a killed host shows its exit code and up restarts it", func(t *testing.T) {
+		if err := d.Kill(ctx, a.ContainerName("client2")); err != nil {
+			t.Fatal(err)
+		}
+		st, err := lab.Status(ctx, d, a.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hostState(st, "client2"); got != "exited (137)" {
+			t.Errorf("client2 state = %q, want exited (137)", got)
+		}
+		st, err = lab.Up(ctx, d, a, lab.WithImages(refs.DNS, refs.Host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Changed || hostState(st, "client2") != "running" {
+			t.Errorf("after up: changed=%v client2=%s", st.Changed, hostState(st, "client2"))
+		}
+		if got := run(t, d, a.ContainerName("client2"), "cat", "/etc/resolv.conf"); got != "nameserver 10.99.13.2\n" {
+			t.Errorf("restarted client2 resolv.conf = %q", got)
+		}
+	})
+
+	t.Run("a taken subnet is refused, naming the network", func(t *testing.T) {
+		c := topology(t, "e2e-life-c", 30, "10.99.13.0/24")
+		removeOnCleanup(t, d, c.Name)
+		_, err := lab.Up(ctx, d, c, lab.WithImages(refs.DNS, refs.Host))
+		if !errors.Is(err, lab.ErrConflict) || !strings.Contains(err.Error(), `"e2e-life-a_net"`) {
+			t.Fatalf("err = %v, want a conflict naming e2e-life-a_net", err)
+		}
+		if left := leftovers(t, d, c.Name); len(left) > 0 {
+			t.Errorf("refused up left %v", left)
+		}
+	})
+
+	t.Run("down twice", func(t *testing.T) {
+		r, err := lab.Down(ctx, d, b.Name)
+		if err != nil || r.Containers != 5 || r.Networks != 1 {
+			t.Fatalf("first down: %+v %v", r, err)
+		}
+		r, err = lab.Down(ctx, d, b.Name)
+		if err != nil || r.Total() != 0 {
+			t.Fatalf("second down: %+v %v; want nothing to do", r, err)
+		}
+		if left := leftovers(t, d, b.Name); len(left) > 0 {
+			t.Errorf("left after down: %v", left)
+		}
+		if st, err := lab.Status(ctx, d, a.Name); err != nil || !st.Up() {
+			t.Errorf("down of lab b disturbed lab a: %+v %v", st, err)
+		}
+	})
+}
+
+func containerIDs(t testing.TB, d *lab.Docker, name string) string {
+	t.Helper()
+	cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.Name+"="+c.ID[:12]+"/"+c.State)
+	}
+	return strings.Join(ids, " ")
+}
+
+func hostState(st lab.LabStatus, host string) string {
+	for _, h := range st.Hosts {
+		if h.Host == host {
+			return h.State
+		}
+	}
+	return "missing"
+}
+
+// cancelOn cancels a context when a progress line containing trigger is
+// written: an event inside Up, not a point in time.
+type cancelOn struct {
+	mu      sync.Mutex
+	trigger string
+	cancel  context.CancelFunc
+	buf     bytes.Buffer
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if strings.Contains(c.buf.String(), c.trigger) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestE2EInterruptedUpLeavesNothing(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-cancel", 30, "10.99.15.0/24")
+	removeOnCleanup(t, d, topo.Name)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The first created container cancels the run: the network and at least
+	// one container exist by then.
+	progress := &cancelOn{trigger: ": created", cancel: cancel}
+	_, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithProgress(progress))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if !strings.Contains(progress.buf.String(), "cleaned up") {
+		t.Errorf("progress does not report the cleanup:\n%s", progress.buf.String())
+	}
+	if left := leftovers(t, d, topo.Name); len(left) > 0 {
+		t.Errorf("interrupted up left %v", left)
+	}
+}
+
+func TestE2EBrokenZoneDirIsReported(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-badzone", 30, "10.99.16.0/24")
+	dir := t.TempDir()
+	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 1 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.16.2\nwww IN AAA fd00::3\n"
+	if err := os.WriteFile(dir+"/db.team30.com", []byte(zone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	removeOnCleanup(t, d, topo.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithZoneDir(dir))
+	var ze *lab.ZoneError
+	if !errors.As(err, &ze) {
+		t.Fatalf("err = %v, want a *lab.ZoneError", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "AAA") || strings.Contains(msg, "\n") {
+		t.Errorf("error should be one line naming the bad record type:\n%s", msg)
+	}
+	if left := leftovers(t, d, topo.Name); len(left) > 0 {
+		t.Errorf("failed up left %v", left)
+	}
+}
+
+func TestE2EStudentZoneDir(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-zonedir", 30, "10.99.17.0/24")
+	dir := t.TempDir()
+	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 7 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.17.2\n@ IN A 10.99.17.3\nstudent IN TXT \"mine\"\n"
+	conf := "zone \"team30.com\" {\n\ttype master;\n\tfile \"/etc/bind/zones/db.team30.com\";\n};\n"
+	for n, b := range map[string]string{"db.team30.com": zone, "named.conf.zones": conf} {
+		if err := os.WriteFile(dir+"/"+n, []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upLab(t, d, refs, topo, lab.WithZoneDir(dir))
+	if got := strings.TrimSpace(run(t, d, topo.ContainerName("client3"), "dig", "+short", "student.team30.com", "TXT")); got != `"mine"` {
+		t.Errorf("student's record = %q", got)
+	}
+}
+
+func TestE2EFilesProcessesAndNetworkFaults(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-proc", 30, "10.99.18.0/24")
+	upLab(t, d, refs, topo)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	web := topo.ContainerName("webserver")
+
+	t.Run("copy and read a file", func(t *testing.T) {
+		data := []byte("print('hello')\n")
+		if err := d.CopyFile(ctx, web, "/root/sub/dir/hello.py", 0o755, data); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.ReadFile(ctx, web, "/root/sub/dir/hello.py")
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("ReadFile = %q, %v", got, err)
+		}
+		if mode := strings.TrimSpace(run(t, d, web, "stat", "-c", "%a", "/root/sub/dir/hello.py")); mode != "755" {
+			t.Errorf("mode = %s, want 755", mode)
+		}
+		if _, err := d.ReadFile(ctx, web, "/root/sub"); err == nil {
+			t.Error("ReadFile of a directory succeeded")
+		}
+	})
+
+	t.Run("exec passes exit codes and stdin", func(t *testing.T) {
+		res, err := d.Exec(ctx, web, []string{"sh", "-c", "cat; echo oops >&2; exit 3"}, strings.NewReader("in"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != 3 || string(res.Stdout) != "in" || string(res.Stderr) != "oops\n" {
+			t.Errorf("exec = %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+		}
+	})
+
+	t.Run("spawn, talk, signal, wait", func(t *testing.T) {
+		p, err := d.Spawn(ctx, web, []string{"sh", "-c", `echo "in $PWD as $GREETING"; while read l; do echo "got $l"; done; echo bye >&2; exit 4`}, []string{"GREETING=hi"}, "/tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := watch(p.Output())
+		w.waitFor(t, ctx, "in /tmp as hi")
+		if p.PID() <= 1 {
+			t.Errorf("PID = %d", p.PID())
+		}
+		fmt.Fprintln(p.Stdin(), "line one")
+		w.waitFor(t, ctx, "got line one")
+		if err := p.Stdin().Close(); err != nil {
+			t.Fatal(err)
+		}
+		code, err := p.Wait()
+		if err != nil || code != 4 {
+			t.Errorf("Wait = %d, %v; want 4", code, err)
+		}
+		w.waitFor(t, ctx, "bye")
+
+		q, err := d.Spawn(ctx, web, []string{"sleep", "600"}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps := run(t, d, web, "ps", "-o", "args=", "-p", fmt.Sprint(q.PID())); strings.TrimSpace(ps) != "sleep 600" {
+			t.Errorf("PID %d is %q, want the command itself", q.PID(), ps)
+		}
+		if err := q.Signal(ctx, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := q.Wait(); err != nil || code != 128+int(syscall.SIGTERM) {
+			t.Errorf("Wait after SIGTERM = %d, %v", code, err)
+		}
+	})
+
+	t.Run("disconnect and reconnect keep the addresses", func(t *testing.T) {
+		c1 := topo.ContainerName("client1")
+		if err := d.Disconnect(ctx, topo, "client1"); err != nil {
+			t.Fatal(err)
+		}
+		if out := run(t, d, c1, "ip", "-o", "addr"); strings.Contains(out, "10.99.18.11") {
+			t.Errorf("still has its address after disconnect:\n%s", out)
+		}
+		if err := d.Reconnect(ctx, topo, "client1"); err != nil {
+			t.Fatal(err)
+		}
+		v4, v6, err := d.Addresses(ctx, c1, topo.NetworkName())
+		if err != nil || v4.String() != "10.99.18.11" || v6.String() != "fd00:0:0:6312::11" {
+			t.Errorf("addresses after reconnect = %s %s %v", v4, v6, err)
+		}
+		if got := strings.TrimSpace(run(t, d, c1, "dig", "+short", "team30.com")); got != "10.99.18.3" {
+			t.Errorf("dig after reconnect = %q", got)
+		}
+		if got := run(t, d, c1, "cat", "/etc/resolv.conf"); got != "nameserver 10.99.18.2\n" {
+			t.Errorf("resolv.conf after reconnect = %q", got)
+		}
+	})
+
+	t.Run("status shows what runs", func(t *testing.T) {
+		p, err := d.Spawn(ctx, web, []string{"sleep", "601"}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = p.Signal(ctx, syscall.SIGKILL); _, _ = p.Wait() }()
+		st, err := lab.Status(ctx, d, topo.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range st.Hosts {
+			runs := strings.Join(h.Processes, ", ")
+			switch h.Host {
+			case "dnsserver":
+				if !strings.Contains(runs, "named") {
+					t.Errorf("dnsserver runs %q, want named", runs)
+				}
+			case "webserver":
+				if !strings.Contains(runs, "sleep 601") {
+					t.Errorf("webserver runs %q, want sleep 601", runs)
+				}
+			}
+		}
+	})
+}
+
+// watcher collects a stream so tests can wait for text to appear in it.
+type watcher struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func watch(r io.Reader) *watcher {
+	w := &watcher{changed: make(chan struct{}, 1)}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := r.Read(b)
+			w.mu.Lock()
+			w.buf.Write(b[:n])
+			w.mu.Unlock()
+			select {
+			case w.changed <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *watcher) waitFor(t testing.TB, ctx context.Context, s string) {
+	t.Helper()
+	for {
+		w.mu.Lock()
+		got := w.buf.String()
+		w.mu.Unlock()
+		if strings.Contains(got, s) {
+			return
+		}
+		select {
+		case <-w.changed:
+		case <-ctx.Done():
+			t.Fatalf("never saw %q; output so far:\n%s", s, got)
+		}
+	}
+}
