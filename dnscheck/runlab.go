@@ -147,3 +147,6 @@ func runHost(ctx context.Context, r Runner, container, host, server string, bina
 	}
 	return got.Hosts[0]
 }
+
+// The Docker implementation is the Runner RunLab is written for.
+var _ Runner = (*lab.Docker)(nil)

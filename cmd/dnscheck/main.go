@@ -56,9 +56,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		direct     = fs.String("direct", "", "the lab DNS server's `ADDR`ess (default: .2 of --subnet)")
 		resolv     = fs.String("resolv", dnscheck.DefaultResolvConf, "the resolv.conf `PATH` whose first nameserver is checked")
 		host       = fs.String("host", "", "`NAME` of this host in the report (default: the hostname)")
-		timeout    = fs.Duration("timeout", dnscheck.DefaultTimeout, "wait this `long` for each answer")
+		timeout    = fs.Duration("timeout", dnscheck.DefaultTimeout, "wait this `duration` for each answer")
 		port       = fs.Uint("port", 53, "DNS `port` of servers given without one, resolv.conf's included")
-		retries    = fs.Int("retries", dnscheck.DefaultRetries, "send a timed-out query this many more `times`")
+		retries    = fs.Int("retries", dnscheck.DefaultRetries, "send a timed-out query `n` more times")
 		asJSON     = fs.Bool("json", false, "print the report as JSON")
 	)
 	fs.Usage = func() {
