@@ -31,10 +31,13 @@ func TestBuiltinM1AgainstFakeChat(t *testing.T) {
 		want     Status
 	}{
 		{"broadcast", func(*fakeChat) {}, "m1-broadcast", Passed},
-		{"broadcast echoing to sender", func(c *fakeChat) { c.echo = true }, "m1-broadcast", Failed},
+		{"no echo", func(*fakeChat) {}, "m1-no-echo", Passed},
+		{"echo fails no-echo", func(c *fakeChat) { c.echo = true }, "m1-no-echo", Failed},
+		{"echo still broadcasts", func(c *fakeChat) { c.echo = true }, "m1-broadcast", Passed},
 		{"join notice", func(*fakeChat) {}, "m1-join-notice", Passed},
 		{"join notice missing", func(c *fakeChat) { c.noJoin = true }, "m1-join-notice", Failed},
 		{"broadcast without join notice", func(c *fakeChat) { c.noJoin = true }, "m1-broadcast", Passed},
+		{"no echo", func(*fakeChat) {}, "m1-no-echo", Passed},
 		{"leave notice", func(*fakeChat) {}, "m1-leave-notice", Passed},
 		{"quit", func(*fakeChat) {}, "m1-quit", Passed},
 		{"client killed", func(*fakeChat) {}, "robust-client-killed", Passed},

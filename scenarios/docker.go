@@ -1,0 +1,69 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// dockerRuntime is the Runtime of a real lab: hosts are the topology's
+// containers in Docker.
+type dockerRuntime struct {
+	d    *lab.Docker
+	topo lab.Topology
+}
+
+// NewDockerRuntime returns the Runtime of the lab topo, reached through d.
+func NewDockerRuntime(d *lab.Docker, topo lab.Topology) Runtime {
+	return &dockerRuntime{d: d, topo: topo}
+}
+
+func (r *dockerRuntime) container(host string) (string, error) {
+	if _, ok := r.topo.Host(host); !ok {
+		return "", fmt.Errorf("lab %s has no host %q", r.topo.Name, host)
+	}
+	return r.topo.ContainerName(host), nil
+}
+
+func (r *dockerRuntime) Spawn(ctx context.Context, host string, cmd, env []string, workdir string) (Process, error) {
+	ctr, err := r.container(host)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.d.Spawn(ctx, ctr, cmd, env, workdir)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (r *dockerRuntime) Exec(ctx context.Context, host string, cmd []string, stdin io.Reader) (ExecResult, error) {
+	ctr, err := r.container(host)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	res, err := r.d.Exec(ctx, ctr, cmd, stdin)
+	return ExecResult{ExitCode: res.ExitCode, Stdout: res.Stdout, Stderr: res.Stderr}, err
+}
+
+func (r *dockerRuntime) Host(ctx context.Context, host string, action HostAction) error {
+	ctr, err := r.container(host)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case HostStop:
+		return r.d.Stop(ctx, ctr)
+	case HostKill:
+		return r.d.Kill(ctx, ctr)
+	case HostStart:
+		return r.d.Start(ctx, ctr)
+	case HostDisconnect:
+		return r.d.Disconnect(ctx, r.topo, host)
+	case HostReconnect:
+		return r.d.Reconnect(ctx, r.topo, host)
+	}
+	return fmt.Errorf("host %s: unknown action %q", host, action)
+}

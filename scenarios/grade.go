@@ -1,0 +1,312 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// GradeOption configures Grade.
+type GradeOption func(*gradeConfig)
+
+type gradeConfig struct {
+	parallel   int
+	progress   io.Writer
+	resultsDir string
+	scenarios  []Scenario
+	dnsImage   string
+	hostImage  string
+	labPrefix  string
+	mu         sync.Mutex
+}
+
+// WithParallel grades up to n submissions at once, each in its own lab.
+func WithParallel(n int) GradeOption {
+	return func(c *gradeConfig) {
+		if n > 0 {
+			c.parallel = n
+		}
+	}
+}
+
+// WithProgress prints one line per lab event and per finished scenario.
+func WithProgress(w io.Writer) GradeOption {
+	return func(c *gradeConfig) {
+		if w != nil {
+			c.progress = w
+		}
+	}
+}
+
+// WithResultsDir keeps transcripts and reports under dir: one folder per
+// submission, one per scenario, one log per host, plus summary.csv and
+// summary.json for the batch.
+func WithResultsDir(dir string) GradeOption {
+	return func(c *gradeConfig) { c.resultsDir = dir }
+}
+
+// WithScenarios replaces the built-in scenarios (for --scenarios DIR or a
+// selection).
+func WithScenarios(s []Scenario) GradeOption {
+	return func(c *gradeConfig) { c.scenarios = s }
+}
+
+// WithLabImages sets the images of the graded labs' DNS server and hosts,
+// as images.Ensure returns them.
+func WithLabImages(dns, host string) GradeOption {
+	return func(c *gradeConfig) { c.dnsImage, c.hostImage = dns, host }
+}
+
+// WithLabPrefix names the graded labs <prefix>-<n>; the default is "grade-"
+// and a random suffix, so concurrent graders never collide.
+func WithLabPrefix(p string) GradeOption {
+	return func(c *gradeConfig) { c.labPrefix = p }
+}
+
+func (c *gradeConfig) progressf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.progress, format+"\n", args...)
+}
+
+// Grade runs the scenarios against each submission, each in its own lab
+// with its own name and subnet, up to the parallel limit at once. Every lab
+// is torn down afterwards, also when grading fails or ctx is cancelled. A
+// submission whose lab cannot be set up gets a failed report saying why;
+// the error is only for a cancelled ctx or an unwritable results folder.
+func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeOption) ([]Report, error) {
+	c := &gradeConfig{parallel: 1, progress: io.Discard}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.scenarios == nil {
+		all, err := Builtin()
+		if err != nil {
+			return nil, err
+		}
+		c.scenarios = all
+	}
+	if c.labPrefix == "" {
+		c.labPrefix = "grade-" + randomHex(3)
+	}
+	reports := make([]Report, len(subs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.parallel)
+	for i, sub := range subs {
+		g.Go(func() error {
+			reports[i] = c.gradeOne(gctx, d, fmt.Sprintf("%s-%d", c.labPrefix, i+1), sub)
+			if c.resultsDir != "" {
+				if err := WriteTranscripts(c.resultsDir, reports[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return reports, err
+	}
+	if c.resultsDir != "" {
+		if err := writeSummaries(c.resultsDir, reports); err != nil {
+			return reports, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return reports, fmt.Errorf("grading stopped: %w", err)
+	}
+	return reports, nil
+}
+
+func writeSummaries(dir string, reports []Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	for name, write := range map[string]func(io.Writer, []Report) error{"summary.csv": WriteSummaryCSV, "summary.json": WriteJSON} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+		err = write(f, reports)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// gradeOne brings a lab up for one submission, runs every scenario and
+// tears the lab down, whatever happens.
+func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, sub Submission) Report {
+	start := time.Now()
+	topo, err := c.up(ctx, d, name, sub.Team)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if _, err := lab.Down(dctx, d, name); err != nil {
+			c.progressf("%s: lab %s: tear-down failed: %v (remove it with: lab down --name %s)", sub.Name, name, err, name)
+		}
+	}()
+	if err != nil {
+		c.progressf("%s: lab %s could not start: %v", sub.Name, name, err)
+		return NewReport(sub.Name, nil, err, time.Since(start))
+	}
+	c.progressf("%s: lab %s up (%s, %s) in %.1fs", sub.Name, name, topo.Domain(), topo.Subnet4, time.Since(start).Seconds())
+	if err := deploy(ctx, d, topo, sub); err != nil {
+		c.progressf("%s: deploy failed: %v", sub.Name, err)
+		return NewReport(sub.Name, nil, err, time.Since(start))
+	}
+	rt := NewDockerRuntime(d, topo)
+	eng := NewEngine(rt, sub.Programs, VarsFor(topo, sub.Port, sub.P2PPort))
+	var results []Result
+	for _, sc := range c.scenarios {
+		if ctx.Err() != nil {
+			break
+		}
+		var res Result
+		if err := reset(ctx, rt, topo, sc); err != nil {
+			res = Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
+				MaxPoints: sc.Points, Status: Error,
+				Failure: &Failure{File: sc.File, Line: sc.Line, Expectation: "a clean working folder on every host", Got: err.Error()}}
+		} else {
+			res = eng.Run(ctx, sc)
+		}
+		c.progressf("%s", ProgressLine(sub.Name, res))
+		results = append(results, res)
+	}
+	rep := NewReport(sub.Name, results, nil, time.Since(start))
+	if err := ctx.Err(); err != nil && len(results) < len(c.scenarios) {
+		rep.Error = "interrupted before every scenario ran"
+		rep.Passed = false
+	}
+	return rep
+}
+
+// up creates the submission's lab on a free subnet; a subnet another
+// network already uses is a conflict, and the next candidate is tried.
+func (c *gradeConfig) up(ctx context.Context, d *lab.Docker, name string, team int) (lab.Topology, error) {
+	var lastErr error
+	for attempt := 0; attempt < 6; attempt++ {
+		topo, err := lab.New(name, team, candidateSubnet(), netip.Prefix{})
+		if err != nil {
+			return lab.Topology{}, err
+		}
+		opts := []lab.Option{}
+		if c.dnsImage != "" || c.hostImage != "" {
+			opts = append(opts, lab.WithImages(c.dnsImage, c.hostImage))
+		}
+		uctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		_, err = lab.Up(uctx, d, topo, opts...)
+		cancel()
+		if err == nil {
+			return topo, nil
+		}
+		lastErr = err
+		if !errors.Is(err, lab.ErrConflict) && !strings.Contains(err.Error(), "overlaps") {
+			break
+		}
+		// Up removed what it created; the next attempt starts clean.
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		_, _ = lab.Down(dctx, d, name)
+		dcancel()
+	}
+	return lab.Topology{}, lastErr
+}
+
+// candidateSubnet picks a random 10.x.y.0/24 outside the course's
+// 10.20.30.0/24, so parallel graders and the default lab do not collide.
+func candidateSubnet() netip.Prefix {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	x := 100 + int(binary.BigEndian.Uint16(b[:])%150) // 10.100.0.0 - 10.249.255.0
+	y := int(b[1])
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), byte(y), 0}), 24)
+}
+
+// chatHosts are the hosts that run chat programs.
+func chatHosts(topo lab.Topology) []string {
+	out := []string{topo.WebServer().Name}
+	for _, h := range topo.Clients() {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+// deploy stages the submission on every chat host.
+func deploy(ctx context.Context, d *lab.Docker, topo lab.Topology, sub Submission) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, host := range chatHosts(topo) {
+		ctr := topo.ContainerName(host)
+		g.Go(func() error {
+			if _, err := d.Exec(gctx, ctr, []string{"mkdir", "-p", StageDir, BinDir}, nil); err != nil {
+				return fmt.Errorf("deploy to %s: %w", host, err)
+			}
+			for _, set := range []struct {
+				dir   string
+				files map[string]File
+			}{{StageDir, sub.Files}, {BinDir, sub.Bins}} {
+				names := make([]string, 0, len(set.files))
+				for n := range set.files {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					f := set.files[n]
+					if err := d.CopyFile(gctx, ctr, path.Join(set.dir, n), f.Mode, f.Data); err != nil {
+						return fmt.Errorf("deploy %s to %s: %w", n, host, err)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// resetScript empties the working folder and copies the staged submission
+// back in, so each scenario starts from the files the student handed in.
+const resetScript = `find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/"`
+
+func reset(ctx context.Context, rt Runtime, topo lab.Topology, sc Scenario) error {
+	if sc.Milestone == DNS {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, host := range chatHosts(topo) {
+		g.Go(func() error {
+			res, err := rt.Exec(gctx, host, []string{"sh", "-c", resetScript, "reset", WorkDir, StageDir}, nil)
+			if err != nil {
+				return fmt.Errorf("reset %s: %w", host, err)
+			}
+			if res.ExitCode != 0 {
+				return fmt.Errorf("reset %s: %s", host, oneLine(string(res.Stderr)))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
