@@ -30,6 +30,9 @@ const (
 	// ReasonConnRefused: the server's host said nothing listens on the port
 	// (ICMP port unreachable): named is not running.
 	ReasonConnRefused Reason = "connection-refused"
+	// ReasonUnreachable: the network says there is no route to the server
+	// (a stopped container, a missing route or a wrong address).
+	ReasonUnreachable Reason = "unreachable"
 	// ReasonRefused: the server answered REFUSED: it is not authoritative
 	// for the name and will not recurse, or an ACL refuses the client.
 	ReasonRefused Reason = "refused"
@@ -291,6 +294,10 @@ func (r *Result) classifyError(err error, c config) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		r.fail(ReasonConnRefused, fmt.Sprintf("nothing listens on %s (connection refused): is named running?", r.Server))
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		var errno syscall.Errno
+		errors.As(err, &errno)
+		r.fail(ReasonUnreachable, fmt.Sprintf("%s: %v: is the DNS server's container running, and the client's route right? (ip route)", r.Server, errno))
 	case isTimeout(err):
 		r.fail(ReasonTimeout, fmt.Sprintf("no answer from %s in %d tries of %s: server down, or no route to it", r.Server, c.retries+1, c.timeout))
 	case errors.Is(err, context.Canceled):

@@ -1,0 +1,232 @@
+package dnscheck
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// engine connects to the local Docker engine. Without one the test is
+// skipped, unless CI is set: CI has an engine, so there it fails.
+func engine(tb testing.TB) *lab.Docker {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: the end-to-end tests bring up a real lab in Docker")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := lab.Connect(ctx)
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			tb.Skipf("no Docker engine (%v): these tests run dnscheck in a real lab; set CI=1 to make this a failure", err)
+		}
+		tb.Fatalf("Docker engine needed (CI is set): %v", err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
+// upLab brings up a lab of its own, named name on subnet, and removes it
+// when the test ends, whether it passed, failed or was interrupted.
+func upLab(tb testing.TB, d *lab.Docker, name, subnet string, opts ...lab.Option) lab.Topology {
+	tb.Helper()
+	topo, err := lab.New(name, 30, netip.MustParsePrefix(subnet), netip.Prefix{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(&progress))
+	if err != nil {
+		tb.Fatalf("build the lab's images: %v\n%s", err, progress.String())
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if _, err := lab.Down(ctx, d, topo.Name); err != nil {
+			tb.Errorf("lab down %s: %v", topo.Name, err)
+		}
+	})
+	opts = append([]lab.Option{lab.WithImages(refs.DNS, refs.Host), lab.WithProgress(&progress)}, opts...)
+	if _, err := lab.Up(ctx, d, topo, opts...); err != nil {
+		tb.Fatalf("lab up %s: %v\n%s", topo.Name, err, progress.String())
+	}
+	return topo
+}
+
+func reportText(rep Report) string {
+	var b strings.Builder
+	_ = WriteText(&b, rep)
+	return b.String()
+}
+
+func runLab(t *testing.T, d *lab.Docker, topo lab.Topology, bin []byte) Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := RunLab(ctx, d, topo, bin)
+	if err != nil {
+		t.Fatalf("RunLab: %v", err)
+	}
+	t.Logf("lab dnscheck took %s:\n%s", rep.Elapsed.Round(time.Millisecond), reportText(rep))
+	return rep
+}
+
+// TestE2ELab runs dnscheck in a real lab: fresh, then with a client's
+// resolv.conf changed, then with the DNS server stopped.
+func TestE2ELab(t *testing.T) {
+	d := engine(t)
+	bin := testBinary(t)
+	topo := upLab(t, d, "dnscheck-e2e", "10.98.1.0/24")
+	ctx := context.Background()
+
+	t.Run("fresh lab passes", func(t *testing.T) {
+		rep := runLab(t, d, topo, bin)
+		if !rep.Pass() {
+			t.Fatal("a fresh lab fails the check")
+		}
+		for _, h := range rep.Hosts {
+			if got, want := len(h.Results), 2*len(Expectations(topo)); got != want {
+				t.Errorf("%s: %d results, want %d", h.Host, got, want)
+			}
+			if len(h.Resolv.Nameservers) != 1 || h.Resolv.Nameservers[0] != topo.DNSServer().IPv4 {
+				t.Errorf("%s: resolv.conf %v, want exactly the lab's DNS server", h.Host, h.Resolv.Nameservers)
+			}
+		}
+	})
+
+	t.Run("resolv.conf pointing elsewhere", func(t *testing.T) {
+		ctr := topo.ContainerName("client2")
+		write := func(server netip.Addr) {
+			res, err := d.Exec(ctx, ctr, []string{"sh", "-c", "printf 'nameserver %s\\n' " + server.String() + " > /etc/resolv.conf"}, nil)
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("rewrite resolv.conf in %s: %v %s", ctr, err, res.Stderr)
+			}
+		}
+		// The web server runs no DNS server: the resolver's questions go
+		// nowhere.
+		write(topo.WebServer().IPv4)
+		t.Cleanup(func() { write(topo.DNSServer().IPv4) })
+		rep := runLab(t, d, topo, bin)
+		if rep.Pass() {
+			t.Fatal("the check passes with client2's resolv.conf pointing at the web server")
+		}
+		for _, h := range rep.Hosts {
+			if h.Host != "client2" {
+				if !h.Pass() {
+					t.Errorf("%s fails too", h.Host)
+				}
+				continue
+			}
+			if !slices.ContainsFunc(h.Findings, func(f Finding) bool {
+				return f.Kind == FindingResolvElsewhere && strings.Contains(f.Detail, "points elsewhere: first nameserver is "+topo.WebServer().IPv4.String())
+			}) {
+				t.Errorf("client2: no resolv-elsewhere finding in %+v", h.Findings)
+			}
+			// The web server's kernel answers "port unreachable", but
+			// rate-limits those ICMP messages: of many questions at once,
+			// some are refused and the rest time out.
+			refused := 0
+			for _, r := range h.Results {
+				if r.Path == PathDirect && !r.Pass {
+					t.Errorf("client2 direct %s: %s: %s", r.Expectation, r.Reason, r.Detail)
+				}
+				if r.Path == PathResolv && r.Reason != ReasonConnRefused && r.Reason != ReasonTimeout {
+					t.Errorf("client2 resolv %s: reason %q, want connection-refused or timeout", r.Expectation, r.Reason)
+				}
+				if r.Reason == ReasonConnRefused {
+					refused++
+				}
+			}
+			if refused == 0 {
+				t.Error("client2: no resolv result says connection-refused, though nothing listens on the web server's port 53")
+			}
+		}
+	})
+
+	t.Run("DNS server stopped", func(t *testing.T) {
+		if err := d.Stop(ctx, topo.ContainerName("dnsserver")); err != nil {
+			t.Fatalf("stop the DNS server: %v", err)
+		}
+		rep := runLab(t, d, topo, bin)
+		if rep.Pass() {
+			t.Fatal("the check passes with the DNS server stopped")
+		}
+		dead := []Reason{ReasonTimeout, ReasonUnreachable, ReasonConnRefused}
+		for _, h := range rep.Hosts {
+			if len(h.Results) != 2*len(Expectations(topo)) {
+				t.Errorf("%s: %d results, findings %+v", h.Host, len(h.Results), h.Findings)
+			}
+			for _, r := range h.Results {
+				if !slices.Contains(dead, r.Reason) {
+					t.Errorf("%s %s %s: reason %q, want one of %v", h.Host, r.Path, r.Expectation, r.Reason, dead)
+				}
+			}
+		}
+	})
+}
+
+// TestE2EBrokenZone serves a student's zone that loads but is wrong: the
+// apex points at the wrong host and www is missing.
+func TestE2EBrokenZone(t *testing.T) {
+	d := engine(t)
+	bin := testBinary(t)
+	topo, err := lab.New("dnscheck-e2e-zone", 30, netip.MustParsePrefix("10.98.2.0/24"), netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := lab.Zones(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, data := range files {
+		text := string(data)
+		if name == "db."+topo.Domain() {
+			broken := strings.Replace(text, "@\tIN\tA\t10.98.2.3\n", "@\tIN\tA\t10.98.2.99\n", 1)
+			broken = strings.Replace(broken, "www\tIN\tCNAME\tteam30.com.\n", "", 1)
+			if strings.Count(text, "\n")-strings.Count(broken, "\n") != 1 || strings.Contains(broken, "10.98.2.3\n@") {
+				t.Fatalf("the generated zone changed shape; cannot break it as planned:\n%s", text)
+			}
+			text = broken
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topo = upLab(t, d, topo.Name, "10.98.2.0/24", lab.WithZoneDir(dir))
+	rep := runLab(t, d, topo, bin)
+	if rep.Pass() {
+		t.Fatal("a wrong zone passes the check")
+	}
+	want := map[string]Reason{
+		"team30.com. A":         ReasonWrongAnswer,
+		"www.team30.com. CNAME": ReasonNXDomain,
+		"www.team30.com. A":     ReasonNXDomain,
+		"www.team30.com. AAAA":  ReasonNXDomain,
+	}
+	for _, h := range rep.Hosts {
+		for _, r := range h.Results {
+			key := r.Expectation.Name + " " + r.Expectation.Type
+			wantReason, broken := want[key]
+			switch {
+			case broken && r.Reason != wantReason:
+				t.Errorf("%s %s %s: reason %q, want %q", h.Host, r.Path, key, r.Reason, wantReason)
+			case broken && wantReason == ReasonWrongAnswer && !strings.Contains(r.Detail, "want 10.98.2.3, got 10.98.2.99"):
+				t.Errorf("%s %s %s: detail %q lacks want and got", h.Host, r.Path, key, r.Detail)
+			case !broken && !r.Pass:
+				t.Errorf("%s %s %s: %s: %s, want a pass", h.Host, r.Path, key, r.Reason, r.Detail)
+			}
+		}
+	}
+}
