@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 )
 
 // fakeRootfs stands in for debootstrap: a tiny root filesystem.
@@ -299,6 +301,8 @@ func TestEnsureRejectsBadInputBeforeTouchingTheEngine(t *testing.T) {
 	}{
 		{"unknown LAB_BASE", "docker-hub", nil, `unknown base source "docker-hub": set LAB_BASE to "debootstrap" or "registry"`},
 		{"unknown source option", "", []Option{WithBaseSource("ftp")}, `unknown base source "ftp"`},
+		{"mirror without a scheme", "", []Option{WithMirror("mirror.example/debian")}, `mirror "mirror.example/debian": want an http://, https:// or file:/// URL`},
+		{"mirror with a newline", "", []Option{WithMirror("http://a.example/\nb")}, `want an http://, https:// or file:/// URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,5 +332,17 @@ func TestEnsureReportsTheBuildsOwnError(t *testing.T) {
 	_, err := Ensure(t.Context(), eng, WithBaseSource(FromRegistry))
 	if err == nil || err.Error() != "build base: pull access denied for debian, repository does not exist" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestEnsureWithoutAnEngineFailsInOneLine(t *testing.T) {
+	cli, err := client.New(client.WithHost("unix://"+filepath.Join(t.TempDir(), "docker.sock")), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	_, err = Ensure(t.Context(), cli)
+	if err == nil || !client.IsErrConnectionFailed(err) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "daemon is running") {
+		t.Errorf("err = %q, want one line saying the engine cannot be reached, with a hint", err)
 	}
 }

@@ -65,14 +65,14 @@ func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
 	b := &builder{eng: eng, cfg: cfg}
 	base, err := b.ensureBase(ctx)
 	if err != nil {
-		return Refs{}, hint(err)
+		return Refs{}, err
 	}
 	refs := Refs{Base: base.ref}
 	rs := roles()
 	plans := make([]rolePlan, len(rs))
 	for i, r := range rs {
 		if plans[i], err = b.planRole(ctx, r, base); err != nil {
-			return Refs{}, hint(err)
+			return Refs{}, err
 		}
 	}
 	// The role builds are independent and mostly wait on the engine's
@@ -87,7 +87,7 @@ func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return Refs{}, hint(err)
+		return Refs{}, err
 	}
 	for _, p := range plans {
 		switch p.role.name {
@@ -98,14 +98,6 @@ func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
 		}
 	}
 	return refs, nil
-}
-
-// hint adds the one thing a user can do about an unreachable engine.
-func hint(err error) error {
-	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("%w: is dockerd running, and is DOCKER_HOST right?", err)
-	}
-	return err
 }
 
 // builtImage is one image that Ensure made sure of.

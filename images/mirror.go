@@ -128,12 +128,22 @@ func pickMirror(srcs []aptSource) (string, bool) {
 			continue
 		}
 		for _, u := range s.URIs {
-			if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "file:/") {
+			if isMirrorURL(u) {
 				return strings.TrimRight(u, "/"), true
 			}
 		}
 	}
 	return "", false
+}
+
+// isMirrorURL reports whether debootstrap can download from u.
+func isMirrorURL(u string) bool {
+	for _, scheme := range []string{"http://", "https://", "file:/"} {
+		if rest, ok := strings.CutPrefix(u, scheme); ok && strings.Trim(rest, "/") != "" && !strings.ContainsAny(rest, " \t\n") {
+			return true
+		}
+	}
+	return false
 }
 
 // sourceFiles are the host's apt sources, in the order apt reads them.

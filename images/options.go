@@ -103,6 +103,9 @@ func newConfig(opts []Option) (config, error) {
 	if c.mirror == "" {
 		c.mirror = getenv(EnvMirror)
 	}
+	if c.mirror != "" && !isMirrorURL(c.mirror) {
+		return config{}, fmt.Errorf("mirror %q: want an http://, https:// or file:/// URL (%s or WithMirror)", c.mirror, EnvMirror)
+	}
 	if c.cacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

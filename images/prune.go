@@ -26,7 +26,7 @@ func Prune(ctx context.Context, eng Pruner, keep Refs) ([]string, error) {
 		Filters: client.Filters{}.Add("label", LabelManaged+"=true"),
 	})
 	if err != nil {
-		return nil, hint(fmt.Errorf("list lab images: %w", err))
+		return nil, fmt.Errorf("list lab images: %w", err)
 	}
 	kept := []string{keep.Base, keep.DNS, keep.Host}
 	var removed []string
