@@ -333,8 +333,36 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
 }
 
+// spawnGuard bounds how long starting a program may take. It guards the
+// lab, not the submission: Docker can stall under load, and a stalled start
+// must not eat the whole scenario's timeout.
+const spawnGuard = 20 * time.Second
+
 func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
-	p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+	type spawned struct {
+		p   Process
+		err error
+	}
+	ch := make(chan spawned, 1)
+	go func() {
+		p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+		ch <- spawned{p, err}
+	}()
+	guard := time.NewTimer(spawnGuard)
+	defer guard.Stop()
+	var s spawned
+	select {
+	case s = <-ch:
+	case <-guard.C:
+		go func() {
+			// Kill the program if the start completes after all.
+			if late := <-ch; late.p != nil {
+				_ = late.p.Signal(context.WithoutCancel(ctx), syscall.SIGKILL)
+			}
+		}()
+		return infraf(fmt.Sprintf("start %q on %s", name, host), "Docker did not start it within %s", spawnGuard)
+	}
+	p, err := s.p, s.err
 	if err != nil {
 		return infraf(fmt.Sprintf("start %q on %s", name, host), "%v", err)
 	}

@@ -287,9 +287,24 @@ func deploy(ctx context.Context, d *lab.Docker, topo lab.Topology, sub Submissio
 	return g.Wait()
 }
 
-// resetScript empties the working folder and copies the staged submission
-// back in, so each scenario starts from the files the student handed in.
-const resetScript = `find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/"`
+// resetScript returns a chat host to its state after deploy: it kills every
+// process a previous scenario may have left (all but the container's init,
+// its main process and this shell), empties the working folder and copies
+// the staged submission back in. The containers belong to the grader's own
+// lab, so nothing else runs there.
+const resetScript = `
+main=
+for d in /proc/[0-9]*; do
+	p=${d#/proc/}
+	pp=$(sed -n 's/^PPid:[[:space:]]*//p' "$d/status" 2>/dev/null) || continue
+	if [ "$pp" = 1 ] && { [ -z "$main" ] || [ "$p" -lt "$main" ]; }; then main=$p; fi
+done
+for d in /proc/[0-9]*; do
+	p=${d#/proc/}
+	case "$p" in 1|"$main"|$$) continue ;; esac
+	kill -9 "$p" 2>/dev/null
+done
+find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/"`
 
 func reset(ctx context.Context, rt Runtime, topo lab.Topology, sc Scenario) error {
 	if sc.Milestone == DNS {

@@ -1,0 +1,203 @@
+package scenarios_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+)
+
+var (
+	engineOnce sync.Once
+	engine     *lab.Docker
+	engineRefs images.Refs
+	engineErr  error
+	engineSkip string
+)
+
+// docker connects to the engine and makes sure the lab images exist, once
+// per test binary. Without an engine it skips, unless CI is set.
+func docker(t *testing.T) (*lab.Docker, images.Refs) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("grading end-to-end needs Docker; skipped in -short mode")
+	}
+	engineOnce.Do(func() {
+		ctx := context.Background()
+		d, err := lab.Connect(ctx)
+		if err != nil {
+			if os.Getenv("CI") == "" {
+				engineSkip = "no Docker engine here and CI is unset, so grading cannot be tested end to end: " + err.Error()
+				return
+			}
+			engineErr = err
+			return
+		}
+		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		defer cancel()
+		refs, err := images.Ensure(bctx, d.Client())
+		if err != nil {
+			engineErr = fmt.Errorf("build images: %w", err)
+			return
+		}
+		engine, engineRefs = d, refs
+	})
+	if engineSkip != "" {
+		t.Skip(engineSkip)
+	}
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return engine, engineRefs
+}
+
+// fixtures is the folder of handout-style fixtures and broken variants.
+func fixtures(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "testdata")
+	if _, err := os.Stat(filepath.Join(dir, "handout", "chatroom_server.py")); err != nil {
+		t.Fatalf("handout fixtures missing: %v", err)
+	}
+	return dir
+}
+
+// referenceBins builds static Linux chat-server and chat-client for the
+// lab's containers.
+func referenceBins(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "../cmd/chat-server", "../cmd/chat-client")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build reference binaries: %v\n%s", err, out)
+	}
+	return dir
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+func failedChecks(r scenarios.Report) []string {
+	var out []string
+	for _, res := range r.Results {
+		if res.Status != scenarios.Passed {
+			out = append(out, res.Scenario)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.Report {
+	t.Helper()
+	d, refs := docker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	prefix := "gt" + fmt.Sprint(os.Getpid()%100000)
+	// LAB3_SCENARIOS=name,M2,... narrows the run while debugging.
+	all, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var only []string
+	if s := os.Getenv("LAB3_SCENARIOS"); s != "" {
+		only = strings.Split(s, ",")
+	}
+	selected, err := scenarios.Select(all, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := scenarios.Grade(ctx, d, subs,
+		scenarios.WithScenarios(selected),
+		scenarios.WithParallel(parallel),
+		scenarios.WithProgress(logWriter{t}),
+		scenarios.WithResultsDir(t.TempDir()),
+		scenarios.WithLabImages(refs.DNS, refs.Host),
+		scenarios.WithLabPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whatever happened, no lab may be left behind.
+	for i := range subs {
+		name := fmt.Sprintf("%s-%d", prefix, i+1)
+		cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+		if err != nil || len(cs) != 0 {
+			t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+		}
+	}
+	return reports
+}
+
+func explain(r scenarios.Report) string {
+	var b strings.Builder
+	_ = r.WriteTable(&b)
+	return b.String()
+}
+
+func TestGradeReference(t *testing.T) {
+	docker(t)
+	sub, err := scenarios.Reference(referenceBins(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := grade(t, []scenarios.Submission{sub}, 1)[0]
+	if got := failedChecks(r); len(got) != 0 || !r.Passed || r.Score != r.MaxScore {
+		t.Errorf("reference failed %v:\n%s", got, explain(r))
+	}
+	t.Logf("reference graded in %.1fs", r.Duration.Seconds())
+}
+
+var faultRE = regexp.MustCompile("Fails check `([a-z0-9-]+)`")
+
+// TestGradeFixtures grades the correct handout-style fixtures and every
+// deliberately broken variant: the correct ones pass every check, and each
+// variant fails exactly the check its FAULT.md names.
+func TestGradeFixtures(t *testing.T) {
+	docker(t)
+	dir := fixtures(t)
+	correct, err := scenarios.LoadSubmission(filepath.Join(dir, "handout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := []scenarios.Submission{correct}
+	want := map[string][]string{correct.Name: nil}
+	broken, _ := filepath.Glob(filepath.Join(dir, "broken", "*"))
+	for _, b := range broken {
+		fault, err := os.ReadFile(filepath.Join(b, "FAULT.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := faultRE.FindSubmatch(fault)
+		if m == nil {
+			t.Fatalf("%s/FAULT.md names no check", b)
+		}
+		sub, err := scenarios.LoadSubmission(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+		want[sub.Name] = []string{string(m[1])}
+	}
+	for _, r := range grade(t, subs, 3) {
+		got := failedChecks(r)
+		if fmt.Sprint(got) != fmt.Sprint(want[r.Submission]) {
+			t.Errorf("%s: failed %v, want %v:\n%s", r.Submission, got, want[r.Submission], explain(r))
+		}
+	}
+}
