@@ -1,0 +1,160 @@
+package lab_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// buildChat builds the reference chat programs as static binaries, the way
+// `make build` does, into a temporary bin folder.
+func buildChat(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", bin+"/",
+		"github.com/ntnu-ttm4200/lab3/cmd/chat-server", "github.com/ntnu-ttm4200/lab3/cmd/chat-client")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the chat programs: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitListening polls, inside the container, until something listens on
+// the TCP port.
+func waitListening(t *testing.T, ctx context.Context, d *lab.Docker, ctr string, port int) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := d.Exec(ctx, ctr, []string{"ss", "-Htln", fmt.Sprintf("sport = :%d", port)}, nil)
+		if err == nil && res.ExitCode == 0 && strings.TrimSpace(string(res.Stdout)) != "" {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("nothing listens on %s:%d", ctr, port)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
+	d, refs := docker(t)
+	bin := buildChat(t)
+	topo := topology(t, "e2e-chat", 30, "10.99.19.0/24")
+	upLab(t, d, refs, topo)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	plan, err := lab.PlanDeploy(topo, bin, "", lab.DeployAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Deploy(ctx, d, topo, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	web := topo.ContainerName("webserver")
+	run(t, d, web, "test", "-x", "/root/chat-server")
+	for _, c := range topo.Clients() {
+		run(t, d, topo.ContainerName(c.Name), "test", "-x", "/root/chat-client")
+	}
+
+	server, err := d.Spawn(ctx, web, []string{"/root/chat-server", "--mode", "chatroom"}, nil, "/root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverOut := watch(server.Output())
+	waitListening(t, ctx, d, web, 5000)
+
+	join := func(host, user string) (*lab.Process, *watcher) {
+		p, err := d.Spawn(ctx, topo.ContainerName(host), []string{"/root/chat-client", "--server", "team30.com:5000"}, nil, "/root")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := watch(p.Output())
+		w.waitFor(t, ctx, "Type your username")
+		fmt.Fprintln(p.Stdin(), user)
+		w.waitFor(t, ctx, "Your username ("+user+") is valid")
+		return p, w
+	}
+	alice, aliceOut := join("client1", "alice")
+	bob, bobOut := join("client2", "bob")
+	aliceOut.waitFor(t, ctx, "bob (IP: 10.99.19.12): connected")
+
+	fmt.Fprintln(alice.Stdin(), "hello bob")
+	bobOut.waitFor(t, ctx, "alice (IP: 10.99.19.11) says: hello bob")
+	serverOut.waitFor(t, ctx, `msg="client connected" name=bob`)
+
+	st, err := lab.Status(ctx, d, topo.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]string{}
+	for _, h := range st.Hosts {
+		runs[h.Host] = strings.Join(h.Processes, ", ")
+	}
+	if !strings.Contains(runs["webserver"], "chat-server --mode chatroom") || !strings.Contains(runs["client1"], "chat-client") {
+		t.Errorf("status does not show the chat programs: %v", runs)
+	}
+
+	if err := bob.Stdin().Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Wait(); err != nil {
+		t.Error(err)
+	}
+	aliceOut.waitFor(t, ctx, "bob (IP: 10.99.19.12): is offline")
+	for _, p := range []*lab.Process{alice, server} {
+		if err := p.Signal(ctx, 15); err != nil {
+			t.Error(err)
+		}
+		if _, err := p.Wait(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestE2EDeployStudentFiles(t *testing.T) {
+	d, refs := docker(t)
+	topo := topology(t, "e2e-files", 30, "10.99.20.0/24")
+	upLab(t, d, refs, topo)
+	dir := t.TempDir()
+	files := map[string]string{
+		"chatroom_server.py": "import socket\nprint(socket.gethostbyname('team30.com'))\n",
+		"chatroom_client.py": "print('client')\n",
+	}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := lab.PlanDeploy(topo, "", dir, lab.DeployAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 8 {
+		t.Errorf("plan has %d copies, want 2 files x 4 hosts", len(plan))
+	}
+	ctx := context.Background()
+	if err := lab.Deploy(ctx, d, topo, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The handout's server resolves the team's domain, never a literal IP.
+	if got := strings.TrimSpace(run(t, d, topo.ContainerName("webserver"), "python3", "/root/chatroom_server.py")); got != "10.99.20.3" {
+		t.Errorf("python3 chatroom_server.py printed %q", got)
+	}
+	for _, c := range topo.Clients() {
+		run(t, d, topo.ContainerName(c.Name), "test", "-f", "/root/chatroom_client.py")
+	}
+	if res, err := d.Exec(ctx, topo.ContainerName("dnsserver"), []string{"test", "-e", "/root/chatroom_client.py"}, nil); err != nil || res.ExitCode == 0 {
+		t.Errorf("student files reached the DNS server: %+v %v", res, err)
+	}
+}
