@@ -230,3 +230,31 @@ func TestE2EBrokenZone(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRunLab measures `lab dnscheck` on a real lab: copying the binary
+// into the three clients and checking every expectation both ways, on a
+// healthy lab and with the DNS server stopped (default timeouts: 1 s, one
+// retry).
+func BenchmarkRunLab(b *testing.B) {
+	d := engine(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := BuildBinary(ctx, "..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	topo := upLab(b, d, "dnscheck-bench", "10.98.3.0/24")
+	run := func(b *testing.B, wantPass bool) {
+		for b.Loop() {
+			rep, err := RunLab(ctx, d, topo, bin)
+			if err != nil || rep.Pass() != wantPass {
+				b.Fatalf("RunLab: pass %v, err %v, want pass %v", rep.Pass(), err, wantPass)
+			}
+		}
+	}
+	b.Run("healthy", func(b *testing.B) { run(b, true) })
+	if err := d.Stop(ctx, topo.ContainerName("dnsserver")); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("dns-stopped", func(b *testing.B) { run(b, false) })
+}
