@@ -56,6 +56,9 @@ func RunLab(ctx context.Context, r Runner, topo lab.Topology, binary []byte, opt
 	if cfg.binaryPath == "" {
 		cfg.binaryPath = DefaultBinaryPath
 	}
+	if len(topo.ByRole(lab.RoleDNS)) == 0 {
+		return Report{}, fmt.Errorf("%w: the topology has no DNS server: make it with lab.New", lab.ErrInvalidTopology)
+	}
 	exps := cfg.exps
 	if exps == nil {
 		exps = Expectations(topo)

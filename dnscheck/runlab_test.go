@@ -252,10 +252,15 @@ func TestRunLabRefusesBadInputWithoutTouchingContainers(t *testing.T) {
 		{"invalid expectation", bin, []Option{WithExpectations([]Expectation{{Name: "team30.com", Type: "A", Want: []string{"x"}}})},
 			`expectation 1: invalid expectation: team30.com. A: "x" is not an IP address`},
 		{"no expectations", bin, []Option{WithExpectations([]Expectation{})}, "invalid expectation: no expectations to check"},
+		{"empty topology", bin, nil, "invalid topology: the topology has no DNS server: make it with lab.New"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &localRunner{t: t, dir: t.TempDir()}
+			topo := topo
+			if tt.name == "empty topology" {
+				topo = lab.Topology{}
+			}
 			_, err := RunLab(context.Background(), r, topo, tt.bin, tt.opts...)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("err = %v, want %q", err, tt.want)
