@@ -350,6 +350,10 @@ func (s *Server) readLoop(c *client) (tooLong bool) {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				return true
 			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				// A reset mid-message: drop the fragment.
+				return false
+			}
 			s.broadcastChat(c, bytes.TrimRight(line, "\r\n"))
 			if err != nil {
 				return false
