@@ -20,10 +20,11 @@ import (
 )
 
 // Runner is what capturing needs from the lab's Docker engine: run a
-// command in a container and read a file out of it. *lab.Docker satisfies it.
+// command in a container and collect its output. *lab.Docker satisfies it.
+// The capture is copied out through the same exec that stops tcpdump, so
+// stopping costs one round trip per host.
 type Runner interface {
 	Exec(ctx context.Context, container string, cmd []string, stdin io.Reader) (ExecResult, error)
-	ReadFile(ctx context.Context, container, src string) ([]byte, error)
 }
 
 // CaptureDir is where tcpdump writes inside each container.
@@ -50,16 +51,17 @@ type captureConfig struct {
 	poll         time.Duration
 	readyTimeout time.Duration
 	stopTimeout  time.Duration
-	now          func() time.Time
-	sleep        func(context.Context, time.Duration) error
 }
 
 // WithInterface captures on iface instead of eth0 ("any" gives Linux
 // cooked captures, which the analysis also reads).
 func WithInterface(iface string) CaptureOption { return func(c *captureConfig) { c.iface = iface } }
 
-// WithPollInterval sets how often readiness and exit are checked (default 20ms).
-func WithPollInterval(d time.Duration) CaptureOption { return func(c *captureConfig) { c.poll = d } }
+// WithPollInterval sets how often readiness and exit are checked inside the
+// container (default 10ms, at least 1ms).
+func WithPollInterval(d time.Duration) CaptureOption {
+	return func(c *captureConfig) { c.poll = max(d, time.Millisecond) }
+}
 
 // WithReadyTimeout bounds the wait for tcpdump's "listening on" (default 10s).
 func WithReadyTimeout(d time.Duration) CaptureOption {
@@ -71,21 +73,12 @@ func WithStopTimeout(d time.Duration) CaptureOption {
 	return func(c *captureConfig) { c.stopTimeout = d }
 }
 
-// WithClock replaces the clock and the sleep used by the polls, for tests.
-func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) CaptureOption {
-	return func(c *captureConfig) { c.now, c.sleep = now, sleep }
-}
+// polls is how many checks fit in d. The waits run inside the container,
+// so that each step costs one exec round trip instead of one per check.
+func (c captureConfig) polls(d time.Duration) int { return max(int(d/c.poll), 1) }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// seconds formats the poll interval for sleep(1).
+func (c captureConfig) seconds() string { return fmt.Sprintf("%.3f", c.poll.Seconds()) }
 
 var ifaceRE = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,15}$`)
 
@@ -119,10 +112,7 @@ type CaptureFile struct {
 // the scenario's first packet is captured. On failure the captures already
 // started are stopped and removed.
 func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
-	cfg := captureConfig{
-		iface: "eth0", poll: 20 * time.Millisecond, readyTimeout: 10 * time.Second, stopTimeout: 10 * time.Second,
-		now: time.Now, sleep: sleepCtx,
-	}
+	cfg := captureConfig{iface: "eth0", poll: 10 * time.Millisecond, readyTimeout: 10 * time.Second, stopTimeout: 10 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -169,46 +159,47 @@ func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []stri
 	return c, nil
 }
 
+// Exit codes of the capture scripts.
+const (
+	exitExited   = 3 // tcpdump exited before it was listening
+	exitNotReady = 4 // tcpdump not listening before the deadline
+	exitKilled   = 5 // tcpdump ignored SIGINT and was killed
+	exitNoFile   = 6 // no capture to stop or copy
+	exitMissing  = 127
+)
+
+// start launches tcpdump and, in the same shell, waits until its log says
+// "listening on": from then on every packet is in the file.
 func (c *Capture) start(ctx context.Context, h *capHost) error {
 	p := h.path()
-	script := fmt.Sprintf(
-		`command -v tcpdump >/dev/null || { echo "tcpdump: not installed" >&2; exit 127; }
+	script := fmt.Sprintf(`command -v tcpdump >/dev/null || { echo "tcpdump: not installed" >&2; exit %[6]d; }
 mkdir -p %[1]s && rm -f %[2]s %[2]s.log %[2]s.pid || exit 1
-tcpdump -i %[3]s -U -Z root -w %[2]s >%[2]s.log 2>&1 </dev/null &
-echo $! >%[2]s.pid`, CaptureDir, p, c.cfg.iface)
+tcpdump -i %[3]s -U --immediate-mode -Z root -w %[2]s >%[2]s.log 2>&1 </dev/null &
+pid=$!
+echo $pid >%[2]s.pid
+i=0
+while [ $i -lt %[4]d ]; do
+	grep -q 'listening on' %[2]s.log && exit 0
+	kill -0 $pid 2>/dev/null || { cat %[2]s.log; exit %[7]d; }
+	sleep %[5]s
+	i=$((i+1))
+done
+cat %[2]s.log
+exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.seconds(), exitMissing, exitExited, exitNotReady)
 	res, err := c.r.Exec(ctx, h.container, []string{"sh", "-c", script}, nil)
 	if err != nil {
 		return fmt.Errorf("start capture on %s: %w", h.host.Name, err)
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("start capture on %s: %w: %s: is tcpdump in the image?", h.host.Name, ErrCapture, oneLine(res.Stderr, res.Stdout))
+	switch res.ExitCode {
+	case 0:
+		return nil
+	case exitExited:
+		return fmt.Errorf("start capture on %s: %w: tcpdump exited: %s", h.host.Name, ErrCapture, oneLine(res.Stdout, res.Stderr))
+	case exitNotReady:
+		return fmt.Errorf("start capture on %s: %w: tcpdump not listening after %s: is interface %s up?",
+			h.host.Name, ErrCapture, c.cfg.readyTimeout, c.cfg.iface)
 	}
-	// tcpdump says "listening on" once the socket is open; a packet sent
-	// after that is in the file.
-	check := `cat "$1.log"; p=$(cat "$1.pid"); if kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then echo; echo lab-capture-alive; fi`
-	deadline := c.cfg.now().Add(c.cfg.readyTimeout)
-	for {
-		res, err := c.r.Exec(ctx, h.container, []string{"sh", "-c", check, "sh", p}, nil)
-		if err != nil {
-			return fmt.Errorf("start capture on %s: %w", h.host.Name, err)
-		}
-		out := string(res.Stdout)
-		alive := strings.Contains(out, "lab-capture-alive")
-		if strings.Contains(out, "listening on") && alive {
-			return nil
-		}
-		if !alive {
-			return fmt.Errorf("start capture on %s: %w: tcpdump exited: %s", h.host.Name, ErrCapture,
-				oneLine([]byte(strings.ReplaceAll(out, "lab-capture-alive", "")), nil))
-		}
-		if !c.cfg.now().Before(deadline) {
-			return fmt.Errorf("start capture on %s: %w: tcpdump not listening after %s: is interface %s up?",
-				h.host.Name, ErrCapture, c.cfg.readyTimeout, c.cfg.iface)
-		}
-		if err := c.cfg.sleep(ctx, c.cfg.poll); err != nil {
-			return fmt.Errorf("start capture on %s: %w", h.host.Name, err)
-		}
-	}
+	return fmt.Errorf("start capture on %s: %w: %s: is tcpdump in the image?", h.host.Name, ErrCapture, oneLine(res.Stderr, res.Stdout))
 }
 
 // Files are the capture files this capture writes, in host order.
@@ -222,8 +213,8 @@ func (c *Capture) Files() []string {
 
 // Stop interrupts every tcpdump, waits until each has exited (so its file
 // is complete), copies the files into dir and removes them from the
-// containers. It runs to the end even when ctx is cancelled (Ctrl-C), each
-// step bounded by the stop timeout.
+// containers, one exec per host. It runs to the end even when ctx is
+// cancelled (Ctrl-C), bounded by the stop timeout.
 func (c *Capture) Stop(ctx context.Context, dir string) ([]CaptureFile, error) {
 	ctx = context.WithoutCancel(ctx)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -234,17 +225,10 @@ func (c *Capture) Stop(ctx context.Context, dir string) ([]CaptureFile, error) {
 	g := new(errgroup.Group)
 	for i, h := range c.hosts {
 		g.Go(func() error {
-			defer c.remove(ctx, h)
-			if err := c.stop(ctx, h); err != nil {
+			data, logText, err := c.stop(ctx, h, true)
+			if err != nil {
 				return err
 			}
-			sctx, cancel := context.WithTimeout(ctx, c.cfg.stopTimeout)
-			defer cancel()
-			data, err := c.r.ReadFile(sctx, h.container, h.path())
-			if err != nil {
-				return fmt.Errorf("copy %s from %s: %w", h.file, h.host.Name, err)
-			}
-			logText, _ := c.r.ReadFile(sctx, h.container, h.path()+".log")
 			dst := filepath.Join(dir, h.file)
 			if err := os.WriteFile(dst, data, 0o644); err != nil {
 				return fmt.Errorf("save %s: %w", h.file, err)
@@ -265,50 +249,56 @@ func (c *Capture) Abort(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	var errs []error
 	for _, h := range c.hosts {
-		if !h.started {
-			continue
+		if h.started {
+			_, _, err := c.stop(ctx, h, false)
+			errs = append(errs, err)
 		}
-		errs = append(errs, c.stop(ctx, h))
-		c.remove(ctx, h)
 	}
 	return errors.Join(errs...)
 }
 
-// stop sends SIGINT, as Ctrl-C does, so tcpdump flushes and closes its file,
-// then waits for the process to be gone.
-func (c *Capture) stop(ctx context.Context, h *capHost) error {
-	sctx, cancel := context.WithTimeout(ctx, c.cfg.stopTimeout)
+// stop sends SIGINT, as Ctrl-C does, so tcpdump flushes and closes its
+// file, and waits in the same shell until the process is gone (a zombie
+// counts as gone). With copy it then writes tcpdump's log, which ends with
+// its counters, to stderr and the capture to stdout. Either way the files
+// are removed. One round trip keeps Stop well under a second.
+func (c *Capture) stop(ctx context.Context, h *capHost, copy bool) (data, log []byte, err error) {
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.stopTimeout+10*time.Second)
 	defer cancel()
-	kill := `p=$(cat "$1.pid" 2>/dev/null) || exit 0; kill -INT "$p" 2>/dev/null; exit 0`
-	if _, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", kill, "sh", h.path()}, nil); err != nil {
-		return fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
+	out := ""
+	if copy {
+		out = fmt.Sprintf("cat %[1]s.log >&2 2>/dev/null; cat %[1]s || exit %[2]d", h.path(), exitNoFile)
 	}
-	alive := `p=$(cat "$1.pid" 2>/dev/null) || exit 1; kill -0 "$p" 2>/dev/null || exit 1; grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && exit 1; exit 0`
-	deadline := c.cfg.now().Add(c.cfg.stopTimeout)
-	for {
-		res, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", alive, "sh", h.path()}, nil)
-		if err != nil {
-			return fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
-		}
-		if res.ExitCode != 0 {
-			return nil
-		}
-		if !c.cfg.now().Before(deadline) {
-			// A tcpdump that ignores SIGINT must not outlive the lab.
-			_, _ = c.r.Exec(sctx, h.container, []string{"sh", "-c", `kill -KILL "$(cat "$1.pid")"`, "sh", h.path()}, nil)
-			return fmt.Errorf("stop capture on %s: %w: tcpdump still running %s after SIGINT; killed, its file may be truncated",
-				h.host.Name, ErrCapture, c.cfg.stopTimeout)
-		}
-		if err := c.cfg.sleep(sctx, c.cfg.poll); err != nil {
-			return fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
-		}
+	script := fmt.Sprintf(`f=%[1]s
+p=$(cat $f.pid 2>/dev/null) || { rm -f $f $f.log; exit %[5]d; }
+gone() { ! kill -0 $p 2>/dev/null || grep -q '^State:.*Z' /proc/$p/status 2>/dev/null; }
+kill -INT $p 2>/dev/null
+i=0
+until gone; do
+	if [ $i -ge %[2]d ]; then kill -KILL $p; rm -f $f $f.log $f.pid; exit %[4]d; fi
+	sleep %[3]s
+	i=$((i+1))
+done
+%[6]s
+rm -f $f $f.log $f.pid`, h.path(), c.cfg.polls(c.cfg.stopTimeout), c.cfg.seconds(), exitKilled, exitNoFile, out)
+	res, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", script}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
 	}
-}
-
-func (c *Capture) remove(ctx context.Context, h *capHost) {
-	sctx, cancel := context.WithTimeout(ctx, c.cfg.stopTimeout)
-	defer cancel()
-	_, _ = c.r.Exec(sctx, h.container, []string{"sh", "-c", `rm -f "$1" "$1.log" "$1.pid"`, "sh", h.path()}, nil)
+	switch res.ExitCode {
+	case 0:
+		return res.Stdout, res.Stderr, nil
+	case exitKilled:
+		// A tcpdump that ignores SIGINT must not outlive the lab.
+		return nil, nil, fmt.Errorf("stop capture on %s: %w: tcpdump still running %s after SIGINT; killed, capture discarded",
+			h.host.Name, ErrCapture, c.cfg.stopTimeout)
+	case exitNoFile:
+		if !copy {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("stop capture on %s: %w: no capture file %s: was the capture started?", h.host.Name, ErrCapture, h.path())
+	}
+	return nil, nil, fmt.Errorf("stop capture on %s: %w: %s", h.host.Name, ErrCapture, oneLine(res.Stderr, nil))
 }
 
 var statRE = regexp.MustCompile(`(?m)^(\d+) packets? (captured|received by filter|dropped by kernel)`)

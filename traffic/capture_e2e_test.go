@@ -1,0 +1,168 @@
+package traffic_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/traffic"
+)
+
+// upLab brings a real lab up for the test and removes it afterwards, on
+// failure too. Without a Docker engine it skips, unless CI is set.
+func upLab(t *testing.T, name, subnet string) (*lab.Docker, lab.Topology) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end capture test needs Docker; skipped in -short mode")
+	}
+	ctx := context.Background()
+	d, err := lab.Connect(ctx)
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("no Docker engine here and CI is unset, so the capture cannot run for real: " + err.Error())
+		}
+		t.Fatal(err)
+	}
+	bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	refs, err := images.Ensure(bctx, d.Client())
+	if err != nil {
+		t.Fatalf("build images: %v", err)
+	}
+	topo, err := lab.New(name, 30, netip.MustParsePrefix(subnet), netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := lab.Down(ctx, d, name); err != nil {
+			t.Errorf("cleanup of lab %s: %v", name, err)
+		}
+	})
+	uctx, cancel2 := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel2()
+	if _, err := lab.Up(uctx, d, topo, lab.WithImages(refs.DNS, refs.Host)); err != nil {
+		t.Fatalf("up %s: %v", name, err)
+	}
+	return d, topo
+}
+
+func exec(t *testing.T, d *lab.Docker, ctr string, cmd ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := d.Exec(ctx, ctr, cmd, nil)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%s: %v: exit %d, %v: %s%s", ctr, cmd, res.ExitCode, err, res.Stdout, res.Stderr)
+	}
+	return string(res.Stdout)
+}
+
+const chatServer = `
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 5000))
+s.listen(5)
+c, _ = s.accept()
+c.sendall(b"Welcome to this chatroom! Type your username and press enter to continue: ")
+c.recv(100)
+c.sendall(b"Your username (alice) is valid. You can start chatting now.")
+c.recv(100)
+c.close()
+`
+
+const chatClient = `
+import socket, sys
+ip = socket.gethostbyname("team30.com")
+s = socket.create_connection((ip, 5000), timeout=10)
+s.recv(100)
+s.sendall(b"alice\n")
+s.recv(100)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"hello bob", (sys.argv[1], 6000))
+s.close()
+`
+
+// TestCaptureRealLab runs tcpdump in a real lab while client1 resolves the
+// team domain, talks to a server and sends client2 a datagram, then checks
+// that the copied captures answer Tasks 3.2 and 3.3 and give a diagram.
+func TestCaptureRealLab(t *testing.T) {
+	d, topo := upLab(t, "traffic-e2e", "10.99.61.0/24")
+	web, c1 := topo.ContainerName("webserver"), topo.ContainerName("client1")
+	client2, _ := topo.Host("client2")
+
+	exec(t, d, web, "sh", "-c", `python3 -c "$1" >/tmp/chat.log 2>&1 </dev/null &`, "sh", chatServer)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(exec(t, d, web, "ss", "-ltn"), ":5000") {
+		if time.Now().After(deadline) {
+			t.Fatal("test server never listened on :5000")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	ctx := context.Background()
+	started := time.Now()
+	c, err := traffic.StartCapture(ctx, d, topo, []string{"webserver", "client1", "client2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startTook := time.Since(started)
+	exec(t, d, c1, "python3", "-c", chatClient, client2.IPv4.String())
+	dir := filepath.Join(t.TempDir(), "captures")
+	stopped := time.Now()
+	files, err := c.Stop(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("capture start %s, stop and copy %s", startTook.Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
+
+	var paths []string
+	for _, f := range files {
+		if f.Bytes <= 24 || f.Captured == 0 {
+			t.Errorf("%s: %d bytes, %d packets captured", f.Path, f.Bytes, f.Captured)
+		}
+		paths = append(paths, f.Path)
+	}
+	if filepath.Base(paths[0]) != "chatserver.pcap" {
+		t.Errorf("first file %s, want chatserver.pcap", paths[0])
+	}
+	// Nothing is left in the containers.
+	for _, h := range []string{"webserver", "client1", "client2"} {
+		if out := exec(t, d, topo.ContainerName(h), "sh", "-c", "ls -A "+traffic.CaptureDir+"; pgrep -x tcpdump || true"); strings.TrimSpace(out) != "" {
+			t.Errorf("%s still holds %q", h, out)
+		}
+	}
+
+	rep, err := traffic.Analyze(ctx, paths, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := rep.Task32
+	if hs == nil || !hs.SYNACKFound || hs.Client.Host != "client1" || hs.Server.Port != 5000 ||
+		hs.SYN.File != "chatserver.pcap" || hs.SYNACKAck != hs.SYNSeq+1 {
+		t.Fatalf("task 3.2 from the real capture:\n%s", rep.Text())
+	}
+	u := rep.Task33
+	if u == nil || u.Src.Host != "client1" || u.Dst.Host != "client2" || u.Length != 8+9 || u.Protocol != 17 {
+		t.Fatalf("task 3.3 from the real capture:\n%s", rep.Text())
+	}
+
+	dia, err := traffic.Sequence(ctx, paths, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmd := dia.Mermaid()
+	for _, want := range []string{"DNS query A team30.com", "TCP [SYN] seq=", "UDP ", "#34;hello bob#34;"} {
+		if !strings.Contains(mmd, want) {
+			t.Errorf("diagram lacks %q:\n%s", want, mmd)
+		}
+	}
+}
