@@ -257,7 +257,7 @@ func walk(ctx context.Context, path string, index int, fn func(f *frame) error) 
 	st := fileStats{path: path}
 	fh, err := os.Open(path)
 	if err != nil {
-		return st, fmt.Errorf("open capture: %w", err)
+		return st, fmt.Errorf("read capture: %w", err)
 	}
 	defer fh.Close()
 	br := bufio.NewReaderSize(fh, 1<<20)
