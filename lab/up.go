@@ -158,8 +158,26 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	}
 	clock.lap("create")
 
-	g = errgroup.Group{}
+	// The DNS server starts first and is polled while the other hosts
+	// start: named's start-up, not the hosts', is what up waits for.
+	dnsName := topo.ContainerName(topo.DNSServer().Name)
+	var hosts []string
 	for _, name := range plan.startNames(topo) {
+		if name == dnsName {
+			if err := eng.Start(opCtx, name); err != nil {
+				return LabStatus{Lab: topo.Name}, fmt.Errorf("start %s: %w", name, err)
+			}
+			continue
+		}
+		hosts = append(hosts, name)
+	}
+	if err := c.stageDone(ctx, "start-dns"); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	clock.lap("start-dns")
+
+	g = errgroup.Group{}
+	for _, name := range hosts {
 		g.Go(func() error {
 			if err := eng.Start(opCtx, name); err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
@@ -167,19 +185,20 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			return nil
 		})
 	}
+	g.Go(func() error {
+		if err := c.waitDNS(ctx, eng, topo, readyZone); err != nil {
+			return err
+		}
+		c.progressf("dns: named answers for %s", readyZone)
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
 	if err := c.stageDone(ctx, "start"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
-	clock.lap("start")
-
-	if err := c.waitDNS(ctx, eng, topo, readyZone); err != nil {
-		return LabStatus{Lab: topo.Name}, err
-	}
-	c.progressf("dns: named answers for %s", readyZone)
-	clock.lap("dns-ready")
+	clock.lap("hosts+dns-ready")
 
 	st, err = Status(ctx, eng, topo.Name)
 	if err != nil {
