@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -379,12 +378,24 @@ type packetKey struct {
 }
 
 func keyOf(f *frame) packetKey {
-	h := fnv.New64a()
-	_, _ = h.Write(f.payload)
 	return packetKey{
 		src: f.src, dst: f.dst, proto: f.proto, sport: f.sport, dport: f.dport,
-		seq: f.seq, ack: f.ack, flags: f.flags, plen: len(f.payload), ipID: f.ipID, phash: h.Sum64(),
+		seq: f.seq, ack: f.ack, flags: f.flags, plen: len(f.payload), ipID: f.ipID, phash: fnv64a(f.payload),
 	}
+}
+
+// fnv64a is FNV-1a over b, inline so that hashing a payload never allocates.
+func fnv64a(b []byte) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= prime
+	}
+	return h
 }
 
 // namer names addresses after the topology's hosts.

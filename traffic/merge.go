@@ -30,7 +30,6 @@ type packet struct {
 	icmpType int // -1 when not ICMP
 	dns      *dnsInfo
 	copies   []FrameRef // the same packet seen in other captures
-	files    []int
 }
 
 // dnsInfo is what the diagram says about a DNS message.
@@ -54,9 +53,15 @@ const maxExcerpt = 64
 
 // mergeFiles reads every capture and folds the copies of a packet seen on
 // both ends of a link into one, keeping the earliest timestamp.
+//
+// The index holds, per packet key, the packets of the files already read,
+// in time order. A file pairs its packets with them through a cursor per
+// key that only moves forward (files are in time order), so identical
+// packets (retransmissions) pair off in order and the merge stays linear.
 func mergeFiles(ctx context.Context, files []string, window time.Duration) (*merged, error) {
 	m := &merged{first: map[string]int{}}
 	index := map[packetKey][]int{}
+	var slab []byte
 	for i, path := range files {
 		base := filepath.Base(path)
 		if _, dup := m.first[base]; dup {
@@ -64,15 +69,22 @@ func mergeFiles(ctx context.Context, files []string, window time.Duration) (*mer
 		}
 		m.first[base] = i
 		m.files = append(m.files, base)
+		cursor := map[packetKey]int{}
+		touched := map[packetKey]bool{}
+		var added []int
 		_, err := walk(ctx, path, i, func(f *frame) error {
 			k := keyOf(f)
 			ref := FrameRef{File: base, Frame: f.num, Time: f.ts}
-			for _, j := range index[k] {
-				p := m.packets[j]
-				if containsInt(p.files, i) || absDur(p.ref.Time.Sub(f.ts)) > window {
-					continue
-				}
-				p.files = append(p.files, i)
+			list := index[k]
+			c := 0
+			if len(list) > 0 {
+				c = cursor[k]
+			}
+			for c < len(list) && m.packets[list[c]].ref.Time.Before(f.ts.Add(-window)) {
+				c++
+			}
+			if c < len(list) && !m.packets[list[c]].ref.Time.After(f.ts.Add(window)) {
+				p := m.packets[list[c]]
 				if f.ts.Before(p.ref.Time) {
 					p.copies = append(p.copies, p.ref)
 					p.ref = ref
@@ -80,15 +92,35 @@ func mergeFiles(ctx context.Context, files []string, window time.Duration) (*mer
 				} else {
 					p.copies = append(p.copies, ref)
 				}
+				cursor[k] = c + 1
+				touched[k] = true
 				return nil
 			}
-			p := newPacket(f, ref, k)
-			index[k] = append(index[k], len(m.packets))
+			if c > 0 {
+				cursor[k] = c
+			}
+			if len(slab) < maxExcerpt {
+				slab = make([]byte, 1<<20)
+			}
+			p := newPacket(f, ref, k, slab)
+			slab = slab[len(p.excerpt):]
+			added = append(added, len(m.packets))
 			m.packets = append(m.packets, p)
 			return nil
 		})
 		if err != nil {
 			return nil, err
+		}
+		for _, j := range added {
+			k := m.packets[j].key
+			index[k] = append(index[k], j)
+			if len(index[k]) > 1 {
+				touched[k] = true
+			}
+		}
+		for k := range touched {
+			list := index[k]
+			sort.SliceStable(list, func(a, b int) bool { return m.packets[list[a]].ref.Time.Before(m.packets[list[b]].ref.Time) })
 		}
 	}
 	sort.SliceStable(m.packets, func(a, b int) bool {
@@ -104,15 +136,17 @@ func mergeFiles(ctx context.Context, files []string, window time.Duration) (*mer
 	return m, nil
 }
 
-func newPacket(f *frame, ref FrameRef, k packetKey) *packet {
+// newPacket copies what the diagram needs out of f; the payload excerpt is
+// carved from slab, which must hold maxExcerpt bytes.
+func newPacket(f *frame, ref FrameRef, k packetKey, slab []byte) *packet {
 	p := &packet{
 		ref: ref, file: f.file, key: k, src: f.src, dst: f.dst, proto: f.proto,
 		tcp: f.isTCP(), udp: f.isUDP(), sport: f.sport, dport: f.dport,
 		seq: f.seq, ack: f.ack, flags: f.flags, plen: len(f.payload),
-		icmpType: -1, files: []int{f.file},
+		icmpType: -1,
 	}
-	n := min(len(f.payload), maxExcerpt)
-	p.excerpt = append([]byte(nil), f.payload[:n]...)
+	n := copy(slab[:min(len(f.payload), maxExcerpt)], f.payload)
+	p.excerpt = slab[:n:n]
 	if !p.tcp && !p.udp && (f.proto == protoICMP || f.proto == protoICMPv6) && len(f.payload) > 0 {
 		p.icmpType = int(f.payload[0])
 	}
@@ -145,15 +179,6 @@ func parseDNS(b []byte) *dnsInfo {
 		}
 	}
 	return info
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func absDur(d time.Duration) time.Duration {
