@@ -241,12 +241,19 @@ func TestAnalyzeBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths, _, _ := writeLab(t)
+	// A loopback capture from a BSD (DLT_NULL) has no Ethernet or cooked header.
+	null := filepath.Join(dir, "null.pcap")
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0}
+	if err := os.WriteFile(null, hdr, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		files  []string
 		opts   []Option
 		target error
 	}{
+		{name: "unsupported link type", files: []string{null}, target: ErrLinkType},
 		{name: "no files", target: ErrNoFiles},
 		{name: "text file", files: []string{text}, target: ErrNotCapture},
 		{name: "empty file", files: []string{empty}, target: ErrNotCapture},
@@ -286,5 +293,33 @@ func TestAnalyzeIPv6(t *testing.T) {
 	// IPv6's payload length excludes its header: only the UDP header counts.
 	if u == nil || !u.IPv6 || u.Protocol != 17 || u.MaxPayloadOverIP != 65527 || u.MaxPayloadRFC768 != 65527 || u.Checksum != g.named("p2p").udpCsum {
 		t.Errorf("task 3.3 over IPv6: %+v", deref(u))
+	}
+}
+
+// TestAnalyzeTruncatedCapture reads a file whose last record was cut short,
+// as a tcpdump killed mid-write leaves it: the complete frames still count.
+func TestAnalyzeTruncatedCapture(t *testing.T) {
+	paths, frames, _ := writeLab(t)
+	data, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "chatserver.pcap")
+	if err := os.WriteFile(cut, data[:len(data)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full, err := Analyze(context.Background(), paths[:1], lab.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Analyze(context.Background(), []string{cut}, lab.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Files[0].Frames != full.Files[0].Frames-1 {
+		t.Errorf("read %d frames of a file cut in its last one; want %d", rep.Files[0].Frames, full.Files[0].Frames-1)
+	}
+	if rep.Task32 == nil || rep.Task32.SYN.Frame != frames["chatserver.pcap"]["syn"] {
+		t.Errorf("task 3.2 lost: %+v", rep.Task32)
 	}
 }

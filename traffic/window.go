@@ -286,11 +286,11 @@ func autoWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, er
 		}
 	}
 	if pick == nil {
-		who := "a client"
+		who := "no client"
 		if want != nil {
-			who = want.Name
+			who = want.Name + " never"
 		}
-		return nil, Window{}, fmt.Errorf("%w: %s never connected to %s and then sent a UDP datagram to a peer in these captures: choose the window with --from/--to",
+		return nil, Window{}, fmt.Errorf("%w: %s connected to %s and then sent a UDP datagram to a peer in these captures: choose the window with --from/--to",
 			ErrNoExchange, who, server.Name)
 	}
 
