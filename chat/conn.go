@@ -251,13 +251,16 @@ func (c *client) readLine(detect bool) (line []byte, tooLong bool, err error) {
 	}
 	b, _ := c.br.Peek(c.br.Buffered())
 	i := bytes.IndexByte(b, '\n')
+	if i < 0 && len(b) > c.s.maxLine {
+		return nil, true, bufio.ErrBufferFull
+	}
 	if i < 0 {
-		if len(b) == c.br.Size() {
-			return nil, true, bufio.ErrBufferFull
-		}
 		line = bytes.Clone(b)
 		c.br.Discard(len(b))
 		return line, false, nil
+	}
+	if i > c.s.maxLine && len(bytes.TrimRight(b[:i], "\r")) > c.s.maxLine {
+		return nil, true, bufio.ErrBufferFull
 	}
 	line = bytes.Clone(bytes.TrimRight(b[:i], "\r"))
 	c.br.Discard(i + 1)
@@ -272,13 +275,17 @@ func (c *client) readLine(detect bool) (line []byte, tooLong bool, err error) {
 func (c *client) readReply() (line []byte, tooLong bool, err error) {
 	if c.framed {
 		b, err := c.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return nil, true, err
+		if err == bufio.ErrBufferFull || len(b) > c.s.maxLine+2 {
+			return nil, true, bufio.ErrBufferFull
 		}
 		if err != nil && len(b) == 0 {
 			return nil, false, err
 		}
-		return bytes.Clone(bytes.TrimRight(b, "\r\n")), false, nil
+		line := bytes.TrimRight(b, "\r\n")
+		if len(line) > c.s.maxLine {
+			return nil, true, bufio.ErrBufferFull
+		}
+		return bytes.Clone(line), false, nil
 	}
 	return c.readLine(false)
 }

@@ -354,7 +354,11 @@ func (s *Server) readLoop(c *client) (tooLong bool) {
 				// A reset mid-message: drop the fragment.
 				return false
 			}
-			s.broadcastChat(c, bytes.TrimRight(line, "\r\n"))
+			line = bytes.TrimRight(line, "\r\n")
+			if len(line) > s.maxLine {
+				return true
+			}
+			s.broadcastChat(c, line)
 			if err != nil {
 				return false
 			}
@@ -364,9 +368,6 @@ func (s *Server) readLoop(c *client) (tooLong bool) {
 		if err != nil {
 			return false
 		}
-		if len(chunk) == c.br.Size() && bytes.IndexByte(chunk, '\n') < 0 {
-			return true
-		}
 		for len(chunk) > 0 {
 			line := chunk
 			if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
@@ -374,7 +375,11 @@ func (s *Server) readLoop(c *client) (tooLong bool) {
 			} else {
 				chunk = nil
 			}
-			s.broadcastChat(c, bytes.TrimRight(line, "\r"))
+			line = bytes.TrimRight(line, "\r")
+			if len(line) > s.maxLine {
+				return true
+			}
+			s.broadcastChat(c, line)
 		}
 	}
 }

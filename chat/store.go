@@ -87,6 +87,14 @@ func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 		o(s)
 	}
 	s.hashing = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	// A crash between creating and renaming a temporary file leaves it
+	// behind; it never holds an acknowledged registration that the store
+	// itself lacks.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -163,6 +163,12 @@ func (c *Client) Expect(want string) {
 	}
 }
 
+// Next returns the next line of a framed client.
+func (c *Client) Next() string {
+	c.t.Helper()
+	return string(c.line())
+}
+
 // ExpectPeers checks the next peer-list push. A legacy client must get
 // exactly the handout's JSON in a read of its own; a framed client gets a
 // full list or a delta, which is applied before comparing.
