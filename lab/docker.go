@@ -314,15 +314,16 @@ func (d *Docker) RemoveVolume(ctx context.Context, name string) error {
 // output. stdin, if not nil, is the command's standard input, closed at EOF.
 func (d *Docker) Exec(ctx context.Context, ctr string, cmd []string, stdin io.Reader) (ExecResult, error) {
 	var out, errb bytes.Buffer
-	code, err := d.ExecStream(ctx, ctr, cmd, stdin, &out, &errb)
+	code, err := d.ExecStream(ctx, ctr, cmd, "", stdin, &out, &errb)
 	return ExecResult{ExitCode: code, Stdout: out.Bytes(), Stderr: errb.Bytes()}, err
 }
 
-// ExecStream runs cmd in a running container, streaming its output to
-// stdout and stderr as it arrives, and returns its exit code.
-func (d *Docker) ExecStream(ctx context.Context, ctr string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// ExecStream runs cmd in a running container, in workdir ("" for the
+// image's), streaming its output to stdout and stderr as it arrives, and
+// returns its exit code.
+func (d *Docker) ExecStream(ctx context.Context, ctr string, cmd []string, workdir string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	ex, err := d.c.ExecCreate(ctx, ctr, client.ExecCreateOptions{
-		Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: stdin != nil,
+		Cmd: cmd, WorkingDir: workdir, AttachStdout: true, AttachStderr: true, AttachStdin: stdin != nil,
 	})
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", ctr, err)

@@ -12,10 +12,11 @@ import (
 	"golang.org/x/term"
 )
 
-// Shell runs cmd interactively in a container on a terminal: in is put in
+// Shell runs cmd interactively in a container, in workdir ("" for the
+// image's), on a terminal: in is put in
 // raw mode while the command runs and the terminal's size follows window
 // changes. It returns the command's exit code.
-func (d *Docker) Shell(ctx context.Context, ctr string, cmd []string, in *os.File, out io.Writer) (int, error) {
+func (d *Docker) Shell(ctx context.Context, ctr string, cmd []string, workdir string, in *os.File, out io.Writer) (int, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
 		return -1, fmt.Errorf("shell in %s: stdin is not a terminal; use: lab exec HOST -- CMD", ctr)
@@ -25,7 +26,7 @@ func (d *Docker) Shell(ctx context.Context, ctr string, cmd []string, in *os.Fil
 		w, h = 80, 24
 	}
 	ex, err := d.c.ExecCreate(ctx, ctr, client.ExecCreateOptions{
-		Cmd: cmd, TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
+		Cmd: cmd, WorkingDir: workdir, TTY: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
 		Env:         []string{"TERM=" + termName()},
 		ConsoleSize: client.ConsoleSize{Height: uint(h), Width: uint(w)},
 	})

@@ -5,12 +5,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
 )
 
 func newExecCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "exec HOST -- CMD [ARG...]",
-		Short: "Run a command on a host; its exit code is lab's",
+		Short: "Run a command on a host, in /root; its exit code is lab's",
 		Example: `  lab exec client1 -- dig +short team30.com
   lab exec webserver -- ss -tlnp`,
 		Args: cobra.MinimumNArgs(2),
@@ -35,7 +37,7 @@ func newExecCmd(a *app) *cobra.Command {
 			if !term.IsTerminal(int(a.stdin.Fd())) {
 				in = a.stdin
 			}
-			code, err := d.ExecStream(ctx, ctr, argv, in, a.stdout, a.stderr)
+			code, err := d.ExecStream(ctx, ctr, argv, lab.DeployDir, in, a.stdout, a.stderr)
 			if err != nil {
 				return err
 			}

@@ -74,7 +74,7 @@ func userMessage(err error) string {
 	for _, prefix := range []string{lab.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": "} {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "cleanup failed") {
 		return "interrupted; nothing was left behind"
 	}
 	if errors.Is(err, lab.ErrZoneDir) || isZoneError(err) {
