@@ -401,3 +401,22 @@ func TestSVGPaginates(t *testing.T) {
 		}
 	}
 }
+
+func TestWrap(t *testing.T) {
+	tests := []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"TCP [SYN] seq=1 len=0", 40, []string{"TCP [SYN] seq=1 len=0"}},
+		{"TCP [SYN, ACK] seq=2000000000 ack=1000000001 len=0", 30, []string{"TCP [SYN, ACK] seq=2000000000", "ack=1000000001 len=0"}},
+		{"a-very-long-word-without-spaces", 12, []string{"a-very-long-", "word-", "without-", "spaces"}},
+		{"abcdefghijklmnop", 8, []string{"abcdefgh", "ijklmnop"}},
+		{"", 10, []string{""}},
+	}
+	for _, tc := range tests {
+		if got := wrap(tc.in, tc.width); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}

@@ -117,8 +117,17 @@ func wrap(s string, width int) []string {
 				cur = cur[:0]
 				continue
 			}
-			lines = append(lines, string(w[:width]))
-			w = w[width:]
+			// A word longer than a line breaks after punctuation where it
+			// can, else at the line's end.
+			cut := width
+			for k := width - 1; k > 0; k-- {
+				if strings.ContainsRune("-,/=;:.", w[k]) {
+					cut = k + 1
+					break
+				}
+			}
+			lines = append(lines, string(w[:cut]))
+			w = w[cut:]
 		}
 	}
 	if len(cur) > 0 || len(lines) == 0 {
@@ -156,25 +165,35 @@ func (d Diagram) layout() []string {
 			}
 			y += 10
 		}
+		// The host name, then one address a line (an unknown host is its
+		// address alone).
 		maxChars := int((colW - 6) / (0.6 * svgSmallFont))
+		lines := make([][]string, len(d.Participants))
+		rows := 1
 		for i, p := range d.Participants {
-			x := colX(i)
-			fmt.Fprintf(&page, `<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="4" fill="#eef2f8" stroke="#1f3b73"/>`+"\n",
-				x-colW/2+3, y, colW-6, svgHeaderH)
-			name := p.Host
-			if name == "" {
-				name = "?"
+			for _, a := range p.Addrs {
+				lines[i] = append(lines[i], a.String())
 			}
-			fmt.Fprintf(&page, `<text x="%.1f" y="%.1f" text-anchor="middle" font-weight="bold">%s</text>`+"\n",
-				x, y+17, svgEsc(clip(name, maxChars)))
-			addrs := p.Label()
 			if p.Host != "" {
-				addrs = strings.TrimSuffix(strings.TrimPrefix(addrs, p.Host+" ("), ")")
+				lines[i] = append([]string{p.Host}, lines[i]...)
 			}
-			fmt.Fprintf(&page, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%d">%s</text>`+"\n",
-				x, y+33, svgSmallFont, svgEsc(clip(addrs, maxChars)))
+			rows = max(rows, len(lines[i]))
 		}
-		y += svgHeaderH + 8
+		boxH := float64(svgHeaderH + (rows-2)*svgLineHeight)
+		for i := range d.Participants {
+			x := colX(i)
+			fmt.Fprintf(&page, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="#eef2f8" stroke="#1f3b73"/>`+"\n",
+				x-colW/2+3, y, colW-6, boxH)
+			for k, l := range lines[i] {
+				style := fmt.Sprintf(`font-size="%d"`, svgSmallFont)
+				if k == 0 {
+					style = `font-weight="bold"`
+				}
+				fmt.Fprintf(&page, `<text x="%.1f" y="%.1f" text-anchor="middle" %s>%s</text>`+"\n",
+					x, y+17+float64(k)*svgLineHeight, style, svgEsc(clip(l, maxChars)))
+			}
+		}
+		y += boxH + 8
 		bodyTop = y
 	}
 	finish := func(last bool) {
