@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -62,6 +63,14 @@ func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
 	if err != nil {
 		return Refs{}, err
 	}
+	lockPath := filepath.Join(filepath.Dir(cfg.cacheDir), "images.lock")
+	unlock, err := lockBuilds(ctx, lockPath, func() {
+		cfg.progressf("images: waiting for another process building the lab's images (%s)…", lockPath)
+	})
+	if err != nil {
+		return Refs{}, err
+	}
+	defer unlock()
 	b := &builder{eng: eng, cfg: cfg}
 	base, err := b.ensureBase(ctx)
 	if err != nil {
