@@ -1,0 +1,91 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestPlanDeploy(t *testing.T) {
+	topo := Default()
+	bin := t.TempDir()
+	for _, n := range []string{"chat-server", "chat-client"} {
+		if err := os.WriteFile(filepath.Join(bin, n), []byte("ELF "+n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	student := t.TempDir()
+	for n, mode := range map[string]os.FileMode{"chatroom_server.py": 0o644, "run.sh": 0o755, ".hidden": 0o644} {
+		if err := os.WriteFile(filepath.Join(student, n), []byte(n), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(student, "__pycache__"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, files, role string
+		want              string // host:dst:mode, in order
+		wantErr           string
+	}{
+		{name: "reference binaries", want: "webserver:/root/chat-server:755 client1:/root/chat-client:755 client2:/root/chat-client:755 client3:/root/chat-client:755"},
+		{name: "reference server only", role: "server", want: "webserver:/root/chat-server:755"},
+		{name: "reference clients only", role: "client", want: "client1:/root/chat-client:755 client2:/root/chat-client:755 client3:/root/chat-client:755"},
+		{name: "student files everywhere but the DNS server", files: student, want: "webserver:/root/chatroom_server.py:644 client1:/root/chatroom_server.py:644 client2:/root/chatroom_server.py:644 client3:/root/chatroom_server.py:644 webserver:/root/run.sh:755 client1:/root/run.sh:755 client2:/root/run.sh:755 client3:/root/run.sh:755"},
+		{name: "student files on clients", files: student, role: "client", want: "client1:/root/chatroom_server.py:644 client2:/root/chatroom_server.py:644 client3:/root/chatroom_server.py:644 client1:/root/run.sh:755 client2:/root/run.sh:755 client3:/root/run.sh:755"},
+		{name: "bad role", role: "dns", wantErr: `role "dns": want all, server or client`},
+		{name: "missing folder", files: filepath.Join(student, "nope"), wantErr: "no such file or directory"},
+		{name: "empty folder", files: filepath.Join(student, "__pycache__"), wantErr: "holds no files to copy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := PlanDeploy(topo, bin, tc.files, tc.role)
+			if tc.wantErr != "" {
+				if err == nil || !errors.Is(err, ErrDeploy) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want ErrDeploy containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range plan {
+				got = append(got, f.Host+":"+f.Dst+":"+strconv.FormatUint(uint64(f.Mode.Perm()), 8))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("plan:\n got %s\nwant %s", strings.Join(got, " "), tc.want)
+			}
+		})
+	}
+	t.Run("missing binaries say how to build them", func(t *testing.T) {
+		_, err := PlanDeploy(topo, t.TempDir(), "", "")
+		if err == nil || !strings.Contains(err.Error(), "chat-server not found: build it first with: make build") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+type recordingCopier struct{ got []string }
+
+func (r *recordingCopier) CopyFile(ctx context.Context, ctr, dst string, mode os.FileMode, data []byte) error {
+	r.got = append(r.got, ctr+":"+dst)
+	return nil
+}
+
+func TestDeployCopiesIntoTheLabsContainers(t *testing.T) {
+	topo := mustTopo(t, "other", 30, "10.99.9.0/24")
+	plan := []FileCopy{{Host: "webserver", Src: "x", Dst: "/root/x", Mode: 0o644, Data: []byte("x")}}
+	var rc recordingCopier
+	var progress strings.Builder
+	if err := Deploy(context.Background(), &rc, topo, plan, &progress); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rc.got, ",") != "other-webserver:/root/x" || progress.String() != "webserver: /root/x (1 bytes)\n" {
+		t.Errorf("copied %v, progress %q", rc.got, progress.String())
+	}
+}
