@@ -18,6 +18,9 @@ import (
 // test is skipped, unless CI is set: CI has an engine, so there it fails.
 func engine(tb testing.TB) *client.Client {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("builds real images on the Docker engine; skipped in -short mode")
+	}
 	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
