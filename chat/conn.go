@@ -167,6 +167,15 @@ func (c *client) writeLoop() {
 			c.mu.Unlock()
 			return
 		}
+		if c.framed && c.s.batchDelay > 0 && !c.closing {
+			// Let a burst accumulate: one write of many messages costs the
+			// server and the client far less than many small writes.
+			c.mu.Unlock()
+			if !c.s.sleep(c.s.batchDelay, c.done) {
+				return
+			}
+			c.mu.Lock()
+		}
 		batch := c.q
 		c.q = c.spare[:0]
 		c.listPending = false

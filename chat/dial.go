@@ -48,6 +48,7 @@ type Conn struct {
 	framed    bool
 	maxRecord int
 	peers     []Peer
+	peerIndex map[string]int
 	pending   []Message
 	sent      int
 }
@@ -245,12 +246,13 @@ func (c *Conn) control(line []byte) []Message {
 			return nil
 		}
 		c.peers = peers
+		c.reindex()
 	case len(body) > 0 && body[0] == '{':
 		d, err := ParseDelta(body)
 		if err != nil {
 			return nil
 		}
-		c.peers = d.Apply(c.peers)
+		c.applyDelta(d)
 	default:
 		return nil
 	}
@@ -292,4 +294,34 @@ func (c *Conn) readUnframed() error {
 		c.pending = append(c.pending, Message{Kind: KindText, Text: p.Text, Size: len(chunk)})
 	}
 	return nil
+}
+
+// applyDelta updates the peer list in place where that is safe: adding a
+// new name appends past the end of every slice already handed out, so
+// their readers never see it; anything else builds a new slice. Joins, the
+// common case, cost O(1) instead of a copy of the whole list.
+func (c *Conn) applyDelta(d Delta) {
+	if c.peerIndex == nil || len(d.Del) > 0 {
+		c.peers = d.Apply(c.peers)
+		c.reindex()
+		return
+	}
+	for _, a := range d.Add {
+		if _, ok := c.peerIndex[a.Name]; ok {
+			c.peers = d.Apply(c.peers)
+			c.reindex()
+			return
+		}
+	}
+	for _, a := range d.Add {
+		c.peerIndex[a.Name] = len(c.peers)
+		c.peers = append(c.peers, a)
+	}
+}
+
+func (c *Conn) reindex() {
+	c.peerIndex = make(map[string]int, len(c.peers))
+	for i, p := range c.peers {
+		c.peerIndex[p.Name] = i
+	}
 }

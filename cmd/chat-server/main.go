@@ -36,6 +36,7 @@ func run(args []string, stderr io.Writer) error {
 	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
 	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
+	batchDelay := fs.Duration("batch-delay", 0, "delay before writing to a framed client so bursts share one write (0: write at once)")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,6 +65,7 @@ func run(args []string, stderr io.Writer) error {
 		chat.WithSendQueue(*sendQueue),
 		chat.WithPace(*pace),
 		chat.WithWriteTimeout(*writeTimeout),
+		chat.WithBatchDelay(*batchDelay),
 		chat.WithLogger(logger),
 	}
 	if m == chat.ModeAuth {
