@@ -333,34 +333,44 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
 }
 
-// spawnGuard bounds how long starting a program may take. It guards the
-// lab, not the submission: Docker can stall under load, and a stalled start
-// must not eat the whole scenario's timeout.
-const spawnGuard = 20 * time.Second
+// spawnGuard bounds how long starting a program may take, and
+// spawnAttempts how often a stalled start is retried. They guard the lab,
+// not the submission: Docker occasionally stalls an exec under load, and a
+// stalled start must not eat the scenario's timeout. A start takes well
+// under a second normally.
+const (
+	spawnGuard    = 6 * time.Second
+	spawnAttempts = 3
+)
 
 func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
 	type spawned struct {
 		p   Process
 		err error
 	}
-	ch := make(chan spawned, 1)
-	go func() {
-		p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
-		ch <- spawned{p, err}
-	}()
-	guard := time.NewTimer(spawnGuard)
-	defer guard.Stop()
 	var s spawned
-	select {
-	case s = <-ch:
-	case <-guard.C:
+	for attempt := 1; ; attempt++ {
+		ch := make(chan spawned, 1)
 		go func() {
-			// Kill the program if the start completes after all.
-			if late := <-ch; late.p != nil {
-				_ = late.p.Signal(context.WithoutCancel(ctx), syscall.SIGKILL)
-			}
+			p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+			ch <- spawned{p, err}
 		}()
-		return infraf(fmt.Sprintf("start %q on %s", name, host), "Docker did not start it within %s", spawnGuard)
+		guard := time.NewTimer(spawnGuard)
+		select {
+		case s = <-ch:
+		case <-guard.C:
+			go func() {
+				// Kill the program if the stalled start completes after all.
+				if late := <-ch; late.p != nil {
+					_ = late.p.Signal(context.WithoutCancel(ctx), syscall.SIGKILL)
+				}
+			}()
+			s = spawned{err: fmt.Errorf("Docker did not start it within %s, %d times", spawnGuard, attempt)}
+		}
+		guard.Stop()
+		if s.p != nil || attempt == spawnAttempts || ctx.Err() != nil || !strings.HasPrefix(fmt.Sprint(s.err), "Docker did not start") {
+			break
+		}
 	}
 	p, err := s.p, s.err
 	if err != nil {
