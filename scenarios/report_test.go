@@ -102,7 +102,9 @@ func TestWriters(t *testing.T) {
 	}{
 		{"table.txt", func(b *bytes.Buffer) error { return r.WriteTable(b) }},
 		{"gradescope.json", func(b *bytes.Buffer) error { return r.WriteGradescope(b) }},
-		{"junit.xml", func(b *bytes.Buffer) error { return WriteJUnit(b, []Report{r, NewReport("broken-lab", nil, os.ErrDeadlineExceeded, time.Second)}) }},
+		{"junit.xml", func(b *bytes.Buffer) error {
+			return WriteJUnit(b, []Report{r, NewReport("broken-lab", nil, os.ErrDeadlineExceeded, time.Second)})
+		}},
 		{"report.json", func(b *bytes.Buffer) error { return WriteJSON(b, []Report{r}) }},
 		{"summary.csv", func(b *bytes.Buffer) error { return WriteSummaryCSV(b, []Report{r, NewReport("t2", nil, nil, 0)}) }},
 	}
