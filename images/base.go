@@ -98,17 +98,38 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	changes := slices.Clone(spec.Changes)
 	changes = append(changes, labelChange(labels("base", hash)))
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeRootfsTar(pw, rootfs)) }()
+	tarDone := make(chan error, 1)
+	go func() {
+		err := writeRootfsTar(pw, rootfs)
+		pw.CloseWithError(err)
+		tarDone <- err
+	}()
+	// However the import ends, the tar writer stops and is waited for
+	// before the folder is removed.
+	var tarErr error
+	stopTar := func() error {
+		pr.Close()
+		if err := <-tarDone; err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			tarErr = err
+		}
+		return tarErr
+	}
 	res, err := b.eng.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref, client.ImageImportOptions{
 		Message: "lab3 base: debootstrap " + spec.Variant + " " + spec.Suite,
 		Changes: changes,
 	})
 	if err != nil {
-		pr.CloseWithError(err)
+		if terr := stopTar(); terr != nil {
+			return fmt.Errorf("import base %s: %w", ref, terr)
+		}
 		return fmt.Errorf("import base %s: %w", ref, err)
 	}
-	defer res.Close()
-	if err := readJSONMessages(res); err != nil {
+	err = readJSONMessages(res)
+	res.Close()
+	if terr := stopTar(); terr != nil {
+		return fmt.Errorf("import base %s: %w", ref, terr)
+	}
+	if err != nil {
 		return fmt.Errorf("import base %s: %w", ref, err)
 	}
 	b.cfg.progressf("base: imported in %s", b.cfg.now().Sub(t).Round(100*time.Millisecond))

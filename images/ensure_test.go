@@ -3,6 +3,8 @@ package images
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -347,5 +349,27 @@ func TestEnsureWithoutAnEngineFailsInOneLine(t *testing.T) {
 	_, err = Ensure(t.Context(), cli, WithCacheDir(t.TempDir()))
 	if err == nil || !client.IsErrConnectionFailed(err) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "daemon is running") {
 		t.Errorf("err = %q, want one line saying the engine cannot be reached, with a hint", err)
+	}
+}
+
+func TestFailedImportStopsTheTarAndRemovesTheFolder(t *testing.T) {
+	for _, after := range []int64{0, 1024} {
+		t.Run(fmt.Sprintf("after %d bytes", after), func(t *testing.T) {
+			eng := newFakeEngine()
+			eng.importErr = errors.New("write /var/lib/docker/tmp: no space left on device")
+			eng.importAfter = after
+			tmp := t.TempDir()
+			var n int
+			_, err := Ensure(t.Context(), eng, append(fakeOpts(t, &n), WithTempDir(tmp))...)
+			if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+				t.Fatalf("err = %v", err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("left in the temp folder: %v", left)
+			}
+			if len(eng.images) != 0 {
+				t.Errorf("images after a failed import: %v", eng.images)
+			}
+		})
 	}
 }

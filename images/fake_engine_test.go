@@ -31,6 +31,10 @@ type fakeEngine struct {
 	removed  []string
 	buildErr string          // reported in the build's output stream
 	inUse    map[string]bool // image IDs a container uses
+	// importErr, if set, is the import's answer after reading importAfter
+	// bytes of the tar stream.
+	importErr   error
+	importAfter int64
 }
 
 type fakeImage struct {
@@ -67,6 +71,12 @@ func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 }
 
 func (f *fakeEngine) ImageImport(_ context.Context, src client.ImageImportSource, ref string, opts client.ImageImportOptions) (client.ImageImportResult, error) {
+	if f.importErr != nil {
+		if _, err := io.CopyN(io.Discard, src.Source, f.importAfter); err != nil {
+			return nil, err
+		}
+		return nil, f.importErr
+	}
 	data, err := io.ReadAll(src.Source)
 	if err != nil {
 		return nil, err
