@@ -33,6 +33,9 @@ type Client struct {
 	// LegacyGap separates consecutive chat lines sent to an unframed
 	// server, which takes each recv() as one message (default 100ms).
 	LegacyGap time.Duration
+	// ListWait bounds how long input is held back waiting for the first
+	// peer list in p2p and auth modes (default 5s).
+	ListWait time.Duration
 }
 
 // ErrServerGone is returned by Run when the server ends the session.
@@ -153,9 +156,27 @@ func (cl *Client) Run(ctx context.Context) error {
 		gap = 100 * time.Millisecond
 	}
 	var lastSend time.Time
+	// Until the first peer list arrives, ":l" and "@user" cannot work and
+	// the M4 client has not shown the list yet, so input waits for it. A
+	// server that never sends one releases the input after ListWait.
+	input := lines
+	var listWait <-chan time.Time
+	if cl.Mode.hasPeerList() {
+		input = nil
+		wait := cl.ListWait
+		if wait == 0 {
+			wait = 5 * time.Second
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		listWait = t.C
+	}
 	cl.prompt()
 	for {
 		select {
+		case <-listWait:
+			input = lines
+
 		case m, ok := <-msgs:
 			if !ok {
 				err := <-readErr
@@ -169,6 +190,7 @@ func (cl *Client) Run(ctx context.Context) error {
 			}
 			if m.Kind == KindPeers {
 				peers = m.Peers
+				input = lines
 				if !shownPeers {
 					shownPeers = true
 					cl.show("Online peers: " + FormatPeerNames(peers))
@@ -188,7 +210,7 @@ func (cl *Client) Run(ctx context.Context) error {
 			}
 			cl.show(fmt.Sprintf("[P2P] %s (IP: %s) says: %s", name, d.ip, Sanitize(d.data)))
 			cl.prompt()
-		case line, ok := <-lines:
+		case line, ok := <-input:
 			if !ok {
 				return nil
 			}

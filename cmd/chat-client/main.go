@@ -62,7 +62,7 @@ func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error
 	err = cl.Run(ctx)
 	var rej *chat.RejectedError
 	if errors.As(err, &rej) {
-		return errors.New("the server refused the login: " + rej.Msg)
+		return errors.New("the server refused: " + rej.Msg)
 	}
 	return err
 }
