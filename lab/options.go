@@ -19,6 +19,7 @@ type upConfig struct {
 	pollInterval time.Duration
 	now          func() time.Time
 	// afterStage lets tests fail Up at a chosen point, to prove cleanup.
+	// It is called concurrently for the per-host "create" stage.
 	afterStage func(stage string) error
 	// mu serialises progress lines from concurrent steps.
 	mu *sync.Mutex

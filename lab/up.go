@@ -132,69 +132,88 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	}
 	clock.lap("network")
 
-	var g errgroup.Group
-	for _, h := range plan.create {
-		g.Go(func() error {
-			spec := c.containerSpec(topo, h)
-			id, err := eng.CreateContainer(opCtx, spec)
-			if err != nil {
-				return fmt.Errorf("create container %s: %w", spec.Name, err)
-			}
-			created.addContainer(id)
-			if h.Role == RoleDNS {
-				if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
-					return fmt.Errorf("copy zones into %s: %w", spec.Name, err)
-				}
-			}
-			c.progressf("%s: created", h.Name)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return LabStatus{Lab: topo.Name}, err
-	}
-	if err := c.stageDone(ctx, "create"); err != nil {
-		return LabStatus{Lab: topo.Name}, err
-	}
-	clock.lap("create")
-
-	// The DNS server starts first and is polled while the other hosts
-	// start: named's start-up, not the hosts', is what up waits for.
+	// Each host is created and started in one go, concurrently, like
+	// compose does; named is polled as soon as the DNS server has started,
+	// while the other hosts are still starting.
 	dnsName := topo.ContainerName(topo.DNSServer().Name)
-	var hosts []string
-	for _, name := range plan.startNames(topo) {
-		if name == dnsName {
-			if err := eng.Start(opCtx, name); err != nil {
-				return LabStatus{Lab: topo.Name}, fmt.Errorf("start %s: %w", name, err)
-			}
+	dnsStarted := make(chan struct{})
+	toStart := map[string]bool{}
+	for _, n := range plan.startNames(topo) {
+		toStart[n] = true
+	}
+	if !toStart[dnsName] {
+		close(dnsStarted)
+	}
+	creating := map[string]bool{}
+	for _, h := range plan.create {
+		creating[h.Name] = true
+	}
+	var hosts errgroup.Group
+	for _, h := range topo.Hosts {
+		name := topo.ContainerName(h.Name)
+		if !toStart[name] {
 			continue
 		}
-		hosts = append(hosts, name)
-	}
-	if err := c.stageDone(ctx, "start-dns"); err != nil {
-		return LabStatus{Lab: topo.Name}, err
-	}
-	clock.lap("start-dns")
-
-	g = errgroup.Group{}
-	for _, name := range hosts {
-		g.Go(func() error {
+		hosts.Go(func() error {
+			if creating[h.Name] {
+				spec := c.containerSpec(topo, h)
+				id, err := eng.CreateContainer(opCtx, spec)
+				if err != nil {
+					return fmt.Errorf("create container %s: %w", spec.Name, err)
+				}
+				created.addContainer(id)
+				if h.Role == RoleDNS {
+					if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
+						return fmt.Errorf("copy zones into %s: %w", spec.Name, err)
+					}
+				}
+				c.progressf("%s: created", h.Name)
+				if err := c.hook("create"); err != nil {
+					return err
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if err := eng.Start(opCtx, name); err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
 			}
+			if name == dnsName {
+				close(dnsStarted)
+			}
 			return nil
 		})
 	}
-	g.Go(func() error {
-		if err := c.waitDNS(ctx, eng, topo, readyZone); err != nil {
-			return err
+	hostsDone := make(chan error, 1)
+	go func() { hostsDone <- hosts.Wait() }()
+	// waitHosts returns the hosts' result, receiving it at most once.
+	var hostsErr error
+	hostsFinished := false
+	waitHosts := func() error {
+		if !hostsFinished {
+			hostsErr, hostsFinished = <-hostsDone, true
 		}
-		c.progressf("dns: named answers for %s", readyZone)
-		return nil
-	})
-	if err := g.Wait(); err != nil {
+		return hostsErr
+	}
+
+	select {
+	case <-dnsStarted:
+	case err := <-hostsDone:
+		hostsErr, hostsFinished = err, true
+	}
+	if hostsFinished && hostsErr != nil {
+		return LabStatus{Lab: topo.Name}, hostsErr
+	}
+	clock.lap("create+start-dns")
+
+	dnsErr := c.waitDNS(ctx, eng, topo, readyZone)
+	if err := waitHosts(); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
+	if dnsErr != nil {
+		return LabStatus{Lab: topo.Name}, dnsErr
+	}
+	c.progressf("dns: named answers for %s", readyZone)
 	if err := c.stageDone(ctx, "start"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
@@ -225,12 +244,19 @@ func (c *upConfig) zones(topo Topology) (map[string][]byte, error) {
 // stageDone is the point between steps where Up notices cancellation (and
 // where tests inject failures).
 func (c *upConfig) stageDone(ctx context.Context, name string) error {
-	if c.afterStage != nil {
-		if err := c.afterStage(name); err != nil {
-			return err
-		}
+	if err := c.hook(name); err != nil {
+		return err
 	}
 	return ctx.Err()
+}
+
+// hook runs the tests' failure injection, if any; it may be called from
+// several goroutines at once.
+func (c *upConfig) hook(name string) error {
+	if c.afterStage == nil {
+		return nil
+	}
+	return c.afterStage(name)
 }
 
 func (c *upConfig) containerSpec(topo Topology, h Host) ContainerSpec {
