@@ -90,6 +90,7 @@ type run struct {
 	procs   map[string]*proc
 	order   []string
 	touched map[string]HostAction // hosts to restore, with what was done
+	late    sync.WaitGroup        // starts that stalled past spawnGuard
 }
 
 // stepError is a failed expectation, as opposed to a broken lab.
@@ -210,6 +211,17 @@ func (r *run) cleanup(parent context.Context) {
 		}()
 	}
 	wg.Wait()
+	// A stalled start may still complete; its program must be gone before
+	// the next scenario.
+	done := make(chan struct{})
+	go func() {
+		r.late.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func (r *run) proc(name string) *proc {
@@ -333,44 +345,40 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
 }
 
-// spawnGuard bounds how long starting a program may take, and
-// spawnAttempts how often a stalled start is retried. They guard the lab,
-// not the submission: Docker occasionally stalls an exec under load, and a
-// stalled start must not eat the scenario's timeout. A start takes well
-// under a second normally.
-const (
-	spawnGuard    = 6 * time.Second
-	spawnAttempts = 3
-)
+// spawnGuard bounds how long starting a program may take. It guards the
+// lab, not the submission: Docker occasionally stalls an exec under load,
+// and a stalled start must not eat the scenario's timeout. A start takes
+// well under a second normally. A stalled start is an Error (the lab's
+// fault), which Grade retries; cleanup waits for the stalled start to finish
+// and kills what it started, so the retry begins clean.
+const spawnGuard = 10 * time.Second
 
 func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
 	type spawned struct {
 		p   Process
 		err error
 	}
+	ch := make(chan spawned, 1)
+	go func() {
+		p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+		ch <- spawned{p, err}
+	}()
+	guard := time.NewTimer(spawnGuard)
+	defer guard.Stop()
 	var s spawned
-	for attempt := 1; ; attempt++ {
-		ch := make(chan spawned, 1)
+	select {
+	case s = <-ch:
+	case <-guard.C:
+		r.late.Add(1)
 		go func() {
-			p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
-			ch <- spawned{p, err}
+			defer r.late.Done()
+			if late := <-ch; late.p != nil {
+				kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = late.p.Signal(kctx, syscall.SIGKILL)
+			}
 		}()
-		guard := time.NewTimer(spawnGuard)
-		select {
-		case s = <-ch:
-		case <-guard.C:
-			go func() {
-				// Kill the program if the stalled start completes after all.
-				if late := <-ch; late.p != nil {
-					_ = late.p.Signal(context.WithoutCancel(ctx), syscall.SIGKILL)
-				}
-			}()
-			s = spawned{err: fmt.Errorf("Docker did not start it within %s, %d times", spawnGuard, attempt)}
-		}
-		guard.Stop()
-		if s.p != nil || attempt == spawnAttempts || ctx.Err() != nil || !strings.HasPrefix(fmt.Sprint(s.err), "Docker did not start") {
-			break
-		}
+		return infraf(fmt.Sprintf("start %q on %s", name, host), "Docker did not start it within %s", spawnGuard)
 	}
 	p, err := s.p, s.err
 	if err != nil {

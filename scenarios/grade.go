@@ -187,13 +187,11 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 		if ctx.Err() != nil {
 			break
 		}
-		var res Result
-		if err := reset(ctx, rt, topo, sc); err != nil {
-			res = Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
-				MaxPoints: sc.Points, Status: Error,
-				Failure: &Failure{File: sc.File, Line: sc.Line, Expectation: "a clean working folder on every host", Got: err.Error()}}
-		} else {
-			res = eng.Run(ctx, sc)
+		res := runOnce(ctx, rt, topo, eng, sc)
+		if res.Status == Error && ctx.Err() == nil {
+			// The lab, not the submission, failed: try once more from clean.
+			c.progressf("retry %s %s: %s: %s", sub.Name, sc.Name, res.Failure.Expectation, res.Failure.Got)
+			res = runOnce(ctx, rt, topo, eng, sc)
 		}
 		c.progressf("%s", ProgressLine(sub.Name, res))
 		results = append(results, res)
@@ -204,6 +202,16 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 		rep.Passed = false
 	}
 	return rep
+}
+
+// runOnce resets the chat hosts and runs one scenario.
+func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc Scenario) Result {
+	if err := reset(ctx, rt, topo, sc); err != nil {
+		return Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
+			MaxPoints: sc.Points, Status: Error,
+			Failure: &Failure{File: sc.File, Line: sc.Line, Expectation: "a clean working folder on every host", Got: err.Error()}}
+	}
+	return eng.Run(ctx, sc)
 }
 
 // up creates the submission's lab on a free subnet; a subnet another
