@@ -77,11 +77,11 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			fmt.Fprintln(a.stdout, st.Summary)
 			printStatus(a.stdout, st)
 			if timings {
-				fmt.Fprintf(a.stdout, "\ntimings:\n  %-10s %7.3fs\n", "images", imgTime.Seconds())
+				fmt.Fprintf(a.stdout, "\ntimings:\n  %-16s %7.3fs\n", "images", imgTime.Seconds())
 				for _, p := range st.Timings {
-					fmt.Fprintf(a.stdout, "  %-10s %7.3fs\n", p.Name, p.Duration.Seconds())
+					fmt.Fprintf(a.stdout, "  %-16s %7.3fs\n", p.Name, p.Duration.Seconds())
 				}
-				fmt.Fprintf(a.stdout, "  %-10s %7.3fs\n", "total", time.Since(start).Seconds())
+				fmt.Fprintf(a.stdout, "  %-16s %7.3fs\n", "total", time.Since(start).Seconds())
 			}
 			return nil
 		},
