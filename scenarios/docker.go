@@ -32,7 +32,13 @@ func (r *dockerRuntime) Spawn(ctx context.Context, host string, cmd, env []strin
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.d.Spawn(ctx, ctr, cmd, env, workdir)
+	// Merge stderr into stdout inside the container: Docker delivers the
+	// two streams separately, so a program that logs to stderr at once
+	// could overtake lab.Spawn's PID line on stdout, and a transcript would
+	// interleave the streams out of order. One stream keeps both in order.
+	// exec keeps the PID, so signals still reach the program.
+	wrapped := append([]string{"sh", "-c", `exec "$@" 2>&1`, "lab3"}, cmd...)
+	p, err := r.d.Spawn(ctx, ctr, wrapped, env, workdir)
 	if err != nil {
 		return nil, err
 	}
