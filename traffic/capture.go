@@ -112,34 +112,9 @@ type CaptureFile struct {
 // the scenario's first packet is captured. On failure the captures already
 // started are stopped and removed.
 func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
-	cfg := captureConfig{iface: "eth0", poll: 10 * time.Millisecond, readyTimeout: 10 * time.Second, stopTimeout: 10 * time.Second}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if !ifaceRE.MatchString(cfg.iface) {
-		return nil, fmt.Errorf("start capture: %w: interface %q: use a name such as eth0 or any", ErrCapture, cfg.iface)
-	}
-	c := &Capture{r: r, cfg: cfg}
-	if len(hosts) == 0 {
-		for _, h := range topo.Hosts {
-			hosts = append(hosts, h.Name)
-		}
-	}
-	seen := map[string]bool{}
-	for _, name := range hosts {
-		h, ok := topo.Host(name)
-		if !ok {
-			var all []string
-			for _, x := range topo.Hosts {
-				all = append(all, x.Name)
-			}
-			return nil, fmt.Errorf("start capture: %w %q: want one of %s", ErrUnknownHost, name, strings.Join(all, ", "))
-		}
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		c.hosts = append(c.hosts, &capHost{host: h, container: topo.ContainerName(name), file: FileName(h)})
+	c, err := newCapture(r, topo, hosts, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start capture: %w", err)
 	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -200,6 +175,55 @@ exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.
 			h.host.Name, ErrCapture, c.cfg.readyTimeout, c.cfg.iface)
 	}
 	return fmt.Errorf("start capture on %s: %w: %s: is tcpdump in the image?", h.host.Name, ErrCapture, oneLine(res.Stderr, res.Stdout))
+}
+
+// RunningCapture returns the capture that an earlier StartCapture, perhaps
+// in another process (lab capture start), left running on the named hosts
+// (all hosts when none are named), so that Stop or Abort can end it.
+// Stop reports a host where no capture runs.
+func RunningCapture(r Runner, topo lab.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
+	c, err := newCapture(r, topo, hosts, opts)
+	if err != nil {
+		return nil, fmt.Errorf("stop capture: %w", err)
+	}
+	for _, h := range c.hosts {
+		h.started = true
+	}
+	return c, nil
+}
+
+// newCapture checks the options and resolves the hosts, running nothing.
+func newCapture(r Runner, topo lab.Topology, hosts []string, opts []CaptureOption) (*Capture, error) {
+	cfg := captureConfig{iface: "eth0", poll: 10 * time.Millisecond, readyTimeout: 10 * time.Second, stopTimeout: 10 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if !ifaceRE.MatchString(cfg.iface) {
+		return nil, fmt.Errorf("%w: interface %q: use a name such as eth0 or any", ErrCapture, cfg.iface)
+	}
+	c := &Capture{r: r, cfg: cfg}
+	if len(hosts) == 0 {
+		for _, h := range topo.Hosts {
+			hosts = append(hosts, h.Name)
+		}
+	}
+	seen := map[string]bool{}
+	for _, name := range hosts {
+		h, ok := topo.Host(name)
+		if !ok {
+			var all []string
+			for _, x := range topo.Hosts {
+				all = append(all, x.Name)
+			}
+			return nil, fmt.Errorf("%w %q: want one of %s", ErrUnknownHost, name, strings.Join(all, ", "))
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		c.hosts = append(c.hosts, &capHost{host: h, container: topo.ContainerName(name), file: FileName(h)})
+	}
+	return c, nil
 }
 
 // Files are the capture files this capture writes, in host order.

@@ -269,3 +269,24 @@ func TestFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestRunningCaptureStopsFromAnotherProcess is lab capture start, then
+// lab capture stop: the second process finds the capture by host.
+func TestRunningCaptureStopsFromAnotherProcess(t *testing.T) {
+	e := newFakeEngine()
+	topo := lab.Default()
+	if _, err := StartCapture(context.Background(), e, topo, []string{"client1"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := RunningCapture(e, topo, []string{"client1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Stop(context.Background(), t.TempDir())
+	if err != nil || len(files) != 1 || files[0].Host != "client1" || files[0].Captured != 7 {
+		t.Fatalf("got %+v, %v", files, err)
+	}
+	if _, err := RunningCapture(e, topo, []string{"client4"}); !errors.Is(err, ErrUnknownHost) {
+		t.Errorf("unknown host: got %v", err)
+	}
+}
