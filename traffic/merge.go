@@ -3,7 +3,6 @@ package traffic
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,21 +14,14 @@ import (
 
 // packet is the compact, owned copy of one frame kept for the diagram.
 type packet struct {
-	ref      FrameRef
-	file     int
-	key      packetKey
-	src, dst netip.Addr
-	proto    uint8
-	tcp, udp bool
-	sport    uint16
-	dport    uint16
-	seq, ack uint32
-	flags    uint8
-	plen     int
-	excerpt  []byte
-	icmpType int // -1 when not ICMP
-	dns      *dnsInfo
-	copies   []FrameRef // the same packet seen in other captures
+	packetKey // addresses, protocol, ports, seq/ack, flags, payload length
+	ref       FrameRef
+	file      int
+	tcp, udp  bool
+	icmpType  int16 // -1 when not ICMP
+	excerpt   []byte
+	dns       *dnsInfo
+	copies    []FrameRef // the same packet seen in other captures
 }
 
 // dnsInfo is what the diagram says about a DNS message.
@@ -111,8 +103,11 @@ func mergeFiles(ctx context.Context, files []string, window time.Duration) (*mer
 		if err != nil {
 			return nil, err
 		}
+		if i == len(files)-1 {
+			break // no later file to pair with
+		}
 		for _, j := range added {
-			k := m.packets[j].key
+			k := m.packets[j].packetKey
 			index[k] = append(index[k], j)
 			if len(index[k]) > 1 {
 				touched[k] = true
@@ -139,16 +134,11 @@ func mergeFiles(ctx context.Context, files []string, window time.Duration) (*mer
 // newPacket copies what the diagram needs out of f; the payload excerpt is
 // carved from slab, which must hold maxExcerpt bytes.
 func newPacket(f *frame, ref FrameRef, k packetKey, slab []byte) *packet {
-	p := &packet{
-		ref: ref, file: f.file, key: k, src: f.src, dst: f.dst, proto: f.proto,
-		tcp: f.isTCP(), udp: f.isUDP(), sport: f.sport, dport: f.dport,
-		seq: f.seq, ack: f.ack, flags: f.flags, plen: len(f.payload),
-		icmpType: -1,
-	}
+	p := &packet{packetKey: k, ref: ref, file: f.file, tcp: f.isTCP(), udp: f.isUDP(), icmpType: -1}
 	n := copy(slab[:min(len(f.payload), maxExcerpt)], f.payload)
 	p.excerpt = slab[:n:n]
 	if !p.tcp && !p.udp && (f.proto == protoICMP || f.proto == protoICMPv6) && len(f.payload) > 0 {
-		p.icmpType = int(f.payload[0])
+		p.icmpType = int16(f.payload[0])
 	}
 	if p.udp && (isDNSPort(f.sport) || isDNSPort(f.dport)) {
 		p.dns = parseDNS(f.payload)

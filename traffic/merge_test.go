@@ -23,8 +23,8 @@ func TestMergeFoldsCopiesAndKeepsEarliest(t *testing.T) {
 	}
 	for i, p := range m.packets {
 		w := want[i]
-		if p.src != w.src || p.dst != w.dst || p.key.ipID != w.ipID {
-			t.Errorf("packet %d: got %s->%s id %d, want %s->%s id %d (%s)", i, p.src, p.dst, p.key.ipID, w.src, w.dst, w.ipID, w.name)
+		if p.src != w.src || p.dst != w.dst || p.ipID != w.ipID {
+			t.Errorf("packet %d: got %s->%s id %d, want %s->%s id %d (%s)", i, p.src, p.dst, p.ipID, w.src, w.dst, w.ipID, w.name)
 		}
 		// The sender's copy has no receive delay: it is the earliest.
 		if !p.ref.Time.Equal(genBase.Add(w.at)) {
