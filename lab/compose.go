@@ -32,6 +32,11 @@ func Compose(topo Topology) []byte {
 	fmt.Fprintf(&w, "# `docker-compose up -d` starts the same lab that `lab up` does.\n")
 	fmt.Fprintf(&w, "version: \"2.4\"\n\nservices:\n")
 	dnsIP := topo.DNSServer().IPv4
+	zones, err := Zones(topo)
+	zonesHash := ""
+	if err == nil {
+		zonesHash = ZonesHash(zones)
+	}
 	for _, h := range topo.Hosts {
 		image := DefaultHostImage
 		if h.Role == RoleDNS {
@@ -44,7 +49,11 @@ func Compose(topo Topology) []byte {
 		fmt.Fprintf(&w, "    init: true\n")
 		fmt.Fprintf(&w, "    cap_add:\n      - NET_ADMIN\n")
 		fmt.Fprintf(&w, "    environment:\n      NAMESERVER: %q\n", dnsIP.String())
-		writeLabels(&w, "    ", hostLabels(topo, h))
+		labels := hostLabels(topo, h)
+		if h.Role == RoleDNS && zonesHash != "" {
+			labels[LabelZones] = zonesHash
+		}
+		writeLabels(&w, "    ", labels)
 		if h.Role == RoleDNS {
 			fmt.Fprintf(&w, "    volumes:\n      - ./%s:%s:ro\n", filepath.ToSlash(ComposeZoneDir(topo)), ZoneDir)
 		}

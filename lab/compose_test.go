@@ -105,11 +105,15 @@ func TestComposeCreatesWhatUpCreates(t *testing.T) {
 				t.Fatalf("compose file is not YAML: %v", err)
 			}
 			cfg := newUpConfig(nil)
+			zones, err := Zones(topo)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(cf.Services) != len(topo.Hosts) {
 				t.Fatalf("compose has %d services, topology %d hosts", len(cf.Services), len(topo.Hosts))
 			}
 			for _, h := range topo.Hosts {
-				spec := cfg.containerSpec(topo, h)
+				spec := cfg.containerSpec(topo, h, ZonesHash(zones))
 				s, ok := cf.Services[h.Name]
 				if !ok {
 					t.Errorf("no service %s", h.Name)

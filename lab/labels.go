@@ -18,6 +18,7 @@ const (
 	LabelIPv6    = "lab3.ipv6"    // the host's fixed IPv6 address, on containers
 	LabelConfig  = "lab3.config"  // hash of the topology the object was made for
 	LabelDomain  = "lab3.domain"  // the team's domain, e.g. team30.com
+	LabelZones   = "lab3.zones"   // hash of the zone files, on the DNS server
 )
 
 // Image references the topology's containers run when nothing else is given.
@@ -34,6 +35,17 @@ func ConfigHash(topo Topology) string {
 	fmt.Fprintf(h, "%s|%d|%s|%s", topo.Name, topo.Team, topo.Subnet4, topo.Subnet6)
 	for _, host := range topo.Hosts {
 		fmt.Fprintf(h, "|%s,%s,%s,%s", host.Name, host.Role, host.IPv4, host.IPv6)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// ZonesHash identifies a set of zone files (as Zones or ZonesFromDir return
+// them), so that up can tell whether a running DNS server serves them.
+func ZonesHash(files map[string][]byte) string {
+	h := sha256.New()
+	for _, name := range sortedFileNames(files) {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(files[name]))
+		h.Write(files[name])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -135,6 +135,7 @@ type procStdin struct {
 	closed bool
 }
 
+// Write sends b to the process, or fails once stdin is closed.
 func (s *procStdin) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,6 +145,7 @@ func (s *procStdin) Write(b []byte) (int, error) {
 	return s.att.Conn.Write(b)
 }
 
+// Close half-closes the connection, which the process reads as EOF.
 func (s *procStdin) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,6 +166,7 @@ type pidSniffer struct {
 	got  bool
 }
 
+// Write implements io.Writer for stdcopy.
 func (s *pidSniffer) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -204,7 +204,7 @@ func (t Topology) MailIPv4() netip.Addr { return addr4(t.Subnet4, offsetMail) }
 // MailIPv6 is the mail server's IPv6 address; see MailIPv4.
 func (t Topology) MailIPv6() netip.Addr { return addr6(t.Subnet6, offsetMail) }
 
-// Gateway is the bridge's address on the IPv4 subnet (.1), which Docker
+// Gateway4 is the bridge's address on the IPv4 subnet (.1), which Docker
 // takes for itself.
 func (t Topology) Gateway4() netip.Addr { return addr4(t.Subnet4, 1) }
 

@@ -71,7 +71,8 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	readyZone := readinessZone(topo, zones)
 	clock.lap("zones")
 
-	plan, err := planUp(ctx, eng, topo)
+	zonesHash := ZonesHash(zones)
+	plan, err := planUp(ctx, eng, topo, zonesHash)
 	if err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
@@ -156,7 +157,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 		}
 		hosts.Go(func() error {
 			if creating[h.Name] {
-				spec := c.containerSpec(topo, h)
+				spec := c.containerSpec(topo, h, zonesHash)
 				id, err := eng.CreateContainer(opCtx, spec)
 				if err != nil {
 					return fmt.Errorf("create container %s: %w", spec.Name, err)
@@ -259,17 +260,19 @@ func (c *upConfig) hook(name string) error {
 	return c.afterStage(name)
 }
 
-func (c *upConfig) containerSpec(topo Topology, h Host) ContainerSpec {
+func (c *upConfig) containerSpec(topo Topology, h Host, zonesHash string) ContainerSpec {
 	image := c.hostImage
+	labels := hostLabels(topo, h)
 	if h.Role == RoleDNS {
 		image = c.dnsImage
+		labels[LabelZones] = zonesHash
 	}
 	return ContainerSpec{
 		Name:     topo.ContainerName(h.Name),
 		Hostname: h.Name,
 		Image:    image,
 		Env:      []string{"NAMESERVER=" + topo.DNSServer().IPv4.String()},
-		Labels:   hostLabels(topo, h),
+		Labels:   labels,
 		Network:  topo.NetworkName(),
 		IPv4:     h.IPv4,
 		IPv6:     h.IPv6,
@@ -380,7 +383,7 @@ func (p upPlan) startNames(topo Topology) []string {
 // planUp compares Docker's state with topo and refuses anything it must not
 // touch: foreign objects with the lab's names, a subnet in use elsewhere, or
 // the same lab name made for a different topology.
-func planUp(ctx context.Context, eng Engine, topo Topology) (upPlan, error) {
+func planUp(ctx context.Context, eng Engine, topo Topology, zonesHash string) (upPlan, error) {
 	var p upPlan
 	hash := ConfigHash(topo)
 	redo := fmt.Sprintf("lab %s already exists with a different team or subnet; remove it first with: lab down --name %s", topo.Name, topo.Name)
@@ -427,6 +430,8 @@ func planUp(ctx context.Context, eng Engine, topo Topology) (upPlan, error) {
 			return p, fmt.Errorf("%w: a container named %s exists that lab did not create; remove it (docker rm -f %s) or use another --name", ErrConflict, c.Name, c.Name)
 		case p.network == "":
 			return p, fmt.Errorf("%w: lab %s has containers but no network %s; remove its leftovers with: lab down --name %s", ErrConflict, topo.Name, topo.NetworkName(), topo.Name)
+		case h.Role == RoleDNS && c.Labels[LabelZones] != zonesHash:
+			return p, fmt.Errorf("%w: lab %s's DNS server serves other zones than this up asks for (changed files or another --zone-dir); to switch, run: lab down --name %s, then lab up again", ErrConflict, topo.Name, topo.Name)
 		case c.State != "running":
 			p.start = append(p.start, h)
 		}

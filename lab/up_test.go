@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -245,6 +246,29 @@ func TestUpFailureLeavesNothing(t *testing.T) {
 				t.Errorf("progress does not report the cleanup:\n%s", progress.String())
 			}
 		})
+	}
+}
+
+func TestUpRefusesToSwitchZonesSilently(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "db.team30.com"), []byte("$TTL 1h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := len(eng.calls)
+	_, err := Up(context.Background(), eng, topo, fastPoll, WithZoneDir(dir))
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "serves other zones") {
+		t.Fatalf("err = %v, want a conflict about the zones", err)
+	}
+	if extra := eng.calls[before:]; len(extra) != 0 {
+		t.Errorf("a refused up changed Docker: %v", extra)
+	}
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Errorf("up with the same zones again: %v", err)
 	}
 }
 

@@ -49,6 +49,8 @@ func newExecCmd(a *app) *cobra.Command {
 	}
 }
 
+// usageError is a misuse of a command, reported as it is.
 type usageError string
 
+// Error implements error.
 func (e usageError) Error() string { return string(e) }

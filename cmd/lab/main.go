@@ -40,6 +40,7 @@ type app struct {
 // exec'd command's own code, or a status that is not "up".
 type exitError struct{ code int }
 
+// Error implements error; run never prints it.
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
