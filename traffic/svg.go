@@ -18,6 +18,7 @@ const (
 	svgLineHeight = 15
 	svgHeaderH    = 42
 	svgMinLabelW  = 260
+	svgMaxLabelW  = 420
 	svgCharW      = 0.6 * svgFont // monospace advance
 	svgFooterH    = 28
 )
@@ -27,10 +28,14 @@ const (
 // its own participant header, so the picture can be cut at every
 // 1131 px and printed page by page.
 func (d Diagram) SVG() []byte {
-	pages := d.layout()
+	pages, used := d.layout()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
 	h := svgPageHeight * len(pages)
+	if len(pages) == 1 {
+		// One page is cropped to its content, to sit in a report as a figure.
+		h = used
+	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="%d">`+"\n",
 		svgWidth, h, svgWidth, h, svgFont)
 	b.WriteString(svgDefs)
@@ -47,7 +52,8 @@ func (d Diagram) SVG() []byte {
 // SVGPages draws the same pages as SVG, one standalone document per page.
 func (d Diagram) SVGPages() [][]byte {
 	var out [][]byte
-	for _, p := range d.layout() {
+	pages, _ := d.layout()
+	for _, p := range pages {
 		var b bytes.Buffer
 		fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
 		fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="%d">`+"\n",
@@ -138,7 +144,7 @@ func wrap(s string, width int) []string {
 
 // layout splits the diagram into page bodies (SVG elements in page
 // coordinates).
-func (d Diagram) layout() []string {
+func (d Diagram) layout() (pages []string, lastHeight int) {
 	n := max(len(d.Participants), 1)
 	colW := float64(svgWidth-2*svgMargin) / float64(n)
 	colX := func(i int) float64 { return svgMargin + colW*(float64(i)+0.5) }
@@ -147,7 +153,6 @@ func (d Diagram) layout() []string {
 	titleChars := int(avail / (0.6 * 14))
 	reasonChars := int(avail / (0.6 * svgSmallFont))
 	noteChars := int((avail - 16) / svgCharW)
-	var pages []string
 	var page strings.Builder
 	var y float64
 	bodyTop := 0.0
@@ -210,6 +215,7 @@ func (d Diagram) layout() []string {
 		page.WriteString(body)
 		pages = append(pages, page.String())
 		page.Reset()
+		lastHeight = int(bottom) + svgMargin
 		_ = last
 	}
 	limit := float64(svgPageHeight - svgMargin - svgFooterH)
@@ -221,7 +227,12 @@ func (d Diagram) layout() []string {
 		if span < 0 {
 			span = -span
 		}
-		w := max(span-8, svgMinLabelW)
+		// A label may be as wide as its arrow, or as the room centred on
+		// the arrow allows (up to svgMaxLabelW), and never narrower than
+		// svgMinLabelW.
+		mid := (x1 + x2) / 2
+		room := 2 * min(mid-svgMargin, svgWidth-svgMargin-mid)
+		w := max(span-8, min(room, svgMaxLabelW), svgMinLabelW)
 		w = min(w, float64(svgWidth-2*svgMargin))
 		lines := wrap(m.Label, int(w/svgCharW))
 		rowH := float64(len(lines))*svgLineHeight + 14
@@ -285,7 +296,7 @@ func (d Diagram) layout() []string {
 				svgWidth-svgMargin, svgPageHeight-svgMargin, svgSmallFont, i+1, len(pages))
 		}
 	}
-	return pages
+	return pages, lastHeight
 }
 
 // clip shortens s to n characters with an ellipsis.
