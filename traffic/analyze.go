@@ -149,6 +149,9 @@ func Analyze(ctx context.Context, files []string, topo lab.Topology, opts ...Opt
 	if len(files) == 0 {
 		return Report{}, fmt.Errorf("analyze: %w: pass chatserver.pcap, client1.pcap, …", ErrNoFiles)
 	}
+	if err := distinct(files); err != nil {
+		return Report{}, fmt.Errorf("analyze: %w", err)
+	}
 	names := newNamer(topo)
 	clientName := cfg.client
 	if clientName == "" {
@@ -219,6 +222,23 @@ func Analyze(ctx context.Context, files []string, topo lab.Topology, opts ...Opt
 			fileList(files)))
 	}
 	return rep, nil
+}
+
+// ErrDuplicateFile is returned, wrapped, when one capture is given twice.
+var ErrDuplicateFile = errors.New("capture given twice")
+
+// distinct rejects a list that names one capture twice: its packets would
+// count as copies of themselves.
+func distinct(files []string) error {
+	seen := map[string]bool{}
+	for _, f := range files {
+		base := filepath.Base(f)
+		if seen[base] {
+			return fmt.Errorf("%w: %s: pass each file once", ErrDuplicateFile, base)
+		}
+		seen[base] = true
+	}
+	return nil
 }
 
 func fileList(files []string) string {

@@ -258,6 +258,7 @@ func TestAnalyzeBadInput(t *testing.T) {
 		{name: "text file", files: []string{text}, target: ErrNotCapture},
 		{name: "empty file", files: []string{empty}, target: ErrNotCapture},
 		{name: "missing file", files: []string{filepath.Join(dir, "nope.pcap")}, target: os.ErrNotExist},
+		{name: "same file twice", files: []string{paths[0], paths[1], paths[0]}, target: ErrDuplicateFile},
 		{name: "unknown client", files: paths[:1], opts: []Option{WithClient("client9")}, target: ErrUnknownHost},
 		{name: "server is not a client", files: paths[:1], opts: []Option{WithClient("webserver")}, target: ErrUnknownHost},
 	}

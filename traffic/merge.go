@@ -2,7 +2,6 @@ package traffic
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -51,14 +50,14 @@ const maxExcerpt = 64
 // key that only moves forward (files are in time order), so identical
 // packets (retransmissions) pair off in order and the merge stays linear.
 func mergeFiles(ctx context.Context, files []string, window time.Duration) (*merged, error) {
+	if err := distinct(files); err != nil {
+		return nil, err
+	}
 	m := &merged{first: map[string]int{}}
 	index := map[packetKey][]int{}
 	var slab []byte
 	for i, path := range files {
 		base := filepath.Base(path)
-		if _, dup := m.first[base]; dup {
-			return nil, fmt.Errorf("capture %s given twice: pass each file once", base)
-		}
 		m.first[base] = i
 		m.files = append(m.files, base)
 		cursor := map[packetKey]int{}

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -80,7 +81,7 @@ func TestMergeKeepsRetransmissions(t *testing.T) {
 
 func TestMergeRejectsSameFileTwice(t *testing.T) {
 	paths, _, _ := writeLab(t)
-	if _, err := mergeFiles(context.Background(), []string{paths[0], paths[0]}, time.Second); err == nil {
+	if _, err := mergeFiles(context.Background(), []string{paths[0], paths[0]}, time.Second); !errors.Is(err, ErrDuplicateFile) {
 		t.Fatal("the same capture twice would show every packet as its own copy; want an error")
 	}
 }
