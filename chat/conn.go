@@ -167,11 +167,12 @@ func (c *client) writeLoop() {
 			c.mu.Unlock()
 			return
 		}
-		if c.framed && c.s.batchDelay > 0 && !c.closing {
-			// Let a burst accumulate: one write of many messages costs the
-			// server and the client far less than many small writes.
+		if wait := time.Until(lastFlush.Add(c.s.batchDelay)); c.framed && wait > 0 && !c.closing {
+			// Under load, let a burst accumulate: one write of many messages
+			// costs the server and the client far less than many small
+			// writes. A connection that was quiet is written at once.
 			c.mu.Unlock()
-			if !c.s.sleep(c.s.batchDelay, c.done) {
+			if !c.s.sleep(wait, c.done) {
 				return
 			}
 			c.mu.Lock()

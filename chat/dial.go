@@ -50,7 +50,6 @@ type Conn struct {
 	peers     []Peer
 	peerIndex map[string]int
 	pending   []Message
-	sent      int
 }
 
 // DialOption configures Dial.
@@ -183,7 +182,6 @@ func (c *Conn) writeRaw(s string) error {
 	if _, err := io.WriteString(c.nc, s); err != nil {
 		return fmt.Errorf("send to server: %w", err)
 	}
-	c.sent++
 	return nil
 }
 

@@ -74,6 +74,10 @@ func (r result) print(w io.Writer) {
 type benchClient struct {
 	conn  *chat.Conn
 	peers atomic.Int64
+	// delivered and last (Unix ns of the latest delivery) are per client so
+	// that a thousand readers do not contend on one counter.
+	delivered atomic.Int64
+	last      atomic.Int64
 	// latencies in microseconds, written only by the client's reader.
 	latencies []int32
 }
@@ -86,10 +90,8 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 	res := result{Server: cfg.server, Mode: cfg.mode.String(), Clients: cfg.clients, Senders: cfg.senders, RatePerSender: cfg.rate}
 	var (
 		listBytes atomic.Int64
-		delivered atomic.Int64
 		measuring atomic.Bool
 		dropped   atomic.Int64
-		lastDeliv atomic.Int64
 	)
 	clients := make([]*benchClient, cfg.clients)
 	ctx, cancel := context.WithCancel(ctx)
@@ -148,8 +150,8 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 					}
 					now := time.Now().UnixNano()
 					bc.latencies = append(bc.latencies, int32(min((now-t)/1000, 1<<31-1)))
-					delivered.Add(1)
-					lastDeliv.Store(now)
+					bc.delivered.Add(1)
+					bc.last.Store(now)
 				}
 			}()
 			return nil
@@ -209,12 +211,24 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 	res.Sent = sent.Load()
 	res.Expected = res.Sent * int64(cfg.clients-1)
 	deadline := time.Now().Add(cfg.timeout)
-	for delivered.Load() < res.Expected-dropped.Load()*res.Sent && time.Now().Before(deadline) {
+	delivered := func() (n, last int64) {
+		for _, c := range clients {
+			n += c.delivered.Load()
+			last = max(last, c.last.Load())
+		}
+		return n, last
+	}
+	for {
+		n, _ := delivered()
+		if n >= res.Expected-dropped.Load()*res.Sent || time.Now().After(deadline) {
+			break
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	res.DrainIncomplete = delivered.Load() < res.Expected
-	res.Delivered = delivered.Load()
-	end := time.Unix(0, lastDeliv.Load())
+	n, last := delivered()
+	res.DrainIncomplete = n < res.Expected
+	res.Delivered = n
+	end := time.Unix(0, last)
 	res.FanoutSeconds = end.Sub(fanStart).Seconds()
 	if res.FanoutSeconds > 0 {
 		res.DeliveriesPerS = float64(res.Delivered) / res.FanoutSeconds

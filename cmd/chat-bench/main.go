@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.dialers, "dialers", 32, "clients joining concurrently during the ramp")
 	fs.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "longest the ramp or the drain may take")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench itself to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +52,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg.mode = m
 	if cfg.clients < 2 || cfg.senders < 1 || cfg.senders > cfg.clients || cfg.rate <= 0 {
 		return fmt.Errorf("need --clients >= 2, 1 <= --senders <= --clients and --rate > 0")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -36,7 +37,8 @@ func run(args []string, stderr io.Writer) error {
 	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
 	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
-	batchDelay := fs.Duration("batch-delay", 0, "delay before writing to a framed client so bursts share one write (0: write at once)")
+	batchDelay := fs.Duration("batch-delay", 5*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,6 +76,17 @@ func run(args []string, stderr io.Writer) error {
 			return err
 		}
 		opts = append(opts, chat.WithStore(st))
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	srv := chat.NewServer(opts...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
