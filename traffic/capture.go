@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -116,14 +115,11 @@ func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []stri
 	if err != nil {
 		return nil, fmt.Errorf("start capture: %w", err)
 	}
-	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, h := range c.hosts {
 		g.Go(func() error {
 			err := c.start(gctx, h)
-			mu.Lock()
 			h.started = true // even a failed start may have left a process
-			mu.Unlock()
 			return err
 		})
 	}
@@ -161,7 +157,11 @@ while [ $i -lt %[4]d ]; do
 done
 cat %[2]s.log
 exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.seconds(), exitMissing, exitExited, exitNotReady)
-	res, err := c.r.Exec(ctx, h.container, []string{"sh", "-c", script}, nil)
+	// The shell bounds its own wait; this is the backstop for an engine
+	// that does not answer.
+	sctx, cancel := context.WithTimeout(ctx, 2*c.cfg.readyTimeout+10*time.Second)
+	defer cancel()
+	res, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", script}, nil)
 	if err != nil {
 		return fmt.Errorf("start capture on %s: %w", h.host.Name, err)
 	}
