@@ -64,13 +64,16 @@ func messageNames(t *testing.T, d Diagram, g *labTraffic) []string {
 	t.Helper()
 	var out []string
 	for _, m := range d.Messages {
+		// A packet is drawn at its earliest capture: the sender's, or the
+		// receiver's (at most 100µs later) when the sender was not captured.
 		name := "?"
 		for _, p := range g.packets {
-			if !p.arp && genBase.Add(p.at).Equal(m.Time) {
+			if d := m.Time.Sub(genBase.Add(p.at)); !p.arp && d >= 0 && d <= 100*time.Microsecond {
 				name = p.name
 				if name == "" {
 					name = "-"
 				}
+				break
 			}
 		}
 		out = append(out, name)
@@ -419,5 +422,93 @@ func TestWrap(t *testing.T) {
 		if got := wrap(tc.in, tc.width); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
 		}
+	}
+}
+
+// TestAutoWindowChoosesTheNewClient covers how the Delivery Q2 exchange is
+// found when several clients connect.
+func TestAutoWindowChoosesTheNewClient(t *testing.T) {
+	type step func(g *labTraffic)
+	connect := func(at int, client string, port uint16, seq uint32) step {
+		return func(g *labTraffic) {
+			g.tcp(client+"-syn-"+strconv.Itoa(at), ms(at), client, "webserver", port, 5000, seq, 0, "S", "")
+			g.tcp("", ms(at+1), "webserver", client, 5000, port, seq+7, seq+1, "SA", "")
+			g.tcp("", ms(at+2), client, "webserver", port, 5000, seq+1, seq+8, "A", "")
+		}
+	}
+	lookup := func(at int, client string) step {
+		return func(g *labTraffic) {
+			g.dns(client+"-dns-"+strconv.Itoa(at), ms(at), client, 53000, uint16(at), "team30.com", netip.Addr{})
+		}
+	}
+	direct := func(at int, from, to string) step {
+		return func(g *labTraffic) {
+			g.udp(from+"-udp-"+strconv.Itoa(at), ms(at), from, to, 6000, 6000, []byte("hi "+to))
+		}
+	}
+	tests := []struct {
+		name      string
+		steps     []step
+		client    string
+		wantFirst string // name of the window's first packet
+		wantLast  string
+		wantErr   error
+	}{
+		{
+			name:      "alone in the chat",
+			steps:     []step{lookup(100, "client1"), connect(110, "client1", 40001, 100), direct(500, "client1", "client2")},
+			wantFirst: "client1-dns-100", wantLast: "client1-udp-500",
+		},
+		{
+			name: "the client that joins others is new",
+			steps: []step{connect(100, "client1", 40001, 100), direct(200, "client1", "client2"),
+				lookup(300, "client3"), connect(310, "client3", 40003, 300), direct(600, "client3", "client1")},
+			wantFirst: "client3-dns-300", wantLast: "client3-udp-600",
+		},
+		{
+			name: "--client picks another",
+			steps: []step{connect(100, "client1", 40001, 100), direct(200, "client1", "client2"),
+				connect(310, "client3", 40003, 300), direct(600, "client3", "client1")},
+			client:    "client1",
+			wantFirst: "client1-syn-100", wantLast: "client1-udp-200",
+		},
+		{
+			name: "a reconnect starts a new exchange",
+			steps: []step{lookup(50, "client1"), connect(100, "client1", 40001, 100), lookup(4000, "client1"),
+				connect(4010, "client1", 40002, 900), direct(4500, "client1", "client2")},
+			wantFirst: "client1-dns-4000", wantLast: "client1-udp-4500",
+		},
+		{
+			name:    "direct message before connecting",
+			steps:   []step{direct(50, "client1", "client2"), connect(100, "client1", 40001, 100)},
+			wantErr: ErrNoExchange,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newLabTraffic(t)
+			for _, s := range tc.steps {
+				s(g)
+			}
+			paths, _ := g.write(t.TempDir(), g.labFiles())
+			var opts []Option
+			if tc.client != "" {
+				opts = append(opts, WithClient(tc.client))
+			}
+			d, err := Sequence(context.Background(), paths, lab.Default(), opts...)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("got %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := messageNames(t, d, g)
+			if names[0] != tc.wantFirst || names[len(names)-1] != tc.wantLast {
+				t.Errorf("window %q, want it from %s to %s", names, tc.wantFirst, tc.wantLast)
+			}
+		})
 	}
 }

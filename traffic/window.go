@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +145,9 @@ type conn struct {
 	prevSyn time.Time // the same client's previous SYN, zero if none
 }
 
+// connKey is a TCP connection's client and server ends.
+type connKey struct{ src, dst netip.AddrPort }
+
 func (c *conn) on(p *packet) bool {
 	if !p.tcp {
 		return false
@@ -216,6 +220,8 @@ func autoWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, er
 
 	// Every connection of a client to the server, in time order.
 	var conns []*conn
+	open := map[connKey]*conn{}  // connections without FIN or RST yet
+	direct := map[string][]int{} // client -> indices of its UDP datagrams to peers
 	lastSyn := map[string]time.Time{}
 	seen := map[netip.AddrPort]uint32{}
 	for i, p := range m.packets {
@@ -229,18 +235,30 @@ func autoWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, er
 				continue // a retransmitted SYN
 			}
 			seen[src] = p.seq
-			conns = append(conns, &conn{
+			nc := &conn{
 				client: c, src: src, dst: netip.AddrPortFrom(p.dst, p.dport),
 				syn: p, synIdx: i, udpIdx: -1, prevSyn: lastSyn[c.Name],
-			})
+			}
+			conns = append(conns, nc)
+			open[connKey{nc.src, nc.dst}] = nc
 			lastSyn[c.Name] = p.ref.Time
 			continue
 		}
 		if p.tcp && p.flags&(flagFIN|flagRST) != 0 {
-			for _, c := range conns {
-				if c.end.IsZero() && c.on(p) {
+			for _, k := range []connKey{{netip.AddrPortFrom(p.src, p.sport), netip.AddrPortFrom(p.dst, p.dport)},
+				{netip.AddrPortFrom(p.dst, p.dport), netip.AddrPortFrom(p.src, p.sport)}} {
+				if c, ok := open[k]; ok {
 					c.end = p.ref.Time
+					delete(open, k)
 				}
+			}
+		}
+		// Direct messages, per sending client, in time order.
+		if p.udp && p.dns == nil && !isDNSPort(p.sport) && !isDNSPort(p.dport) {
+			from, ok1 := clientOf(p.src)
+			to, ok2 := clientOf(p.dst)
+			if ok1 && ok2 && to.Name != from.Name {
+				direct[from.Name] = append(direct[from.Name], i)
 			}
 		}
 	}
@@ -252,18 +270,12 @@ func autoWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, er
 				break
 			}
 		}
-		for i := c.synIdx + 1; i < len(m.packets); i++ {
-			p := m.packets[i]
-			if !next.IsZero() && !p.ref.Time.Before(next) {
-				break
-			}
-			if p.udp && p.dns == nil && !isDNSPort(p.sport) && !isDNSPort(p.dport) {
-				from, ok1 := clientOf(p.src)
-				to, ok2 := clientOf(p.dst)
-				if ok1 && ok2 && from.Name == c.client.Name && to.Name != from.Name {
-					c.udpIdx = i
-					break
-				}
+		// The first direct message after the SYN and before the client's
+		// next connection.
+		ds := direct[c.client.Name]
+		if j := sort.SearchInts(ds, c.synIdx+1); j < len(ds) {
+			if next.IsZero() || m.packets[ds[j]].ref.Time.Before(next) {
+				c.udpIdx = ds[j]
 			}
 		}
 		for _, o := range conns[:k] {
