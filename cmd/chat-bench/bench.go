@@ -140,18 +140,30 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 						bc.peers.Store(int64(len(m.Peers)))
 						continue
 					}
-					j := strings.LastIndex(m.Text, marker)
-					if j < 0 || !measuring.Load() {
+					if !measuring.Load() {
 						continue
 					}
-					t, err := strconv.ParseInt(m.Text[j+len(marker):], 10, 64)
-					if err != nil {
-						continue
-					}
+					// An unframed server may pack several messages into one
+					// read, so every timestamp in the text counts.
 					now := time.Now().UnixNano()
-					bc.latencies = append(bc.latencies, int32(min((now-t)/1000, 1<<31-1)))
-					bc.delivered.Add(1)
-					bc.last.Store(now)
+					for text := m.Text; ; {
+						j := strings.Index(text, marker)
+						if j < 0 {
+							break
+						}
+						text = text[j+len(marker):]
+						k := 0
+						for k < len(text) && text[k] >= '0' && text[k] <= '9' {
+							k++
+						}
+						t, err := strconv.ParseInt(text[:k], 10, 64)
+						if err != nil {
+							continue
+						}
+						bc.latencies = append(bc.latencies, int32(min((now-t)/1000, 1<<31-1)))
+						bc.delivered.Add(1)
+						bc.last.Store(now)
+					}
 				}
 			}()
 			return nil
