@@ -87,8 +87,18 @@ s.recv(100)
 s.sendall(b"alice\n")
 s.recv(100)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(10)
 u.sendto(b"hello bob", (sys.argv[1], 6000))
+u.recvfrom(100)  # the peer's answer: the datagram is on the wire both ends
 s.close()
+`
+
+const peer = `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("", 6000))
+d, a = u.recvfrom(100)
+u.sendto(b"got it", a)
 `
 
 // TestCaptureRealLab runs tcpdump in a real lab while client1 resolves the
@@ -99,13 +109,17 @@ func TestCaptureRealLab(t *testing.T) {
 	web, c1 := topo.ContainerName("webserver"), topo.ContainerName("client1")
 	client2, _ := topo.Host("client2")
 
+	c2 := topo.ContainerName("client2")
 	exec(t, d, web, "sh", "-c", `python3 -c "$1" >/tmp/chat.log 2>&1 </dev/null &`, "sh", chatServer)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(exec(t, d, web, "ss", "-ltn"), ":5000") {
-		if time.Now().After(deadline) {
-			t.Fatal("test server never listened on :5000")
+	exec(t, d, c2, "sh", "-c", `python3 -c "$1" >/tmp/peer.log 2>&1 </dev/null &`, "sh", peer)
+	for _, l := range []struct{ ctr, cmd, port string }{{web, "-ltn", ":5000"}, {c2, "-lun", ":6000"}} {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(exec(t, d, l.ctr, "ss", l.cmd), l.port) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: test program never listened on %s", l.ctr, l.port)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 
 	ctx := context.Background()
@@ -153,6 +167,11 @@ func TestCaptureRealLab(t *testing.T) {
 	u := rep.Task33
 	if u == nil || u.Src.Host != "client1" || u.Dst.Host != "client2" || u.Length != 8+9 || u.Protocol != 17 {
 		t.Fatalf("task 3.3 from the real capture:\n%s", rep.Text())
+	}
+	// The datagram was answered before the capture stopped, so both ends
+	// must have it: nothing is lost when tcpdump is stopped.
+	if u.Datagram.File != "client1.pcap" || len(u.AlsoIn) != 1 || u.AlsoIn[0].File != "client2.pcap" {
+		t.Errorf("the direct message is not in both client captures:\n%s", rep.Text())
 	}
 
 	dia, err := traffic.Sequence(ctx, paths, topo)
