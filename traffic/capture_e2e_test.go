@@ -106,6 +106,13 @@ u.sendto(b"got it", a)
 // that the copied captures answer Tasks 3.2 and 3.3 and give a diagram.
 func TestCaptureRealLab(t *testing.T) {
 	d, topo := upLab(t, "traffic-e2e", "10.99.61.0/24")
+	// eth0 gives Ethernet captures, any gives Linux cooked (SLL2) ones.
+	for _, iface := range []string{"eth0", "any"} {
+		t.Run(iface, func(t *testing.T) { captureScenario(t, d, topo, iface) })
+	}
+}
+
+func captureScenario(t *testing.T, d *lab.Docker, topo lab.Topology, iface string) {
 	web, c1 := topo.ContainerName("webserver"), topo.ContainerName("client1")
 	client2, _ := topo.Host("client2")
 
@@ -124,7 +131,7 @@ func TestCaptureRealLab(t *testing.T) {
 
 	ctx := context.Background()
 	started := time.Now()
-	c, err := traffic.StartCapture(ctx, d, topo, []string{"webserver", "client1", "client2"})
+	c, err := traffic.StartCapture(ctx, d, topo, []string{"webserver", "client1", "client2"}, traffic.WithInterface(iface))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +155,7 @@ func TestCaptureRealLab(t *testing.T) {
 	if filepath.Base(paths[0]) != "chatserver.pcap" {
 		t.Errorf("first file %s, want chatserver.pcap", paths[0])
 	}
+	wantLink := map[string]string{"eth0": "Ethernet", "any": "Linux SLL2"}[iface]
 	// Nothing is left in the containers.
 	for _, h := range []string{"webserver", "client1", "client2"} {
 		if out := exec(t, d, topo.ContainerName(h), "sh", "-c", "ls -A "+traffic.CaptureDir+"; pgrep -x tcpdump || true"); strings.TrimSpace(out) != "" {
@@ -158,6 +166,11 @@ func TestCaptureRealLab(t *testing.T) {
 	rep, err := traffic.Analyze(ctx, paths, topo)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range rep.Files {
+		if f.LinkType != wantLink {
+			t.Errorf("%s: link type %s, want %s for -i %s", f.File, f.LinkType, wantLink, iface)
+		}
 	}
 	hs := rep.Task32
 	if hs == nil || !hs.SYNACKFound || hs.Client.Host != "client1" || hs.Server.Port != 5000 ||
