@@ -29,7 +29,7 @@ var (
 
 // docker connects to the engine and makes sure the lab images exist, once
 // per test binary. Without an engine it skips, unless CI is set.
-func docker(t *testing.T) (*lab.Docker, images.Refs) {
+func docker(t testing.TB) (*lab.Docker, images.Refs) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("grading end-to-end needs Docker; skipped in -short mode")
@@ -204,4 +204,110 @@ func TestGradeFixtures(t *testing.T) {
 			t.Errorf("%s: failed %v, want %v:\n%s", r.Submission, got, want[r.Submission], explain(r))
 		}
 	}
+}
+
+// cancelWriter cancels grading when the first scenario result is printed.
+type cancelWriter struct {
+	t      *testing.T
+	once   sync.Once
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	if strings.HasPrefix(string(b), "PASS") || strings.HasPrefix(string(b), "FAIL") {
+		w.once.Do(w.cancel)
+	}
+	return len(b), nil
+}
+
+// TestGradeCancelled is Ctrl-C in the middle of grading: Grade returns the
+// cancellation, and no lab is left behind.
+func TestGradeCancelled(t *testing.T) {
+	d, refs := docker(t)
+	sub, err := scenarios.LoadSubmission(filepath.Join(fixtures(t), "handout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	prefix := "gc" + fmt.Sprint(os.Getpid()%100000)
+	reports, err := scenarios.Grade(ctx, d, []scenarios.Submission{sub, sub},
+		scenarios.WithParallel(2),
+		scenarios.WithProgress(&cancelWriter{t: t, cancel: cancel}),
+		scenarios.WithLabImages(refs.DNS, refs.Host),
+		scenarios.WithLabPrefix(prefix))
+	if err == nil || !strings.Contains(err.Error(), "grading stopped") {
+		t.Errorf("Grade returned %v, want the cancellation", err)
+	}
+	for i, r := range reports {
+		if r.Passed {
+			t.Errorf("interrupted report %d passed", i)
+		}
+		name := fmt.Sprintf("%s-%d", prefix, i+1)
+		cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+		if err != nil || len(cs) != 0 {
+			t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+		}
+	}
+}
+
+// benchGrade grades n copies of sub, parallel at a time, b.N times, and
+// reports seconds per submission and submissions per hour.
+func benchGrade(b *testing.B, sub scenarios.Submission, n, parallel int) {
+	d, refs := docker(b)
+	subs := make([]scenarios.Submission, n)
+	for i := range subs {
+		subs[i] = sub
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		reports, err := scenarios.Grade(context.Background(), d, subs,
+			scenarios.WithParallel(parallel), scenarios.WithLabImages(refs.DNS, refs.Host))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range reports {
+			if !r.Passed {
+				b.Fatalf("%s did not pass: %v", r.Submission, failedChecks(r, false))
+			}
+		}
+	}
+	el := time.Since(start).Seconds() / float64(b.N)
+	b.ReportMetric(el/float64(n), "s/submission")
+	b.ReportMetric(float64(n)*3600/el, "submissions/hour")
+}
+
+// BenchmarkGradeReference is the whole suite against our Go binaries.
+func BenchmarkGradeReference(b *testing.B) {
+	bins := b.TempDir()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bins+"/", "../cmd/chat-server", "../cmd/chat-client")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	sub, err := scenarios.Reference(bins)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGrade(b, sub, 1, 1)
+}
+
+// BenchmarkGradeHandout is one handout-style Python submission.
+func BenchmarkGradeHandout(b *testing.B) {
+	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "handout"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGrade(b, sub, 1, 1)
+}
+
+// BenchmarkGradeParallel3 is six handout-style submissions, three at a time.
+func BenchmarkGradeParallel3(b *testing.B) {
+	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "handout"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGrade(b, sub, 6, 3)
 }
