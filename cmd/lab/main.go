@@ -111,6 +111,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newLogsCmd(a),
 		newDeployCmd(a),
 		newComposeCmd(a),
+		newDNSCheckCmd(a),
 	)
 	return root
 }
