@@ -238,3 +238,26 @@ func waitOffline(t *testing.T, srv *chattest.Server) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestRegistrationSurvivesServerRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.db")
+	start := func() *chattest.Server {
+		st, err := chat.OpenStore(path, cheap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chattest.NewServer(t, chat.WithMode(chat.ModeAuth), chat.WithStore(st), chat.WithPace(testPace))
+	}
+	first := start()
+	c := dialogue(t, first, "register", "alice", "s3cret", "127.0.0.11", true)
+	c.Expect("Registration successful. Welcome, alice!")
+	first.Close()
+
+	second := start()
+	c = dialogue(t, second, "login", "alice", "s3cret", "127.0.0.11", true)
+	c.Expect("Login successful. Welcome back, alice!")
+	c.ExpectPeers(chat.Peer{Name: "alice", IP: "127.0.0.11"})
+	d := dialogue(t, second, "register", "alice", "other", "127.0.0.12", true)
+	d.Expect("Username already taken. Please try again.")
+	d.ExpectClosed()
+}

@@ -299,6 +299,22 @@ func (c *Conn) readUnframed() error {
 // their readers never see it; anything else builds a new slice. Joins, the
 // common case, cost O(1) instead of a copy of the whole list.
 func (c *Conn) applyDelta(d Delta) {
+	if c.peerIndex != nil && len(d.Add) == 0 && len(d.Del) == 1 {
+		// One leave: copy the list without that peer and shift the index
+		// of the peers after it, instead of rebuilding the index.
+		i, ok := c.peerIndex[d.Del[0]]
+		if !ok {
+			return
+		}
+		peers := make([]Peer, 0, len(c.peers)-1)
+		peers = append(append(peers, c.peers[:i]...), c.peers[i+1:]...)
+		delete(c.peerIndex, d.Del[0])
+		for j := i; j < len(peers); j++ {
+			c.peerIndex[peers[j].Name] = j
+		}
+		c.peers = peers
+		return
+	}
 	if c.peerIndex == nil || len(d.Del) > 0 {
 		c.peers = d.Apply(c.peers)
 		c.reindex()

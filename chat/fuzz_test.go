@@ -3,6 +3,7 @@ package chat
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -218,6 +219,39 @@ func FuzzParseStoreFile(f *testing.F) {
 				t.Fatalf("bad or duplicate name %q", e.Name)
 			}
 			seen[e.Name] = true
+		}
+	})
+}
+
+// FuzzConnPeerDeltas checks the incremental peer list of Conn against
+// Delta.Apply on the whole list.
+func FuzzConnPeerDeltas(f *testing.F) {
+	f.Add([]byte("abcabd"), []byte{0, 1, 1, 0, 2, 1})
+	f.Fuzz(func(t *testing.T, names []byte, ops []byte) {
+		c := &Conn{}
+		c.control([]byte("\x1e[]"))
+		var want []Peer
+		for i, op := range ops {
+			if len(names) == 0 {
+				return
+			}
+			name := string(names[i%len(names)])
+			var d Delta
+			if op%2 == 0 {
+				d.Add = []Peer{{Name: name, IP: fmt.Sprint(i)}}
+			} else {
+				d.Del = []string{name}
+			}
+			want = d.Apply(want)
+			c.applyDelta(d)
+			if fmt.Sprint(c.peers) != fmt.Sprint(want) {
+				t.Fatalf("after %d ops: got %v, want %v", i+1, c.peers, want)
+			}
+			for j, p := range c.peers {
+				if c.peerIndex[p.Name] != j || len(c.peerIndex) != len(c.peers) {
+					t.Fatalf("index out of date: %v for %v", c.peerIndex, c.peers)
+				}
+			}
 		}
 	})
 }

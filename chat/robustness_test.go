@@ -16,6 +16,7 @@ func TestSlowReaderIsDroppedOthersKeepReceiving(t *testing.T) {
 	slow := chattest.Dial(t, srv.Addr, chattest.FromIP("127.0.0.10"), chattest.Framed(), chattest.ReceiveBuffer(4096))
 	slow.Expect(chat.WelcomeChat)
 	slow.Reply("slow")
+	slow.Expect("Your username (slow) is valid. You can start chatting now.")
 	// slow reads nothing from here on.
 	talker := join(t, srv, "talker", "127.0.0.11", true)
 	reader := join(t, srv, "reader", "127.0.0.12", true)
