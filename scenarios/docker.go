@@ -4,20 +4,67 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 
+	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/lab"
 )
 
 // dockerRuntime is the Runtime of a real lab: hosts are the topology's
 // containers in Docker.
 type dockerRuntime struct {
-	d    *lab.Docker
-	topo lab.Topology
+	d      *lab.Docker
+	topo   lab.Topology
+	dnsBin func(ctx context.Context) ([]byte, error)
 }
 
 // NewDockerRuntime returns the Runtime of the lab topo, reached through d.
-func NewDockerRuntime(d *lab.Docker, topo lab.Topology) Runtime {
-	return &dockerRuntime{d: d, topo: topo}
+// dnsBin supplies the static dnscheck binary (nil: the dnscheck step falls
+// back to getent).
+func NewDockerRuntime(d *lab.Docker, topo lab.Topology, dnsBin func(ctx context.Context) ([]byte, error)) Runtime {
+	return &dockerRuntime{d: d, topo: topo, dnsBin: dnsBin}
+}
+
+// CheckDNS runs dnscheck in the hosts for the team domain's A and AAAA
+// records.
+func (r *dockerRuntime) CheckDNS(ctx context.Context, hosts []string) (bool, string, error) {
+	if r.dnsBin == nil {
+		return false, "", ErrNoDNSCheck
+	}
+	bin, err := r.dnsBin(ctx)
+	if err != nil {
+		return false, "", fmt.Errorf("%w: %v", ErrNoDNSCheck, err)
+	}
+	apex := r.topo.Domain() + "."
+	var exps []dnscheck.Expectation
+	for _, e := range dnscheck.Expectations(r.topo) {
+		if e.Name == apex && (e.Type == "A" || e.Type == "AAAA") {
+			exps = append(exps, e)
+		}
+	}
+	rep, err := dnscheck.RunLab(ctx, r.d, r.topo, bin, dnscheck.WithExpectations(exps), dnscheck.WithClients(hosts...))
+	if err != nil {
+		return false, "", err
+	}
+	var b strings.Builder
+	_ = dnscheck.WriteText(&b, rep)
+	return rep.Pass(), b.String(), nil
+}
+
+// DNSCheckBinary returns a loader of the dnscheck binary for
+// NewDockerRuntime that reads or builds it once (see dnscheck.Binary; root
+// "" is the module of the working directory).
+func DNSCheckBinary(root string) func(ctx context.Context) ([]byte, error) {
+	var (
+		once sync.Once
+		bin  []byte
+		err  error
+	)
+	return func(ctx context.Context) ([]byte, error) {
+		once.Do(func() { bin, err = dnscheck.Binary(ctx, root) })
+		return bin, err
+	}
 }
 
 func (r *dockerRuntime) container(host string) (string, error) {

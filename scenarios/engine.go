@@ -91,6 +91,7 @@ type run struct {
 	order   []string
 	touched map[string]HostAction // hosts to restore, with what was done
 	late    sync.WaitGroup        // starts that stalled past spawnGuard
+	extra   []Transcript          // reports of checks that are not processes
 }
 
 // stepError is a failed expectation, as opposed to a broken lab.
@@ -170,7 +171,7 @@ func (r *run) transcripts() []Transcript {
 		p := r.procs[name]
 		out = append(out, Transcript{Proc: name, Host: p.host, Command: p.command, Text: p.tr.text()})
 	}
-	return out
+	return append(out, r.extra...)
 }
 
 // cleanup kills the scenario's processes and restores its hosts. It uses its
@@ -276,6 +277,8 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 		return r.grep(ctx, st)
 	case StepResolve:
 		return r.each(ctx, st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, st) })
+	case StepDNSCheck:
+		return r.dnscheck(ctx, st)
 	case StepHost:
 		return r.host(ctx, st.Host, HostAction(st.Action))
 	}

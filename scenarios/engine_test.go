@@ -275,3 +275,55 @@ func TestDurationUsesClock(t *testing.T) {
 		t.Errorf("duration %s, want exactly 5s of fake time", res.Duration)
 	}
 }
+
+// dnsFake is a runtime with dnscheck.
+type dnsFake struct {
+	*fakeRuntime
+	pass   bool
+	report string
+	err    error
+	hosts  []string
+}
+
+func (f *dnsFake) CheckDNS(ctx context.Context, hosts []string) (bool, string, error) {
+	f.hosts = hosts
+	return f.pass, f.report, f.err
+}
+
+func TestDNSCheckStep(t *testing.T) {
+	const src = "name: t\nmilestone: DNS\nrequirement: r\nsteps:\n  - dnscheck: {hosts: [client1, client2]}\n"
+	getent := func(host string, cmd []string) (ExecResult, error) {
+		if host == "client2" {
+			return ExecResult{ExitCode: 2}, nil
+		}
+		return ExecResult{Stdout: []byte("10.20.30.3 STREAM team30.com\n")}, nil
+	}
+	tests := []struct {
+		name string
+		rt   Runtime
+		want string // failure substring; "" passes
+	}{
+		{"dnscheck passes", &dnsFake{fakeRuntime: echoRuntime(), pass: true}, ""},
+		{"dnscheck fails", &dnsFake{fakeRuntime: echoRuntime(), report: "client2\n  FAIL team30.com. A: timeout\n"}, "FAIL team30.com. A: timeout"},
+		{"no binary falls back to getent", &dnsFake{fakeRuntime: &fakeRuntime{exec: getent}, err: ErrNoDNSCheck}, "client2 resolves team30.com to 10.20.30.3"},
+		{"no dnscheck falls back to getent", &fakeRuntime{exec: getent}, "getent ahosts team30.com gave: no answer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := NewEngine(tc.rt, fakePrograms, defaultVars(), WithClock(newFakeClock()))
+			res := e.Run(context.Background(), mustParse(t, src))
+			if tc.want == "" {
+				if res.Status != Passed {
+					t.Fatalf("failure %+v", res.Failure)
+				}
+				if got := tc.rt.(*dnsFake).hosts; fmt.Sprint(got) != "[client1 client2]" {
+					t.Errorf("checked hosts %v", got)
+				}
+				return
+			}
+			if res.Failure == nil || !strings.Contains(res.Failure.Expectation+": "+res.Failure.Got, tc.want) {
+				t.Errorf("failure %+v, want %q", res.Failure, tc.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -335,4 +336,44 @@ func (r *run) connect(ctx context.Context, st Step) *stepError {
 	}
 	return r.spawn(ctx, st.Procs[0], st.Host, []string{"python3", "-c", connectScript, to, proto},
 		fmt.Sprintf("python3 (raw %s client to %s)", proto, to))
+}
+
+// dnscheck asks package dnscheck, through the runtime, whether the hosts
+// resolve the team domain; without it, it asks getent in each host.
+func (r *run) dnscheck(ctx context.Context, st Step) *stepError {
+	what := fmt.Sprintf("%s resolve %s to the web server (dnscheck)", strings.Join(st.Hosts, ", "), r.e.vars.Domain)
+	if dc, ok := r.e.rt.(DNSChecker); ok {
+		pass, report, err := dc.CheckDNS(ctx, st.Hosts)
+		if report != "" {
+			r.mu.Lock()
+			r.extra = append(r.extra, Transcript{Proc: "dnscheck", Host: "dnscheck", Command: "dnscheck " + strings.Join(st.Hosts, " "), Text: report})
+			r.mu.Unlock()
+		}
+		switch {
+		case err == nil && pass:
+			return nil
+		case err == nil:
+			return failf(nil, what, "%s", failingLines(report))
+		case !errors.Is(err, ErrNoDNSCheck):
+			return infraf(what, "%v", err)
+		}
+	}
+	fallback := st
+	fallback.Text, fallback.Want = "${domain}", "${ip:webserver}"
+	return r.each(ctx, st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, fallback) })
+}
+
+// failingLines keeps the lines of a dnscheck report that say what failed.
+func failingLines(report string) string {
+	var out []string
+	for _, l := range strings.Split(report, "\n") {
+		low := strings.ToLower(l)
+		if (strings.Contains(low, "fail") && !strings.Contains(low, " 0 failed")) || strings.Contains(low, "finding") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	if len(out) == 0 {
+		return oneLine(report)
+	}
+	return strings.Join(out, " | ")
 }

@@ -33,6 +33,7 @@ type gradeConfig struct {
 	dnsImage   string
 	hostImage  string
 	labPrefix  string
+	dnsBin     func(ctx context.Context) ([]byte, error)
 	mu         sync.Mutex
 }
 
@@ -71,6 +72,12 @@ func WithScenarios(s []Scenario) GradeOption {
 // as images.Ensure returns them.
 func WithLabImages(dns, host string) GradeOption {
 	return func(c *gradeConfig) { c.dnsImage, c.hostImage = dns, host }
+}
+
+// WithDNSCheck makes the dnscheck step run package dnscheck with the binary
+// bin returns (see DNSCheckBinary); without it the step asks getent.
+func WithDNSCheck(bin func(ctx context.Context) ([]byte, error)) GradeOption {
+	return func(c *gradeConfig) { c.dnsBin = bin }
 }
 
 // WithLabPrefix names the graded labs <prefix>-<n>; the default is "grade-"
@@ -180,7 +187,7 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 		c.progressf("%s: deploy failed: %v", sub.Name, err)
 		return NewReport(sub.Name, nil, err, time.Since(start))
 	}
-	rt := NewDockerRuntime(d, topo)
+	rt := NewDockerRuntime(d, topo, c.dnsBin)
 	eng := NewEngine(rt, sub.Programs, VarsFor(topo, sub.Port, sub.P2PPort))
 	var results []Result
 	for _, sc := range c.scenarios {

@@ -131,6 +131,7 @@ func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.
 		scenarios.WithProgress(logWriter{t}),
 		scenarios.WithResultsDir(t.TempDir()),
 		scenarios.WithLabImages(refs.DNS, refs.Host),
+		scenarios.WithDNSCheck(scenarios.DNSCheckBinary("")),
 		scenarios.WithLabPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +164,13 @@ func TestGradeReference(t *testing.T) {
 		t.Errorf("reference failed %v:\n%s", got, explain(r))
 	}
 	t.Logf("reference graded in %.1fs", r.Duration.Seconds())
+	for _, res := range r.Results {
+		if res.Scenario == "dns-resolve" && (len(res.Transcripts) != 1 || res.Transcripts[0].Proc != "dnscheck") {
+			t.Errorf("dns-resolve did not run dnscheck: %+v", res.Transcripts)
+		} else if res.Scenario == "dns-resolve" {
+			t.Logf("dnscheck:\n%s", res.Transcripts[0].Text)
+		}
+	}
 }
 
 var faultRE = regexp.MustCompile("Fails check `([a-z0-9-]+)`")

@@ -229,6 +229,7 @@ var stepFields = map[StepKind][]string{
 	StepProbe:     {"!host", "!to", "proto", "!dialog", "within"},
 	StepGrep:      {"!host", "!path", "!text", "want"},
 	StepResolve:   {"host", "hosts", "!name", "!want", "within"},
+	StepDNSCheck:  {"host", "hosts", "within"},
 	StepHost:      {"!host", "!action"},
 }
 
@@ -311,12 +312,14 @@ func (p *parser) step(n *yaml.Node) Step {
 		st.Text = p.str(m, "line", what, true, v)
 	case StepGrep:
 		st.Text = p.str(m, "text", what, true, v)
-	case StepResolve:
-		st.Text = p.str(m, "name", what, true, v)
+	case StepResolve, StepDNSCheck:
+		if st.Kind == StepResolve {
+			st.Text = p.str(m, "name", what, true, v)
+		}
 		st.Hosts = p.strList(m, "hosts", what)
 		if st.Host != "" {
 			if st.Hosts != nil {
-				p.fail(m["hosts"], "resolve: give host or hosts, not both")
+				p.fail(m["hosts"], "%s: give host or hosts, not both", what)
 			}
 			st.Hosts = []string{st.Host}
 			st.Host = ""
@@ -493,6 +496,10 @@ func (p *parser) checkStep(sc Scenario, st Step, topo lab.Topology, defined, kno
 		}
 		p.checkVars(at, what, st.Text)
 		p.checkVars(at, what, st.Want)
+	case StepDNSCheck:
+		if len(st.Hosts) == 0 {
+			p.fail(at, "dnscheck: name the hosts with host or hosts")
+		}
 	case StepHost:
 		switch HostAction(st.Action) {
 		case HostStop, HostKill, HostStart, HostDisconnect, HostReconnect:

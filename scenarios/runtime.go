@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"io"
 	"syscall"
 	"time"
@@ -18,6 +19,19 @@ type Runtime interface {
 	// Host changes a host's container or its network attachment.
 	Host(ctx context.Context, host string, action HostAction) error
 }
+
+// DNSChecker is a Runtime that can run package dnscheck on the lab's hosts.
+// The dnscheck step uses it and, on a Runtime without it (or when the
+// dnscheck binary is unavailable, ErrNoDNSCheck), asks getent instead.
+type DNSChecker interface {
+	// CheckDNS reports whether every host resolves the team's domain, both
+	// through its resolv.conf and directly at the lab's DNS server, and
+	// dnscheck's report.
+	CheckDNS(ctx context.Context, hosts []string) (pass bool, report string, err error)
+}
+
+// ErrNoDNSCheck means the dnscheck binary is not available here.
+var ErrNoDNSCheck = errors.New("dnscheck binary unavailable")
 
 // Process is a program started by Spawn.
 type Process interface {

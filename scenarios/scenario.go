@@ -70,6 +70,7 @@ const (
 	StepProbe     StepKind = "probe"     // raw TCP or UDP dialogue from a host
 	StepGrep      StepKind = "grep"      // a text is (or is not) in any file under a path on a host
 	StepResolve   StepKind = "resolve"   // a host resolves a name to an address
+	StepDNSCheck  StepKind = "dnscheck"  // package dnscheck: hosts resolve the team domain
 	StepHost      StepKind = "host"      // stop, kill, start, disconnect or reconnect a host
 	StepParallel  StepKind = "parallel"  // run child steps at once
 )
