@@ -94,7 +94,7 @@ func Select(all []Scenario, only []string) ([]Scenario, error) {
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("no scenario or milestone named %q: see lab grade --list", want)
+			return nil, fmt.Errorf("no scenario or milestone named %q: use a scenario file's name or M1, M2, M4, DNS", want)
 		}
 	}
 	return out, nil
