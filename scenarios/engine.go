@@ -97,14 +97,13 @@ type run struct {
 // stepError is a failed expectation, as opposed to a broken lab.
 type stepError struct {
 	expectation, got string
-	procs            []string
 	infra            bool
 }
 
 func (s *stepError) Error() string { return s.expectation + ": " + s.got }
 
-func failf(procs []string, expectation, format string, args ...any) *stepError {
-	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), procs: procs}
+func failf(expectation, format string, args ...any) *stepError {
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...)}
 }
 
 func infraf(expectation, format string, args ...any) *stepError {
@@ -251,19 +250,19 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 	case StepAuth:
 		return r.auth(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within)
 	case StepExpect:
-		return r.each(ctx, st.Procs, func(name string) *stepError { return r.expect(ctx, name, st.Match, st.Within) })
+		return r.each(st.Procs, func(name string) *stepError { return r.expect(ctx, name, st.Match, st.Within) })
 	case StepUntil:
 		return r.until(ctx, st)
 	case StepConnect:
 		return r.connect(ctx, st)
 	case StepAbsent:
-		return r.each(ctx, st.Procs, func(name string) *stepError { return r.absent(ctx, name, st.Match, st.Within) })
+		return r.each(st.Procs, func(name string) *stepError { return r.absent(ctx, name, st.Match, st.Within) })
 	case StepExit:
 		return r.exit(ctx, st.Procs[0], st.Code, st.Within)
 	case StepRunning:
 		for _, name := range st.Procs {
 			if s, _ := r.proc(name).tr.state(); s.exited {
-				return failf([]string{name}, fmt.Sprintf("%s is still running", name), "it exited with code %d", s.code)
+				return failf(fmt.Sprintf("%s is still running", name), "it exited with code %d", s.code)
 			}
 		}
 		return nil
@@ -276,7 +275,7 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 	case StepGrep:
 		return r.grep(ctx, st)
 	case StepResolve:
-		return r.each(ctx, st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, st) })
+		return r.each(st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, st) })
 	case StepDNSCheck:
 		return r.dnscheck(ctx, st)
 	case StepHost:
@@ -287,17 +286,26 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 
 // each runs f for every name at once and returns the first failure in the
 // order of names, so evidence does not depend on scheduling.
-func (r *run) each(ctx context.Context, names []string, f func(string) *stepError) *stepError {
-	if len(names) == 1 {
-		return f(names[0])
+func (r *run) each(names []string, f func(string) *stepError) *stepError {
+	return all(len(names), func(i int) *stepError { return f(names[i]) })
+}
+
+func (r *run) parallel(ctx context.Context, steps []Step) *stepError {
+	return all(len(steps), func(i int) *stepError { return r.step(ctx, steps[i]) })
+}
+
+// all runs f(0..n-1) at once and returns the lowest-numbered failure.
+func all(n int, f func(int) *stepError) *stepError {
+	if n == 1 {
+		return f(0)
 	}
-	errs := make([]*stepError, len(names))
+	errs := make([]*stepError, n)
 	var wg sync.WaitGroup
-	for i, n := range names {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = f(n)
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
@@ -307,18 +315,6 @@ func (r *run) each(ctx context.Context, names []string, f func(string) *stepErro
 		}
 	}
 	return nil
-}
-
-func (r *run) parallel(ctx context.Context, steps []Step) *stepError {
-	idx := make([]string, len(steps))
-	for i := range steps {
-		idx[i] = fmt.Sprint(i)
-	}
-	return r.each(ctx, idx, func(s string) *stepError {
-		var i int
-		fmt.Sscan(s, &i)
-		return r.step(ctx, steps[i])
-	})
 }
 
 func (r *run) command(host string, role Role) ([]string, error) {
@@ -343,7 +339,7 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	what := fmt.Sprintf("start the %s %s as %q on %s", r.sc.Milestone, role, name, host)
 	cmd, err := r.command(host, role)
 	if err != nil {
-		return failf(nil, what, "%v", err)
+		return failf(what, "%v", err)
 	}
 	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
 }
@@ -426,7 +422,7 @@ func (r *run) typeLine(name, line string) *stepError {
 		if s.eof {
 			got = "the program had already stopped reading (it exited or closed its input)"
 		}
-		return failf([]string{name}, fmt.Sprintf("type %q into %s", line, name), "%s", got)
+		return failf(fmt.Sprintf("type %q into %s", line, name), "%s", got)
 	}
 	return nil
 }
@@ -520,7 +516,7 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 		}
 		if st.eof {
 			// Nothing more can arrive; say so instead of waiting out the deadline.
-			return failf([]string{name}, what, "it did not; %s", ended(st))
+			return failf(what, "it did not; %s", ended(st))
 		}
 		select {
 		case <-ch:
@@ -528,9 +524,9 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 			if _, found, _ := pr.tr.find(re, -1, true); found {
 				return nil
 			}
-			return failf([]string{name}, what, "it did not within %s", r.e.clock.Now().Sub(start))
+			return failf(what, "it did not within %s", r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
-			return failf([]string{name}, what, "it did not before the scenario stopped")
+			return failf(what, "it did not before the scenario stopped")
 		}
 	}
 }
@@ -558,7 +554,7 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 		st, _ := pr.tr.state()
 		m, found, ch := pr.tr.find(re, from, false)
 		if found {
-			return failf([]string{name}, what, "it printed %q", m)
+			return failf(what, "it printed %q", m)
 		}
 		if st.eof {
 			return nil
@@ -567,11 +563,11 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 		case <-ch:
 		case <-deadline.C():
 			if m, found, _ := pr.tr.find(re, from, false); found {
-				return failf([]string{name}, what, "it printed %q", m)
+				return failf(what, "it printed %q", m)
 			}
 			return nil
 		case <-ctx.Done():
-			return failf([]string{name}, what, "the scenario stopped before the window ended")
+			return failf(what, "the scenario stopped before the window ended")
 		}
 	}
 }
@@ -610,13 +606,13 @@ func (r *run) exit(ctx context.Context, name string, code *int, within time.Dura
 	start := r.e.clock.Now()
 	st, ok := r.waitState(ctx, pr.tr, r.deadline(within), func(s exitState) bool { return s.exited })
 	if !ok {
-		return failf([]string{name}, what, "it was still running after %s", r.e.clock.Now().Sub(start))
+		return failf(what, "it was still running after %s", r.e.clock.Now().Sub(start))
 	}
 	if st.err != nil {
 		return infraf(what, "could not read its exit status: %v", st.err)
 	}
 	if code != nil && st.code != *code {
-		return failf([]string{name}, what, "it exited with code %d", st.code)
+		return failf(what, "it exited with code %d", st.code)
 	}
 	return nil
 }
@@ -721,14 +717,14 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 				continue
 			}
 			if state.eof {
-				return failf([]string{name}, what, "it did not; %s", ended(state))
+				return failf(what, "it did not; %s", ended(state))
 			}
 			select {
 			case <-ch:
 			case <-attempt:
 				break wait
 			case <-ctx.Done():
-				return failf([]string{name}, what, "it did not before the scenario stopped")
+				return failf(what, "it did not before the scenario stopped")
 			}
 		}
 	}
@@ -736,7 +732,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 	if last != "" {
 		got = fmt.Sprintf("the last answer was %q", last)
 	}
-	return failf([]string{name}, what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
+	return failf(what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
 }
 
 // deadline is a timer created on first use, so a wait that succeeds at once

@@ -48,7 +48,7 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 	if execErr != nil {
 		return infraf(what, "reading %s: %v", files[0], execErr)
 	}
-	return failf(r.procsOn(st.Host), what, "nothing listened on port %d", port)
+	return failf(what, "nothing listened on port %d", port)
 }
 
 // portBound reports whether a /proc/net/{tcp,udp}[6] table has a socket
@@ -69,18 +69,6 @@ func portBound(table string, port int, proto string) bool {
 		}
 	}
 	return false
-}
-
-func (r *run) procsOn(host string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, n := range r.order {
-		if r.procs[n].host == host {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // probeScript is the raw-socket client run with python3 on a lab host. It
@@ -201,7 +189,7 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	if pr.At >= 0 && pr.At < len(dialog) {
 		step = describeOp(dialog[pr.At])
 	}
-	return failf(nil, what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
+	return failf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
 }
 
 func describeOp(op ProbeOp) string {
@@ -245,9 +233,9 @@ func (r *run) grep(ctx context.Context, st Step) *stepError {
 	case res.ExitCode > 1 && len(files) == 0:
 		return infraf(what, "grep failed: %s", lastLine(string(res.Stderr)))
 	case want == "absent" && len(files) > 0:
-		return failf(r.procsOn(st.Host), what, "found in clear in %s", strings.Join(files, ", "))
+		return failf(what, "found in clear in %s", strings.Join(files, ", "))
 	case want == "present" && len(files) == 0:
-		return failf(r.procsOn(st.Host), what, "no file contains it")
+		return failf(what, "no file contains it")
 	}
 	return nil
 }
@@ -283,7 +271,7 @@ func (r *run) resolve(ctx context.Context, host string, st Step) *stepError {
 	if last == "" {
 		last = "no answer"
 	}
-	return failf(nil, what, "getent ahosts %s gave: %s", name, oneLine(last))
+	return failf(what, "getent ahosts %s gave: %s", name, oneLine(last))
 }
 
 func oneLine(s string) string {
@@ -353,14 +341,14 @@ func (r *run) dnscheck(ctx context.Context, st Step) *stepError {
 		case err == nil && pass:
 			return nil
 		case err == nil:
-			return failf(nil, what, "%s", failingLines(report))
+			return failf(what, "%s", failingLines(report))
 		case !errors.Is(err, ErrNoDNSCheck):
 			return infraf(what, "%v", err)
 		}
 	}
 	fallback := st
 	fallback.Text, fallback.Want = "${domain}", "${ip:webserver}"
-	return r.each(ctx, st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, fallback) })
+	return r.each(st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, fallback) })
 }
 
 // failingLines keeps the lines of a dnscheck report that say what failed.
