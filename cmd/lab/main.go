@@ -112,6 +112,9 @@ func newRootCmd(a *app) *cobra.Command {
 		newDeployCmd(a),
 		newComposeCmd(a),
 		newDNSCheckCmd(a),
+		newCaptureCmd(a),
+		newAnalyzeCmd(a),
+		newDiagramCmd(a),
 	)
 	return root
 }
