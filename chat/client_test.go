@@ -65,6 +65,30 @@ func (r *runningClient) wait(t *testing.T) error {
 	}
 }
 
+// listUntil types ":l" until the client prints want. The peer list is a
+// record of its own after the join or leave notice, so a ":l" typed right
+// after the notice may still show the previous list.
+func (r *runningClient) listUntil(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(chattest.Wait)
+	for {
+		n := strings.Count(r.out.String(), "Online peers: ")
+		r.line(":l")
+		for strings.Count(r.out.String(), "Online peers: ") == n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reply to :l; output:\n%s", r.out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if strings.HasSuffix(r.out.String(), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("output never ended with %q; output:\n%s", want, r.out.String())
+		}
+	}
+}
+
 func startClient(t *testing.T, mode chat.Mode, addr, bind string, port int, first ...string) *runningClient {
 	t.Helper()
 	pr, pw := io.Pipe()
@@ -97,8 +121,7 @@ func TestClientP2P(t *testing.T) {
 	alice.out.waitFor(t, "[Server] Your username (alice) is valid. You can start chatting now.\n")
 	bob := startClient(t, chat.ModeP2P, srv.Addr, "127.0.0.22", port, "bob")
 	alice.out.waitFor(t, "[Server] bob (IP: 127.0.0.22) connected\n")
-	alice.line(":l")
-	alice.out.waitFor(t, "Online peers: ['alice', 'bob']\n")
+	alice.listUntil(t, "Online peers: ['alice', 'bob']\n")
 
 	alice.line("@bob: psst")
 	bob.out.waitFor(t, "[P2P] alice (IP: 127.0.0.21) says: psst\n")
@@ -125,8 +148,7 @@ func TestClientP2P(t *testing.T) {
 		t.Fatalf("bob after :q: %v", err)
 	}
 	alice.out.waitFor(t, "[Server] bob (IP: 127.0.0.22) is offline\n")
-	alice.line(":l")
-	alice.out.waitFor(t, "Online peers: ['alice']\n")
+	alice.listUntil(t, "Online peers: ['alice']\n")
 	alice.in.Close()
 	if err := alice.wait(t); err != nil {
 		t.Fatalf("alice after end of input: %v", err)

@@ -87,7 +87,7 @@ func WithPace(d time.Duration) Option { return func(s *Server) { s.pace = d } }
 func WithWriteTimeout(d time.Duration) Option { return func(s *Server) { s.writeTimeout = d } }
 
 // WithBatchDelay spaces the writes to one framed client at least d apart
-// (default 5ms; 0 disables it). A message for a connection that has been
+// (default 20ms; 0 disables it). A message for a connection that has been
 // quiet for d is written at once; under heavy fan-out, messages that arrive
 // within d of the last write leave together in the next one. It trades at
 // most d of latency for far fewer system calls.
@@ -112,7 +112,7 @@ func NewServer(opts ...Option) *Server {
 		sendQueue:    4096,
 		pace:         500 * time.Millisecond,
 		writeTimeout: 10 * time.Second,
-		batchDelay:   5 * time.Millisecond,
+		batchDelay:   20 * time.Millisecond,
 		keepAlive:    net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3},
 		log:          slog.New(slog.DiscardHandler),
 		sleep:        sleepOrAbort,

@@ -37,7 +37,7 @@ func run(args []string, stderr io.Writer) error {
 	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
 	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
-	batchDelay := fs.Duration("batch-delay", 5*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
+	batchDelay := fs.Duration("batch-delay", 20*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	if err := fs.Parse(args); err != nil {
