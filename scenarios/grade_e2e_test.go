@@ -176,10 +176,8 @@ func TestGradeReference(t *testing.T) {
 var faultRE = regexp.MustCompile("Fails check `([a-z0-9-]+)`")
 
 // TestGradeFixtures grades the correct handout-style fixtures and every
-// deliberately broken variant: the correct ones pass every graded check,
-// and each variant fails exactly the graded check its FAULT.md names. (The
-// handout's design reads the username with a blocking recv(), so the
-// optional robust-silent-client check reports it; it is worth 0 points.)
+// deliberately broken variant: the correct ones pass every check, and each
+// variant fails exactly the check its FAULT.md names.
 func TestGradeFixtures(t *testing.T) {
 	docker(t)
 	dir := fixtures(t)
@@ -207,7 +205,7 @@ func TestGradeFixtures(t *testing.T) {
 		want[sub.Name] = []string{string(m[1])}
 	}
 	for _, r := range grade(t, subs, 3) {
-		got := failedChecks(r, false)
+		got := failedChecks(r, true)
 		if fmt.Sprint(got) != fmt.Sprint(want[r.Submission]) {
 			t.Errorf("%s: failed %v, want %v:\n%s", r.Submission, got, want[r.Submission], explain(r))
 		}
