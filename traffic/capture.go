@@ -33,6 +33,11 @@ const CaptureDir = "/var/tmp/lab-capture"
 // become ready, or does not stop.
 var ErrCapture = errors.New("capture failed")
 
+// errAlreadyRunning marks a start on a host whose capture file is still
+// being written by an earlier start: starting again would orphan that
+// tcpdump and delete its file, and aborting must not stop it.
+var errAlreadyRunning = errors.New("a capture is already running there")
+
 // FileName is the capture file the handout names for a host:
 // chatserver.pcap for the chat server, <host>.pcap for the others.
 func FileName(h lab.Host) string {
@@ -119,7 +124,9 @@ func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []stri
 	for _, h := range c.hosts {
 		g.Go(func() error {
 			err := c.start(gctx, h)
-			h.started = true // even a failed start may have left a process
+			// Even a failed start may have left a process; a capture that
+			// was already running belongs to someone else and is left alone.
+			h.started = !errors.Is(err, errAlreadyRunning)
 			return err
 		})
 	}
@@ -136,6 +143,7 @@ const (
 	exitNotReady = 4 // tcpdump not listening before the deadline
 	exitKilled   = 5 // tcpdump ignored SIGINT and was killed
 	exitNoFile   = 6 // no capture to stop or copy
+	exitRunning  = 7 // a capture of this file already runs
 	exitMissing  = 127
 )
 
@@ -144,6 +152,8 @@ const (
 func (c *Capture) start(ctx context.Context, h *capHost) error {
 	p := h.path()
 	script := fmt.Sprintf(`command -v tcpdump >/dev/null || { echo "tcpdump: not installed" >&2; exit %[6]d; }
+old=$(cat %[2]s.pid 2>/dev/null) && grep -q tcpdump /proc/$old/cmdline 2>/dev/null &&
+	! grep -q '^State:.*Z' /proc/$old/status 2>/dev/null && exit %[9]d
 mkdir -p %[1]s && rm -f %[2]s %[2]s.log %[2]s.pid || exit 1
 tcpdump -i %[3]s -U --immediate-mode -Z root -w %[2]s >%[2]s.log 2>&1 </dev/null &
 pid=$!
@@ -156,7 +166,7 @@ while [ $i -lt %[4]d ]; do
 	i=$((i+1))
 done
 cat %[2]s.log
-exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.seconds(), exitMissing, exitExited, exitNotReady)
+exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.seconds(), exitMissing, exitExited, exitNotReady, exitRunning)
 	// The shell bounds its own wait; this is the backstop for an engine
 	// that does not answer.
 	sctx, cancel := context.WithTimeout(ctx, 2*c.cfg.readyTimeout+10*time.Second)
@@ -170,6 +180,8 @@ exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.
 		return nil
 	case exitExited:
 		return fmt.Errorf("start capture on %s: %w: tcpdump exited: %s", h.host.Name, ErrCapture, oneLine(res.Stdout, res.Stderr))
+	case exitRunning:
+		return fmt.Errorf("start capture on %s: %w: %w: stop it first (lab capture stop)", h.host.Name, ErrCapture, errAlreadyRunning)
 	case exitNotReady:
 		return fmt.Errorf("start capture on %s: %w: tcpdump not listening after %s: is interface %s up?",
 			h.host.Name, ErrCapture, c.cfg.readyTimeout, c.cfg.iface)

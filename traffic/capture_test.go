@@ -32,10 +32,11 @@ type fakeHost struct {
 type fakeEngine struct {
 	mu         sync.Mutex
 	hosts      map[string]*fakeHost
-	neverReady bool // tcpdump never prints "listening on"
-	dies       bool // tcpdump exits at once (no such interface)
-	missing    bool // tcpdump is not installed
-	neverStops bool // tcpdump ignores SIGINT
+	neverReady bool            // tcpdump never prints "listening on"
+	dies       bool            // tcpdump exits at once (no such interface)
+	missing    bool            // tcpdump is not installed
+	neverStops bool            // tcpdump ignores SIGINT
+	running    map[string]bool // containers where an earlier capture still runs
 	execs      []string
 }
 
@@ -65,6 +66,9 @@ func (e *fakeEngine) Exec(ctx context.Context, container string, cmd []string, s
 	case strings.Contains(script, "tcpdump -i"):
 		if e.missing {
 			return ExecResult{ExitCode: exitMissing, Stderr: []byte("tcpdump: not installed\n")}, nil
+		}
+		if e.running[container] {
+			return ExecResult{ExitCode: exitRunning}, nil
 		}
 		h.started, h.script = true, script
 		if i := strings.Index(script, " -w "); i >= 0 {
@@ -191,6 +195,26 @@ func TestStartCaptureFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestStartCaptureLeavesARunningCaptureAlone(t *testing.T) {
+	e := newFakeEngine()
+	topo := lab.Default()
+	busy := topo.ContainerName("client1")
+	e.running = map[string]bool{busy: true}
+	_, err := StartCapture(context.Background(), e, topo, []string{"client1", "client2"})
+	if !errors.Is(err, ErrCapture) || !strings.Contains(err.Error(), "start capture on client1: capture failed: a capture is already running there: stop it first") {
+		t.Fatalf("got %v, want the running capture reported", err)
+	}
+	if h := e.hosts[busy]; h.started || h.stopping {
+		t.Errorf("client1's running capture was replaced (%v) or stopped (%v)", h.started, h.stopping)
+	}
+	if h := e.hosts[topo.ContainerName("client2")]; h.started && (!h.stopping || !h.removed) {
+		t.Errorf("client2's new capture was left behind")
+	}
+	if !strings.Contains(e.hosts[topo.ContainerName("client2")].script, "grep -q tcpdump /proc/$old/cmdline") {
+		t.Errorf("the start script does not check for a running capture")
 	}
 }
 

@@ -66,6 +66,15 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 		t.Errorf("second start: exit %d, stderr %q; want 1 and %q", code, errOut, want)
 	}
 
+	// Behind the CLI's check, the library refuses too, and leaves the
+	// running capture alone.
+	if _, err := traffic.StartCapture(ctx, d, topo, []string{"client1"}); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("StartCapture over a running capture: %v", err)
+	}
+	if running, err := runningCaptures(ctx, d, topo); err != nil || len(running) != 5 {
+		t.Fatalf("after a refused start tcpdump runs on %v (%v), want all five hosts", running, err)
+	}
+
 	chatM2(t, ctx, d, topo)
 
 	dir := filepath.Join(t.TempDir(), "captures")
