@@ -70,9 +70,15 @@ first with lab capture stop.`,
 			if err != nil {
 				return err
 			}
-			running, err := runningCaptures(ctx, d, topo)
+			running, down, err := captureState(ctx, d, topo)
 			if err != nil {
 				return err
+			}
+			for _, h := range down {
+				if len(hosts) == 0 || slices.Contains(hosts, h) {
+					return fmt.Errorf("host %s of lab %s is not running, so nothing can be captured there; start it again with: lab up --name %s, or name the hosts to capture on",
+						h, a.name, a.name)
+				}
 			}
 			if len(running) > 0 {
 				return fmt.Errorf("a capture is already running in lab %s on %s; stop it first with: lab --name %s capture stop",
@@ -173,16 +179,36 @@ func checkHostNames(hosts []string) error {
 // runningCaptures lists, in topology order, the hosts on which a tcpdump
 // started by lab capture start runs. It reads the process table rather
 // than the pid files, so that a capture whose tcpdump died does not count
-// as running.
+// as running. A stopped host runs nothing, so one killed host does not keep
+// stop from stopping the others.
 func runningCaptures(ctx context.Context, d *lab.Docker, topo lab.Topology) ([]string, error) {
+	running, _, err := captureState(ctx, d, topo)
+	return running, err
+}
+
+// captureState is runningCaptures plus the hosts that are not running.
+func captureState(ctx context.Context, d *lab.Docker, topo lab.Topology) (running, down []string, err error) {
+	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: topo.Name})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list hosts of lab %s: %w", topo.Name, err)
+	}
+	up := map[string]bool{}
+	for _, c := range cs {
+		up[c.Name] = c.State == "running"
+	}
 	marker := " -w " + traffic.CaptureDir + "/"
 	found := make([]bool, len(topo.Hosts))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, h := range topo.Hosts {
+		ctr := topo.ContainerName(h.Name)
+		if !up[ctr] {
+			down = append(down, h.Name)
+			continue
+		}
 		g.Go(func() error {
-			procs, err := d.Processes(gctx, topo.ContainerName(h.Name))
+			procs, err := d.Processes(gctx, ctr)
 			if err != nil {
-				return fmt.Errorf("host %s of lab %s is not running (%v); start it again with: lab up --name %s", h.Name, topo.Name, err, topo.Name)
+				return fmt.Errorf("list processes on %s: %w", h.Name, err)
 			}
 			found[i] = slices.ContainsFunc(procs, func(p string) bool {
 				f := strings.Fields(p)
@@ -192,15 +218,14 @@ func runningCaptures(ctx context.Context, d *lab.Docker, topo lab.Topology) ([]s
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []string
 	for i, h := range topo.Hosts {
 		if found[i] {
-			out = append(out, h.Name)
+			running = append(running, h.Name)
 		}
 	}
-	return out, nil
+	return running, down, nil
 }
 
 // printCaptureFiles says where the captures landed, with their sizes and

@@ -144,6 +144,24 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 	if b, err := os.ReadFile(svg); err != nil || !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte(c2.IPv4.String())) {
 		t.Errorf("SVG not written with the participants (%v)", err)
 	}
+
+	t.Run("a stopped host", func(t *testing.T) {
+		if err := d.Stop(ctx, topo.ContainerName("client3")); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runLab(t, with("capture", "start")...)
+		if want := "lab: host client3 of lab cli-capture is not running, so nothing can be captured there; start it again with: lab up --name cli-capture, or name the hosts to capture on\n"; code != 1 || errOut != want {
+			t.Errorf("start with client3 stopped: exit %d, stderr %q; want 1 and %q", code, errOut, want)
+		}
+		if code, out, errOut := runLab(t, with("capture", "start", "client1")...); code != 0 {
+			t.Fatalf("start on client1: exit %d\n%s%s", code, out, errOut)
+		}
+		code, out, errOut := runLab(t, with("capture", "stop", "--out", dir)...)
+		if code != 0 || !strings.Contains(out, "  client1.pcap  client1 ") || strings.Contains(out, "chatserver.pcap  webserver") ||
+			!strings.Contains(out, "note: dnsserver.pcap, chatserver.pcap, client2.pcap, client3.pcap in "+dir+" are from an earlier capture") {
+			t.Errorf("stop with client3 stopped: exit %d\n%s%s", code, out, errOut)
+		}
+	})
 }
 
 // chatM2 runs the Milestone 2 chat: the p2p server on webserver, client2
