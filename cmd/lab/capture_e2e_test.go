@@ -53,7 +53,9 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 	c1, _ := topo.Host("client1")
 	c2, _ := topo.Host("client2")
 
+	started := time.Now()
 	code, out, errOut := runLab(t, with("capture", "start")...)
+	t.Logf("lab capture start took %s", time.Since(started).Round(time.Millisecond))
 	if code != 0 || !strings.Contains(out, "capturing on dnsserver, webserver, client1, client2, client3 (eth0) in lab cli-capture") {
 		t.Fatalf("capture start: exit %d\n%s%s", code, out, errOut)
 	}
@@ -78,11 +80,12 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 	chatM2(t, ctx, d, topo)
 
 	dir := filepath.Join(t.TempDir(), "captures")
+	stopped := time.Now()
 	code, out, errOut = runLab(t, with("capture", "stop", "--out", dir)...)
 	if code != 0 {
 		t.Fatalf("capture stop: exit %d\n%s%s", code, out, errOut)
 	}
-	t.Logf("lab capture stop:\n%s", out)
+	t.Logf("lab capture stop took %s:\n%s", time.Since(stopped).Round(time.Millisecond), out)
 	for _, f := range []string{"chatserver.pcap", "client1.pcap", "client2.pcap", "client3.pcap", "dnsserver.pcap"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || st.Size() <= 24 {
