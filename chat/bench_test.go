@@ -43,11 +43,12 @@ func (d *discardConn) SetDeadline(time.Time) error      { return nil }
 func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
 func (d *discardConn) SetWriteDeadline(time.Time) error { return nil }
 
-// BenchmarkBroadcastFanout measures one chat message fanned out to 1000
-// framed clients: building it once, queueing it 999 times and the writers
-// coalescing it into their buffers.
+// BenchmarkBroadcastFanout measures the broadcast path for 1000 framed
+// clients: building a message once and queueing it 999 times, while the
+// writers drain the queues into connections that discard the bytes. The
+// metric counts queued deliveries; network cost is measured by chat-bench.
 func BenchmarkBroadcastFanout(b *testing.B) {
-	s := NewServer(WithMode(ModeP2P), WithSendQueue(1<<16))
+	s := NewServer(WithMode(ModeP2P), WithSendQueue(1<<16), WithBatchDelay(0))
 	var clients []*client
 	for i := range 1000 {
 		c := newClient(s, newDiscardConn())
@@ -70,7 +71,7 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 	for b.Loop() {
 		s.broadcastChat(clients[0], body)
 	}
-	b.ReportMetric(float64(b.N)*999/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(b.N)*999/b.Elapsed().Seconds(), "queued/s")
 }
 
 func BenchmarkSanitize(b *testing.B) {
