@@ -107,6 +107,12 @@ func failedChecks(r scenarios.Report, all bool) []string {
 }
 
 func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.Report {
+	reports, _ := gradeIn(t, t.TempDir(), subs, parallel)
+	return reports
+}
+
+// gradeIn grades into the results folder dir.
+func gradeIn(t *testing.T, dir string, subs []scenarios.Submission, parallel int) ([]scenarios.Report, string) {
 	t.Helper()
 	d, refs := docker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -129,7 +135,7 @@ func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.
 		scenarios.WithScenarios(selected),
 		scenarios.WithParallel(parallel),
 		scenarios.WithProgress(logWriter{t}),
-		scenarios.WithResultsDir(t.TempDir()),
+		scenarios.WithResultsDir(dir),
 		scenarios.WithLabImages(refs.DNS, refs.Host),
 		scenarios.WithDNSCheck(scenarios.DNSCheckBinary("")),
 		scenarios.WithLabPrefix(prefix))
@@ -144,7 +150,7 @@ func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.
 			t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
 		}
 	}
-	return reports
+	return reports, dir
 }
 
 func explain(r scenarios.Report) string {
@@ -159,7 +165,22 @@ func TestGradeReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := grade(t, []scenarios.Submission{sub}, 1)[0]
+	reports, dir := gradeIn(t, t.TempDir(), []scenarios.Submission{sub}, 1)
+	r := reports[0]
+	for file, want := range map[string]string{
+		"reference/m1-broadcast/client1.log": "<<< hello from alice",
+		"reference/m1-broadcast/client2.log": "alice (IP: ",
+		"reference/report.txt":               "TOTAL",
+		"summary.csv":                        "reference,",
+	} {
+		if os.Getenv("LAB3_SCENARIOS") != "" {
+			break
+		}
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %v, want it to contain %q:\n%s", file, err, want, b)
+		}
+	}
 	if got := failedChecks(r, true); len(got) != 0 || !r.Passed || r.Score != r.MaxScore {
 		t.Errorf("reference failed %v:\n%s", got, explain(r))
 	}
