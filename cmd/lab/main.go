@@ -115,6 +115,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newCaptureCmd(a),
 		newAnalyzeCmd(a),
 		newDiagramCmd(a),
+		newGradeCmd(a),
 	)
 	return root
 }

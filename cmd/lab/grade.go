@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ntnu-ttm4200/lab3/dnscheck"
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+)
+
+func newGradeCmd(a *app) *cobra.Command {
+	var (
+		parallel   int
+		scenDir    string
+		resultsDir string
+		junit      string
+		gradescope string
+		asJSON     bool
+		binDir     string
+	)
+	cmd := &cobra.Command{
+		Use:   "grade [SUBMISSION...]",
+		Short: "Grade submissions by running the handout's requirements as scenarios",
+		Long: `Grade each submission (a folder with the handout's Python files, and an
+optional lab3.yaml manifest) in its own isolated lab, --parallel at a time.
+Without arguments it grades our reference binaries (bin/chat-server and
+bin/chat-client). Prints one line per scenario as it runs, then a table of
+every check with its points and the evidence of each failure. Exits 0 only
+if every required check of every submission passed. Labs are always torn
+down, also on failure and Ctrl-C.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if gradescope != "" && len(args) > 1 {
+				return fmt.Errorf("--gradescope writes one submission's results.json; grade one submission at a time (each submission's report.json is in %s)", resultsDir)
+			}
+			if parallel < 1 {
+				return fmt.Errorf("--parallel %d: must be at least 1", parallel)
+			}
+			subs, err := loadSubmissions(args, binDir)
+			if err != nil {
+				return err
+			}
+			opts := []scenarios.GradeOption{
+				scenarios.WithParallel(parallel),
+				scenarios.WithResultsDir(resultsDir),
+				scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
+			}
+			if !asJSON {
+				opts = append(opts, scenarios.WithProgress(a.stdout))
+			} else {
+				opts = append(opts, scenarios.WithProgress(a.stderr))
+			}
+			if scenDir != "" {
+				sc, err := scenarios.LoadDir(scenDir)
+				if err != nil {
+					return err
+				}
+				opts = append(opts, scenarios.WithScenarios(sc))
+			}
+			ctx := cmd.Context()
+			d, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
+			if err != nil {
+				return fmt.Errorf("images: %w", err)
+			}
+			opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
+
+			reports, err := scenarios.Grade(ctx, d, subs, opts...)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range reports {
+					fmt.Fprintln(a.stdout)
+					if err := r.WriteTable(a.stdout); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintf(a.stdout, "\nresults: %s\n", resultsDir)
+			}
+			if junit != "" {
+				if err := writeFileWith(junit, func(f *os.File) error { return scenarios.WriteJUnit(f, reports) }); err != nil {
+					return err
+				}
+			}
+			if gradescope != "" {
+				if err := writeFileWith(gradescope, func(f *os.File) error { return reports[0].WriteGradescope(f) }); err != nil {
+					return err
+				}
+			}
+			for _, r := range reports {
+				if !r.Passed {
+					return exitError{code: 1}
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&parallel, "parallel", 1, "grade this many submissions at once, each in its own lab")
+	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
+	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
+	f.StringVar(&junit, "junit", "", "write JUnit XML to this file")
+	f.StringVar(&gradescope, "gradescope", "", "write Gradescope results.json to this file (one submission)")
+	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
+	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
+	return cmd
+}
+
+// loadSubmissions reads every submission folder, or the reference binaries
+// when there is none. Every folder is checked before anything runs.
+func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, error) {
+	if len(dirs) == 0 {
+		if binDir == "" {
+			binDir = referenceBinDir()
+		}
+		ref, err := scenarios.Reference(binDir)
+		if err != nil {
+			return nil, fmt.Errorf("reference binaries: %w (build them with: make build)", err)
+		}
+		return []scenarios.Submission{ref}, nil
+	}
+	var subs []scenarios.Submission
+	var errs []error
+	for _, dir := range dirs {
+		s, err := scenarios.LoadSubmission(dir)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		subs = append(subs, s)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return subs, nil
+}
+
+// referenceBinDir is the folder of the lab binary itself when it holds the
+// chat programs (bin/ after make build), else ./bin.
+func referenceBinDir() string {
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		if _, err := os.Stat(filepath.Join(dir, "chat-server")); err == nil {
+			return dir
+		}
+	}
+	return filepath.Dir(dnscheck.BinaryRelPath)
+}
+
+// writeFileWith writes a report file atomically enough for a grader: to a
+// temporary name first, renamed into place only when complete.
+func writeFileWith(path string, write func(*os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".lab-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
