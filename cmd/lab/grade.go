@@ -129,7 +129,7 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, erro
 		}
 		ref, err := scenarios.Reference(binDir)
 		if err != nil {
-			return nil, fmt.Errorf("reference binaries: %w (build them with: make build)", err)
+			return nil, fmt.Errorf("reference binaries: %w", err)
 		}
 		return []scenarios.Submission{ref}, nil
 	}
