@@ -66,7 +66,7 @@ func (d *Docker) Spawn(ctx context.Context, ctr string, cmd []string, env []stri
 	sniff := &pidSniffer{out: p.out, pid: make(chan int, 1)}
 	go func() {
 		defer close(p.done)
-		_, _ = stdcopy.StdCopy(sniff, sniff, att.Reader)
+		_, _ = stdcopy.StdCopy(sniff.stdout(), sniff.stderr(), att.Reader)
 		sniff.finish()
 		p.out.close()
 	}()
@@ -156,39 +156,62 @@ func (s *procStdin) Close() error {
 	return s.att.CloseWrite()
 }
 
-// pidSniffer takes the prelude's first line (the PID) off the stream and
-// passes the rest on.
+// pidSniffer takes the prelude's PID line off the front of stdout and then
+// passes all output through. Only stdout can carry that line: stderr that
+// arrives first (Docker copies the two streams independently, so a program's
+// start-up log on stderr may overtake the PID line) is held back and
+// released, in arrival order, once the PID is known.
 type pidSniffer struct {
-	mu   sync.Mutex
-	out  *streamBuffer
-	pid  chan int
-	head []byte
-	got  bool
+	mu      sync.Mutex
+	out     *streamBuffer
+	pid     chan int
+	head    []byte // stdout before the PID line ended
+	errHead []byte // stderr before the PID was known
+	got     bool
+}
+
+// sniffStream is one of the two streams stdcopy demultiplexes.
+type sniffStream struct {
+	s      *pidSniffer
+	stderr bool
 }
 
 // Write implements io.Writer for stdcopy.
-func (s *pidSniffer) Write(b []byte) (int, error) {
+func (w sniffStream) Write(b []byte) (int, error) {
+	w.s.write(b, w.stderr)
+	return len(b), nil
+}
+
+func (s *pidSniffer) stdout() io.Writer { return sniffStream{s: s} }
+func (s *pidSniffer) stderr() io.Writer { return sniffStream{s: s, stderr: true} }
+
+func (s *pidSniffer) write(b []byte, stderr bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.got {
 		s.out.write(b)
-		return len(b), nil
+		return
+	}
+	if stderr {
+		s.errHead = append(s.errHead, b...)
+		return
 	}
 	s.head = append(s.head, b...)
 	i := bytes.IndexByte(s.head, '\n')
 	if i < 0 {
-		return len(b), nil
+		return
 	}
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(s.head[:i])))
 	if err != nil {
-		// Not our prelude's line: the shell failed before printing it.
-		return len(b), nil
+		// Not our prelude's line: the shell failed before printing it;
+		// keep it for early().
+		return
 	}
 	s.got = true
 	s.pid <- pid
+	s.out.write(s.errHead)
 	s.out.write(s.head[i+1:])
-	s.head = nil
-	return len(b), nil
+	s.head, s.errHead = nil, nil
 }
 
 func (s *pidSniffer) finish() {
@@ -202,7 +225,7 @@ func (s *pidSniffer) finish() {
 func (s *pidSniffer) early() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return string(s.head)
+	return string(s.head) + string(s.errHead)
 }
 
 // streamBuffer is an unbounded pipe: writes never block, reads block until
