@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
 // GradeOption configures Grade.
@@ -34,7 +35,39 @@ type gradeConfig struct {
 	hostImage  string
 	labPrefix  string
 	dnsBin     func(ctx context.Context) ([]byte, error)
+	capture    bool
+	capturer   Capturer
 	mu         sync.Mutex
+}
+
+// Capturer starts a packet capture on every host of a lab and returns once
+// each host captures, so the scenario's first packet is in the files. The
+// returned stop ends the capture and saves one file per host into dir
+// (chatserver.pcap, client1.pcap, ...). TrafficCapturer is the real one.
+type Capturer func(ctx context.Context, topo lab.Topology) (stop func(ctx context.Context, dir string) error, err error)
+
+// TrafficCapturer captures with package traffic: tcpdump on all five hosts,
+// files named as the handout names them.
+func TrafficCapturer(r traffic.Runner) Capturer {
+	return func(ctx context.Context, topo lab.Topology) (func(context.Context, string) error, error) {
+		c, err := traffic.StartCapture(ctx, r, topo, nil)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, dir string) error {
+			_, err := c.Stop(ctx, dir)
+			return err
+		}, nil
+	}
+}
+
+// WithCapture captures every host's traffic during each scenario, from
+// just before its first step to just after its last (also when it fails or
+// grading is cancelled), into <results>/<submission>/<scenario>/captures/.
+// It needs WithResultsDir. A capture that fails to start or stop makes the
+// scenario ERROR.
+func WithCapture(enabled bool) GradeOption {
+	return func(c *gradeConfig) { c.capture = enabled }
 }
 
 // WithParallel grades up to n submissions at once, each in its own lab.
@@ -111,6 +144,12 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 	}
 	if c.labPrefix == "" {
 		c.labPrefix = "grade-" + randomHex(3)
+	}
+	if c.capture && c.resultsDir == "" {
+		return nil, errors.New("capture needs a results folder for its files: add WithResultsDir")
+	}
+	if c.capture && c.capturer == nil {
+		c.capturer = TrafficCapturer(d)
 	}
 	reports := make([]Report, len(subs))
 	g, gctx := errgroup.WithContext(ctx)
@@ -194,11 +233,16 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 		if ctx.Err() != nil {
 			break
 		}
-		res := runOnce(ctx, rt, topo, eng, sc)
+		var capt *scenarioCapture
+		if c.capture {
+			capt = &scenarioCapture{start: c.capturer, topo: topo,
+				dir: filepath.Join(c.resultsDir, SafeName(sub.Name), SafeName(sc.Name), CaptureDir)}
+		}
+		res := runOnce(ctx, rt, topo, eng, sc, capt)
 		if res.Status == Error && ctx.Err() == nil {
 			// The lab, not the submission, failed: try once more from clean.
 			c.progressf("retry %s %s: %s: %s", sub.Name, sc.Name, res.Failure.Expectation, res.Failure.Got)
-			res = runOnce(ctx, rt, topo, eng, sc)
+			res = runOnce(ctx, rt, topo, eng, sc, capt)
 		}
 		c.progressf("%s", ProgressLine(sub.Name, res))
 		results = append(results, res)
@@ -211,14 +255,58 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 	return rep
 }
 
-// runOnce resets the chat hosts and runs one scenario.
-func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc Scenario) Result {
-	if err := reset(ctx, rt, topo, sc); err != nil {
+// CaptureDir is the folder of a scenario's results that holds its
+// captures when grading WithCapture.
+const CaptureDir = "captures"
+
+// scenarioCapture is one scenario's capture: how to start it, on which
+// lab, and where its files go.
+type scenarioCapture struct {
+	start Capturer
+	topo  lab.Topology
+	dir   string
+}
+
+// runOnce resets the chat hosts and runs one scenario, inside a capture
+// when capt is not nil: the capture starts after the reset, right before
+// the first step, and stops right after the scenario, whatever its outcome,
+// with a context of its own so that a cancelled ctx still saves the files.
+func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc Scenario, capt *scenarioCapture) Result {
+	labError := func(expectation string, err error) Result {
 		return Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
 			MaxPoints: sc.Points, Status: Error,
-			Failure: &Failure{File: sc.File, Line: sc.Line, Expectation: "a clean working folder on every host", Got: err.Error()}}
+			Failure: &Failure{File: sc.File, Line: sc.Line, Expectation: expectation, Got: err.Error()}}
 	}
-	return eng.Run(ctx, sc)
+	if err := reset(ctx, rt, topo, sc); err != nil {
+		return labError("a clean working folder on every host", err)
+	}
+	if capt == nil {
+		return eng.Run(ctx, sc)
+	}
+	// Files of an earlier attempt must not pass for this one's.
+	if err := os.RemoveAll(capt.dir); err != nil {
+		return labError("a packet capture on every host (--capture)", fmt.Errorf("clear %s: %w", capt.dir, err))
+	}
+	stop, err := capt.start(ctx, capt.topo)
+	if err != nil {
+		return labError("a packet capture on every host (--capture)", fmt.Errorf("capture did not start: %w", err))
+	}
+	res := eng.Run(ctx, sc)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := stop(sctx, capt.dir); err != nil {
+		msg := fmt.Sprintf("capture did not stop cleanly, files in %s may be incomplete: %v", capt.dir, err)
+		if res.Failure != nil {
+			msg = res.Failure.Got + "; also " + msg
+			res.Failure.Got = msg
+		} else {
+			res.Failure = &Failure{File: sc.File, Line: sc.Line, Expectation: "a packet capture on every host (--capture)", Got: msg}
+		}
+		res.Status, res.Points = Error, 0
+		return res
+	}
+	res.Captures = capt.dir
+	return res
 }
 
 // up creates the submission's lab on a free subnet; a subnet another

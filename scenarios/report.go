@@ -4,8 +4,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -285,7 +287,7 @@ func WriteTranscripts(dir string, r Report) error {
 	base := filepath.Join(dir, SafeName(r.Submission))
 	for _, res := range r.Results {
 		sdir := filepath.Join(base, SafeName(res.Scenario))
-		if err := os.RemoveAll(sdir); err != nil {
+		if err := clearScenarioDir(sdir, res.Captures != ""); err != nil {
 			return fmt.Errorf("write transcripts: %w", err)
 		}
 		if len(res.Transcripts) == 0 {
@@ -333,4 +335,25 @@ func WriteTranscripts(dir string, r Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return f.Close()
+}
+
+// clearScenarioDir removes what an earlier run left in a scenario's
+// folder; with keepCaptures the captures this run saved there stay.
+func clearScenarioDir(dir string, keepCaptures bool) error {
+	if !keepCaptures {
+		return os.RemoveAll(dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == CaptureDir {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -24,7 +24,9 @@ type Result struct {
 	Status      Status        `json:"status"`
 	Failure     *Failure      `json:"failure,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
-	Transcripts []Transcript  `json:"-"`
+	// Captures is the folder of this scenario's packet captures (WithCapture).
+	Captures    string       `json:"captures,omitempty"`
+	Transcripts []Transcript `json:"-"`
 }
 
 // Failure explains why a scenario failed: where, what was expected, what
