@@ -271,6 +271,7 @@ type scenarioCapture struct {
 // when capt is not nil: the capture starts after the reset, right before
 // the first step, and stops right after the scenario, whatever its outcome,
 // with a context of its own so that a cancelled ctx still saves the files.
+// The result's duration then includes starting and stopping the capture.
 func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc Scenario, capt *scenarioCapture) Result {
 	labError := func(expectation string, err error) Result {
 		return Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
@@ -287,6 +288,8 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 	if err := os.RemoveAll(capt.dir); err != nil {
 		return labError("a packet capture on every host (--capture)", fmt.Errorf("clear %s: %w", capt.dir, err))
 	}
+	// The scenario's time includes the capture's, so that its cost shows.
+	began := time.Now()
 	stop, err := capt.start(ctx, capt.topo)
 	if err != nil {
 		return labError("a packet capture on every host (--capture)", fmt.Errorf("capture did not start: %w", err))
@@ -294,7 +297,9 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 	res := eng.Run(ctx, sc)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := stop(sctx, capt.dir); err != nil {
+	err = stop(sctx, capt.dir)
+	res.Duration = time.Since(began)
+	if err != nil {
 		msg := fmt.Sprintf("capture did not stop cleanly, files in %s may be incomplete: %v", capt.dir, err)
 		if res.Failure != nil {
 			msg = res.Failure.Got + "; also " + msg
