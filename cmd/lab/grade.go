@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +25,8 @@ func newGradeCmd(a *app) *cobra.Command {
 		gradescope string
 		asJSON     bool
 		binDir     string
+		only       string
+		capture    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -33,13 +37,20 @@ Without arguments it grades our reference binaries (bin/chat-server and
 bin/chat-client). Prints one line per scenario as it runs, then a table of
 every check with its points and the evidence of each failure. Exits 0 only
 if every required check of every submission passed. Labs are always torn
-down, also on failure and Ctrl-C.`,
+down, also on failure and Ctrl-C. --only REGEX runs only the scenarios whose
+name matches; --capture records every host's traffic during each scenario
+into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
+...), ready for lab analyze and lab diagram.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if gradescope != "" && len(args) > 1 {
 				return fmt.Errorf("--gradescope writes one submission's results.json; grade one submission at a time (each submission's report.json is in %s)", resultsDir)
 			}
 			if parallel < 1 {
 				return fmt.Errorf("--parallel %d: must be at least 1", parallel)
+			}
+			selected, err := selectScenarios(scenDir, only)
+			if err != nil {
+				return err
 			}
 			subs, err := loadSubmissions(args, binDir)
 			if err != nil {
@@ -49,18 +60,13 @@ down, also on failure and Ctrl-C.`,
 				scenarios.WithParallel(parallel),
 				scenarios.WithResultsDir(resultsDir),
 				scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
+				scenarios.WithScenarios(selected),
+				scenarios.WithCapture(capture),
 			}
 			if !asJSON {
 				opts = append(opts, scenarios.WithProgress(a.stdout))
 			} else {
 				opts = append(opts, scenarios.WithProgress(a.stderr))
-			}
-			if scenDir != "" {
-				sc, err := scenarios.LoadDir(scenDir)
-				if err != nil {
-					return err
-				}
-				opts = append(opts, scenarios.WithScenarios(sc))
 			}
 			ctx := cmd.Context()
 			d, err := a.connect(ctx)
@@ -117,7 +123,38 @@ down, also on failure and Ctrl-C.`,
 	f.StringVar(&gradescope, "gradescope", "", "write Gradescope results.json to this file (one submission)")
 	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
 	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
+	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
+	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd
+}
+
+// selectScenarios loads the scenarios of dir (the built-in ones when dir is
+// empty) and keeps those whose name matches the regular expression only.
+func selectScenarios(dir, only string) ([]scenarios.Scenario, error) {
+	var re *regexp.Regexp
+	if only != "" {
+		var err error
+		if re, err = regexp.Compile(only); err != nil {
+			return nil, fmt.Errorf("--only %q: not a regular expression: %s", only, strings.ReplaceAll(err.Error(), "\n", " "))
+		}
+	}
+	all, err := scenarios.Builtin()
+	if dir != "" {
+		all, err = scenarios.LoadDir(dir)
+	}
+	if err != nil || re == nil {
+		return all, err
+	}
+	var out []scenarios.Scenario
+	for _, sc := range all {
+		if re.MatchString(sc.Name) {
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--only %q matches no scenario name: names are like m1-broadcast or m2-p2p-udp (see scenarios/*.yaml)", only)
+	}
+	return out, nil
 }
 
 // loadSubmissions reads every submission folder, or the reference binaries

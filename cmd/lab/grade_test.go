@@ -27,6 +27,9 @@ func TestGradeBadInputIsOneLineBeforeAnyDial(t *testing.T) {
 		{"empty folder", []string{"grade", empty}, "lab: "},
 		{"missing reference binaries", []string{"grade", "--bin", empty}, "lab: reference binaries: "},
 		{"bad scenarios folder", []string{"grade", "--scenarios", filepath.Join(empty, "nope"), "--bin", empty}, "lab: "},
+		{"--only matches nothing", []string{"grade", "--only", "^zz", "--capture"}, `lab: --only "^zz" matches no scenario name: names are like m1-broadcast`},
+		{"--only not a regexp", []string{"grade", "--only", "m1-(", "--bin", empty}, `lab: --only "m1-(": not a regular expression: `},
+		{"--only before the submissions", []string{"grade", "--only", "^zz", filepath.Join(empty, "nope")}, `lab: --only "^zz" matches no scenario name`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

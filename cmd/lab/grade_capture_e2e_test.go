@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestGradeCaptureOnly grades the reference binaries with --only and
+// --capture: one scenario runs, and its captures land in the results folder.
+func TestGradeCaptureOnly(t *testing.T) {
+	needDocker(t)
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	bins := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", bins+"/", "../chat-server", "../chat-client")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build reference binaries: %v\n%s", err, out)
+	}
+	results := t.TempDir()
+	code, out, errOut := runLab(t, "grade", "--bin", bins, "--results", results, "--only", "^m2-p2p-udp$", "--capture")
+	t.Logf("lab grade:\n%s", out)
+	if code != 0 {
+		t.Fatalf("grade: exit %d\n%s", code, errOut)
+	}
+	if n := strings.Count(out, "PASS  reference"); n != 1 || !strings.Contains(out, "m2-p2p-udp") {
+		t.Errorf("want exactly one scenario, m2-p2p-udp, to run; got %d PASS lines", n)
+	}
+	for _, f := range []string{"chatserver.pcap", "client1.pcap", "client2.pcap", "client3.pcap", "dnsserver.pcap"} {
+		fi, err := os.Stat(filepath.Join(results, "reference", "m2-p2p-udp", "captures", f))
+		if err != nil || fi.Size() < 24 {
+			t.Errorf("capture %s: %v (want a pcap file with its header)", f, err)
+		}
+	}
+}
