@@ -80,6 +80,45 @@ type benchClient struct {
 	last      atomic.Int64
 	// latencies in microseconds, written only by the client's reader.
 	latencies []int32
+	// carry is the start of a timestamp that the last read cut off.
+	carry string
+}
+
+// stampDigits is the length of a UnixNano timestamp (until the year 2286).
+const stampDigits = 19
+
+// scanStamps calls fn with every whole timestamp in text and returns what
+// must be prepended to the next read: a marker or a timestamp that text
+// ends in the middle of, or "".
+func scanStamps(text string, fn func(int64)) (carry string) {
+	for {
+		j := strings.Index(text, marker)
+		if j < 0 {
+			// Keep a suffix that may be the start of the next marker.
+			for n := min(len(marker)-1, len(text)); n > 0; n-- {
+				if strings.HasPrefix(marker, text[len(text)-n:]) {
+					return text[len(text)-n:]
+				}
+			}
+			return ""
+		}
+		text = text[j+len(marker):]
+		k := 0
+		for k < len(text) && k < stampDigits && text[k] >= '0' && text[k] <= '9' {
+			k++
+		}
+		if k == len(text) && k < stampDigits {
+			return marker + text
+		}
+		if k != stampDigits {
+			continue // not one of ours
+		}
+		t, err := strconv.ParseInt(text[:k], 10, 64)
+		if err == nil {
+			fn(t)
+		}
+		text = text[k:]
+	}
 }
 
 // marker starts the body of a timed message; the number after it is the
@@ -144,26 +183,14 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 						continue
 					}
 					// An unframed server may pack several messages into one
-					// read, so every timestamp in the text counts.
+					// read, and cut one across two, so every whole timestamp
+					// counts and a cut one waits for its tail.
 					now := time.Now().UnixNano()
-					for text := m.Text; ; {
-						j := strings.Index(text, marker)
-						if j < 0 {
-							break
-						}
-						text = text[j+len(marker):]
-						k := 0
-						for k < len(text) && text[k] >= '0' && text[k] <= '9' {
-							k++
-						}
-						t, err := strconv.ParseInt(text[:k], 10, 64)
-						if err != nil {
-							continue
-						}
+					bc.carry = scanStamps(bc.carry+m.Text, func(t int64) {
 						bc.latencies = append(bc.latencies, int32(min((now-t)/1000, 1<<31-1)))
 						bc.delivered.Add(1)
 						bc.last.Store(now)
-					}
+					})
 				}
 			}()
 			return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,5 +47,39 @@ func TestBenchFlags(t *testing.T) {
 		if err := run(args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+func TestScanStampsAcrossReadBoundaries(t *testing.T) {
+	const ts = "1764100000123456789"
+	whole := "b1 (IP: 127.0.0.1) said: " + marker + ts
+	tests := []struct {
+		name  string
+		reads []string
+		want  int
+	}{
+		{"one per read", []string{whole, whole}, 2},
+		{"two in one read", []string{whole + whole}, 2},
+		{"cut inside the digits", []string{whole[:len(whole)-5], whole[len(whole)-5:]}, 1},
+		{"cut inside the marker", []string{"said: bench", "-t=" + ts}, 1},
+		{"cut right after the marker", []string{"said: " + marker, ts + " and more"}, 1},
+		{"not ours", []string{"said: " + marker + "12x", "said: hello"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int64
+			carry := ""
+			for _, r := range tc.reads {
+				carry = scanStamps(carry+r, func(v int64) { got = append(got, v) })
+			}
+			if len(got) != tc.want {
+				t.Fatalf("got %d stamps %v, want %d", len(got), got, tc.want)
+			}
+			for _, v := range got {
+				if strconv.FormatInt(v, 10) != ts {
+					t.Errorf("stamp %d, want %s", v, ts)
+				}
+			}
+		})
 	}
 }
