@@ -1,9 +1,12 @@
 package lab
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 )
@@ -216,3 +219,38 @@ func (t Topology) NetworkName() string { return t.Name + "_net" }
 
 // ContainerName is the Docker container name of a host in this lab.
 func (t Topology) ContainerName(host string) string { return t.Name + "-" + host }
+
+// TopologyFile is the name of the file, saved beside captures, that records
+// which lab they came from, so that they can be analysed after the lab is
+// gone.
+const TopologyFile = "topology.json"
+
+// SaveTopology writes topo to dir/TopologyFile.
+func SaveTopology(dir string, topo Topology) error {
+	b, err := json.MarshalIndent(topo, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save topology: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save topology: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, TopologyFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save topology: %w", err)
+	}
+	return nil
+}
+
+// LoadTopology reads a file written by SaveTopology. The hosts are derived
+// again from the name, team and subnets, so a hand-edited file cannot
+// describe a lab that New would refuse.
+func LoadTopology(path string) (Topology, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Topology{}, fmt.Errorf("load topology: %w", err)
+	}
+	var t Topology
+	if err := json.Unmarshal(b, &t); err != nil {
+		return Topology{}, fmt.Errorf("%w: %s: %v", ErrInvalidTopology, path, err)
+	}
+	return New(t.Name, t.Team, t.Subnet4, t.Subnet6)
+}

@@ -3,6 +3,9 @@ package lab
 import (
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -89,5 +92,30 @@ func TestNewRejectsBadInput(t *testing.T) {
 				t.Fatalf("got %v, want ErrInvalidTopology", err)
 			}
 		})
+	}
+}
+
+func TestSaveAndLoadTopology(t *testing.T) {
+	dir := t.TempDir()
+	want, err := New("grade-1", 7, netip.MustParsePrefix("10.99.7.0/24"), netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveTopology(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadTopology(filepath.Join(dir, TopologyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("loaded %+v, want %+v", got, want)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"name":"x","team":0}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTopology(bad); !errors.Is(err, ErrInvalidTopology) {
+		t.Errorf("bad file: got %v, want ErrInvalidTopology", err)
 	}
 }

@@ -298,6 +298,10 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	err = stop(sctx, capt.dir)
+	if err == nil {
+		// Names the hosts when the files are analysed after the lab is gone.
+		err = lab.SaveTopology(capt.dir, capt.topo)
+	}
 	res.Duration = time.Since(began)
 	if err != nil {
 		msg := fmt.Sprintf("capture did not stop cleanly, files in %s may be incomplete: %v", capt.dir, err)

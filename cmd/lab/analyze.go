@@ -131,6 +131,15 @@ func (s *captureSource) resolve(ctx context.Context, cmd *cobra.Command, a *app,
 	if given {
 		return files, topo, nil
 	}
+	// Captures saved by lab capture stop or lab grade --capture say which
+	// lab they came from; that beats whatever lab runs now.
+	if saved := filepath.Join(filepath.Dir(files[0]), lab.TopologyFile); fileExists(saved) {
+		t, err := lab.LoadTopology(saved)
+		if err != nil {
+			return nil, topo, fmt.Errorf("%w (or name the lab with --team and --subnet)", err)
+		}
+		return files, t, nil
+	}
 	topo, err := runningTopology(ctx, a)
 	if err != nil {
 		return nil, topo, err
@@ -227,4 +236,9 @@ func cause(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

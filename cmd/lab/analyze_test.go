@@ -5,11 +5,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -242,4 +244,59 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := os.WriteFile(dst, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestAnalyzeNamesHostsFromTheSavedTopology(t *testing.T) {
+	// No engine: the saved file, not a running lab, must name the hosts.
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	copyTo := func(t *testing.T) string {
+		dir := t.TempDir()
+		for _, f := range samples(t) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	t.Run("the capture's own lab", func(t *testing.T) {
+		dir := copyTo(t)
+		if err := lab.SaveTopology(dir, lab.Default()); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runLab(t, "analyze", "--dir", dir)
+		if code != 0 || !strings.Contains(stdout, "Task 3.2") {
+			t.Fatalf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+		}
+		if strings.Contains(stderr, "course's lab") {
+			t.Errorf("fell back to the course's lab: %q", stderr)
+		}
+	})
+	t.Run("another lab's addresses", func(t *testing.T) {
+		dir := copyTo(t)
+		other, err := lab.New("grade-9", 30, netip.MustParsePrefix("10.99.9.0/24"), netip.Prefix{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lab.SaveTopology(dir, other); err != nil {
+			t.Fatal(err)
+		}
+		// client1 of that lab never appears in these captures.
+		if code, stdout, _ := runLab(t, "analyze", "--dir", dir); code != 1 {
+			t.Errorf("exit %d, want 1: the saved topology was ignored; stdout %q", code, stdout)
+		}
+	})
+	t.Run("a broken file", func(t *testing.T) {
+		dir := copyTo(t)
+		if err := os.WriteFile(filepath.Join(dir, lab.TopologyFile), []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runLab(t, "analyze", "--dir", dir)
+		if code != 1 || !strings.HasPrefix(stderr, "lab: invalid topology: ") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
 }

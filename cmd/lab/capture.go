@@ -143,6 +143,11 @@ running.`,
 			if err != nil {
 				return err
 			}
+			// Names the hosts for lab analyze and lab diagram once the
+			// lab is gone or the files are copied elsewhere.
+			if err := lab.SaveTopology(dir, topo); err != nil {
+				return err
+			}
 			printCaptureFiles(a.stdout, dir, files)
 			if stale := staleCaptures(dir, topo, files); len(stale) > 0 {
 				fmt.Fprintf(a.stdout, "note: %s in %s %s from an earlier capture; lab analyze and lab diagram read every capture there\n",
