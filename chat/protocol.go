@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Mode selects the milestone whose behaviour and user-visible strings are used.
@@ -81,21 +82,30 @@ const (
 const MaxUsernameLen = 20
 
 // ValidUsername reports whether name is acceptable as the handout defines
-// it: not empty, at most 20 characters and without spaces. Names with
-// control characters or invalid UTF-8 are refused too, so a name never
-// needs neutralising.
+// it: not empty, at most 20 characters and without spaces (of any kind, so
+// that no stripping on either side can change a name). Names with control
+// characters or invalid UTF-8 are refused too, so a name never needs
+// neutralising.
 func ValidUsername(name string) bool {
-	if name == "" || strings.ContainsRune(name, ' ') {
+	if name == "" {
 		return false
 	}
 	n := 0
 	for _, r := range name {
 		n++
-		if n > MaxUsernameLen || !printable(r) {
+		if n > MaxUsernameLen || !printable(r) || unicode.IsSpace(r) {
 			return false
 		}
 	}
 	return Sanitize(name) == name
+}
+
+// ValidPeerName is ValidUsername for the modes that push peer lists: a name
+// may not start with '[', because the notices that start with it would
+// then read as a peer list to the handout's client, which json.loads every
+// message starting with '['.
+func ValidPeerName(name string) bool {
+	return ValidUsername(name) && !strings.HasPrefix(name, "[")
 }
 
 // invalidUsernameMsg is the rejection text; the Milestone 2 handout server

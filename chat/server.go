@@ -279,7 +279,7 @@ func (s *Server) handshake(c *client) (greeting string, ok bool) {
 	}
 	if s.mode != ModeAuth {
 		c.name = string(pyStrip(first))
-		if !ValidUsername(c.name) {
+		if !ValidUsername(c.name) || (s.mode == ModeP2P && !ValidPeerName(c.name)) {
 			s.reject(c, invalidUsernameMsg(s.mode))
 			return "", false
 		}
@@ -295,7 +295,7 @@ func (s *Server) handshake(c *client) (greeting string, ok bool) {
 		return "", false
 	}
 	c.name = name
-	if !ValidUsername(name) {
+	if !ValidPeerName(name) {
 		s.reject(c, MsgInvalidUsername)
 		return "", false
 	}

@@ -25,19 +25,25 @@ type StoreEntry struct {
 }
 
 // ParseStoreFile parses the contents of a store file: a header comment,
-// then one "name PHC" line per user. Blank lines and lines starting with
-// '#' are ignored.
+// then one "name PHC" line per user. A line is a user's when it ends in a
+// space and a PHC string, so a name may start with '#'; other blank lines
+// and lines starting with '#' are ignored. Nothing is trimmed from a name.
 func ParseStoreFile(data []byte) ([]StoreEntry, error) {
 	var out []StoreEntry
 	seen := make(map[string]bool)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		i := strings.LastIndexByte(line, ' ')
+		isEntry := i >= 0 && strings.HasPrefix(line[i+1:], "$")
+		if !isEntry && (strings.TrimSpace(line) == "" || line[0] == '#') {
 			continue
 		}
-		name, hash, ok := strings.Cut(line, " ")
+		name, hash, ok := "", "", i > 0
+		if ok {
+			name, hash = line[:i], line[i+1:]
+		}
 		if !ok || !ValidUsername(name) {
 			return nil, fmt.Errorf("line %d: want \"<username> <hash>\"", n)
 		}

@@ -106,6 +106,59 @@ func TestStorePersistsAcrossRestart(t *testing.T) {
 	}
 }
 
+func TestStoreKeepsEveryValidNameExactly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.db")
+	st, err := chat.OpenStore(path, cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Names that a careless parser would take for a comment or trim.
+	for _, name := range []string{"#alice", "bob", "#", "[x"} {
+		if err := st.Register(name, "pw-"+name); err != nil {
+			t.Fatalf("Register(%q): %v", name, err)
+		}
+	}
+	reopened, err := chat.OpenStore(path, cheap)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	for _, name := range []string{"#alice", "bob", "#", "[x"} {
+		if !reopened.Verify(name, "pw-"+name) {
+			t.Errorf("%q does not verify after reopening", name)
+		}
+	}
+	if err := reopened.Register("#alice", "again"); err != chat.ErrUserExists {
+		t.Errorf("re-register #alice after restart = %v, want ErrUserExists", err)
+	}
+}
+
+func TestValidUsername(t *testing.T) {
+	tests := []struct {
+		name       string
+		valid      bool
+		validPeers bool
+	}{
+		{"alice", true, true},
+		{"#alice", true, true},
+		{"[x", true, false},
+		{"", false, false},
+		{"a b", false, false},
+		{"\u00a0bob", false, false},
+		{"bob\u2003", false, false},
+		{"abcdefghijklmnopqrst", true, true},
+		{"abcdefghijklmnopqrstu", false, false},
+		{"a\x1b[31m", false, false},
+	}
+	for _, tc := range tests {
+		if got := chat.ValidUsername(tc.name); got != tc.valid {
+			t.Errorf("ValidUsername(%q) = %v, want %v", tc.name, got, tc.valid)
+		}
+		if got := chat.ValidPeerName(tc.name); got != tc.validPeers {
+			t.Errorf("ValidPeerName(%q) = %v, want %v", tc.name, got, tc.validPeers)
+		}
+	}
+}
+
 func TestParseStoreFile(t *testing.T) {
 	h := "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	tests := []struct {
@@ -122,6 +175,9 @@ func TestParseStoreFile(t *testing.T) {
 		{"plain password", "alice hunter2\n", nil, true},
 		{"bad name", "a\x1bb " + h + "\n", nil, true},
 		{"missing hash", "alice\n", nil, true},
+		{"name starting with #", "# header\n#alice " + h + "\n", []string{"#alice"}, false},
+		{"CRLF line ends", "alice " + h + "\r\n", []string{"alice"}, false},
+		{"unicode space in name", "\u00a0bob " + h + "\n", nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

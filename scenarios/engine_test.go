@@ -112,13 +112,15 @@ func TestEngineSteps(t *testing.T) {
 
 func TestFailureCarriesEvidence(t *testing.T) {
 	rt := echoRuntime()
-	res, _ := runFake(t, rt, echoHead+"  - start: {proc: cli, host: client2, role: client}\n  - type: {proc: cli, line: one}\n  - type: {proc: srv, line: two}\n  - expect: {proc: cli, match: three}\n")
+	// The client's "ready" is awaited so that its transcript's order does
+	// not depend on when the fake program runs.
+	res, _ := runFake(t, rt, echoHead+"  - start: {proc: cli, host: client2, role: client}\n  - expect: {proc: cli, match: ready}\n  - type: {proc: cli, line: one}\n  - type: {proc: srv, line: two}\n  - expect: {proc: cli, match: three}\n")
 	if res.Failure == nil {
 		t.Fatal("scenario passed")
 	}
 	want := []Evidence{
 		{Proc: "srv", Host: "webserver", Lines: []string{"### srv on webserver: srv", "ready", "<<< two", "you said: two"}},
-		{Proc: "cli", Host: "client2", Lines: []string{"### cli on client2: cli", "<<< one", "ready", "you said: one"}},
+		{Proc: "cli", Host: "client2", Lines: []string{"### cli on client2: cli", "ready", "<<< one", "you said: one"}},
 	}
 	if fmt.Sprint(res.Failure.Evidence) != fmt.Sprint(want) {
 		t.Errorf("evidence:\n got  %q\n want %q", res.Failure.Evidence, want)
