@@ -7,9 +7,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -21,6 +23,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "chat-bench:", err)
 		os.Exit(1)
 	}
@@ -52,6 +57,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg.mode = m
 	if cfg.clients < 2 || cfg.senders < 1 || cfg.senders > cfg.clients || cfg.rate <= 0 {
 		return fmt.Errorf("need --clients >= 2, 1 <= --senders <= --clients and --rate > 0")
+	}
+	if cfg.dialers < 1 || cfg.duration <= 0 || cfg.timeout <= 0 {
+		return fmt.Errorf("need --dialers >= 1, --duration > 0 and --timeout > 0")
+	}
+	if net.ParseIP(cfg.bind) == nil {
+		return fmt.Errorf("--bind %q: want an IP address such as 127.0.0.1", cfg.bind)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,6 +20,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "chat-client:", err)
 		os.Exit(1)
 	}
@@ -40,6 +44,12 @@ func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error
 	m, err := chat.ParseMode(*mode)
 	if err != nil {
 		return err
+	}
+	if *p2pPort < 1 || *p2pPort > 65535 {
+		return fmt.Errorf("--p2p-port %d: want a port from 1 to 65535", *p2pPort)
+	}
+	if *bind != "" && net.ParseIP(*bind) == nil {
+		return fmt.Errorf("--bind %q: want an IP address such as 127.0.0.11", *bind)
 	}
 	cl := &chat.Client{
 		Server:  *server,

@@ -21,6 +21,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "chat-server:", err)
 		os.Exit(1)
 	}
@@ -49,6 +52,16 @@ func run(args []string, stderr io.Writer) error {
 	m, err := chat.ParseMode(*mode)
 	if err != nil {
 		return err
+	}
+	switch {
+	case *maxLine < 64:
+		return fmt.Errorf("--max-line %d: want at least 64 bytes", *maxLine)
+	case *sendQueue < 1:
+		return fmt.Errorf("--send-queue %d: want at least 1 message", *sendQueue)
+	case *regTimeout <= 0 || *writeTimeout <= 0:
+		return errors.New("--registration-timeout and --write-timeout must be positive")
+	case *pace < 0 || *batchDelay < 0:
+		return errors.New("--pace and --batch-delay cannot be negative")
 	}
 	if *listen == "" {
 		if *listen, err = defaultListen(); err != nil {

@@ -183,6 +183,16 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, erro
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// Each submission's results folder is named for it; two of one name
+	// would overwrite each other's transcripts and captures.
+	seen := make(map[string]string)
+	for i, s := range subs {
+		name := scenarios.SafeName(s.Name)
+		if prev, ok := seen[name]; ok {
+			return nil, fmt.Errorf("%s and %s would share the results folder %q: rename one of the folders", prev, dirs[i], name)
+		}
+		seen[name] = dirs[i]
+	}
 	return subs, nil
 }
 

@@ -20,6 +20,7 @@ func TestGradeBadInputIsOneLineBeforeAnyDial(t *testing.T) {
 		args []string
 		want string
 	}{
+		{"same name twice", []string{"grade", "../../testdata/handout", "../../testdata/handout"}, "lab: ../../testdata/handout and ../../testdata/handout would share the results folder"},
 		{"parallel zero", []string{"grade", "--parallel", "0", empty}, "lab: --parallel 0: must be at least 1"},
 		{"gradescope with two", []string{"grade", "--gradescope", "x.json", empty, empty}, "lab: --gradescope writes one submission's results.json"},
 		{"missing folder", []string{"grade", filepath.Join(empty, "nope")}, "lab: "},

@@ -36,6 +36,10 @@ type app struct {
 	connect func(context.Context) (*lab.Docker, error)
 }
 
+// errRolledBack marks an interrupted lab up, which removed what it had
+// created before returning.
+var errRolledBack = errors.New("rolled back")
+
 // exitError carries an exit code out of a command without a message: an
 // exec'd command's own code, or a status that is not "up".
 type exitError struct{ code int }
@@ -76,7 +80,10 @@ func userMessage(err error) string {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "cleanup failed") {
-		return "interrupted; nothing was left behind"
+		if errors.Is(err, errRolledBack) {
+			return "interrupted; nothing was left behind"
+		}
+		return "interrupted"
 	}
 	if errors.Is(err, lab.ErrZoneDir) || isZoneError(err) {
 		return msg + " (check the zones with named-checkzone, fix them and run lab up again)"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -67,6 +68,9 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			upCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
 			st, err := lab.Up(upCtx, d, topo, opts...)
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%w: %w", errRolledBack, err)
+			}
 			if err != nil {
 				return err
 			}
