@@ -161,12 +161,21 @@ func (s *Store) Register(name, password string) error {
 	s.entries = append(s.entries, StoreEntry{Name: name, Hash: h})
 	s.index[name] = len(s.entries) - 1
 	if err := s.persist(); err != nil {
-		s.entries = s.entries[:len(s.entries)-1]
-		delete(s.index, name)
+		// Once the new file is renamed into place it holds the user, so
+		// memory keeps it too and a retry gets ErrUserExists rather than
+		// a second entry; the registration is still not acknowledged.
+		if !errors.Is(err, errRenamed) {
+			s.entries = s.entries[:len(s.entries)-1]
+			delete(s.index, name)
+		}
 		return fmt.Errorf("register %s: %w", name, err)
 	}
 	return nil
 }
+
+// errRenamed marks a persist that replaced the file but could not make the
+// replacement durable (the directory sync failed).
+var errRenamed = errors.New("store file replaced but not synced")
 
 // Verify reports whether password is name's password.
 func (s *Store) Verify(name, password string) bool {
@@ -218,11 +227,11 @@ func (s *Store) persist() error {
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("sync user store directory: %w", err)
+		return fmt.Errorf("sync user store directory: %w: %w", errRenamed, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync user store directory: %w", err)
+		return fmt.Errorf("sync user store directory: %w: %w", errRenamed, err)
 	}
 	return nil
 }
