@@ -16,6 +16,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/lab/labtest"
 )
 
 // The end-to-end tests bring real labs up on the local Docker engine. Each
@@ -23,48 +24,10 @@ import (
 // user's lab or another package's test labs, and each removes its lab in
 // t.Cleanup, on failure too.
 
-var (
-	engineOnce sync.Once
-	engine     *lab.Docker
-	engineRefs images.Refs
-	engineErr  error
-	engineSkip string
-)
-
-// docker connects to the engine and makes sure the images exist, once per
-// test binary. Without an engine it skips, unless CI is set: CI has one.
+// docker is the engine with the lab's images built (see package labtest).
 func docker(t testing.TB) (*lab.Docker, images.Refs) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test needs Docker; skipped in -short mode")
-	}
-	engineOnce.Do(func() {
-		ctx := context.Background()
-		d, err := lab.Connect(ctx)
-		if err != nil {
-			if os.Getenv("CI") == "" {
-				engineSkip = "no Docker engine here and CI is unset, so the end-to-end test cannot run: " + err.Error()
-				return
-			}
-			engineErr = err
-			return
-		}
-		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		defer cancel()
-		refs, err := images.Ensure(bctx, d.Client())
-		if err != nil {
-			engineErr = fmt.Errorf("build images: %w", err)
-			return
-		}
-		engine, engineRefs = d, refs
-	})
-	if engineSkip != "" {
-		t.Skip(engineSkip)
-	}
-	if engineErr != nil {
-		t.Fatal(engineErr)
-	}
-	return engine, engineRefs
+	return labtest.Docker(t)
 }
 
 func topology(t testing.TB, name string, team int, subnet string) lab.Topology {

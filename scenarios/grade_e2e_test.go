@@ -16,51 +16,14 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/lab/labtest"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
-var (
-	engineOnce sync.Once
-	engine     *lab.Docker
-	engineRefs images.Refs
-	engineErr  error
-	engineSkip string
-)
-
-// docker connects to the engine and makes sure the lab images exist, once
-// per test binary. Without an engine it skips, unless CI is set.
+// docker is the engine with the lab's images built (see package labtest).
 func docker(t testing.TB) (*lab.Docker, images.Refs) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("grading end-to-end needs Docker; skipped in -short mode")
-	}
-	engineOnce.Do(func() {
-		ctx := context.Background()
-		d, err := lab.Connect(ctx)
-		if err != nil {
-			if os.Getenv("CI") == "" {
-				engineSkip = "no Docker engine here and CI is unset, so grading cannot be tested end to end: " + err.Error()
-				return
-			}
-			engineErr = err
-			return
-		}
-		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		defer cancel()
-		refs, err := images.Ensure(bctx, d.Client())
-		if err != nil {
-			engineErr = fmt.Errorf("build images: %w", err)
-			return
-		}
-		engine, engineRefs = d, refs
-	})
-	if engineSkip != "" {
-		t.Skip(engineSkip)
-	}
-	if engineErr != nil {
-		t.Fatal(engineErr)
-	}
-	return engine, engineRefs
+	return labtest.Docker(t)
 }
 
 // fixtures is the folder of handout-style fixtures and broken variants.
