@@ -86,18 +86,11 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 		return plan, nil
 	}
 
-	entries, err := os.ReadDir(filesDir)
+	names, err := FolderFiles(filesDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
 	}
 	hosts := append(append([]Host{}, servers...), clients...)
-	names := []string{}
-	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%w: %s holds no files to copy", ErrDeploy, filesDir)
 	}
@@ -155,4 +148,29 @@ func Deploy(ctx context.Context, cp FileCopier, topo Topology, plan []FileCopy, 
 		fmt.Fprintf(progress, "%s: %s (%d bytes)\n", f.Host, f.Dst, len(f.Data))
 	}
 	return nil
+}
+
+// FolderFiles lists the names of the regular files directly in dir, sorted,
+// leaving out hidden ones. A symbolic link counts as the file it points to,
+// so a submission can share unchanged files with another by linking them.
+func FolderFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if info.Mode().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,5 +88,40 @@ func TestDeployCopiesIntoTheLabsContainers(t *testing.T) {
 	}
 	if strings.Join(rc.got, ",") != "other-webserver:/root/x" || progress.String() != "webserver: /root/x (1 bytes)\n" {
 		t.Errorf("copied %v, progress %q", rc.got, progress.String())
+	}
+}
+
+func TestFolderFilesFollowsLinksAndSkipsHidden(t *testing.T) {
+	shared := t.TempDir()
+	if err := os.WriteFile(filepath.Join(shared, "common.py"), []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, data := range map[string]string{"own.py": "print(2)\n", ".hidden": "x"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(shared, "common.py"), filepath.Join(dir, "common.py")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(dir, "linked-folder")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FolderFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"common.py", "own.py"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("FolderFiles = %q, want %q", got, want)
+	}
+	if err := os.Symlink(filepath.Join(shared, "gone.py"), filepath.Join(dir, "dangling.py")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FolderFiles(dir); err == nil {
+		t.Error("a dangling link was skipped silently, want an error")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
 )
 
 // ManifestFile is the optional file in a submission that says how to run it.
@@ -87,27 +89,24 @@ func LoadSubmission(dir string) (Submission, error) {
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, dir, err)
 	}
-	entries, err := os.ReadDir(abs)
+	names, err := lab.FolderFiles(abs)
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v: give a folder with the Python files", ErrSubmission, dir, unwrapPath(err))
 	}
 	sub := Submission{Name: filepath.Base(abs), Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
-			continue
-		}
-		info, err := e.Info()
+	for _, name := range names {
+		info, err := os.Stat(filepath.Join(abs, name))
 		if err != nil {
-			return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, e.Name(), err)
+			return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, name, err)
 		}
 		if info.Size() > maxSubmissionFile {
-			return Submission{}, fmt.Errorf("%w: %s is %d bytes: a submission file may be at most %d", ErrSubmission, e.Name(), info.Size(), maxSubmissionFile)
+			return Submission{}, fmt.Errorf("%w: %s is %d bytes: a submission file may be at most %d", ErrSubmission, name, info.Size(), maxSubmissionFile)
 		}
-		data, err := os.ReadFile(filepath.Join(abs, e.Name()))
+		data, err := os.ReadFile(filepath.Join(abs, name))
 		if err != nil {
 			return Submission{}, fmt.Errorf("%w: %v", ErrSubmission, err)
 		}
-		sub.Files[e.Name()] = File{Mode: info.Mode().Perm() | 0o400, Data: data}
+		sub.Files[name] = File{Mode: info.Mode().Perm() | 0o400, Data: data}
 	}
 	sub.Programs = Programs{
 		Commands: map[Milestone]map[Role][]string{},

@@ -151,3 +151,24 @@ func TestLoadDirAndSelect(t *testing.T) {
 		t.Error("unknown selection accepted")
 	}
 }
+
+func TestLoadSubmissionReadsLinkedFiles(t *testing.T) {
+	// The broken variants link their five correct programs to handout/.
+	sub, err := LoadSubmission(filepath.Join("..", "testdata", "broken", "echo-to-sender"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"chatroom_server.py", "chatroom_client.py", "chatroom_p2p_server.py", "chatroom_p2p_client.py", "chatroom_auth_server.py", "chatroom_auth_client.py"} {
+		f, ok := sub.Files[name]
+		if !ok || len(f.Data) == 0 {
+			t.Errorf("%s missing or empty", name)
+		}
+	}
+	want, err := os.ReadFile(filepath.Join("..", "testdata", "handout", "chatroom_client.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sub.Files["chatroom_client.py"].Data) != string(want) {
+		t.Error("the linked chatroom_client.py is not the handout's")
+	}
+}
