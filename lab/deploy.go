@@ -8,8 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
-	"strings"
 )
 
 // DeployDir is where deploy puts programs on a host: root's home, the
@@ -35,15 +33,17 @@ const (
 	DeployClient = "client"
 )
 
-// maxDeployFile bounds each deployed file; a lab program is small, and a
-// mistaken --files (a home folder) should fail rather than copy gigabytes.
+// maxDeployFile bounds each of our reference binaries, which make build
+// puts in binDir. A student's files (--files) have ReadFolder's limits.
 const maxDeployFile = 64 << 20
 
 // PlanDeploy decides what deploy copies where. With filesDir empty it takes
 // the reference chat-server (for the webserver) and chat-client (for the
 // clients) from binDir. Otherwise every regular, non-hidden file at the top
 // of filesDir goes to the webserver and all clients, keeping its executable
-// bit. role ("all", "server" or "client") narrows the hosts.
+// bit; filesDir is read as ReadFolder reads it, so a link, a special file or
+// too much data is refused and nothing is deployed. role ("all", "server"
+// or "client") narrows the hosts.
 func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error) {
 	if role == "" {
 		role = DeployAll
@@ -86,30 +86,22 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 		return plan, nil
 	}
 
-	names, err := FolderFiles(filesDir)
+	files, err := ReadFolder(filesDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
 	}
 	hosts := append(append([]Host{}, servers...), clients...)
-	if len(names) == 0 {
+	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: %s holds no files to copy", ErrDeploy, filesDir)
 	}
-	for _, n := range names {
-		src := filepath.Join(filesDir, n)
-		data, err := readDeployFile(src)
-		if err != nil {
-			return nil, err
-		}
-		info, err := os.Stat(src)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
-		}
+	for _, f := range files {
 		mode := os.FileMode(0o644)
-		if info.Mode().Perm()&0o111 != 0 {
+		if f.Mode&0o111 != 0 {
 			mode = 0o755
 		}
+		src := filepath.Join(filesDir, f.Name)
 		for _, h := range hosts {
-			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, n), Mode: mode, Data: data})
+			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, f.Name), Mode: mode, Data: f.Data})
 		}
 	}
 	return plan, nil
@@ -123,9 +115,17 @@ func readDeployFile(src string) ([]byte, error) {
 	if info.Size() > maxDeployFile {
 		return nil, fmt.Errorf("%w: %s is %d MB; lab programs are far smaller", ErrDeploy, src, info.Size()>>20)
 	}
-	data, err := os.ReadFile(src)
+	f, err := os.Open(src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxDeployFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
+	}
+	if len(data) > maxDeployFile {
+		return nil, fmt.Errorf("%w: %s grew past %d MB while it was read: run make build once, then deploy", ErrDeploy, src, maxDeployFile>>20)
 	}
 	return data, nil
 }
@@ -148,29 +148,4 @@ func Deploy(ctx context.Context, cp FileCopier, topo Topology, plan []FileCopy, 
 		fmt.Fprintf(progress, "%s: %s (%d bytes)\n", f.Host, f.Dst, len(f.Data))
 	}
 	return nil
-}
-
-// FolderFiles lists the names of the regular files directly in dir, sorted,
-// leaving out hidden ones. A symbolic link counts as the file it points to,
-// so a submission can share unchanged files with another by linking them.
-func FolderFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	names := []string{}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		info, err := os.Stat(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if info.Mode().IsRegular() {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	return names, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,37 +90,20 @@ func TestDeployCopiesIntoTheLabsContainers(t *testing.T) {
 	}
 }
 
-func TestFolderFilesFollowsLinksAndSkipsHidden(t *testing.T) {
-	shared := t.TempDir()
-	if err := os.WriteFile(filepath.Join(shared, "common.py"), []byte("print(1)\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, data := range map[string]string{"own.py": "print(2)\n", ".hidden": "x"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Join(shared, "common.py"), filepath.Join(dir, "common.py")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(shared, filepath.Join(dir, "linked-folder")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	got, err := FolderFiles(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"common.py", "own.py"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("FolderFiles = %q, want %q", got, want)
-	}
-	if err := os.Symlink(filepath.Join(shared, "gone.py"), filepath.Join(dir, "dangling.py")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := FolderFiles(dir); err == nil {
-		t.Error("a dangling link was skipped silently, want an error")
+func TestPlanDeployRefusesAHostileFolder(t *testing.T) {
+	topo := Default()
+	for _, tc := range hostileFolders {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.make(t, dir)
+			plan, err := PlanDeploy(topo, t.TempDir(), dir, "")
+			if !errors.Is(err, ErrDeploy) {
+				t.Fatalf("err = %v, want ErrDeploy", err)
+			}
+			checkRefusal(t, err, tc.wantErr, "cannot deploy: ")
+			if plan != nil {
+				t.Errorf("planned %d copies of a refused folder", len(plan))
+			}
+		})
 	}
 }

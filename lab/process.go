@@ -79,10 +79,14 @@ func (d *Docker) Spawn(ctx context.Context, ctr string, cmd []string, env []stri
 		}
 		p.pid = pid
 	case <-ctx.Done():
+		p.out.abandon() // nobody will read it
 		att.Close()
 		return nil, ctx.Err()
 	}
 	p.stopCtx = context.AfterFunc(ctx, func() {
+		// A caller that stopped reading must not keep the copy from
+		// Docker blocked, nor Wait with it.
+		p.out.abandon()
 		kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = p.Signal(kctx, syscall.SIGKILL)
@@ -95,8 +99,11 @@ func (d *Docker) Spawn(ctx context.Context, ctr string, cmd []string, env []stri
 func (p *Process) Stdin() io.WriteCloser { return p.stdin }
 
 // Output is the process's stdout and stderr, combined, as they arrive. It
-// returns io.EOF once the process has exited and all output is read. Output
-// is buffered, so a caller that never reads does not block the process.
+// returns io.EOF once the process has exited and all output is read. Up to
+// 1 MiB waits to be read; beyond that the process is held up until the
+// caller reads, so a caller must keep reading (Wait waits for the output to
+// be read to its end). When the process's context ends, output not yet
+// buffered is dropped.
 func (p *Process) Output() io.Reader { return p.out }
 
 // PID is the process's ID inside the container.
@@ -192,11 +199,14 @@ func (s *pidSniffer) write(b []byte, stderr bool) {
 		s.out.write(b)
 		return
 	}
+	// What is held back is bounded like the stream it goes to: only the
+	// shell's own messages, or a start-up log that overtook the PID line,
+	// can come before the PID.
 	if stderr {
-		s.errHead = append(s.errHead, b...)
+		s.errHead = appendMax(s.errHead, b, streamMax)
 		return
 	}
-	s.head = append(s.head, b...)
+	s.head = appendMax(s.head, b, streamMax)
 	i := bytes.IndexByte(s.head, '\n')
 	if i < 0 {
 		return
@@ -214,6 +224,11 @@ func (s *pidSniffer) write(b []byte, stderr bool) {
 	s.head, s.errHead = nil, nil
 }
 
+// appendMax appends as much of b to dst as keeps it within limit bytes.
+func appendMax(dst, b []byte, limit int) []byte {
+	return append(dst, b[:min(len(b), limit-min(len(dst), limit))]...)
+}
+
 func (s *pidSniffer) finish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,17 +243,26 @@ func (s *pidSniffer) early() string {
 	return string(s.head) + string(s.errHead)
 }
 
-// streamBuffer is an unbounded pipe: writes never block, reads block until
-// data arrives or the writer closes.
+// streamMax bounds the output of a Process waiting to be read. A program
+// that prints faster than its reader reads is held up, as a full pipe would
+// hold it up, rather than the output piling up in memory.
+const streamMax = 1 << 20
+
+// streamBuffer is a pipe holding at most max bytes: writes block while it
+// is full, until the reader drains it; reads block until data arrives or
+// the writer closes. Once abandoned, writes return at once and drop their
+// data, so the writer cannot be stuck behind a reader that has gone.
 type streamBuffer struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	buf    bytes.Buffer
-	closed bool
+	mu        sync.Mutex
+	cond      *sync.Cond
+	buf       bytes.Buffer
+	max       int
+	closed    bool // the writer is done
+	abandoned bool // nobody reads any more
 }
 
 func newStreamBuffer() *streamBuffer {
-	s := &streamBuffer{}
+	s := &streamBuffer{max: streamMax}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -246,14 +270,33 @@ func newStreamBuffer() *streamBuffer {
 func (s *streamBuffer) write(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf.Write(b)
-	s.cond.Broadcast()
+	for len(b) > 0 {
+		for s.buf.Len() >= s.max && !s.abandoned {
+			s.cond.Wait()
+		}
+		if s.abandoned {
+			return
+		}
+		n := min(len(b), s.max-s.buf.Len())
+		s.buf.Write(b[:n])
+		b = b[n:]
+		s.cond.Broadcast()
+	}
 }
 
 func (s *streamBuffer) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	s.cond.Broadcast()
+}
+
+// abandon drops all output written from now on; what is buffered can
+// still be read.
+func (s *streamBuffer) abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abandoned = true
 	s.cond.Broadcast()
 }
 
@@ -267,5 +310,20 @@ func (s *streamBuffer) Read(b []byte) (int, error) {
 	if s.buf.Len() == 0 {
 		return 0, io.EOF
 	}
-	return s.buf.Read(b)
+	n, _ := s.buf.Read(b)
+	s.cond.Broadcast() // there is room for the writer
+	return n, nil
+}
+
+// cappedBuffer keeps the first max bytes written to it and drops the rest;
+// writes never fail, so the stream feeding it is read to its end.
+type cappedBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+// Write implements io.Writer.
+func (c *cappedBuffer) Write(b []byte) (int, error) {
+	c.buf.Write(b[:max(0, min(len(b), c.max-c.buf.Len()))])
+	return len(b), nil
 }

@@ -78,3 +78,97 @@ func TestPIDSnifferReportsAPreludeThatFailed(t *testing.T) {
 		t.Errorf("early() = %q, want %q", got, want)
 	}
 }
+
+func TestStreamBufferHoldsUpAWriterAheadOfItsReader(t *testing.T) {
+	s := newStreamBuffer()
+	s.max = 1 << 10
+	const total = 64 << 10
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		chunk := make([]byte, 3000) // larger than the buffer
+		for i := 0; i < total; i += len(chunk) {
+			for j := range chunk {
+				chunk[j] = byte(i + j)
+			}
+			s.write(chunk[:min(len(chunk), total-i)])
+		}
+		s.close()
+	}()
+	var got []byte
+	b := make([]byte, 100) // a slow reader: small reads
+	for {
+		s.mu.Lock()
+		held := s.buf.Len()
+		s.mu.Unlock()
+		if held > s.max {
+			t.Fatalf("%d bytes buffered, want at most %d", held, s.max)
+		}
+		n, err := s.Read(b)
+		got = append(got, b[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-written
+	if len(got) != total {
+		t.Fatalf("read %d bytes, want %d", len(got), total)
+	}
+	for i, c := range got {
+		if c != byte(i) {
+			t.Fatalf("byte %d = %d, want %d: output reordered or lost", i, c, byte(i))
+		}
+	}
+}
+
+func TestStreamBufferAbandonedReleasesItsWriter(t *testing.T) {
+	s := newStreamBuffer()
+	s.max = 10
+	s.write([]byte("0123456789")) // fills it
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		s.write([]byte(" and more than fits"))
+		s.close()
+	}()
+	// Nobody reads; once abandoned the writer returns, dropping what did
+	// not fit, and what was buffered can still be read.
+	s.abandon()
+	<-written
+	got, err := io.ReadAll(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "0123456789" {
+		t.Errorf("read %q after abandoning, want what was buffered before", got)
+	}
+}
+
+func TestCappedBufferKeepsTheStartAndReadsOn(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{name: "under the cap", writes: []string{"ab", "cd"}, want: "abcd"},
+		{name: "at the cap", writes: []string{"abc", "de"}, want: "abcde"},
+		{name: "over the cap in one write", writes: []string{"abcdefgh"}, want: "abcde"},
+		{name: "over the cap across writes", writes: []string{"abc", "defg", "hij"}, want: "abcde"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cappedBuffer{max: 5}
+			for _, w := range tc.writes {
+				if n, err := c.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write(%q) = %d, %v; want %d, nil", w, n, err, len(w))
+				}
+			}
+			if got := c.buf.String(); got != tc.want {
+				t.Errorf("kept %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -2,19 +2,40 @@ package scenarios
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
 )
 
+// What a transcript keeps of one process's output, so that a program that
+// prints without end costs the grader a fixed amount of memory (about 3 MiB
+// a process) and a bounded transcript file.
+const (
+	// matchWindow is how much of the latest output expectations can still
+	// match: at least this much, at most twice it. Output older than that
+	// is dropped; a chat program's answer is a line or two, and waiters
+	// search every chunk as it arrives, so only a program printing
+	// megabytes between two of its lines can hide one.
+	matchWindow = 1 << 20
+	// logHead and logTail are how much of the start and of the end of the
+	// human-readable log is kept; what lies between is replaced by one
+	// line saying how many bytes were dropped.
+	logHead = 256 << 10
+	logTail = 256 << 10
+)
+
 // transcript is one process's output as the engine sees it. Output arrives
 // from a pump goroutine; waiters block on the notify channel, which is
-// closed and replaced on every change, so no wait ever polls.
+// closed and replaced on every change, so no wait ever polls. Offsets
+// (cursor, position, findAt, seek) count every byte the program printed,
+// including those no longer kept.
 type transcript struct {
 	mu      sync.Mutex
-	out     []byte       // program output only: what expectations match
-	log     bytes.Buffer // output with typed lines interleaved: what people read
-	cursor  int          // expect consumes output up to here
+	out     []byte     // the latest program output, from offset base: what expectations match
+	base    int        // the offset of out[0]; output before it is dropped
+	log     boundedLog // output with typed lines interleaved: what people read
+	cursor  int        // expect consumes output up to here
 	eof     bool
 	exited  bool
 	code    int
@@ -23,12 +44,15 @@ type transcript struct {
 }
 
 func newTranscript() *transcript {
-	return &transcript{notify: make(chan struct{})}
+	return &transcript{notify: make(chan struct{}), log: boundedLog{headMax: logHead, tailMax: logTail}}
 }
 
 // normalize turns terminal carriage returns into line breaks: the handout's
 // clients print "\r[Server] ..." and "\r[Me] ".
 func normalize(b []byte) []byte {
+	if bytes.IndexByte(b, '\r') < 0 {
+		return b
+	}
 	b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 	return bytes.ReplaceAll(b, []byte("\r"), []byte("\n"))
 }
@@ -43,7 +67,15 @@ func (t *transcript) write(b []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.out = append(t.out, b...)
-	t.log.Write(b)
+	if len(t.out) > 2*matchWindow {
+		// Dropping a window's worth at a time moves each byte at most
+		// once more, however small the writes.
+		cut := len(t.out) - matchWindow
+		t.out = t.out[:copy(t.out, t.out[cut:])]
+		t.base += cut
+		t.cursor = max(t.cursor, t.base)
+	}
+	t.log.write(b)
 	t.changedLocked()
 }
 
@@ -51,19 +83,15 @@ func (t *transcript) write(b []byte) {
 func (t *transcript) typed(line string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if n := t.log.Len(); n > 0 && t.log.Bytes()[n-1] != '\n' {
-		t.log.WriteByte('\n')
-	}
-	t.log.WriteString("<<< " + line + "\n")
+	t.log.startLine()
+	t.log.write([]byte("<<< " + line + "\n"))
 }
 
 func (t *transcript) note(msg string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if n := t.log.Len(); n > 0 && t.log.Bytes()[n-1] != '\n' {
-		t.log.WriteByte('\n')
-	}
-	t.log.WriteString("### " + msg + "\n")
+	t.log.startLine()
+	t.log.write([]byte("### " + msg + "\n"))
 }
 
 func (t *transcript) markEOF() {
@@ -80,8 +108,9 @@ func (t *transcript) finish(code int, err error) {
 	t.changedLocked()
 }
 
-// find searches the output after the cursor; consume moves the cursor past
-// the match.
+// find searches the output after the cursor (from < 0) or after from;
+// consume moves the cursor past the match. Output no longer kept is not
+// searched.
 func (t *transcript) find(re *regexp.Regexp, from int, consume bool) (match string, found bool, ch <-chan struct{}) {
 	m, _, found, ch := t.findAt(re, from, consume)
 	return m, found, ch
@@ -94,14 +123,16 @@ func (t *transcript) findAt(re *regexp.Regexp, from int, consume bool) (match st
 	if from < 0 {
 		from = t.cursor
 	}
-	loc := re.FindIndex(t.out[from:])
+	from = min(max(from, t.base), t.base+len(t.out))
+	rest := t.out[from-t.base:]
+	loc := re.FindIndex(rest)
 	if loc == nil {
 		return "", from, false, t.notify
 	}
 	if consume {
 		t.cursor = from + loc[1]
 	}
-	return string(t.out[from+loc[0] : from+loc[1]]), from + loc[1], true, t.notify
+	return string(rest[loc[0]:loc[1]]), from + loc[1], true, t.notify
 }
 
 func (t *transcript) position() int {
@@ -122,6 +153,8 @@ func (t *transcript) state() (exitState, <-chan struct{}) {
 	return exitState{t.eof, t.exited, t.code, t.waitErr}, t.notify
 }
 
+// text is the human-readable log; one that outgrew its bounds has a line
+// saying how many bytes were dropped in its middle.
 func (t *transcript) text() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -149,4 +182,73 @@ func (t *transcript) seek(pos int) {
 	if pos > t.cursor {
 		t.cursor = pos
 	}
+}
+
+// boundedLog keeps the start and the end of a text that may grow without
+// bound: its first headMax bytes and its last tailMax.
+type boundedLog struct {
+	headMax, tailMax int
+	head             []byte
+	// tail is what followed head, less what was dropped. Once anything
+	// was, it holds more than tailMax bytes, so that String knows whether
+	// its last tailMax start a line.
+	tail    []byte
+	dropped int
+}
+
+func (l *boundedLog) write(b []byte) {
+	if n := min(len(b), l.headMax-len(l.head)); n > 0 {
+		l.head = append(l.head, b[:n]...)
+		b = b[n:]
+	}
+	if len(b) > l.tailMax {
+		l.dropped += len(l.tail) + len(b) - (l.tailMax + 1)
+		l.tail = append(l.tail[:0], b[len(b)-(l.tailMax+1):]...)
+		return
+	}
+	l.tail = append(l.tail, b...)
+	if len(l.tail) > 2*l.tailMax {
+		// Dropping a tail's worth at a time moves each byte at most once
+		// more, however small the writes.
+		cut := len(l.tail) - (l.tailMax + 1)
+		l.tail = l.tail[:copy(l.tail, l.tail[cut:])]
+		l.dropped += cut
+	}
+}
+
+// startLine ends the last line if it is unfinished, so that what comes next
+// starts a line of its own.
+func (l *boundedLog) startLine() {
+	last := l.head
+	if len(l.tail) > 0 {
+		last = l.tail
+	}
+	if n := len(last); n > 0 && last[n-1] != '\n' {
+		l.write([]byte{'\n'})
+	}
+}
+
+// String is the text with what was dropped from its middle replaced by a
+// line saying how many bytes that was.
+func (l *boundedLog) String() string {
+	excess := len(l.tail) - l.tailMax
+	if excess <= 0 {
+		return string(l.head) + string(l.tail)
+	}
+	tail, dropped := l.tail[excess:], l.dropped+excess
+	if l.tail[excess-1] != '\n' {
+		// Start at a line rather than in the middle of one.
+		if i := bytes.IndexByte(tail, '\n'); i >= 0 && i < len(tail)-1 {
+			tail, dropped = tail[i+1:], dropped+i+1
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(l.head) + len(tail) + 64)
+	b.Write(l.head)
+	if n := len(l.head); n > 0 && l.head[n-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "… %d bytes dropped …\n", dropped)
+	b.Write(tail)
+	return b.String()
 }

@@ -115,20 +115,21 @@ def main():
             shutil.rmtree(folder)
         os.makedirs(folder)
         for name in PROGRAMS:
+            src, dst = os.path.join(HERE, name), os.path.join(folder, name)
             if name != target:
-                # The correct program, linked rather than copied, so that
-                # the variant differs from handout/ in its faulty file only.
-                os.symlink(os.path.relpath(os.path.join(HERE, name), folder), os.path.join(folder, name))
-                continue
-            with open(os.path.join(HERE, name), encoding="utf-8") as f:
-                text = f.read()
-            for old, new in replacements:
-                if text.count(old) != 1:
-                    sys.exit("make_broken: %s: replacement for %s matches %d times" % (fault, name, text.count(old)))
-                text = text.replace(old, new)
-            with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(os.path.join(folder, name), os.stat(os.path.join(HERE, name)).st_mode & 0o777)
+                # A copy, not a symbolic link: the grader refuses a folder
+                # holding a link (lab.ReadFolder), as it must a student's.
+                shutil.copyfile(src, dst)
+            else:
+                with open(src, encoding="utf-8") as f:
+                    text = f.read()
+                for old, new in replacements:
+                    if text.count(old) != 1:
+                        sys.exit("make_broken: %s: replacement for %s matches %d times" % (fault, name, text.count(old)))
+                    text = text.replace(old, new)
+                with open(dst, "w", encoding="utf-8") as f:
+                    f.write(text)
+            os.chmod(dst, os.stat(src).st_mode & 0o777)
         with open(os.path.join(folder, "FAULT.md"), "w", encoding="utf-8") as f:
             f.write("Fails check `%s` (only): %s Faulty file: `%s`.\n" % (check, description, target))
         print("wrote %s" % os.path.relpath(folder, os.path.dirname(BROKEN)))
