@@ -21,9 +21,20 @@ type Runner interface {
 	CopyFile(ctx context.Context, container, dst string, mode os.FileMode, data []byte) error
 }
 
+// StateLister is what RunLab uses, when its Runner also offers it, to name
+// a stopped or missing host before checking anything. *lab.Docker
+// satisfies it.
+type StateLister interface {
+	Containers(ctx context.Context, labels map[string]string) ([]lab.ContainerInfo, error)
+}
+
 // DefaultBinaryPath is where RunLab puts the dnscheck binary in each client,
 // so students can also run it by hand.
 const DefaultBinaryPath = "/usr/local/bin/dnscheck"
+
+// sandboxBinaryPath is where the binary goes on a sandboxed host, whose
+// root file system is read-only.
+const sandboxBinaryPath = lab.ToolDir + "/bin/dnscheck"
 
 // WithExpectations makes RunLab check exps instead of Expectations(topo).
 func WithExpectations(exps []Expectation) Option {
@@ -45,8 +56,10 @@ func WithBinaryPath(path string) Option {
 // client of topo, runs it in all of them at once against the expectations,
 // and gathers their reports. Each client checks through its own resolv.conf
 // and directly at the lab's DNS server. A client where the binary cannot run
-// gets a FindingRun; the error is only for input RunLab refuses, before it
-// touches any container.
+// gets a FindingRun. The error is for input RunLab refuses, before it
+// touches any container, and, when r is also a StateLister, a
+// *lab.DownError naming the DNS server or clients that are stopped or
+// missing (nothing is checked then: every query would only time out).
 func RunLab(ctx context.Context, r Runner, topo lab.Topology, binary []byte, opts ...Option) (Report, error) {
 	cfg := newConfig(opts)
 	start := cfg.now()
@@ -78,6 +91,19 @@ func RunLab(ctx context.Context, r Runner, topo lab.Topology, binary []byte, opt
 	hosts, err := pickHosts(topo, cfg.clients)
 	if err != nil {
 		return Report{}, err
+	}
+	if sl, ok := r.(StateLister); ok {
+		cs, err := sl.Containers(ctx, map[string]string{lab.LabelLab: topo.Name})
+		if err != nil {
+			return Report{}, fmt.Errorf("list the hosts of lab %s: %w", topo.Name, err)
+		}
+		names := []string{topo.DNSServer().Name}
+		for _, h := range hosts {
+			names = append(names, h.Name)
+		}
+		if down := lab.HostsDown(topo.Name, cs, names); len(down) > 0 {
+			return Report{}, &lab.DownError{Hosts: down}
+		}
 	}
 	server := topo.DNSServer().IPv4.String()
 	rep := Report{Lab: topo.Name, Domain: topo.Domain(), Server: server, Hosts: make([]HostReport, len(hosts))}
@@ -128,10 +154,17 @@ func runHost(ctx context.Context, r Runner, container, host, server string, bina
 	failed := func(format string, args ...any) HostReport {
 		return HostReport{Host: host, Direct: server, Findings: []Finding{{Kind: FindingRun, Detail: fmt.Sprintf(format, args...)}}}
 	}
-	if err := r.CopyFile(ctx, container, cfg.binaryPath, 0o755, binary); err != nil {
+	path := cfg.binaryPath
+	err := r.CopyFile(ctx, container, path, 0o755, binary)
+	if err != nil && path == DefaultBinaryPath && strings.Contains(strings.ToLower(err.Error()), "read-only") {
+		// A sandboxed host: only its tmpfs mounts are writable.
+		path = sandboxBinaryPath
+		err = r.CopyFile(ctx, container, path, 0o755, binary)
+	}
+	if err != nil {
 		return failed("copy dnscheck into %s: %v: is the lab up? (lab status)", container, err)
 	}
-	cmd := []string{cfg.binaryPath, "--expect-json", "-", "--direct", server, "--host", host,
+	cmd := []string{path, "--expect-json", "-", "--direct", server, "--host", host,
 		"--timeout", cfg.timeout.String(), "--retries", fmt.Sprint(cfg.retries), "--port", fmt.Sprint(cfg.port), "--json"}
 	res, err := r.Exec(ctx, container, cmd, bytes.NewReader(stdin))
 	if err != nil {

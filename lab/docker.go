@@ -18,6 +18,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
@@ -96,11 +97,13 @@ func (d *Docker) Networks(ctx context.Context) ([]NetworkInfo, error) {
 	return out, nil
 }
 
-// CreateNetwork creates a dual-stack bridge network.
+// CreateNetwork creates a dual-stack bridge network, internal if the spec
+// says so.
 func (d *Docker) CreateNetwork(ctx context.Context, spec NetworkSpec) (string, error) {
 	ipv6 := true
 	res, err := d.c.NetworkCreate(ctx, spec.Name, client.NetworkCreateOptions{
 		Driver:     "bridge",
+		Internal:   spec.Internal,
 		EnableIPv6: &ipv6,
 		IPAM: &network.IPAM{Config: []network.IPAMConfig{
 			{Subnet: spec.Subnet4, Gateway: spec.Gateway4},
@@ -141,25 +144,12 @@ func (d *Docker) Containers(ctx context.Context, labels map[string]string) ([]Co
 }
 
 // CreateContainer creates (but does not start) a lab host: fixed addresses
-// on the lab network, NET_ADMIN, and an init so that stopping is immediate.
+// on the lab network, NET_ADMIN, and an init so that stopping is immediate;
+// a sandboxed host is confined instead (see containerConfig).
 func (d *Docker) CreateContainer(ctx context.Context, spec ContainerSpec) (string, error) {
-	init := true
+	cfg, hc, nc := containerConfig(spec)
 	res, err := d.c.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: spec.Name,
-		Config: &container.Config{
-			Hostname: spec.Hostname,
-			Image:    spec.Image,
-			Env:      spec.Env,
-			Labels:   spec.Labels,
-		},
-		HostConfig: &container.HostConfig{
-			Init:        &init,
-			CapAdd:      []string{"NET_ADMIN"},
-			NetworkMode: container.NetworkMode(spec.Network),
-		},
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			spec.Network: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: spec.IPv4, IPv6Address: spec.IPv6}},
-		}},
+		Name: spec.Name, Config: cfg, HostConfig: hc, NetworkingConfig: nc,
 	})
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -168,6 +158,57 @@ func (d *Docker) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		return "", err
 	}
 	return res.ID, nil
+}
+
+// containerConfig is what CreateContainer asks Docker for. A sandboxed
+// host gets the sandbox's memory (without swap), process and CPU limits,
+// only GraderCapabilities (for root; programs started through
+// Sandbox.Command have none), no-new-privileges, a read-only root file
+// system with the sandbox's tmpfs mounts, and spec.ResolvConf as its
+// read-only /etc/resolv.conf.
+func containerConfig(spec ContainerSpec) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	init := true
+	cfg := &container.Config{
+		Hostname: spec.Hostname,
+		Image:    spec.Image,
+		Env:      spec.Env,
+		Labels:   spec.Labels,
+	}
+	hc := &container.HostConfig{
+		Init:        &init,
+		CapAdd:      []string{"NET_ADMIN"},
+		NetworkMode: container.NetworkMode(spec.Network),
+	}
+	for _, vol := range sortedKeys(spec.Volumes) {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: spec.Volumes[vol]})
+	}
+	if sb := spec.Sandbox; sb != nil {
+		pids := sb.PIDs
+		hc.CapAdd = append([]string(nil), GraderCapabilities...)
+		hc.CapDrop = []string{"ALL"}
+		hc.SecurityOpt = []string{"no-new-privileges"}
+		hc.ReadonlyRootfs = true
+		hc.Tmpfs = sb.tmpfsOptions()
+		hc.ShmSize = sb.Shm
+		hc.Resources = container.Resources{Memory: sb.Memory, MemorySwap: sb.Memory, PidsLimit: &pids, NanoCPUs: sb.NanoCPUs}
+		if spec.ResolvConf != "" {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
+		}
+	}
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		spec.Network: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: spec.IPv4, IPv6Address: spec.IPv6}},
+	}}
+	return cfg, hc, nc
+}
+
+// CreateVolume creates a named volume, or finds the one of that name, and
+// returns where its files are on the engine's machine.
+func (d *Docker) CreateVolume(ctx context.Context, name string, labels map[string]string) (string, error) {
+	res, err := d.c.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels})
+	if err != nil {
+		return "", fmt.Errorf("create volume %s: %w", name, err)
+	}
+	return res.Volume.Mountpoint, nil
 }
 
 // CopyFiles copies files (name → content, mode 0644, owned by root) into dir
@@ -233,9 +274,50 @@ func addTarFile(tw *tar.Writer, name string, mode os.FileMode, data []byte) erro
 	return nil
 }
 
-func (d *Docker) copyTar(ctx context.Context, ctr string, r io.Reader) error {
-	_, err := d.c.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: "/", Content: r})
+func (d *Docker) copyTar(ctx context.Context, ctr string, archive *bytes.Buffer) error {
+	data := archive.Bytes()
+	_, err := d.c.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(data)})
+	if err != nil && strings.Contains(err.Error(), "read-only") {
+		// A sandboxed host's root file system is read-only, and Docker
+		// cannot copy into its tmpfs mounts: unpack inside the host.
+		return d.untar(ctx, ctr, data)
+	}
 	return err
+}
+
+// untar unpacks a tar archive at / inside a running container, as root.
+func (d *Docker) untar(ctx context.Context, ctr string, data []byte) error {
+	res, err := d.Exec(ctx, ctr, []string{"tar", "-x", "-f", "-", "-C", "/"}, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("unpack in %s: tar exited %d: %s", ctr, res.ExitCode, oneLine(string(res.Stderr)))
+	}
+	return nil
+}
+
+// PutFiles writes files into a running or created container in one
+// archive: each at its absolute Dst with its Mode, parents created. Only
+// Dst, Mode and Data are used.
+func (d *Docker) PutFiles(ctx context.Context, ctr string, files []FileCopy) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		if !path.IsAbs(f.Dst) {
+			return fmt.Errorf("copy to %s:%s: destination must be an absolute path", ctr, f.Dst)
+		}
+		if err := addTarFile(tw, f.Dst, f.Mode, f.Data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := d.copyTar(ctx, ctr, &buf); err != nil {
+		return fmt.Errorf("copy %d file(s) to %s: %w", len(files), ctr, err)
+	}
+	return nil
 }
 
 // ReadFile reads one regular file out of a container.
@@ -260,10 +342,50 @@ func (d *Docker) ReadFile(ctx context.Context, ctr, src string) ([]byte, error) 
 	return b, nil
 }
 
-// Start starts a container; one already running is left alone.
+// Start starts a container; one already running is left alone. A
+// sandboxed host is then cut off from everything outside its subnet (see
+// LabelBlock) before Start returns, so before any program runs there.
 func (d *Docker) Start(ctx context.Context, ctr string) error {
-	_, err := d.c.ContainerStart(ctx, ctr, client.ContainerStartOptions{})
-	return err
+	if _, err := d.c.ContainerStart(ctx, ctr, client.ContainerStartOptions{}); err != nil {
+		return err
+	}
+	return d.block(ctx, ctr)
+}
+
+// Restart stops a container (killing it after a second) and starts it
+// again with the same addresses, re-applying a sandboxed host's routes. The
+// contents of its tmpfs mounts are lost.
+func (d *Docker) Restart(ctx context.Context, ctr string) error {
+	timeout := 1
+	if _, err := d.c.ContainerRestart(ctx, ctr, client.ContainerRestartOptions{Timeout: &timeout}); err != nil {
+		return fmt.Errorf("restart %s: %w", ctr, err)
+	}
+	return d.block(ctx, ctr)
+}
+
+// block applies a sandboxed host's prohibit routes; other hosts carry no
+// LabelBlock and are left alone.
+func (d *Docker) block(ctx context.Context, ctr string) error {
+	res, err := d.c.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", ctr, err)
+	}
+	if res.Container.Config == nil {
+		return nil
+	}
+	gws, ok := res.Container.Config.Labels[LabelBlock]
+	if !ok {
+		return nil
+	}
+	gw4, gw6, _ := strings.Cut(gws, ",")
+	out, err := d.Exec(ctx, ctr, []string{"sh", "-c", blockScript(gw4, gw6)}, nil)
+	if err != nil {
+		return fmt.Errorf("cut %s off from the gateway: %w", ctr, err)
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("cut %s off from the gateway: %s", ctr, oneLine(string(out.Stderr)))
+	}
+	return nil
 }
 
 // Stop stops a container gracefully (its init forwards SIGTERM).
@@ -310,12 +432,17 @@ func (d *Docker) RemoveVolume(ctx context.Context, name string) error {
 	return nil
 }
 
+// maxExecOutput bounds what Exec keeps of each of a command's two streams.
+const maxExecOutput = 4 << 20
+
 // Exec runs cmd in a running container and returns its exit code and
 // output. stdin, if not nil, is the command's standard input, closed at EOF.
+// Of stdout and of stderr, the first 4 MiB are kept; the rest is read and
+// dropped, so a command that prints without end costs no more.
 func (d *Docker) Exec(ctx context.Context, ctr string, cmd []string, stdin io.Reader) (ExecResult, error) {
-	var out, errb bytes.Buffer
-	code, err := d.ExecStream(ctx, ctr, cmd, "", stdin, &out, &errb)
-	return ExecResult{ExitCode: code, Stdout: out.Bytes(), Stderr: errb.Bytes()}, err
+	out, errb := &cappedBuffer{max: maxExecOutput}, &cappedBuffer{max: maxExecOutput}
+	code, err := d.ExecStream(ctx, ctr, cmd, "", stdin, out, errb)
+	return ExecResult{ExitCode: code, Stdout: out.buf.Bytes(), Stderr: errb.buf.Bytes()}, err
 }
 
 // ExecStream runs cmd in a running container, in workdir ("" for the

@@ -16,6 +16,8 @@ type Engine interface {
 	CreateContainer(ctx context.Context, spec ContainerSpec) (id string, err error)
 	CopyFiles(ctx context.Context, container, dir string, files map[string][]byte) error
 	Start(ctx context.Context, container string) error
+	ReadFile(ctx context.Context, container, path string) ([]byte, error)
+	CreateVolume(ctx context.Context, name string, labels map[string]string) (mountpoint string, err error)
 	RemoveContainer(ctx context.Context, container string) error
 	Volumes(ctx context.Context, labels map[string]string) ([]string, error)
 	RemoveVolume(ctx context.Context, name string) error
@@ -45,6 +47,8 @@ type NetworkSpec struct {
 	Gateway4         netip.Addr
 	Gateway6         netip.Addr
 	Labels           map[string]string
+	// Internal networks reach nothing outside their subnet (graded labs).
+	Internal bool
 }
 
 // ContainerInfo describes an existing container.
@@ -66,4 +70,12 @@ type ContainerSpec struct {
 	Network  string
 	IPv4     netip.Addr
 	IPv6     netip.Addr
+	// Sandbox, when not nil, confines the host (see Sandbox): limits, no
+	// NET_ADMIN, a read-only root file system with tmpfs mounts, and
+	// ResolvConf, a file on the engine's machine, bind-mounted read-only
+	// as /etc/resolv.conf (the entrypoint cannot write it there).
+	Sandbox    *Sandbox
+	ResolvConf string
+	// Volumes are named volumes to mount: volume → path in the container.
+	Volumes map[string]string
 }

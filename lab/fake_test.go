@@ -23,6 +23,7 @@ type fakeEngine struct {
 	failCreate  string // container name whose creation fails
 	zonesBroken string
 	copied      map[string]map[string][]byte // container name → path → content
+	internal    []bool                       // Internal of each network created
 	calls       []string
 }
 
@@ -92,6 +93,7 @@ func (f *fakeEngine) CreateNetwork(ctx context.Context, spec NetworkSpec) (strin
 	}
 	id := f.id()
 	f.nets[id] = NetworkInfo{ID: id, Name: spec.Name, Subnets: []netip.Prefix{spec.Subnet4, spec.Subnet6}, Labels: spec.Labels}
+	f.internal = append(f.internal, spec.Internal)
 	f.record("create network %s", spec.Name)
 	return id, nil
 }
@@ -156,6 +158,7 @@ func (f *fakeEngine) CopyFiles(ctx context.Context, ctr, dir string, files map[s
 	for n, b := range files {
 		f.copied[c.info.Name][dir+"/"+n] = b
 	}
+	f.record("copy %d file(s) to %s:%s", len(files), c.info.Name, dir)
 	return nil
 }
 
@@ -172,6 +175,12 @@ func (f *fakeEngine) Start(ctx context.Context, ctr string) error {
 		c.logs = f.zonesBroken
 		return nil
 	}
+	if _, ok := f.copied[c.info.Name][ZoneDir+"/"+ZonesConf]; c.spec.Labels[LabelRole] == string(RoleDNS) && !ok {
+		// As named does when an up was killed before the zones were copied.
+		c.info.State, c.info.Status = "exited", "Exited (1) 1 second ago"
+		c.logs = "/etc/bind/named.conf:12: open: /etc/bind/lab/named.conf.zones: file not found\n"
+		return nil
+	}
 	c.info.State, c.info.Status = "running", "Up 1 second"
 	return nil
 }
@@ -185,7 +194,32 @@ func (f *fakeEngine) RemoveContainer(ctx context.Context, ctr string) error {
 	}
 	f.record("remove container %s", c.info.Name)
 	delete(f.ctrs, c.info.ID)
+	delete(f.copied, c.info.Name)
 	return nil
+}
+
+func (f *fakeEngine) ReadFile(ctx context.Context, ctr, path string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.find(ctr)
+	if !ok {
+		return nil, errors.New("no such container")
+	}
+	b, ok := f.copied[c.info.Name][path]
+	if !ok {
+		return nil, fmt.Errorf("read %s:%s: no such file", ctr, path)
+	}
+	return b, nil
+}
+
+func (f *fakeEngine) CreateVolume(ctx context.Context, name string, labels map[string]string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.vols[name]; !ok {
+		f.vols[name] = labels
+		f.record("create volume %s", name)
+	}
+	return "/var/lib/docker/volumes/" + name + "/_data", nil
 }
 
 func (f *fakeEngine) Volumes(ctx context.Context, labels map[string]string) ([]string, error) {

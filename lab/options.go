@@ -16,6 +16,7 @@ type upConfig struct {
 	dnsImage     string
 	hostImage    string
 	readyTimeout time.Duration
+	sandbox      *Sandbox
 	pollInterval time.Duration
 	now          func() time.Time
 	// afterStage lets tests fail Up at a chosen point, to prove cleanup.
@@ -93,4 +94,12 @@ func WithClock(now func() time.Time) Option {
 			c.now = now
 		}
 	}
+}
+
+// WithSandbox confines the lab's chat hosts (webserver and clients) for
+// grading untrusted programs: see Sandbox, and DefaultSandbox for the usual
+// limits. The lab's network is made internal. Interactive labs are made
+// without it.
+func WithSandbox(s Sandbox) Option {
+	return func(c *upConfig) { c.sandbox = &s }
 }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -17,6 +18,8 @@ type LabStatus struct {
 	Domain  string       `json:"domain,omitempty"`
 	Network string       `json:"network,omitempty"`
 	Hosts   []HostStatus `json:"hosts"`
+	// Missing are the hosts of the topology that have no container.
+	Missing []string `json:"missing,omitempty"`
 	// Changed is false when Up found the lab already as requested.
 	Changed bool `json:"changed"`
 	// Summary says in a few words what Up did.
@@ -45,7 +48,7 @@ type Phase struct {
 
 // Up reports whether every host of the lab is running.
 func (s LabStatus) Up() bool {
-	if len(s.Hosts) == 0 {
+	if len(s.Hosts) == 0 || len(s.Missing) > 0 {
 		return false
 	}
 	for _, h := range s.Hosts {
@@ -107,6 +110,17 @@ func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
 	if err := g.Wait(); err != nil {
 		return st, err
 	}
+	if len(cs) > 0 {
+		have := map[string]bool{}
+		for _, h := range st.Hosts {
+			have[h.Host] = true
+		}
+		for _, h := range hostOffsets {
+			if !have[h.name] {
+				st.Missing = append(st.Missing, h.name)
+			}
+		}
+	}
 	sort.SliceStable(st.Hosts, func(i, j int) bool { return hostRank(st.Hosts[i].Host) < hostRank(st.Hosts[j].Host) })
 	return st, nil
 }
@@ -164,6 +178,90 @@ func describeProcesses(cmds []string) []string {
 			s = s[:57] + "..."
 		}
 		out = append(out, s)
+	}
+	return out
+}
+
+// ErrHostDown is returned, wrapped in a *DownError, when a command needs a
+// host that is stopped or missing.
+var ErrHostDown = errors.New("host is not running")
+
+// HostDown is a host of a lab that is not running, or has no container.
+type HostDown struct {
+	Lab   string
+	Host  string
+	State string // as Status shows it: "exited (137)", "created", …, or "missing"
+}
+
+// String says in one line what is wrong and how to fix it, e.g.
+// "dnsserver is stopped (exited (137)): start it with: lab up".
+func (h HostDown) String() string {
+	up := "lab up"
+	if h.Lab != "" && h.Lab != DefaultName {
+		up += " --name " + h.Lab
+	}
+	switch {
+	case h.State == "missing":
+		return fmt.Sprintf("%s is missing: create it with: %s", h.Host, up)
+	case h.State == "created":
+		return fmt.Sprintf("%s was created but never started: start it with: %s", h.Host, up)
+	case strings.HasPrefix(h.State, "exited"):
+		return fmt.Sprintf("%s is stopped (%s): start it with: %s", h.Host, h.State, up)
+	}
+	return fmt.Sprintf("%s is not running (%s): start it with: %s", h.Host, h.State, up)
+}
+
+// DownError reports the hosts a command needed that are not running.
+type DownError struct {
+	Hosts []HostDown
+}
+
+// Error names each host, joined on one line; print Hosts for one line each.
+func (e *DownError) Error() string {
+	msgs := make([]string, len(e.Hosts))
+	for i, h := range e.Hosts {
+		msgs[i] = h.String()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrHostDown) true.
+func (e *DownError) Unwrap() error { return ErrHostDown }
+
+// NotRunning lists the lab's hosts that are not running or are missing, in
+// topology order.
+func (s LabStatus) NotRunning() []HostDown {
+	var out []HostDown
+	for _, h := range s.Hosts {
+		if !h.Running {
+			out = append(out, HostDown{Lab: s.Lab, Host: h.Host, State: h.State})
+		}
+	}
+	for _, m := range s.Missing {
+		out = append(out, HostDown{Lab: s.Lab, Host: m, State: "missing"})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return hostRank(out[i].Host) < hostRank(out[j].Host) })
+	return out
+}
+
+// HostsDown says which of the named hosts of lab are not running, given the
+// lab's containers (as Containers lists them); nil when all run.
+func HostsDown(lab string, cs []ContainerInfo, hosts []string) []HostDown {
+	state := map[string]ContainerInfo{}
+	for _, c := range cs {
+		if c.Labels[LabelLab] == lab {
+			state[c.Labels[LabelHost]] = c
+		}
+	}
+	var out []HostDown
+	for _, h := range hosts {
+		c, ok := state[h]
+		switch {
+		case !ok:
+			out = append(out, HostDown{Lab: lab, Host: h, State: "missing"})
+		case c.State != "running":
+			out = append(out, HostDown{Lab: lab, Host: h, State: describeState(c)})
+		}
 	}
 	return out
 }

@@ -72,7 +72,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	clock.lap("zones")
 
 	zonesHash := ZonesHash(zones)
-	plan, err := planUp(ctx, eng, topo, zonesHash)
+	plan, err := planUp(ctx, eng, topo, zones, c.sandboxLabel())
 	if err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
@@ -120,13 +120,35 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			Subnet6:  topo.Subnet6,
 			Gateway4: topo.Gateway4(),
 			Gateway6: topo.Gateway6(),
-			Labels:   labLabels(topo),
+			Labels:   c.labels(labLabels(topo)),
+			Internal: c.sandbox != nil,
 		})
 		if err != nil {
 			return LabStatus{Lab: topo.Name}, fmt.Errorf("create network %s: %w", topo.NetworkName(), err)
 		}
 		created.addNetwork(id)
 		plan.network = id
+	}
+	// Hosts whose set-up never finished (an up killed half-way) are made
+	// again from scratch.
+	for _, h := range plan.recreate {
+		name := topo.ContainerName(h.Name)
+		c.progressf("%s: its set-up did not finish (%s); recreating it", h.Name, plan.why[h.Name])
+		if err := eng.RemoveContainer(opCtx, name); err != nil {
+			return LabStatus{Lab: topo.Name}, fmt.Errorf("remove half-made %s: %w", name, err)
+		}
+		plan.create = append(plan.create, h)
+	}
+	resolvConf := ""
+	if c.sandbox != nil {
+		mp, err := eng.CreateVolume(opCtx, resolvVolume(topo), labLabels(topo))
+		if err != nil {
+			return LabStatus{Lab: topo.Name}, err
+		}
+		if plan.fresh {
+			created.addVolume(resolvVolume(topo))
+		}
+		resolvConf = mp + "/resolv.conf"
 	}
 	if err := c.stageDone(ctx, "network"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
@@ -149,6 +171,38 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	for _, h := range plan.create {
 		creating[h.Name] = true
 	}
+	createHost := func(h Host) (string, error) {
+		spec := c.sandboxSpec(c.containerSpec(topo, h, zonesHash), topo, h, resolvConf)
+		id, err := eng.CreateContainer(opCtx, spec)
+		if err != nil {
+			return "", fmt.Errorf("create container %s: %w", spec.Name, err)
+		}
+		created.addContainer(id)
+		if h.Role == RoleDNS {
+			if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
+				return "", fmt.Errorf("copy zones into %s: %w", spec.Name, err)
+			}
+		}
+		c.progressf("%s: created", h.Name)
+		return id, c.hook("create")
+	}
+	// A sandboxed host's resolv.conf is a file in a volume the DNS server
+	// holds; it must exist before such a host is created, so the DNS server
+	// comes first.
+	dnsHost := topo.DNSServer()
+	dnsMade := false
+	if c.sandbox != nil && (creating[dnsHost.Name] || len(plan.create) > 0) {
+		if creating[dnsHost.Name] {
+			if _, err := createHost(dnsHost); err != nil {
+				return LabStatus{Lab: topo.Name}, err
+			}
+			dnsMade = true
+		}
+		resolv := map[string][]byte{"resolv.conf": []byte("nameserver " + dnsHost.IPv4.String() + "\n")}
+		if err := eng.CopyFiles(opCtx, dnsName, resolvDir, resolv); err != nil {
+			return LabStatus{Lab: topo.Name}, fmt.Errorf("write the hosts' resolv.conf: %w", err)
+		}
+	}
 	var hosts errgroup.Group
 	for _, h := range topo.Hosts {
 		name := topo.ContainerName(h.Name)
@@ -156,20 +210,8 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			continue
 		}
 		hosts.Go(func() error {
-			if creating[h.Name] {
-				spec := c.containerSpec(topo, h, zonesHash)
-				id, err := eng.CreateContainer(opCtx, spec)
-				if err != nil {
-					return fmt.Errorf("create container %s: %w", spec.Name, err)
-				}
-				created.addContainer(id)
-				if h.Role == RoleDNS {
-					if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
-						return fmt.Errorf("copy zones into %s: %w", spec.Name, err)
-					}
-				}
-				c.progressf("%s: created", h.Name)
-				if err := c.hook("create"); err != nil {
+			if creating[h.Name] && !(h.Role == RoleDNS && dnsMade) {
+				if _, err := createHost(h); err != nil {
 					return err
 				}
 			}
@@ -226,6 +268,13 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	}
 	st.Changed = true
 	switch {
+	case len(plan.recreate) > 0:
+		var names []string
+		for _, h := range plan.recreate {
+			names = append(names, h.Name)
+		}
+		st.Summary = fmt.Sprintf("lab %s is up: repaired %s (set-up had not finished); created %d and started %d host(s)",
+			topo.Name, strings.Join(names, ", "), len(plan.create), len(plan.start)+len(plan.create))
 	case len(plan.create) == len(topo.Hosts):
 		st.Summary = fmt.Sprintf("lab %s is up: %d hosts on %s, %s", topo.Name, len(topo.Hosts), topo.NetworkName(), topo.Domain())
 	default:
@@ -260,6 +309,7 @@ func (c *upConfig) hook(name string) error {
 	return c.afterStage(name)
 }
 
+// containerSpec is what Up creates for host h in an interactive lab.
 func (c *upConfig) containerSpec(topo Topology, h Host, zonesHash string) ContainerSpec {
 	image := c.hostImage
 	labels := hostLabels(topo, h)
@@ -277,6 +327,41 @@ func (c *upConfig) containerSpec(topo Topology, h Host, zonesHash string) Contai
 		IPv4:     h.IPv4,
 		IPv6:     h.IPv6,
 	}
+}
+
+// sandboxSpec adapts spec to a sandboxed lab: the chat hosts are confined
+// and get their resolv.conf from resolvConf (a file on the engine's
+// machine, in the volume the DNS server holds at resolvDir), as their
+// read-only root file system keeps the entrypoint from writing it.
+func (c *upConfig) sandboxSpec(spec ContainerSpec, topo Topology, h Host, resolvConf string) ContainerSpec {
+	spec.Labels = c.labels(spec.Labels)
+	switch {
+	case c.sandbox == nil:
+	case h.Role == RoleDNS:
+		spec.Volumes = map[string]string{resolvVolume(topo): resolvDir}
+	default:
+		sb := *c.sandbox
+		spec.Sandbox = &sb
+		spec.ResolvConf = resolvConf
+		spec.Env = []string{"HOME=" + DeployDir}
+		spec.Labels[LabelBlock] = topo.Gateway4().String() + "," + topo.Gateway6().String()
+	}
+	return spec
+}
+
+// labels adds the sandbox's label, if any, to l.
+func (c *upConfig) labels(l map[string]string) map[string]string {
+	if c.sandbox != nil {
+		l[LabelSandbox] = c.sandbox.Label()
+	}
+	return l
+}
+
+func (c *upConfig) sandboxLabel() string {
+	if c.sandbox == nil {
+		return ""
+	}
+	return c.sandbox.Label()
 }
 
 // readinessZone is the zone whose SOA proves named is serving: the team's
@@ -364,17 +449,22 @@ func oneLine(s string) string {
 // upPlan is what Up found in Docker and what it has to do.
 type upPlan struct {
 	network string // existing network's ID, "" to create
+	fresh   bool   // no object of the lab exists yet
 	create  []Host
 	start   []Host // existing but not running
+	// recreate are hosts whose set-up did not finish, to remove and create
+	// again; why says what was wrong with each.
+	recreate []Host
+	why      map[string]string
 }
 
 func (p upPlan) nothingToDo() bool {
-	return p.network != "" && len(p.create) == 0 && len(p.start) == 0
+	return p.network != "" && len(p.create) == 0 && len(p.start) == 0 && len(p.recreate) == 0
 }
 
 func (p upPlan) startNames(topo Topology) []string {
 	var names []string
-	for _, h := range append(append([]Host{}, p.create...), p.start...) {
+	for _, h := range append(append(append([]Host{}, p.create...), p.start...), p.recreate...) {
 		names = append(names, topo.ContainerName(h.Name))
 	}
 	return names
@@ -382,10 +472,15 @@ func (p upPlan) startNames(topo Topology) []string {
 
 // planUp compares Docker's state with topo and refuses anything it must not
 // touch: foreign objects with the lab's names, a subnet in use elsewhere, or
-// the same lab name made for a different topology.
-func planUp(ctx context.Context, eng Engine, topo Topology, zonesHash string) (upPlan, error) {
-	var p upPlan
+// the same lab name made for a different topology or sandbox. A half-made
+// lab (an up killed half-way) is repaired: a DNS server that is not running
+// and lacks its zone files, and hosts left without their network, are made
+// again.
+func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]byte, sandbox string) (upPlan, error) {
+	p := upPlan{why: map[string]string{}}
+	zonesHash := ZonesHash(zones)
 	hash := ConfigHash(topo)
+	sandboxRedo := fmt.Sprintf("lab %s already exists with other sandbox settings (grading labs are sandboxed, interactive ones not); remove it first with: lab down --name %s", topo.Name, topo.Name)
 	redo := fmt.Sprintf("lab %s already exists with a different team or subnet; remove it first with: lab down --name %s", topo.Name, topo.Name)
 
 	nets, err := eng.Networks(ctx)
@@ -399,6 +494,9 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zonesHash string) (u
 			}
 			if n.Labels[LabelConfig] != hash {
 				return p, fmt.Errorf("%w: %s", ErrConflict, redo)
+			}
+			if n.Labels[LabelSandbox] != sandbox {
+				return p, fmt.Errorf("%w: %s", ErrConflict, sandboxRedo)
 			}
 			p.network = n.ID
 			continue
@@ -420,7 +518,11 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zonesHash string) (u
 		if c.Labels[LabelLab] == topo.Name && c.Labels[LabelConfig] != hash {
 			return p, fmt.Errorf("%w: %s", ErrConflict, redo)
 		}
+		if c.Labels[LabelLab] == topo.Name && c.Labels[LabelSandbox] != sandbox {
+			return p, fmt.Errorf("%w: %s", ErrConflict, sandboxRedo)
+		}
 	}
+	p.fresh = p.network == ""
 	for _, h := range topo.Hosts {
 		c, ok := byName[topo.ContainerName(h.Name)]
 		switch {
@@ -428,21 +530,51 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zonesHash string) (u
 			p.create = append(p.create, h)
 		case c.Labels[LabelLab] != topo.Name:
 			return p, fmt.Errorf("%w: a container named %s exists that lab did not create; remove it (docker rm -f %s) or use another --name", ErrConflict, c.Name, c.Name)
-		case p.network == "":
-			return p, fmt.Errorf("%w: lab %s has containers but no network %s; remove its leftovers with: lab down --name %s", ErrConflict, topo.Name, topo.NetworkName(), topo.Name)
 		case h.Role == RoleDNS && c.Labels[LabelZones] != zonesHash:
 			return p, fmt.Errorf("%w: lab %s's DNS server serves other zones than this up asks for (changed files or another --zone-dir); to switch, run: lab down --name %s, then lab up again", ErrConflict, topo.Name, topo.Name)
-		case c.State != "running":
+		case p.network == "":
+			p.fresh = false
+			p.recreate = append(p.recreate, h)
+			p.why[h.Name] = "its network " + topo.NetworkName() + " is missing"
+		case c.State == "running":
+		case h.Role == RoleDNS:
+			// named exits without its zones, so a DNS server that is not
+			// running may never have received them.
+			if why := missingZones(ctx, eng, c.Name, zones); why != "" {
+				p.recreate = append(p.recreate, h)
+				p.why[h.Name] = why
+				continue
+			}
+			p.start = append(p.start, h)
+		default:
 			p.start = append(p.start, h)
 		}
 	}
 	return p, nil
 }
 
+// missingZones says what is wrong with the zone files in a DNS server's
+// container ("" when they are the ones Up would copy).
+func missingZones(ctx context.Context, eng Engine, ctr string, zones map[string][]byte) string {
+	got := map[string][]byte{}
+	for _, name := range sortedFileNames(zones) {
+		b, err := eng.ReadFile(ctx, ctr, ZoneDir+"/"+name)
+		if err != nil {
+			return "zone file " + name + " is missing"
+		}
+		got[name] = b
+	}
+	if ZonesHash(got) != ZonesHash(zones) {
+		return "its zone files differ from the ones it was made with"
+	}
+	return ""
+}
+
 // createdSet records what one Up created, so a failure removes exactly that.
 type createdSet struct {
 	mu         sync.Mutex
 	network    string
+	volume     string
 	containers []string
 }
 
@@ -450,6 +582,12 @@ func (s *createdSet) addNetwork(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.network = id
+}
+
+func (s *createdSet) addVolume(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.volume = name
 }
 
 func (s *createdSet) addContainer(id string) {
@@ -463,6 +601,9 @@ func (s *createdSet) count() int {
 	defer s.mu.Unlock()
 	n := len(s.containers)
 	if s.network != "" {
+		n++
+	}
+	if s.volume != "" {
 		n++
 	}
 	return n
@@ -488,6 +629,11 @@ func (s *createdSet) remove(ctx context.Context, eng Engine) error {
 	if s.network != "" {
 		if err := eng.RemoveNetwork(ctx, s.network); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", shortID(s.network), err))
+		}
+	}
+	if s.volume != "" {
+		if err := eng.RemoveVolume(ctx, s.volume); err != nil {
+			errs = append(errs, fmt.Errorf("remove volume %s: %w", s.volume, err))
 		}
 	}
 	return joinErrors(errs)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -396,5 +397,117 @@ func TestLoadRebuildsTheTopology(t *testing.T) {
 	}
 	if _, err := Load(context.Background(), eng, "absent"); !errors.Is(err, ErrNotUp) {
 		t.Errorf("Load of a missing lab: err = %v, want ErrNotUp", err)
+	}
+}
+
+// TestUpRepairsAHalfMadeLab starts from the states an up killed half-way
+// (SIGKILL) leaves behind and checks that the next up finishes the lab
+// instead of failing on them.
+func TestUpRepairsAHalfMadeLab(t *testing.T) {
+	topo := upTopo(t)
+	c := newUpConfig(nil)
+	zones, _ := Zones(topo)
+	network := func(f *fakeEngine) {
+		if _, err := f.CreateNetwork(context.Background(), NetworkSpec{Name: topo.NetworkName(), Subnet4: topo.Subnet4, Subnet6: topo.Subnet6, Labels: labLabels(topo)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := func(f *fakeEngine, name string, withZones bool) {
+		h, _ := topo.Host(name)
+		id, err := f.CreateContainer(context.Background(), c.containerSpec(topo, h, ZonesHash(zones)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withZones {
+			_ = f.CopyFiles(context.Background(), id, ZoneDir, zones)
+		}
+	}
+	tests := []struct {
+		name        string
+		setup       func(*fakeEngine)
+		wantCalls   []string // in this order, among others
+		wantSummary string
+	}{
+		{
+			name:        "dns server created, zones never copied",
+			setup:       func(f *fakeEngine) { network(f); host(f, "dnsserver", false) },
+			wantCalls:   []string{"remove container unit-dnsserver", "create container unit-dnsserver", "copy 3 file(s) to unit-dnsserver:" + ZoneDir, "start unit-dnsserver"},
+			wantSummary: "lab unit is up: repaired dnsserver (set-up had not finished); created 5 and started 5 host(s)",
+		},
+		{
+			name: "dns server stopped after a full set-up is only started",
+			setup: func(f *fakeEngine) {
+				network(f)
+				host(f, "dnsserver", true)
+			},
+			wantCalls:   []string{"start unit-dnsserver"},
+			wantSummary: "lab unit is up: created 4 and started 5 host(s)",
+		},
+		{
+			name:        "hosts left without their network",
+			setup:       func(f *fakeEngine) { host(f, "dnsserver", true); host(f, "client1", false) },
+			wantCalls:   []string{"create network unit_net", "remove container unit-dnsserver", "remove container unit-client1", "create container unit-client1", "start unit-client1"},
+			wantSummary: "lab unit is up: repaired dnsserver, client1 (set-up had not finished)",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newFakeEngine()
+			tc.setup(eng)
+			before := len(eng.calls)
+			var progress strings.Builder
+			st, err := Up(context.Background(), eng, topo, fastPoll, WithProgress(&progress))
+			if err != nil {
+				t.Fatalf("up on the half-made lab: %v\n%s", err, progress.String())
+			}
+			if !st.Up() || !strings.HasPrefix(st.Summary, tc.wantSummary) {
+				t.Errorf("Up()=%v summary %q, want it to start with %q", st.Up(), st.Summary, tc.wantSummary)
+			}
+			calls := eng.calls[before:]
+			at := 0
+			for _, w := range tc.wantCalls {
+				i := slices.Index(calls[at:], w)
+				if i < 0 {
+					t.Fatalf("call %q missing or out of order in %v", w, calls)
+				}
+				at += i + 1
+			}
+			if got := string(eng.copied["unit-dnsserver"][ZoneDir+"/"+ZonesConf]); got != string(zones[ZonesConf]) {
+				t.Errorf("dns server's %s = %q", ZonesConf, got)
+			}
+			before = len(eng.calls)
+			if st, err := Up(context.Background(), eng, topo, fastPoll); err != nil || st.Changed || len(eng.calls) != before {
+				t.Errorf("up after the repair: changed=%v err=%v calls %v", st.Changed, err, eng.calls[before:])
+			}
+		})
+	}
+}
+
+func TestStatusNamesHostsThatAreDown(t *testing.T) {
+	eng := newFakeEngine()
+	topo := upTopo(t)
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := eng.find("unit-dnsserver")
+	c.info.State, c.info.Status = "exited", "Exited (0) 3 seconds ago"
+	_ = eng.RemoveContainer(context.Background(), "unit-client2")
+	st, err := Status(context.Background(), eng, topo.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range st.NotRunning() {
+		got = append(got, h.String())
+	}
+	want := []string{
+		"dnsserver is stopped (exited (0)): start it with: lab up --name unit",
+		"client2 is missing: create it with: lab up --name unit",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if st.Up() {
+		t.Error("Up() with hosts down")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,8 @@ func newDNSCheckCmd(a *app) *cobra.Command {
 resolv.conf or route on one client is caught. Every expectation (the lab 2
 template records, the hosts' own names and every PTR, or the records of
 --expect FILE) is asked twice: through the client's resolv.conf and directly
-at the lab's DNS server. Exits 0 only if everything passes.`,
+at the lab's DNS server. Exits 0 only if everything passes; a stopped or
+missing DNS server or client is named in one line and exits 3.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var opts []dnscheck.Option
@@ -51,6 +53,14 @@ at the lab's DNS server. Exits 0 only if everything passes.`,
 				return err
 			}
 			rep, err := runDNSCheck(ctx, d, topo, opts...)
+			var down *lab.DownError
+			if errors.As(err, &down) {
+				// One line per host instead of a timeout per query.
+				for _, h := range down.Hosts {
+					fmt.Fprintln(a.stdout, h)
+				}
+				return exitError{code: 3}
+			}
 			if err != nil {
 				return err
 			}

@@ -40,6 +40,9 @@ func newStatusCmd(a *app) *cobra.Command {
 			} else {
 				fmt.Fprintf(a.stdout, "lab %s: %s on %s\n", st.Lab, st.Domain, st.Network)
 				printStatus(a.stdout, st)
+				for _, h := range st.NotRunning() {
+					fmt.Fprintln(a.stdout, h)
+				}
 			}
 			if !st.Up() {
 				return exitError{code: 3}
