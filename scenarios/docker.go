@@ -17,13 +17,51 @@ type dockerRuntime struct {
 	d      *lab.Docker
 	topo   lab.Topology
 	dnsBin func(ctx context.Context) ([]byte, error)
+	agents agents // observers of the hosts' state, for pacing
+	// sandbox, when not nil, is how the lab's chat hosts are confined:
+	// Spawn runs programs as its user, and restage puts the submission
+	// back on a host that had to be restarted.
+	sandbox *lab.Sandbox
+	restage func(ctx context.Context, host string) error
+}
+
+// RuntimeOption configures NewDockerRuntime.
+type RuntimeOption func(*dockerRuntime)
+
+// SandboxedHosts says the lab was brought up with lab.WithSandbox(sb):
+// Spawn starts the submission's programs as sb's user without
+// capabilities, and a chat host that cannot be reset between scenarios
+// (its processes or memory exhausted) is restarted and given the
+// submission again with restage.
+func SandboxedHosts(sb lab.Sandbox, restage func(ctx context.Context, host string) error) RuntimeOption {
+	return func(r *dockerRuntime) { r.sandbox, r.restage = &sb, restage }
 }
 
 // NewDockerRuntime returns the Runtime of the lab topo, reached through d.
 // dnsBin supplies the static dnscheck binary (nil: the dnscheck step falls
 // back to getent).
-func NewDockerRuntime(d *lab.Docker, topo lab.Topology, dnsBin func(ctx context.Context) ([]byte, error)) Runtime {
-	return &dockerRuntime{d: d, topo: topo, dnsBin: dnsBin}
+func NewDockerRuntime(d *lab.Docker, topo lab.Topology, dnsBin func(ctx context.Context) ([]byte, error), opts ...RuntimeOption) Runtime {
+	r := &dockerRuntime{d: d, topo: topo, dnsBin: dnsBin}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// restartHost restarts a chat host's container, which ends every process
+// there and empties its tmpfs mounts, and stages the submission again.
+func (r *dockerRuntime) restartHost(ctx context.Context, host string) error {
+	ctr, err := r.container(host)
+	if err != nil {
+		return err
+	}
+	if err := r.d.Restart(ctx, ctr); err != nil {
+		return err
+	}
+	if r.restage == nil {
+		return nil
+	}
+	return r.restage(ctx, host)
 }
 
 // CheckDNS runs dnscheck in the hosts for the team domain's A and AAAA
@@ -85,6 +123,11 @@ func (r *dockerRuntime) Spawn(ctx context.Context, host string, cmd, env []strin
 	// interleave the streams out of order. One stream keeps both in order.
 	// exec keeps the PID, so signals still reach the program.
 	wrapped := append([]string{"sh", "-c", `exec "$@" 2>&1`, "lab3"}, cmd...)
+	if r.sandbox != nil {
+		// The submission's programs run as the sandbox's user, without
+		// capabilities; the grader's own commands stay root.
+		wrapped = r.sandbox.Command(wrapped)
+	}
 	p, err := r.d.Spawn(ctx, ctr, wrapped, env, workdir)
 	if err != nil {
 		return nil, err

@@ -1,12 +1,14 @@
 package scenarios
 
 import (
+	"os"
 	"context"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -20,26 +22,38 @@ type Programs struct {
 	Auth     AuthDialogue
 	Env      []string
 	Workdir  string
+	// PortsKnown is true when the chat port is fixed (a manifest or our
+	// reference binaries). Otherwise the port is read from the server
+	// host's socket table once the server listens.
+	PortsKnown bool
 }
 
-// AuthDialogue is the order in which a client asks for the Milestone 4
-// answers ("action", "username", "password") and, for each, the regex of the
-// prompt to wait for before typing it ("" types without waiting).
+// AuthDialogue is how a submission's Milestone 4 client asks for its
+// answers. The handout fixes none of its wording, so by default the engine
+// knows no prompt: it answers each question once the client has printed
+// something new (or sits reading its input) and the lab has settled.
 type AuthDialogue struct {
-	Order   []string
+	// Order of the answers: "action", "username", "password".
+	Order []string
+	// Prompts are regexes to wait for before each answer; "" or missing
+	// answers when the client is ready, as above.
 	Prompts map[string]string
+	// Words are what is typed for each action ("login", "register").
+	Words map[string]string
+	// Texts are optional exact texts the client prints, for a stricter
+	// check: "registered", "logged_in", "taken", "invalid". Without them no
+	// score depends on wording.
+	Texts map[string]string
 }
 
-// DefaultAuth is our reference client's dialogue: action, username,
-// password, each typed after the handout's prompt.
+// DefaultAuth answers action, username, password, one per line, with the
+// words login and register, and waits for no particular prompt.
 func DefaultAuth() AuthDialogue {
 	return AuthDialogue{
-		Order: []string{"action", "username", "password"},
-		Prompts: map[string]string{
-			"action":   `'login' or 'register'`,
-			"username": `Username: ?`,
-			"password": `Password: ?`,
-		},
+		Order:   []string{"action", "username", "password"},
+		Prompts: map[string]string{},
+		Words:   map[string]string{"login": "login", "register": "register"},
+		Texts:   map[string]string{},
 	}
 }
 
@@ -49,6 +63,26 @@ type Engine struct {
 	prog  Programs
 	vars  Vars
 	clock Clock
+
+	mu      sync.Mutex
+	learned learnedPorts // ports read from the lab, kept across scenarios
+}
+
+// learnedPorts are the ports a submission was seen to use.
+type learnedPorts struct {
+	port, p2pPort int
+}
+
+// Ports returns the chat port and P2P port the engine used: the fixed ones,
+// or those read from the hosts' socket tables (0 when never seen).
+func (e *Engine) Ports() (port, p2pPort int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	port, p2pPort = e.vars.Port, e.vars.P2PPort
+	if !e.prog.PortsKnown {
+		port, p2pPort = e.learned.port, e.learned.p2pPort
+	}
+	return port, p2pPort
 }
 
 // Option configures an Engine.
@@ -64,8 +98,12 @@ func NewEngine(rt Runtime, prog Programs, vars Vars, opts ...Option) *Engine {
 	if e.prog.Workdir == "" {
 		e.prog.Workdir = "/root"
 	}
+	def := DefaultAuth()
 	if e.prog.Auth.Order == nil {
-		e.prog.Auth = DefaultAuth()
+		e.prog.Auth.Order = def.Order
+	}
+	if e.prog.Auth.Words == nil {
+		e.prog.Auth.Words = def.Words
 	}
 	for _, o := range opts {
 		o(e)
@@ -80,18 +118,27 @@ type proc struct {
 	p          Process
 	tr         *transcript
 	stdinMu    sync.Mutex
+	// written counts the bytes the program has printed.
+	written atomic.Int64
 }
 
 // run is the state of one scenario execution.
 type run struct {
 	e       *Engine
 	sc      Scenario
+	vars    Vars // the engine's, with the ports learned so far
 	mu      sync.Mutex
 	procs   map[string]*proc
 	order   []string
 	touched map[string]HostAction // hosts to restore, with what was done
 	late    sync.WaitGroup        // starts that stalled past spawnGuard
 	extra   []Transcript          // reports of checks that are not processes
+	members map[string]member     // Milestone 4 clients the server admitted, by process
+}
+
+// member is a Milestone 4 client that logged in or registered.
+type member struct {
+	user string
 }
 
 // stepError is a failed expectation, as opposed to a broken lab.
@@ -118,12 +165,18 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 		Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement,
 		Required: sc.Required, MaxPoints: sc.Points, Status: Passed,
 	}
-	r := &run{e: e, sc: sc, procs: map[string]*proc{}, touched: map[string]HostAction{}}
+	r := &run{e: e, sc: sc, procs: map[string]*proc{}, touched: map[string]HostAction{}, members: map[string]member{}}
+	r.vars = e.runVars()
 	sctx, cancel := context.WithTimeout(ctx, sc.Timeout)
 	var failed *stepError
 	var failedAt Step
 	for _, st := range sc.Steps {
-		if err := r.step(sctx, st); err != nil {
+		t0 := time.Now()
+		err := r.step(sctx, st)
+		if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
+			fmt.Fprintf(os.Stderr, "DEBUG step %s %s:%d %s\n", sc.Name, st.Kind, st.Line, time.Since(t0))
+		}
+		if err != nil {
 			failed, failedAt = err, st
 			if ctx.Err() == nil && sctx.Err() != nil {
 				failed.got += fmt.Sprintf(" (the scenario's %s timeout ran out)", sc.Timeout)
@@ -149,6 +202,35 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	}
 	res.Transcripts = r.transcripts()
 	return res
+}
+
+// runVars are the variables of a new run: the engine's, with the ports
+// learned from earlier scenarios when the submission fixes none.
+func (e *Engine) runVars() Vars {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v := e.vars
+	if !e.prog.PortsKnown {
+		if e.learned.port != 0 {
+			v.Port = e.learned.port
+		}
+		if e.learned.p2pPort != 0 {
+			v.P2PPort = e.learned.p2pPort
+		}
+	}
+	return v
+}
+
+// learn records a port seen in the lab for this run and later ones.
+func (r *run) learn(port, p2pPort int) {
+	r.e.mu.Lock()
+	defer r.e.mu.Unlock()
+	if port != 0 {
+		r.vars.Port, r.e.learned.port = port, port
+	}
+	if p2pPort != 0 {
+		r.vars.P2PPort, r.e.learned.p2pPort = p2pPort, p2pPort
+	}
 }
 
 func (r *run) evidence() []Evidence {
@@ -234,6 +316,10 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 	if err := ctx.Err(); err != nil {
 		return infraf(string(st.Kind), "stopped: %v", err)
 	}
+	if paced[st.Kind] {
+		// A person acts only once the lab has settled (see settle.go).
+		r.settle(ctx)
+	}
 	switch st.Kind {
 	case StepParallel:
 		return r.parallel(ctx, st.Children)
@@ -242,13 +328,14 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 	case StepJoin:
 		return r.join(ctx, st)
 	case StepType:
-		line, err := r.e.vars.expand(st.Text, false)
+		line, err := r.vars.expand(st.Text, false)
 		if err != nil {
 			return infraf("type", "%v", err)
 		}
 		return r.typeLine(st.Procs[0], line)
 	case StepAuth:
-		return r.auth(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within)
+		_, err := r.dialogue(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within, false)
+		return err
 	case StepExpect:
 		return r.each(st.Procs, func(name string) *stepError { return r.expect(ctx, name, st.Match, st.Within) })
 	case StepUntil:
@@ -280,8 +367,20 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 		return r.dnscheck(ctx, st)
 	case StepHost:
 		return r.host(ctx, st.Host, HostAction(st.Action))
+	case StepPeerList:
+		return r.peerList(ctx, st)
+	case StepSniff:
+		return r.sniff(ctx, st)
 	}
 	return infraf(string(st.Kind), "unknown step kind")
+}
+
+// paced are the steps a person takes only once the lab has settled: those
+// that type, start or stop something, or read a host's files. Join, auth
+// and until settle before each line they type.
+var paced = map[StepKind]bool{
+	StepStart: true, StepType: true, StepConnect: true, StepProbe: true,
+	StepGrep: true, StepKill: true, StepHost: true, StepSniff: true,
 }
 
 // each runs f for every name at once and returns the first failure in the
@@ -322,11 +421,11 @@ func (r *run) command(host string, role Role) ([]string, error) {
 	if !ok || len(byRole[role]) == 0 {
 		return nil, fmt.Errorf("the submission has no %s %s program: add it to lab3.yaml", r.sc.Milestone, role)
 	}
-	self := r.e.vars.IPv4[host]
+	self := r.vars.IPv4[host]
 	var out []string
 	for _, a := range byRole[role] {
 		a = strings.ReplaceAll(a, "${self}", self)
-		x, err := r.e.vars.expand(a, false)
+		x, err := r.vars.expand(a, false)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s command: %w", r.sc.Milestone, role, err)
 		}
@@ -344,6 +443,11 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
 }
 
+// spawn starts a program of the submission.
+func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
+	return r.spawnWith(ctx, name, host, cmd, command, false)
+}
+
 // spawnGuard bounds how long starting a program may take. It guards the
 // lab, not the submission: Docker occasionally stalls an exec under load,
 // and a stalled start must not eat the scenario's timeout. A start takes
@@ -352,13 +456,21 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 // and kills what it started, so the retry begins clean.
 const spawnGuard = 10 * time.Second
 
-func (r *run) spawn(ctx context.Context, name, host string, cmd []string, command string) *stepError {
+// spawnWith starts a program as a process of the scenario: the
+// submission's, or with grader set the grader's own (tcpdump), which runs
+// with the privileges it needs whatever limits the submission runs under.
+func (r *run) spawnWith(ctx context.Context, name, host string, cmd []string, command string, grader bool) *stepError {
 	type spawned struct {
 		p   Process
 		err error
 	}
 	ch := make(chan spawned, 1)
 	go func() {
+		if gs, ok := r.e.rt.(GraderSpawner); ok && grader {
+			p, err := gs.SpawnGrader(ctx, host, cmd)
+			ch <- spawned{p, err}
+			return
+		}
 		p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
 		ch <- spawned{p, err}
 	}()
@@ -401,6 +513,8 @@ func pump(pr *proc) {
 		n, err := out.Read(buf)
 		if n > 0 {
 			pr.tr.write(buf[:n])
+			// Counted as the transcript stores it, so it is an offset there.
+			pr.written.Add(int64(len(normalize(buf[:n]))))
 		}
 		if err != nil {
 			break
@@ -427,53 +541,42 @@ func (r *run) typeLine(name, line string) *stepError {
 	return nil
 }
 
+// Handout texts of Milestones 1 and 2, matched whole.
+const (
+	welcomeText = `Welcome to this chatroom! Type your username and press enter to continue: `
+	validText   = `Your username (%s) is valid. You can start chatting now.`
+)
+
 func (r *run) join(ctx context.Context, st Step) *stepError {
+	if r.sc.Milestone == M4 {
+		return r.joinM4(ctx, st)
+	}
 	name, user := st.Procs[0], st.User
 	if err := r.start(ctx, name, st.Host, RoleClient); err != nil {
 		return err
 	}
-	var success string
-	if r.sc.Milestone == M4 {
-		if err := r.auth(ctx, name, st.Action, user, st.Password, st.Within); err != nil {
-			return err
-		}
-		success = fmt.Sprintf(`Login successful\. Welcome back, %s!`, regexp.QuoteMeta(user))
-		if st.Action == "register" {
-			success = fmt.Sprintf(`Registration successful\. Welcome, %s!`, regexp.QuoteMeta(user))
-		}
-	} else {
-		if err := r.expect(ctx, name, `Type your username`, st.Within); err != nil {
-			return err
-		}
-		if err := r.typeLine(name, user); err != nil {
-			return err
-		}
-		success = fmt.Sprintf(`Your username \(%s\) is valid`, regexp.QuoteMeta(user))
+	if err := r.expectRaw(ctx, name, regexp.QuoteMeta(strings.TrimSpace(welcomeText)), st.Within); err != nil {
+		return err
+	}
+	r.settle(ctx)
+	if err := r.typeLine(name, user); err != nil {
+		return err
 	}
 	if st.Fail {
 		return nil
 	}
-	return r.expectRaw(ctx, name, success, st.Within)
-}
-
-func (r *run) auth(ctx context.Context, name, action, user, password string, within time.Duration) *stepError {
-	answers := map[string]string{"action": action, "username": user, "password": password}
-	for _, key := range r.e.prog.Auth.Order {
-		if prompt := r.e.prog.Auth.Prompts[key]; prompt != "" {
-			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
-				return err
-			}
-		}
-		if err := r.typeLine(name, answers[key]); err != nil {
-			return err
-		}
+	if err := r.expectRaw(ctx, name, regexp.QuoteMeta(fmt.Sprintf(validText, user)), st.Within); err != nil {
+		return err
+	}
+	if r.sc.Milestone == M2 {
+		r.learnP2P(ctx, st.Host)
 	}
 	return nil
 }
 
 // compile expands a scenario regex; ^ and $ match at line breaks.
 func (r *run) compile(match string) (*regexp.Regexp, *stepError) {
-	x, err := r.e.vars.expand(match, true)
+	x, err := r.vars.expand(match, true)
 	if err != nil {
 		return nil, infraf("match", "%v", err)
 	}
@@ -516,7 +619,7 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 		}
 		if st.eof {
 			// Nothing more can arrive; say so instead of waiting out the deadline.
-			return failf(what, "it did not; %s", ended(st))
+			return failf(what, "it did not; %s", endedText(st))
 		}
 		select {
 		case <-ch:
@@ -531,7 +634,7 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 	}
 }
 
-func ended(st exitState) string {
+func endedText(st exitState) string {
 	if st.exited {
 		if st.err != nil {
 			return fmt.Sprintf("the program ended (%v)", st.err)
@@ -541,6 +644,10 @@ func ended(st exitState) string {
 	return "the program closed its output"
 }
 
+// absentGrace is how long an absence is watched for once the lab has
+// settled: output already printed still crosses Docker's stream.
+const absentGrace = 300 * time.Millisecond
+
 func (r *run) absent(ctx context.Context, name, match string, window time.Duration) *stepError {
 	re, serr := r.compile(match)
 	if serr != nil {
@@ -549,6 +656,11 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 	pr := r.proc(name)
 	what := fmt.Sprintf("%s on %s does not print /%s/ within %s", name, pr.host, strings.TrimPrefix(re.String(), "(?m)"), window)
 	from := pr.tr.position()
+	if _, ok := r.e.rt.(Observer); ok && r.settle(ctx) != nil && window > absentGrace {
+		// Once the lab has settled nothing more is on its way but what
+		// Docker is still relaying; a short grace covers that.
+		window = absentGrace
+	}
 	deadline := r.deadline(window)
 	for {
 		st, _ := pr.tr.state()
@@ -687,7 +799,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 		}
 		desc += fmt.Sprintf(" without /%s/", st.Without)
 	}
-	line, err := r.e.vars.expand(st.Text, false)
+	line, err := r.vars.expand(st.Text, false)
 	if err != nil {
 		return infraf("until", "%v", err)
 	}
@@ -697,6 +809,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 	start := r.e.clock.Now()
 	last := ""
 	for r.e.clock.Now().Sub(start) < st.Within {
+		r.settle(ctx)
 		from := pr.tr.position()
 		if err := r.typeLine(name, line); err != nil {
 			return err
@@ -717,7 +830,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 				continue
 			}
 			if state.eof {
-				return failf(what, "it did not; %s", ended(state))
+				return failf(what, "it did not; %s", endedText(state))
 			}
 			select {
 			case <-ch:

@@ -150,6 +150,7 @@ func (w fakeStdin) Write(b []byte) (int, error) {
 func (w fakeStdin) Close() error { return nil }
 
 func (p *fakeProc) Stdin() io.WriteCloser { return fakeStdin{p} }
+func (p *fakeProc) PID() int              { return 0 }
 func (p *fakeProc) Output() io.Reader     { return p.out }
 func (p *fakeProc) Wait() (int, error) {
 	p.waitOnce.Do(func() { close(p.waited) })

@@ -226,7 +226,8 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, 
 		c.progressf("%s: deploy failed: %v", sub.Name, err)
 		return NewReport(sub.Name, nil, err, time.Since(start))
 	}
-	rt := NewDockerRuntime(d, topo, c.dnsBin)
+	restage := func(ctx context.Context, host string) error { return deployHost(ctx, d, topo, host, sub) }
+	rt := NewDockerRuntime(d, topo, c.dnsBin, SandboxedHosts(gradeSandbox, restage))
 	eng := NewEngine(rt, sub.Programs, VarsFor(topo, sub.Port, sub.P2PPort))
 	var results []Result
 	for _, sc := range c.scenarios {
@@ -318,8 +319,13 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 	return res
 }
 
-// up creates the submission's lab on a free subnet; a subnet another
-// network already uses is a conflict, and the next candidate is tried.
+// gradeSandbox confines every graded lab's chat hosts, so that one
+// submission cannot exhaust the machine or reach beyond its lab.
+var gradeSandbox = lab.DefaultSandbox()
+
+// up creates the submission's lab, sandboxed, on a free subnet; a subnet
+// another network already uses is a conflict, and the next candidate is
+// tried.
 func (c *gradeConfig) up(ctx context.Context, d *lab.Docker, name string, team int) (lab.Topology, error) {
 	var lastErr error
 	for attempt := 0; attempt < 6; attempt++ {
@@ -327,7 +333,7 @@ func (c *gradeConfig) up(ctx context.Context, d *lab.Docker, name string, team i
 		if err != nil {
 			return lab.Topology{}, err
 		}
-		opts := []lab.Option{}
+		opts := []lab.Option{lab.WithSandbox(gradeSandbox)}
 		if c.dnsImage != "" || c.hostImage != "" {
 			opts = append(opts, lab.WithImages(c.dnsImage, c.hostImage))
 		}
@@ -372,38 +378,53 @@ func chatHosts(topo lab.Topology) []string {
 func deploy(ctx context.Context, d *lab.Docker, topo lab.Topology, sub Submission) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, host := range chatHosts(topo) {
-		ctr := topo.ContainerName(host)
-		g.Go(func() error {
-			if _, err := d.Exec(gctx, ctr, []string{"mkdir", "-p", StageDir, BinDir}, nil); err != nil {
-				return fmt.Errorf("deploy to %s: %w", host, err)
-			}
-			for _, set := range []struct {
-				dir   string
-				files map[string]File
-			}{{StageDir, sub.Files}, {BinDir, sub.Bins}} {
-				names := make([]string, 0, len(set.files))
-				for n := range set.files {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				for _, n := range names {
-					f := set.files[n]
-					if err := d.CopyFile(gctx, ctr, path.Join(set.dir, n), f.Mode, f.Data); err != nil {
-						return fmt.Errorf("deploy %s to %s: %w", n, host, err)
-					}
-				}
-			}
-			return nil
-		})
+		g.Go(func() error { return deployHost(gctx, d, topo, host, sub) })
 	}
 	return g.Wait()
 }
 
+// deployHost stages the submission's files in StageDir and its binaries in
+// BinDir on one host, in one archive (unpacked inside the host when its
+// root file system is read-only).
+func deployHost(ctx context.Context, d *lab.Docker, topo lab.Topology, host string, sub Submission) error {
+	ctr := topo.ContainerName(host)
+	if res, err := d.Exec(ctx, ctr, []string{"mkdir", "-p", StageDir, BinDir}, nil); err != nil || res.ExitCode != 0 {
+		if err == nil {
+			err = errors.New(oneLine(string(res.Stderr)))
+		}
+		return fmt.Errorf("deploy to %s: %w", host, err)
+	}
+	var files []lab.FileCopy
+	for _, set := range []struct {
+		dir   string
+		files map[string]File
+	}{{StageDir, sub.Files}, {BinDir, sub.Bins}} {
+		names := make([]string, 0, len(set.files))
+		for n := range set.files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			f := set.files[n]
+			files = append(files, lab.FileCopy{Host: host, Src: n, Dst: path.Join(set.dir, n), Mode: f.Mode, Data: f.Data})
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if err := d.PutFiles(ctx, ctr, files); err != nil {
+		return fmt.Errorf("deploy to %s: %w", host, err)
+	}
+	return nil
+}
+
 // resetScript returns a chat host to its state after deploy: it kills every
 // process a previous scenario may have left (all but the container's init,
-// its main process and this shell), empties the working folder and copies
-// the staged submission back in. The containers belong to the grader's own
-// lab, so nothing else runs there.
+// its main process and this shell), empties the working folder, copies the
+// staged submission back in and gives it to the folder's owner (the
+// sandbox's user on a graded lab), and removes what that user left in the
+// temporary folders. The containers belong to the grader's own lab, so
+// nothing else runs there.
 const resetScript = `
 main=
 for d in /proc/[0-9]*; do
@@ -416,8 +437,28 @@ for d in /proc/[0-9]*; do
 	case "$p" in 1|"$main"|$$) continue ;; esac
 	kill -9 "$p" 2>/dev/null
 done
-find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/"`
+owner=$(stat -c %u:%g "$1") && mode=$(stat -c %a "$1") || exit 1
+find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/" || exit 1
+[ "$owner" = 0:0 ] && exit 0
+chown -R "$owner" "$1" && chmod "$mode" "$1" || exit 1
+find /tmp /var/tmp /dev/shm -mindepth 1 -user "${owner%%:*}" -delete 2>/dev/null
+exit 0`
 
+// resetTimeout bounds one host's reset; a host whose processes or memory
+// are exhausted may not even start the command.
+const resetTimeout = 20 * time.Second
+
+// hostRestarter is a Runtime that can restart a host's container and stage
+// the submission there again (a sandboxed dockerRuntime).
+type hostRestarter interface {
+	restartHost(ctx context.Context, host string) error
+}
+
+// reset resets every chat host. A host where the reset fails (a fork bomb
+// or an allocation left it unable to run a command) is restarted, which
+// ends everything the submission left there, and reset again, so that the
+// next scenario starts clean; each host is restarted alone, so other labs
+// are untouched.
 func reset(ctx context.Context, rt Runtime, topo lab.Topology, sc Scenario) error {
 	if sc.Milestone == DNS {
 		return nil
@@ -425,15 +466,29 @@ func reset(ctx context.Context, rt Runtime, topo lab.Topology, sc Scenario) erro
 	g, gctx := errgroup.WithContext(ctx)
 	for _, host := range chatHosts(topo) {
 		g.Go(func() error {
-			res, err := rt.Exec(gctx, host, []string{"sh", "-c", resetScript, "reset", WorkDir, StageDir}, nil)
-			if err != nil {
-				return fmt.Errorf("reset %s: %w", host, err)
+			err := resetHost(gctx, rt, host)
+			rs, ok := rt.(hostRestarter)
+			if err == nil || !ok || gctx.Err() != nil {
+				return err
 			}
-			if res.ExitCode != 0 {
-				return fmt.Errorf("reset %s: %s", host, oneLine(string(res.Stderr)))
+			if rerr := rs.restartHost(gctx, host); rerr != nil {
+				return fmt.Errorf("%w; restarting it failed too: %v", err, rerr)
 			}
-			return nil
+			return resetHost(gctx, rt, host)
 		})
 	}
 	return g.Wait()
+}
+
+func resetHost(ctx context.Context, rt Runtime, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, resetTimeout)
+	defer cancel()
+	res, err := rt.Exec(ctx, host, []string{"sh", "-c", resetScript, "reset", WorkDir, StageDir}, nil)
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", host, err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("reset %s: exit %d: %s", host, res.ExitCode, oneLine(string(res.Stderr)))
+	}
+	return nil
 }

@@ -159,20 +159,30 @@ func TestGradeReference(t *testing.T) {
 
 var faultRE = regexp.MustCompile("Fails check `([a-z0-9-]+)`")
 
-// TestGradeFixtures grades the correct handout-style fixtures and every
-// deliberately broken variant: the correct ones pass every check, and each
-// variant fails exactly the check its FAULT.md names.
+// correctFixtures are the submissions that must pass every check: the
+// polished handout programs and the naive ones written as students do
+// (testdata/students), in their own words, ports and team domains.
+var correctFixtures = []string{"handout", "students/faithful", "students/ownwords", "students/ownports", "students/ownwords-team7"}
+
+// TestGradeFixtures grades the correct fixtures and every deliberately
+// broken variant: the correct ones pass every check, and each variant
+// fails exactly the check its FAULT.md names.
 func TestGradeFixtures(t *testing.T) {
 	docker(t)
 	dir := fixtures(t)
-	correct, err := scenarios.LoadSubmission(filepath.Join(dir, "handout"))
-	if err != nil {
-		t.Fatal(err)
+	var subs []scenarios.Submission
+	want := map[string][]string{}
+	for _, c := range correctFixtures {
+		sub, err := scenarios.LoadSubmission(filepath.Join(dir, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+		want[sub.Name] = nil
 	}
-	subs := []scenarios.Submission{correct}
-	want := map[string][]string{correct.Name: nil}
 	broken, _ := filepath.Glob(filepath.Join(dir, "broken", "*"))
-	for _, b := range broken {
+	studentBroken, _ := filepath.Glob(filepath.Join(dir, "students", "broken", "*"))
+	for _, b := range append(broken, studentBroken...) {
 		fault, err := os.ReadFile(filepath.Join(b, "FAULT.md"))
 		if err != nil {
 			t.Fatal(err)
@@ -184,6 +194,9 @@ func TestGradeFixtures(t *testing.T) {
 		sub, err := scenarios.LoadSubmission(b)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, dup := want[sub.Name]; dup {
+			sub.Name = filepath.Base(filepath.Dir(filepath.Dir(b))) + "-" + sub.Name
 		}
 		subs = append(subs, sub)
 		want[sub.Name] = []string{string(m[1])}

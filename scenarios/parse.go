@@ -227,10 +227,12 @@ var stepFields = map[StepKind][]string{
 	StepKill:      {"!proc", "signal"},
 	StepListening: {"!host", "port", "proto", "within"},
 	StepProbe:     {"!host", "!to", "proto", "!dialog", "within"},
-	StepGrep:      {"!host", "!path", "!text", "want"},
+	StepGrep:      {"!host", "!path", "!text", "want", "encoded"},
 	StepResolve:   {"host", "hosts", "!name", "!want", "within"},
 	StepDNSCheck:  {"host", "hosts", "within"},
 	StepHost:      {"!host", "!action"},
+	StepPeerList:  {"!proc", "!users", "within"},
+	StepSniff:     {"!proc", "!host", "!filter"},
 }
 
 func kinds() []string {
@@ -304,7 +306,13 @@ func (p *parser) step(n *yaml.Node) Step {
 	st.Proto = p.str(m, "proto", what, false, v)
 	st.Port = p.str(m, "port", what, false, v)
 	st.To = p.str(m, "to", what, false, v)
-	st.Path = p.str(m, "path", what, false, v)
+	st.Paths = p.strList(m, "path", what)
+	if len(st.Paths) > 0 {
+		st.Path = st.Paths[0]
+	}
+	st.Encoded = p.boolean(m, "encoded", what, false)
+	st.Users = p.strList(m, "users", what)
+	st.Filter = p.str(m, "filter", what, false, v)
 	st.Want = p.str(m, "want", what, false, v)
 	st.Fail = p.boolean(m, "fail", what, false)
 	switch st.Kind {
@@ -389,7 +397,7 @@ func (p *parser) check(sc Scenario) {
 				newly := map[string]bool{}
 				for _, c := range st.Children {
 					walk([]Step{c}, defined)
-					if c.Kind == StepStart || c.Kind == StepJoin || c.Kind == StepConnect {
+					if c.Kind == StepStart || c.Kind == StepJoin || c.Kind == StepConnect || c.Kind == StepSniff {
 						newly[c.Procs[0]] = true
 						delete(defined, c.Procs[0])
 					}
@@ -424,7 +432,7 @@ func (p *parser) checkStep(sc Scenario, st Step, topo lab.Topology, defined, kno
 		hostOK(h)
 	}
 	switch st.Kind {
-	case StepStart, StepJoin, StepConnect:
+	case StepStart, StepJoin, StepConnect, StepSniff:
 		name := st.Procs[0]
 		if !procNameRE.MatchString(name) {
 			p.fail(at, "%s: process name %q: use a lowercase letter then letters, digits, '-' or '_'", what, name)
@@ -434,7 +442,7 @@ func (p *parser) checkStep(sc Scenario, st Step, topo lab.Topology, defined, kno
 		}
 		known[name] = true
 		defined[name] = true
-		if sc.Milestone == DNS && st.Kind != StepConnect {
+		if sc.Milestone == DNS && st.Kind != StepConnect && st.Kind != StepSniff {
 			p.fail(at, "%s: DNS scenarios run no chat program", what)
 		}
 		if st.Kind == StepStart && st.Role != RoleServer && st.Role != RoleClient {
@@ -487,9 +495,22 @@ func (p *parser) checkStep(sc Scenario, st Step, topo lab.Topology, defined, kno
 		if st.Want != "" && st.Want != "present" && st.Want != "absent" {
 			p.fail(at, "grep: want %q: want present or absent", st.Want)
 		}
-		if !strings.HasPrefix(st.Path, "/") {
-			p.fail(at, "grep: path %q must be absolute, e.g. /root", st.Path)
+		for _, path := range st.Paths {
+			if !strings.HasPrefix(path, "/") {
+				p.fail(at, "grep: path %q must be absolute, e.g. /root", path)
+			}
 		}
+	case StepPeerList:
+		for _, u := range st.Users {
+			name, host, ok := strings.Cut(u, "@")
+			if !ok || name == "" {
+				p.fail(at, "peerlist: users entry %q: want name@host, e.g. alice@client1", u)
+				continue
+			}
+			hostOK(host)
+		}
+	case StepSniff:
+		p.checkVars(at, what, st.Filter)
 	case StepResolve:
 		if len(st.Hosts) == 0 {
 			p.fail(at, "resolve: name the host with host or hosts")

@@ -23,7 +23,11 @@ type Report struct {
 	Score      int           `json:"score"`
 	MaxScore   int           `json:"max_score"`
 	Passed     bool          `json:"passed"`
-	Error      string        `json:"error,omitempty"`
+	// Incomplete is true when a check could not be run (the lab broke, or
+	// Docker refused): such a check costs no points, is left out of
+	// MaxScore, and the submission should be graded again.
+	Incomplete bool   `json:"incomplete,omitempty"`
+	Error      string `json:"error,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	Results    []Result      `json:"results"`
 }
@@ -34,9 +38,18 @@ func NewReport(submission string, results []Result, setupErr error, d time.Durat
 	r := Report{Submission: submission, Results: results, Passed: setupErr == nil, Duration: d}
 	if setupErr != nil {
 		r.Error = setupErr.Error()
+		r.Incomplete = true
 	}
 	for _, res := range results {
 		r.Score += res.Points
+		if res.Status == Error {
+			// Not the student's failure: it counts neither way.
+			r.Incomplete = true
+			if res.Required {
+				r.Passed = false
+			}
+			continue
+		}
 		r.MaxScore += res.MaxPoints
 		if res.Required && res.Status != Passed {
 			r.Passed = false
@@ -87,7 +100,11 @@ func (r Report) WriteTable(w io.Writer) error {
 	for _, res := range r.Results {
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, statusWord(res))
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t%s\n", r.Score, r.MaxScore, map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed])
+	verdict := map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed]
+	if r.Incomplete {
+		verdict = "incomplete: a check could not be run (no points taken for it); grade again"
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t%s\n", r.Score, r.MaxScore, verdict)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -153,6 +170,9 @@ func (r Report) WriteGradescope(w io.Writer) error {
 	if r.Error != "" {
 		g.Output = "lab setup failed: " + r.Error
 	}
+	if r.Incomplete && r.Error == "" {
+		g.Output = "some checks could not be run and were not graded; staff will grade them again"
+	}
 	for _, res := range r.Results {
 		t := gradescopeTest{
 			Name: fmt.Sprintf("%s %s", res.Milestone, res.Scenario), Score: res.Points, MaxScore: res.MaxPoints,
@@ -161,6 +181,11 @@ func (r Report) WriteGradescope(w io.Writer) error {
 		if res.Status != Passed {
 			t.Status = "failed"
 			t.Output = failureText(res)
+		}
+		if res.Status == Error {
+			// Not graded: no points lost; staff regrade it.
+			t.MaxScore = 0
+			t.Output = "not graded (the lab failed, not your program; staff will grade it again): " + failureText(res)
 		}
 		g.Tests = append(g.Tests, t)
 	}

@@ -85,8 +85,9 @@ func lineDiff(want, got string) string {
 
 func TestReportTotals(t *testing.T) {
 	r := sampleReport()
-	if r.Score != 1 || r.MaxScore != 7 || r.Passed {
-		t.Errorf("score %d/%d passed %v, want 1/7 false", r.Score, r.MaxScore, r.Passed)
+	// The ERROR check (3 points) is not graded: it counts neither way.
+	if r.Score != 1 || r.MaxScore != 4 || r.Passed || !r.Incomplete {
+		t.Errorf("score %d/%d passed %v incomplete %v, want 1/4 false true", r.Score, r.MaxScore, r.Passed, r.Incomplete)
 	}
 	ok := NewReport("x", []Result{r.Results[0], r.Results[3]}, nil, 0)
 	if !ok.Passed {

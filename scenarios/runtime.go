@@ -30,6 +30,13 @@ type DNSChecker interface {
 	CheckDNS(ctx context.Context, hosts []string) (pass bool, report string, err error)
 }
 
+// GraderSpawner is a Runtime that starts the grader's own programs on a
+// host (the observer agent, tcpdump) as root with the privileges they
+// need, whatever limits the submission's programs run under.
+type GraderSpawner interface {
+	SpawnGrader(ctx context.Context, host string, cmd []string) (Process, error)
+}
+
 // ErrNoDNSCheck means the dnscheck binary is not available here.
 var ErrNoDNSCheck = errors.New("dnscheck binary unavailable")
 
@@ -38,6 +45,8 @@ type Process interface {
 	Stdin() io.WriteCloser
 	Output() io.Reader
 	Signal(ctx context.Context, sig syscall.Signal) error
+	// PID is the program's process ID on its host (0 if unknown).
+	PID() int
 	// Wait returns the exit code once the program has ended.
 	Wait() (int, error)
 }

@@ -73,6 +73,8 @@ const (
 	StepDNSCheck  StepKind = "dnscheck"  // package dnscheck: hosts resolve the team domain
 	StepHost      StepKind = "host"      // stop, kill, start, disconnect or reconnect a host
 	StepParallel  StepKind = "parallel"  // run child steps at once
+	StepPeerList  StepKind = "peerlist"  // a raw client received the peer list as JSON
+	StepSniff     StepKind = "sniff"     // tcpdump on a host as a process, for text on the wire
 )
 
 // HostAction is what a host step does to a container.
@@ -113,7 +115,11 @@ type Step struct {
 	Port     string        // port of listening
 	To       string        // HOST:PORT of probe and connect
 	Dialog   []ProbeOp     // probe dialogue
-	Path     string        // directory of grep
+	Path     string        // directory of grep (the first of Paths)
+	Paths    []string      // directories of grep
+	Encoded  bool          // grep: also look for base64, hex and reversed forms of the text
+	Users    []string      // peerlist: "name@host" entries the list must hold
+	Filter   string        // sniff: tcpdump's capture filter
 	Want     string        // grep: present or absent; resolve: the address
 	Children []Step        // steps of parallel
 }

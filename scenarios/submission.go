@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -47,6 +48,9 @@ type Submission struct {
 	Bins map[string]File
 	// Team is the team number the programs resolve (team<N>.com).
 	Team int
+	// TeamFrom says where Team came from: "manifest", "programs" (the
+	// domain the programs name), "roster" or "default".
+	TeamFrom string
 	// Port is the chat server's TCP port; P2PPort the clients' UDP port.
 	Port, P2PPort int
 	// Programs says how to run each milestone and answer its dialogue.
@@ -68,6 +72,8 @@ type manifest struct {
 	Auth     *struct {
 		Order   []string          `yaml:"order"`
 		Prompts map[string]string `yaml:"prompts"`
+		Words   map[string]string `yaml:"words"`
+		Texts   map[string]string `yaml:"texts"`
 	} `yaml:"auth"`
 }
 
@@ -77,11 +83,10 @@ var handoutFiles = map[Milestone][2]string{
 	M2: {"chatroom_p2p_server.py", "chatroom_p2p_client.py"},
 }
 
-// maxSubmissionFile bounds each file read from a submission folder.
-const maxSubmissionFile = 16 << 20
-
 // LoadSubmission reads a student's folder: every regular, non-hidden file
-// at its top level, and lab3.yaml if present. Without a manifest it runs
+// at its top level, and lab3.yaml if present. The folder is read as
+// lab.ReadFolder reads it: a symbolic link, a special file or too much data
+// is refused, and nothing is graded. Without a manifest it runs
 // the handout's file names with python3, and for Milestone 4 the one
 // *server*.py / *client*.py pair not used by Milestones 1 and 2.
 func LoadSubmission(dir string) (Submission, error) {
@@ -89,24 +94,17 @@ func LoadSubmission(dir string) (Submission, error) {
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, dir, err)
 	}
-	names, err := lab.FolderFiles(abs)
+	files, err := lab.ReadFolder(abs)
+	var refused *lab.FolderError
+	if errors.As(err, &refused) {
+		return Submission{}, fmt.Errorf("%w: %v", ErrSubmission, err)
+	}
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v: give a folder with the Python files", ErrSubmission, dir, unwrapPath(err))
 	}
 	sub := Submission{Name: filepath.Base(abs), Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
-	for _, name := range names {
-		info, err := os.Stat(filepath.Join(abs, name))
-		if err != nil {
-			return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, name, err)
-		}
-		if info.Size() > maxSubmissionFile {
-			return Submission{}, fmt.Errorf("%w: %s is %d bytes: a submission file may be at most %d", ErrSubmission, name, info.Size(), maxSubmissionFile)
-		}
-		data, err := os.ReadFile(filepath.Join(abs, name))
-		if err != nil {
-			return Submission{}, fmt.Errorf("%w: %v", ErrSubmission, err)
-		}
-		sub.Files[name] = File{Mode: info.Mode().Perm() | 0o400, Data: data}
+	for _, f := range files {
+		sub.Files[f.Name] = File{Mode: f.Mode | 0o400, Data: f.Data}
 	}
 	sub.Programs = Programs{
 		Commands: map[Milestone]map[Role][]string{},
@@ -127,6 +125,10 @@ func LoadSubmission(dir string) (Submission, error) {
 	}
 	if srv, cli := guessM4(sub.Files); srv != "" && cli != "" {
 		sub.Programs.Commands[M4] = map[Role][]string{RoleServer: {"python3", srv}, RoleClient: {"python3", cli}}
+	}
+	sub.TeamFrom = "default"
+	if team, ok := guessTeam(sub.Files); ok {
+		sub.Team, sub.TeamFrom = team, "programs"
 	}
 	if f, ok := sub.Files[ManifestFile]; ok {
 		if err := sub.applyManifest(f.Data); err != nil {
@@ -172,7 +174,38 @@ func guessM4(files map[string]File) (server, client string) {
 	return "", ""
 }
 
+// teamRE finds a team domain written in a program, as the handout asks
+// ("Get the server IP address using domain name of your team (e.g.,
+// team30.com)").
+var teamRE = regexp.MustCompile(`(?i)\bteam([0-9]{1,4})\.com\b`)
+
+// guessTeam returns the team whose domain the submission's programs name
+// most often, so that its lab serves the domain the programs resolve.
+func guessTeam(files map[string]File) (int, bool) {
+	count := map[int]int{}
+	for name, f := range files {
+		if !strings.HasSuffix(name, ".py") {
+			continue
+		}
+		for _, m := range teamRE.FindAllSubmatch(f.Data, -1) {
+			if n, err := strconv.Atoi(string(m[1])); err == nil && n >= 1 && n <= 9999 {
+				count[n]++
+			}
+		}
+	}
+	best, most := 0, 0
+	for n, c := range count {
+		if c > most || c == most && n < best {
+			best, most = n, c
+		}
+	}
+	return best, most > 0
+}
+
 var answerKeys = []string{"action", "username", "password"}
+
+// textKeys are the optional exact texts of auth.texts.
+var textKeys = []string{"registered", "logged_in", "taken", "invalid"}
 
 func (sub *Submission) applyManifest(data []byte) error {
 	var m manifest
@@ -188,7 +221,7 @@ func (sub *Submission) applyManifest(data []byte) error {
 		if m.Team < 1 || m.Team > 9999 {
 			return bad("team %d: must be between 1 and 9999", m.Team)
 		}
-		sub.Team = m.Team
+		sub.Team, sub.TeamFrom = m.Team, "manifest"
 	}
 	for _, p := range []struct {
 		v   int
@@ -201,6 +234,9 @@ func (sub *Submission) applyManifest(data []byte) error {
 			}
 			*p.dst = p.v
 		}
+	}
+	if m.Port != 0 {
+		sub.Programs.PortsKnown = true
 	}
 	for ms, roles := range m.Programs {
 		mile := Milestone(strings.ToUpper(ms))
@@ -247,6 +283,24 @@ func (sub *Submission) applyManifest(data []byte) error {
 			}
 			sub.Programs.Auth.Prompts[k] = re
 		}
+		for k, w := range m.Auth.Words {
+			if k != "login" && k != "register" {
+				return bad("auth.words: %q: want login or register", k)
+			}
+			if strings.TrimSpace(w) == "" || strings.ContainsAny(w, "\r\n") {
+				return bad("auth.words.%s: give the one-line answer your client expects", k)
+			}
+			sub.Programs.Auth.Words[k] = w
+		}
+		for k, re := range m.Auth.Texts {
+			if !contains(textKeys, k) {
+				return bad("auth.texts: %q: want one of %s", k, strings.Join(textKeys, ", "))
+			}
+			if _, err := regexp.Compile(re); err != nil {
+				return bad("auth.texts.%s: %q is not a regular expression", k, re)
+			}
+			sub.Programs.Auth.Texts[k] = re
+		}
 	}
 	return nil
 }
@@ -263,7 +317,7 @@ func Reference(binDir string) (Submission, error) {
 		sub.Bins[name] = File{Mode: 0o755, Data: data}
 	}
 	modes := map[Milestone]string{M1: "chatroom", M2: "p2p", M4: "auth"}
-	sub.Programs = Programs{Commands: map[Milestone]map[Role][]string{}, Auth: DefaultAuth(), Workdir: WorkDir}
+	sub.Programs = Programs{Commands: map[Milestone]map[Role][]string{}, Auth: DefaultAuth(), Workdir: WorkDir, PortsKnown: true}
 	for m, mode := range modes {
 		server := []string{BinDir + "/chat-server", "--mode", mode, "--listen", "${self}:${port}"}
 		if m == M4 {
@@ -275,6 +329,24 @@ func Reference(binDir string) (Submission, error) {
 		}
 	}
 	return sub, nil
+}
+
+// ApplyRoster sets the team from a course roster (submission name → team)
+// unless the manifest fixes one. When the programs name another team's
+// domain the programs win, because that is the name they resolve; the
+// returned warning says so.
+func (s *Submission) ApplyRoster(roster map[string]int) (warning string) {
+	team, ok := roster[s.Name]
+	switch {
+	case !ok || s.TeamFrom == "manifest":
+		return ""
+	case s.TeamFrom == "programs" && team != s.Team:
+		return fmt.Sprintf("%s: the roster says team %d, but the programs resolve team%d.com; grading with team%d.com", s.Name, team, s.Team, s.Team)
+	case s.TeamFrom == "programs":
+		return ""
+	}
+	s.Team, s.TeamFrom = team, "roster"
+	return ""
 }
 
 // Milestones lists the milestones the submission has programs for.

@@ -76,7 +76,7 @@ auth:
 	if got := strings.Join(sub.Programs.Auth.Order, ","); got != "username,password,action" {
 		t.Errorf("order %s", got)
 	}
-	if p := sub.Programs.Auth.Prompts; p["username"] != `Name\?` || p["action"] != "" || p["password"] != `Password: ?` {
+	if p := sub.Programs.Auth.Prompts; p["username"] != `Name\?` || p["action"] != "" || p["password"] != "" {
 		t.Errorf("prompts %q", p)
 	}
 }
@@ -144,7 +144,7 @@ func TestLoadDirAndSelect(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2, err := Select(all, []string{"M2", "m1-quit"})
-	if err != nil || len(m2) != 7 || m2[6].Name != "m1-quit" {
+	if err != nil || len(m2) != 10 || m2[9].Name != "m1-quit" {
 		t.Errorf("select: %d %v", len(m2), err)
 	}
 	if _, err := Select(all, []string{"m9"}); err == nil {

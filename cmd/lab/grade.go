@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +29,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		binDir     string
 		only       string
 		capture    bool
+		roster     string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -35,8 +38,10 @@ func newGradeCmd(a *app) *cobra.Command {
 optional lab3.yaml manifest) in its own isolated lab, --parallel at a time.
 Without arguments it grades our reference binaries (bin/chat-server and
 bin/chat-client). Prints one line per scenario as it runs, then a table of
-every check with its points and the evidence of each failure. Exits 0 only
-if every required check of every submission passed. Labs are always torn
+every check with its points and the evidence of each failure. Exits 0 when
+every required check of every submission passed, 1 when a required check
+failed, and 3 when a check could not be run (the lab broke: no points are
+taken for it; grade again). Labs are always torn
 down, also on failure and Ctrl-C. --only REGEX runs only the scenarios whose
 name matches; --capture records every host's traffic during each scenario
 into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
@@ -55,6 +60,17 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			subs, err := loadSubmissions(args, binDir)
 			if err != nil {
 				return err
+			}
+			if roster != "" {
+				teams, err := loadRoster(roster)
+				if err != nil {
+					return err
+				}
+				for i := range subs {
+					if w := subs[i].ApplyRoster(teams); w != "" {
+						fmt.Fprintf(a.stderr, "lab: warning: %s\n", w)
+					}
+				}
 			}
 			opts := []scenarios.GradeOption{
 				scenarios.WithParallel(parallel),
@@ -107,12 +123,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 					return err
 				}
 			}
-			for _, r := range reports {
-				if !r.Passed {
-					return exitError{code: 1}
-				}
-			}
-			return nil
+			return gradeExit(reports)
 		},
 	}
 	f := cmd.Flags()
@@ -124,8 +135,70 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
 	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
+	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
 	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd
+}
+
+// Exit codes of lab grade.
+const (
+	exitGradePassed     = 0 // every required check of every submission passed
+	exitGradeFailed     = 1 // a required check failed
+	exitGradeIncomplete = 3 // the grader could not grade something: regrade it
+)
+
+// gradeExit is lab grade's exit status: "could not grade" wins over
+// "failed", because a failure next to an ungraded check is not a final
+// grade.
+func gradeExit(reports []scenarios.Report) error {
+	code := exitGradePassed
+	for _, r := range reports {
+		switch {
+		case r.Incomplete:
+			return exitError{code: exitGradeIncomplete}
+		case !r.Passed:
+			code = exitGradeFailed
+		}
+	}
+	if code != exitGradePassed {
+		return exitError{code: code}
+	}
+	return nil
+}
+
+// loadRoster reads a course roster: one "submission,team" line each (a
+// header line and blank lines are skipped; the team may be written 11 or
+// team11).
+func loadRoster(path string) (map[string]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--roster: %w", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("--roster %s: %s: want lines of submission,team", path, err)
+	}
+	out := map[string]int{}
+	for i, row := range rows {
+		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
+			continue
+		}
+		if len(row) != 2 {
+			return nil, fmt.Errorf("--roster %s:%d: want submission,team", path, i+1)
+		}
+		name := strings.TrimSpace(row[0])
+		t := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(row[1])), "team")
+		n, err := strconv.Atoi(strings.TrimSuffix(t, ".com"))
+		if err != nil && i == 0 {
+			continue // a header
+		}
+		if err != nil || n < 1 || n > 9999 {
+			return nil, fmt.Errorf("--roster %s:%d: team %q: want a number from 1 to 9999", path, i+1, row[1])
+		}
+		out[name] = n
+	}
+	return out, nil
 }
 
 // selectScenarios loads the scenarios of dir (the built-in ones when dir is

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+)
+
+func TestGradeExit(t *testing.T) {
+	passed := scenarios.Report{Submission: "a", Passed: true}
+	failed := scenarios.Report{Submission: "b"}
+	incomplete := scenarios.Report{Submission: "c", Incomplete: true}
+	tests := []struct {
+		name    string
+		reports []scenarios.Report
+		want    int
+	}{
+		{"all passed", []scenarios.Report{passed, passed}, 0},
+		{"one failed", []scenarios.Report{passed, failed}, 1},
+		{"could not grade", []scenarios.Report{passed, incomplete}, 3},
+		{"could not grade wins over failed", []scenarios.Report{failed, incomplete}, 3},
+	}
+	for _, tt := range tests {
+		err := gradeExit(tt.reports)
+		code := 0
+		var ee exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		} else if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if code != tt.want {
+			t.Errorf("%s: exit %d, want %d", tt.name, code, tt.want)
+		}
+	}
+}
+
+func TestLoadRoster(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "roster.csv")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	got, err := loadRoster(write("submission,team\nalpha,11\nbeta, team12\n\ngamma,team7.com\n"))
+	if err != nil || len(got) != 3 || got["alpha"] != 11 || got["beta"] != 12 || got["gamma"] != 7 {
+		t.Errorf("roster %v %v", got, err)
+	}
+	for _, bad := range []string{"alpha,11\nbeta,twelve\n", "alpha,11,x\n", "alpha,0\nbeta,1\n"} {
+		if _, err := loadRoster(write(bad)); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("roster %q: %v, want a one-line error", bad, err)
+		}
+	}
+	if _, err := loadRoster(filepath.Join(dir, "missing.csv")); err == nil {
+		t.Error("missing roster accepted")
+	}
+}

@@ -1,0 +1,354 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Milestone 4 leaves every word of the login and register dialogue to the
+// student, so the engine judges behaviour (README.md, "How Milestone 4 is
+// judged"):
+//
+//   - admitted: the client keeps running, the server keeps its connection
+//     (an ESTABLISHED socket from the client's address on the server), the
+//     client shows the users already online, and they see the newcomer;
+//   - refused: the server closes the connection (the server's side of it is
+//     in TIME_WAIT, which only the side that closes first reaches), the
+//     client prints something and exits, and nobody online sees a join.
+//
+// The answers are typed without knowing the prompts: each one once the
+// client has printed something new, or sits reading its input, and the lab
+// has settled.
+
+// dialogueWithin is the least time each answer of the dialogue may wait
+// for the client to be ready.
+const dialogueWithin = 10 * time.Second
+
+// dialogue answers the client's questions in the submission's order. It
+// returns early, with exited set, when the client exits before every
+// answer is typed: a refusal may come before the last question.
+func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, err *stepError) {
+	auth := r.e.prog.Auth
+	word := action
+	if w := auth.Words[action]; w != "" {
+		word = w
+	}
+	answers := map[string]string{"action": word, "username": user, "password": password}
+	pr := r.proc(name)
+	if within < dialogueWithin {
+		within = dialogueWithin
+	}
+	var since int64
+	for _, key := range auth.Order {
+		if prompt := auth.Prompts[key]; prompt != "" {
+			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
+				if st, _ := pr.tr.state(); mayEnd && st.exited {
+					return true, nil
+				}
+				return false, err
+			}
+			r.settle(ctx)
+		} else {
+			ended, err := r.waitReady(ctx, pr, since, within, key)
+			if ended && mayEnd {
+				return true, nil
+			}
+			if err != nil {
+				return false, err
+			}
+		}
+		since = pr.written.Load()
+		if err := r.typeLine(name, answers[key]); err != nil {
+			if st, _ := pr.tr.state(); mayEnd && st.eof {
+				return true, nil
+			}
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// waitReady waits until the client is ready for the next answer: it has
+// printed something since the last one, or it is blocked reading its
+// input, and the lab has settled.
+func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.Duration, key string) (exited bool, err *stepError) {
+	what := fmt.Sprintf("%s on %s asks for its %s (prints something or reads its input) within %s", pr.name, pr.host, key, within)
+	start := r.e.clock.Now()
+	deadline := r.deadline(within)
+	_, observable := r.e.rt.(Observer)
+	for {
+		st, ch := pr.tr.state()
+		if st.eof {
+			return true, failf(what, "it did not; %s", endedText(st))
+		}
+		grown := pr.written.Load() > since
+		if observable {
+			states := r.settle(ctx)
+			if grown {
+				return false, nil
+			}
+			if hs, ok := states[pr.host]; ok {
+				if t, ok := mainThread(hs, pr.p.PID()); ok && t.readingStdin() {
+					return false, nil
+				}
+			}
+			if r.e.clock.Now().Sub(start) >= within {
+				return false, failf(what, "it printed nothing and did not read its input for %s", r.e.clock.Now().Sub(start))
+			}
+			select {
+			case <-ch:
+			case <-r.e.clock.After(5 * settleInterval):
+			case <-ctx.Done():
+				return false, failf(what, "it did not before the scenario stopped")
+			}
+			continue
+		}
+		if grown {
+			return false, nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C():
+			return false, failf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
+		case <-ctx.Done():
+			return false, failf(what, "it did not before the scenario stopped")
+		}
+	}
+}
+
+// witness is another admitted client, and where its output stood when a
+// join began.
+type witness struct {
+	proc string
+	user string
+	from int64
+}
+
+// joinM4 starts a Milestone 4 client, answers its dialogue and judges the
+// outcome by behaviour.
+func (r *run) joinM4(ctx context.Context, st Step) *stepError {
+	name, user, host := st.Procs[0], st.User, st.Host
+	obs, observable := r.e.rt.(Observer)
+	server := "webserver"
+	var before map[string]Socket
+	if observable {
+		if ws, err := obs.Observe(ctx, server, nil); err == nil {
+			before = connections(ws, r.vars.Port)
+		}
+	}
+	witnesses := r.witnesses(name)
+	if err := r.start(ctx, name, host, RoleClient); err != nil {
+		return err
+	}
+	pr := r.proc(name)
+	exited, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
+	if serr != nil {
+		return serr
+	}
+	answered := pr.written.Load()
+	r.settle(ctx)
+	if st.Fail {
+		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, exited, answered)
+	}
+	return r.judgeAdmitted(ctx, st, pr, obs, before, witnesses)
+}
+
+// witnesses lists the admitted clients that are still running.
+func (r *run) witnesses(except string) []witness {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []witness
+	for name, m := range r.members {
+		p := r.procs[name]
+		if name == except || p == nil {
+			continue
+		}
+		if st, _ := p.tr.state(); st.exited {
+			continue
+		}
+		out = append(out, witness{proc: name, user: m.user, from: p.written.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].proc < out[j].proc })
+	return out
+}
+
+// newConnections are the server's connections from host's addresses that
+// were not there before the join.
+func (r *run) newConnections(ctx context.Context, obs Observer, before map[string]Socket, host string) ([]Socket, error) {
+	ws, err := obs.Observe(ctx, "webserver", nil)
+	if err != nil {
+		return nil, err
+	}
+	addrs := map[netip.Addr]bool{}
+	for _, a := range []string{r.vars.IPv4[host], r.vars.IPv6[host]} {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			addrs[ip] = true
+		}
+	}
+	var out []Socket
+	for k, s := range connections(ws, r.vars.Port) {
+		if _, old := before[k]; old || !addrs[s.Remote.Addr().Unmap()] || int(s.Local.Port()) != r.vars.Port {
+			continue
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Remote.Port() < out[j].Remote.Port() })
+	return out, nil
+}
+
+func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness) *stepError {
+	verb := map[string]string{"login": "logs in", "register": "registers"}[st.Action]
+	if s, _ := pr.tr.state(); s.eof {
+		return failf(fmt.Sprintf("%s %s as %s and stays connected", pr.name, verb, st.User), "%s", endedText(s))
+	}
+	if text := r.e.prog.Auth.Texts[map[string]string{"login": "logged_in", "register": "registered"}[st.Action]]; text != "" {
+		if err := r.expectRaw(ctx, pr.name, text, st.Within); err != nil {
+			return err
+		}
+	}
+	if obs != nil {
+		socks, err := r.newConnections(ctx, obs, before, pr.host)
+		if err != nil {
+			return infraf("read the server's connections", "%v", err)
+		}
+		kept := false
+		for _, s := range socks {
+			if s.State == TCPEstablished {
+				kept = true
+			}
+		}
+		if !kept {
+			return failf(fmt.Sprintf("the server keeps the connection of %s (%s) after it %s", pr.name, pr.host, verb),
+				"the server holds no open connection from %s (new connections: %s)", pr.host, describeSockets(socks))
+		}
+	}
+	// "the client should display the list of connected clients"
+	for _, w := range witnesses {
+		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(w.user) + `\b`)
+		if err := r.expectFrom(ctx, pr, 0, re, st.Within,
+			fmt.Sprintf("%s shows the users online after it %s, %s among them", pr.name, verb, w.user)); err != nil {
+			return err
+		}
+	}
+	// The others learn of the newcomer (Milestone 2's join notice and list).
+	for _, w := range witnesses {
+		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(st.User) + `\b`)
+		if err := r.expectFrom(ctx, r.proc(w.proc), w.from, re, st.Within,
+			fmt.Sprintf("%s, already online, learns that %s joined", w.proc, st.User)); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.members[pr.name] = member{user: st.User}
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, exitedEarly bool, answered int64) *stepError {
+	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
+	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
+	if !ok {
+		return failf(what, "the client was still running %s after its last answer", st.Within)
+	}
+	if !exitedEarly && pr.written.Load() <= answered && !hasText(pr.tr.text()) {
+		return failf(what, "the client exited (code %d) without printing anything", s.code)
+	}
+	if text := r.e.prog.Auth.Texts[map[string]string{"login": "invalid", "register": "taken"}[st.Action]]; text != "" {
+		if err := r.expectRaw(ctx, pr.name, text, time.Second); err != nil {
+			return err
+		}
+	}
+	if obs != nil {
+		socks, err := r.newConnections(ctx, obs, before, pr.host)
+		if err != nil {
+			return infraf("read the server's connections", "%v", err)
+		}
+		closedByServer := false
+		for _, s := range socks {
+			switch s.State {
+			case TCPTimeWait, TCPFinWait1, TCPFinWait2, TCPClosing:
+				closedByServer = true
+			case TCPEstablished, TCPCloseWait:
+				return failf(what, "the server still holds the connection from %s (%s)", pr.host, describeSockets([]Socket{s}))
+			}
+		}
+		if !closedByServer {
+			got := "the client closed the connection first; the server never closed it"
+			if len(socks) == 0 {
+				got = "no connection from " + pr.host + " to the server was seen"
+			}
+			return failf(what, "%s (server side: %s)", got, describeSockets(socks))
+		}
+	}
+	for _, w := range witnesses {
+		wp := r.proc(w.proc)
+		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(st.User) + `\b`)
+		if m, _, found, _ := wp.tr.findAt(re, int(w.from), false); found && !strings.Contains(w.user, st.User) {
+			return failf(what+"; nobody online sees a join", "%s, online, printed %q", w.proc, m)
+		}
+	}
+	return nil
+}
+
+// hasText says whether a transcript holds program output, not only the
+// engine's notes and typed lines.
+func hasText(log string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "###") && !strings.HasPrefix(t, "<<<") {
+			return true
+		}
+	}
+	return false
+}
+
+// expectFrom waits for re in a process's output from byte offset from,
+// without consuming it.
+func (r *run) expectFrom(ctx context.Context, pr *proc, from int64, re *regexp.Regexp, within time.Duration, what string) *stepError {
+	start := r.e.clock.Now()
+	deadline := r.deadline(within)
+	for {
+		st, _ := pr.tr.state()
+		_, _, found, ch := pr.tr.findAt(re, int(from), false)
+		if found {
+			return nil
+		}
+		if st.eof {
+			return failf(what, "it did not; %s", endedText(st))
+		}
+		select {
+		case <-ch:
+		case <-deadline.C():
+			return failf(what, "no /%s/ in its output within %s", re, r.e.clock.Now().Sub(start))
+		case <-ctx.Done():
+			return failf(what, "it did not before the scenario stopped")
+		}
+	}
+}
+
+// learnP2P reads the client's P2P port from its host's UDP sockets, once,
+// when the submission fixes no ports.
+func (r *run) learnP2P(ctx context.Context, host string) {
+	obs, ok := r.e.rt.(Observer)
+	if !ok || r.e.prog.PortsKnown {
+		return
+	}
+	if _, p2p := r.e.Ports(); p2p != 0 {
+		return
+	}
+	hs, err := obs.Observe(ctx, host, nil)
+	if err != nil {
+		return
+	}
+	for _, s := range hs.Sockets {
+		// The P2P socket is bound and unconnected; a resolver's is connected.
+		if s.Proto == "udp" && s.Inode != 0 && s.Remote.Addr().IsUnspecified() && s.Local.Port() != 0 {
+			r.learn(0, int(s.Local.Port()))
+			return
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package scenarios
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Lines as the agent prints them, read off Python 3.11 processes on Linux.
+const (
+	taskSleep   = "100 100 230 0x1 0x1 0x7ffd841338c0 0x0 0x0 0x0 0x7ffd841338a8 0x7f5a6c4ed503|100 (python3) S 1 1 "
+	taskSelect  = "101 101 270 0x4 0x7ffcb37175b0 0x0 0x0 0x0 0x0 0x7ffcb37174d0 0x7fb9d1f1c954|101 (python3) S 1 1 "
+	taskStdin   = "102 102 0 0x0 0x55f195ed5e70 0x2000 0x7faa5f061a58 0x0 0x0 0x7fffa4461588 0x7faa5f8c52ad|102 (python3) S 1 1 "
+	taskRunning = "103 103 running|103 (python3) R 1 1 "
+	taskHidden  = "104 104 |104 (py) thon3) S 1 1 "
+	taskGoSys   = "105 107 35 0x7f 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f|105 (chat-server) S 1 1 "
+	taskSelect0 = "106 106 23 0x0 0x0 0x0 0x0 0x7ffd 0x0 0x7ffd 0x7f|106 (python2) S 1 1 "
+)
+
+func TestParseTask(t *testing.T) {
+	tests := []struct {
+		line                     string
+		running, sleeping, stdin bool
+		readable                 bool
+		state                    byte
+	}{
+		{taskSleep, false, true, false, true, 'S'},
+		{taskSelect, false, false, false, true, 'S'},
+		{taskStdin, false, false, true, true, 'S'},
+		{taskRunning, true, false, false, true, 'R'},
+		{taskHidden, false, false, false, false, 'S'},
+		{taskGoSys, false, false, false, true, 'S'},   // Go's helper thread naps: not the program sleeping
+		{taskSelect0, false, true, false, true, 'S'}, // select() on nothing is a sleep
+	}
+	for _, tt := range tests {
+		task, ok := parseTask(tt.line)
+		if !ok {
+			t.Fatalf("parseTask(%q) failed", tt.line)
+		}
+		if task.Running != tt.running || task.sleeping() != tt.sleeping || task.readingStdin() != tt.stdin ||
+			task.Readable != tt.readable || task.State != tt.state {
+			t.Errorf("%q: running %v sleeping %v stdin %v readable %v state %c, want %v %v %v %v %c", tt.line,
+				task.Running, task.sleeping(), task.readingStdin(), task.Readable, task.State,
+				tt.running, tt.sleeping, tt.stdin, tt.readable, tt.state)
+		}
+	}
+}
+
+func TestParseSocket(t *testing.T) {
+	st := parseObservation([]string{
+		"S tcp local_address rem_address st tx_queue rx_queue",
+		"S tcp 0300140A:1388 00000000:0000 0A 00000000:00000000 641",
+		"S tcp 0300140A:1388 0B00140A:C350 01 00000000:0000001F 7001",
+		"S tcp 0300140A:1388 0C00140A:C351 06 00000000:00000000 0",
+		"S tcp6 0000000000000000FFFF00000300140A:1388 0000000000000000FFFF00000D00140A:9C40 08 00000000:00000000 7002",
+		"S udp 0B00140A:1770 00000000:0000 07 00000000:00000100 7003",
+		"S tcp garbage",
+		"E never reached",
+	})
+	want := []string{
+		"tcp 10.20.0.3:5000 0.0.0.0:0 LISTEN 0/0 641",
+		"tcp 10.20.0.3:5000 10.20.0.11:50000 ESTABLISHED 0/31 7001",
+		"tcp 10.20.0.3:5000 10.20.0.12:50001 TIME_WAIT 0/0 0",
+		"tcp 10.20.0.3:5000 10.20.0.13:40000 CLOSE_WAIT 0/0 7002",
+		"udp 10.20.0.11:6000 0.0.0.0:0 CLOSE 0/256 7003",
+	}
+	var got []string
+	for _, s := range st.Sockets {
+		got = append(got, strings.Join([]string{s.Proto, s.Local.String(), s.Remote.String(), s.State.String(),
+			itoa(s.TxQueue) + "/" + itoa(s.RxQueue), itoa(s.Inode)}, " "))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sockets (-want +got):\n-%s\n+%s", strings.Join(want, "\n-"), strings.Join(got, "\n+"))
+	}
+	if l := listenerOf(st.Sockets); l != 5000 {
+		t.Errorf("listener %d, want 5000", l)
+	}
+	lo := []Socket{{Proto: "tcp", State: TCPListen, Local: netip.MustParseAddrPort("127.0.0.11:33867"), Inode: 1}}
+	if l := listenerOf(lo); l != 0 {
+		t.Errorf("Docker's resolver on 127.0.0.11 taken for the chat server (%d)", l)
+	}
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func TestSocketsBusy(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	srv := ap("10.20.30.3:5000")
+	tests := []struct {
+		name string
+		s    Socket
+		want string // substring; "" = settled
+	}{
+		{"idle connection", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, ""},
+		{"bytes unread", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), RxQueue: 12, Inode: 9}, "12 bytes wait"},
+		{"peer left, not yet closed", Socket{Proto: "tcp", State: TCPCloseWait, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, "has not yet closed"},
+		{"not yet accepted", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.12:40000"), RxQueue: 6}, ""},
+		{"time wait", Socket{Proto: "tcp", State: TCPTimeWait, Local: srv, Remote: ap("10.20.30.12:40000")}, ""},
+		{"datagram unread", Socket{Proto: "udp", Local: ap("10.20.30.12:6000"), Remote: ap("0.0.0.0:0"), RxQueue: 768, Inode: 9}, "datagram waits"},
+	}
+	for _, tt := range tests {
+		got := socketsBusy("webserver", []Socket{tt.s})
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestJSONLists(t *testing.T) {
+	tests := []struct {
+		name string
+		wire string
+		want bool
+	}{
+		{"alone", `[["alice", "10.20.30.11"], ["bob", "10.20.30.12"]]`, true},
+		{"glued to text", `bob (IP: 10.20.30.12) connected[["alice", "10.20.30.11"], ["bob", "10.20.30.12"]]hello`, true},
+		{"compact json", `[["alice","10.20.30.11"],["bob","10.20.30.12"]]`, true},
+		{"python repr", `[('alice', '10.20.30.11'), ('bob', '10.20.30.12')]`, false},
+		{"wrong address", `[["alice", "10.20.30.11"], ["bob", "10.20.30.13"]]`, false},
+		{"names only", `["alice", "bob"]`, false},
+	}
+	want := map[string]string{"alice": "10.20.30.11", "bob": "10.20.30.12"}
+	for _, tt := range tests {
+		lists, _ := jsonLists([]byte(tt.wire))
+		got := false
+		for _, l := range lists {
+			got = got || hasPeers(l, want)
+		}
+		if got != tt.want {
+			t.Errorf("%s: %v, want %v (lists %v)", tt.name, got, tt.want, lists)
+		}
+	}
+}
+
+func TestEncodedForms(t *testing.T) {
+	got := strings.Join(encodedForms("pw-1"), " ")
+	for _, w := range []string{"pw-1", "cHctMQ==", "cHctMQ", "70772d31", "70772D31", "1-wp"} {
+		if !strings.Contains(" "+got+" ", " "+w+" ") {
+			t.Errorf("encodedForms lacks %q: %s", w, got)
+		}
+	}
+}
+
+func TestGuessTeam(t *testing.T) {
+	tests := []struct {
+		files map[string]string
+		team  int
+		ok    bool
+	}{
+		{map[string]string{"c.py": `ServerIP = socket.gethostbyname("team11.com")`}, 11, true},
+		{map[string]string{"c.py": `# e.g., team30.com`, "d.py": `gethostbyname("Team7.com")`, "e.py": `"team7.com"`}, 7, true},
+		{map[string]string{"c.py": `gethostbyname(DOMAIN)`, "notes.txt": "team12.com"}, 0, false},
+		{map[string]string{"c.py": `"myteam11.com"`}, 0, false},
+	}
+	for _, tt := range tests {
+		files := map[string]File{}
+		for n, d := range tt.files {
+			files[n] = File{Data: []byte(d)}
+		}
+		team, ok := guessTeam(files)
+		if team != tt.team || ok != tt.ok {
+			t.Errorf("%v: team %d %v, want %d %v", tt.files, team, ok, tt.team, tt.ok)
+		}
+	}
+}
+
+func TestApplyRoster(t *testing.T) {
+	roster := map[string]int{"alpha": 11, "beta": 12, "gamma": 13}
+	tests := []struct {
+		sub      Submission
+		team     int
+		from     string
+		warnsFor bool
+	}{
+		{Submission{Name: "alpha", Team: 30, TeamFrom: "default"}, 11, "roster", false},
+		{Submission{Name: "beta", Team: 12, TeamFrom: "programs"}, 12, "programs", false},
+		{Submission{Name: "gamma", Team: 14, TeamFrom: "programs"}, 14, "programs", true},
+		{Submission{Name: "alpha", Team: 5, TeamFrom: "manifest"}, 5, "manifest", false},
+		{Submission{Name: "delta", Team: 30, TeamFrom: "default"}, 30, "default", false},
+	}
+	for _, tt := range tests {
+		s := tt.sub
+		w := s.ApplyRoster(roster)
+		if s.Team != tt.team || s.TeamFrom != tt.from || (w != "") != tt.warnsFor {
+			t.Errorf("%s: team %d from %s warning %q, want %d %s %v", s.Name, s.Team, s.TeamFrom, w, tt.team, tt.from, tt.warnsFor)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/lab/labtest"
+)
+
+// TestResetRestartsAHostAfterAForkBomb fills a sandboxed client with
+// processes, as a fork bomb in a submission would, so that no command can
+// start there any more, and checks that the reset between scenarios still
+// returns it to the staged submission, by restarting that host alone.
+func TestResetRestartsAHostAfterAForkBomb(t *testing.T) {
+	d, refs := labtest.Docker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("sbxreset%d", os.Getpid())
+	topo, err := lab.New(name, 30, netip.MustParsePrefix(fmt.Sprintf("10.97.%d.0/24", (os.Getpid()+200)%250)), netip.Prefix{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		if _, err := lab.Down(dctx, d, name); err != nil {
+			t.Errorf("cleanup of lab %s: %v", name, err)
+		}
+	})
+	if _, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithSandbox(gradeSandbox)); err != nil {
+		t.Fatal(err)
+	}
+	sub := Submission{Name: "bomb", Files: map[string]File{"chatroom_server.py": {Mode: 0o644, Data: []byte("print('hi')\n")}}}
+	if err := deploy(ctx, d, topo, sub); err != nil {
+		t.Fatal(err)
+	}
+	restage := func(ctx context.Context, host string) error { return deployHost(ctx, d, topo, host, sub) }
+	rt := NewDockerRuntime(d, topo, nil, SandboxedHosts(gradeSandbox, restage))
+	sc := Scenario{Name: "m1-any", Milestone: M1}
+	if err := reset(ctx, rt, topo, sc); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"webserver", "client1"} {
+		if _, err := rt.Exec(ctx, h, []string{"touch", "/run/not-restarted"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	bomb, err := rt.Spawn(ctx, "client1", []string{"sh", "-c", "while :; do sleep 600 & done"}, nil, WorkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		procs, err := d.Processes(ctx, topo.ContainerName("client1"))
+		if err == nil && int64(len(procs)) >= gradeSandbox.PIDs-2 {
+			full = true
+			break
+		}
+	}
+	if !full {
+		t.Fatalf("the fork bomb did not reach the %d-process limit", gradeSandbox.PIDs)
+	}
+	res, err := rt.Exec(ctx, "client1", []string{"true"}, nil)
+	t.Logf("a command in the full host: exit %d, err %v", res.ExitCode, err)
+
+	began := time.Now()
+	if err := reset(ctx, rt, topo, sc); err != nil {
+		t.Fatalf("reset after the fork bomb: %v", err)
+	}
+	t.Logf("reset with restart took %s", time.Since(began).Round(time.Millisecond))
+	if code, _ := bomb.Wait(); code == 0 {
+		t.Error("the fork bomb survived the reset")
+	}
+	check := func(host, script, want string) {
+		t.Helper()
+		res, err := rt.Exec(ctx, host, []string{"sh", "-c", script}, nil)
+		if got := strings.TrimSpace(string(res.Stdout)); err != nil || got != want {
+			t.Errorf("%s: %s: got %q (%v), want %q", host, script, got, err, want)
+		}
+	}
+	check("client1", "ls /root; stat -c '%u %a' /root /root/chatroom_server.py", "chatroom_server.py\n1000 700\n1000 644")
+	check("client1", "set -- /proc/[0-9]*; echo $#", "3") // init, the entrypoint's sleep, this shell
+	check("client1", "ip route | grep -c prohibit", "3")
+	check("client1", "ls /run/not-restarted 2>&1 >/dev/null | wc -l", "1")
+	check("webserver", "ls /run/not-restarted", "/run/not-restarted")
+}

@@ -1,0 +1,251 @@
+package scenarios
+
+import (
+	"os"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Pacing: the engine never types, starts a program or looks for an absence
+// while the lab is still busy, because people at keyboards never do. A
+// handout server sleeps 0.5 s before it pushes a peer list; a line typed in
+// that gap reaches the client glued to the list, and the handout's naive
+// recv(2048) client dies on it. So before each such step the engine waits
+// until the lab has settled (README.md, "Pacing"):
+//
+//   - every thread of every running process of the scenario is blocked
+//     waiting for input (read, recv, select, poll, accept, futex, ...), not
+//     running and not sleeping on a timer;
+//   - no TCP connection between them has bytes queued in either direction,
+//     no UDP socket has a datagram waiting, and no connection is half
+//     closed (CLOSE_WAIT: a program has yet to notice its peer left).
+//
+// Two readings in a row must agree. Where the kernel does not show a
+// thread's system call, the rule falls back to "nothing runs and nothing
+// is queued for longer than the handout's 0.5 s sleep". Every wait has a
+// deadline; past it the engine goes on and says so in the transcripts.
+const (
+	settleDeadline = 8 * time.Second
+	settleInterval = 20 * time.Millisecond
+	blindQuiet     = 600 * time.Millisecond
+)
+
+// livePIDs returns the running processes of the scenario by host.
+func (r *run) livePIDs() map[string][]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]int{}
+	for _, p := range r.procs {
+		if st, _ := p.tr.state(); st.exited {
+			continue
+		}
+		if pid := p.p.PID(); pid > 0 {
+			out[p.host] = append(out[p.host], pid)
+		}
+	}
+	return out
+}
+
+// observe reads every host that runs a process of the scenario.
+func (r *run) observe(ctx context.Context, obs Observer, pids map[string][]int) (map[string]HostState, error) {
+	hosts := make([]string, 0, len(pids))
+	for h := range pids {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	states := make([]HostState, len(hosts))
+	errs := make([]error, len(hosts))
+	all(len(hosts), func(i int) *stepError {
+		states[i], errs[i] = obs.Observe(ctx, hosts[i], pids[hosts[i]])
+		return nil
+	})
+	out := map[string]HostState{}
+	for i, h := range hosts {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s: %w", h, errs[i])
+		}
+		out[h] = states[i]
+	}
+	return out, nil
+}
+
+// busy is why a reading is not settled ("" when it is); blind is true when
+// some thread's system call could not be read.
+func (r *run) busy(states map[string]HostState) (why string, blind bool) {
+	names := r.pidNames()
+	hosts := make([]string, 0, len(states))
+	for h := range states {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		st := states[h]
+		for _, t := range st.Tasks {
+			who := fmt.Sprintf("%s on %s", names[h][t.PID], h)
+			switch {
+			case t.State == 'Z' || t.State == 'X':
+			case t.Running:
+				return who + " is running", blind
+			case !t.Readable:
+				blind = true
+			case t.sleeping():
+				return who + " is sleeping on a timer (time.sleep)", blind
+			}
+		}
+		if why := socketsBusy(h, st.Sockets); why != "" {
+			return why, blind
+		}
+	}
+	return "", blind
+}
+
+// socketsBusy says which socket of a host still has work pending.
+func socketsBusy(host string, socks []Socket) string {
+	for _, s := range socks {
+		if s.Inode == 0 {
+			// Not yet accepted (or already closed): no program owes it anything.
+			continue
+		}
+		if s.Proto == "udp" {
+			if s.RxQueue > 0 {
+				return fmt.Sprintf("a datagram waits unread on %s %s", host, s.Local)
+			}
+			continue
+		}
+		switch s.State {
+		case TCPCloseWait:
+			return fmt.Sprintf("the program on %s has not yet closed its connection %s-%s that the peer closed", host, s.Local, s.Remote)
+		case TCPSynSent, TCPSynRecv, TCPFinWait1, TCPLastAck, TCPClosing:
+			return fmt.Sprintf("connection %s-%s on %s is %s", s.Local, s.Remote, host, s.State)
+		case TCPEstablished:
+			if s.TxQueue > 0 || s.RxQueue > 0 {
+				return fmt.Sprintf("%d bytes wait on %s connection %s-%s", s.TxQueue+s.RxQueue, host, s.Local, s.Remote)
+			}
+		}
+	}
+	return ""
+}
+
+func (r *run) pidNames() map[string]map[int]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]map[int]string{}
+	for _, p := range r.procs {
+		if out[p.host] == nil {
+			out[p.host] = map[int]string{}
+		}
+		out[p.host][p.p.PID()] = p.name
+	}
+	return out
+}
+
+// settle waits until the lab has settled, or the deadline passes. It
+// returns the last reading (nil when nothing could be observed).
+func (r *run) settle(ctx context.Context) map[string]HostState {
+	obs, ok := r.e.rt.(Observer)
+	if !ok {
+		return nil
+	}
+	start := r.e.clock.Now()
+	var quietSince time.Time
+	streak := 0
+	why := ""
+	var last map[string]HostState
+	for {
+		pids := r.livePIDs()
+		if len(pids) == 0 {
+			return last
+		}
+		states, err := r.observe(ctx, obs, pids)
+		now := r.e.clock.Now()
+		switch {
+		case err != nil:
+			// The agent could not run (the host is stopped, or out of
+			// processes): wait like a person would and go on.
+			why, streak = err.Error(), 0
+			r.noteAll(fmt.Sprintf("engine: cannot observe the lab (%s); pausing %s instead", why, blindQuiet))
+			select {
+			case <-ctx.Done():
+			case <-r.e.clock.After(blindQuiet):
+			}
+			return nil
+		default:
+			last = states
+			var blind bool
+			why, blind = r.busy(states)
+			if why != "" {
+				streak, quietSince = 0, time.Time{}
+				break
+			}
+			if quietSince.IsZero() {
+				quietSince = now
+			}
+			streak++
+			if streak >= 2 && (!blind || now.Sub(quietSince) >= blindQuiet) {
+				if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
+					fmt.Fprintf(os.Stderr, "DEBUG settle %s %s %v\n", r.sc.Name, now.Sub(start), blind)
+				}
+				return states
+			}
+		}
+		if now.Sub(start) >= settleDeadline {
+			r.noteAll(fmt.Sprintf("engine: the lab did not settle within %s (%s); going on", settleDeadline, why))
+			return last
+		}
+		select {
+		case <-ctx.Done():
+			return last
+		case <-r.e.clock.After(settleInterval):
+		}
+	}
+}
+
+// noteAll writes a note into every running process's transcript.
+func (r *run) noteAll(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.procs {
+		if st, _ := p.tr.state(); !st.exited {
+			p.tr.note(msg)
+		}
+	}
+}
+
+// mainThread returns the reading of a process's main thread.
+func mainThread(st HostState, pid int) (TaskState, bool) {
+	for _, t := range st.Tasks {
+		if t.PID == pid && t.TID == pid {
+			return t, true
+		}
+	}
+	return TaskState{}, false
+}
+
+// connections lists a host's TCP connections with the server's port on
+// either end, keyed by "local-remote".
+func connections(st HostState, port int) map[string]Socket {
+	out := map[string]Socket{}
+	for _, s := range st.Sockets {
+		if s.Proto != "tcp" || s.State == TCPListen {
+			continue
+		}
+		if int(s.Local.Port()) == port || int(s.Remote.Port()) == port {
+			out[s.Local.String()+"-"+s.Remote.String()] = s
+		}
+	}
+	return out
+}
+
+func describeSockets(socks []Socket) string {
+	var parts []string
+	for _, s := range socks {
+		parts = append(parts, fmt.Sprintf("%s-%s %s", s.Local, s.Remote, s.State))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
