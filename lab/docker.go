@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -544,6 +545,23 @@ func (d *Docker) Processes(ctx context.Context, ctr string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// PIDCount returns how many processes and threads a container holds and
+// the most it may hold (0: no limit), as its cgroup counts them. It needs
+// no process inside the container, so it answers when a fork bomb has
+// filled the container's process table.
+func (d *Docker) PIDCount(ctx context.Context, ctr string) (current, limit uint64, err error) {
+	res, err := d.c.ContainerStats(ctx, ctr, client.ContainerStatsOptions{})
+	if err != nil {
+		return 0, 0, fmt.Errorf("stats of %s: %w", ctr, err)
+	}
+	defer res.Body.Close()
+	var st container.StatsResponse
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return 0, 0, fmt.Errorf("stats of %s: %w", ctr, err)
+	}
+	return st.PidsStats.Current, st.PidsStats.Limit, nil
 }
 
 // Disconnect removes a host from the lab network (forcibly), as if its

@@ -64,6 +64,25 @@ func (r *dockerRuntime) restartHost(ctx context.Context, host string) error {
 	return r.restage(ctx, host)
 }
 
+// exhausted says whether the programs on host have filled its process
+// table (all but a few of its pids limit), which leaves the grader unable to
+// start a command there.
+func (r *dockerRuntime) exhausted(ctx context.Context, host string) (string, error) {
+	ctr, err := r.container(host)
+	if err != nil {
+		return "", err
+	}
+	cur, limit, err := r.d.PIDCount(ctx, ctr)
+	if err != nil || limit == 0 || cur+exhaustedSlack < limit {
+		return "", err
+	}
+	return fmt.Sprintf("the submission's programs filled %s's process table (%d processes and threads, the limit is %d), so the grader could not run its checks there", host, cur, limit), nil
+}
+
+// exhaustedSlack is how few free process slots count as a full table: the
+// grader needs two or three for one command.
+const exhaustedSlack = 4
+
 // CheckDNS runs dnscheck in the hosts for the team domain's A and AAAA
 // records.
 func (r *dockerRuntime) CheckDNS(ctx context.Context, hosts []string) (bool, string, error) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -69,6 +70,12 @@ func TrafficCapturer(r traffic.Runner) Capturer {
 func WithCapture(enabled bool) GradeOption {
 	return func(c *gradeConfig) { c.capture = enabled }
 }
+
+// DefaultParallel is how many submissions Grade grades at once by default:
+// one per CPU, at most 4. A sandboxed lab's hosts get half a CPU each and
+// spend most of their time waiting, so one lab per CPU keeps the machine
+// busy without starving any lab.
+func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), 4) }
 
 // WithParallel grades up to n submissions at once, each in its own lab.
 func WithParallel(n int) GradeOption {
@@ -131,7 +138,7 @@ func (c *gradeConfig) progressf(format string, args ...any) {
 // submission whose lab cannot be set up gets a failed report saying why;
 // the error is only for a cancelled ctx or an unwritable results folder.
 func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeOption) ([]Report, error) {
-	c := &gradeConfig{parallel: 1, progress: io.Discard}
+	c := &gradeConfig{parallel: DefaultParallel(), progress: io.Discard}
 	for _, o := range opts {
 		o(c)
 	}
@@ -283,7 +290,7 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 		return labError("a clean working folder on every host", err)
 	}
 	if capt == nil {
-		return eng.Run(ctx, sc)
+		return blameExhaustion(ctx, rt, topo, eng.Run(ctx, sc))
 	}
 	// Files of an earlier attempt must not pass for this one's.
 	if err := os.RemoveAll(capt.dir); err != nil {
@@ -295,7 +302,7 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 	if err != nil {
 		return labError("a packet capture on every host (--capture)", fmt.Errorf("capture did not start: %w", err))
 	}
-	res := eng.Run(ctx, sc)
+	res := blameExhaustion(ctx, rt, topo, eng.Run(ctx, sc))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	err = stop(sctx, capt.dir)
@@ -316,6 +323,34 @@ func runOnce(ctx context.Context, rt Runtime, topo lab.Topology, eng *Engine, sc
 		return res
 	}
 	res.Captures = capt.dir
+	return res
+}
+
+// exhaustionProber is a Runtime that can tell whether a host's process
+// table is full (the Docker runtime, through the host's cgroup).
+type exhaustionProber interface {
+	exhausted(ctx context.Context, host string) (why string, err error)
+}
+
+// blameExhaustion turns an ERROR into the submission's failure when, as the
+// scenario ends, the submission's programs (a fork bomb's processes outlive
+// the program that started them) have filled a chat host's process table:
+// the grader could not run its commands there because of what the
+// submission did. Left an ERROR, the check would be retried, the report
+// marked incomplete and lab grade would ask for a regrade that ends the
+// same way every time, so the submission could never be graded.
+func blameExhaustion(ctx context.Context, rt Runtime, topo lab.Topology, res Result) Result {
+	p, ok := rt.(exhaustionProber)
+	if res.Status != Error || res.Failure == nil || !ok || ctx.Err() != nil {
+		return res
+	}
+	for _, host := range chatHosts(topo) {
+		if why, err := p.exhausted(ctx, host); err == nil && why != "" {
+			res.Status = Failed
+			res.Failure.Got += "; " + why
+			return res
+		}
+	}
 	return res
 }
 

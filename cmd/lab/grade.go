@@ -127,7 +127,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&parallel, "parallel", 1, "grade this many submissions at once, each in its own lab")
+	f.IntVar(&parallel, "parallel", scenarios.DefaultParallel(), "grade this many submissions at once, each in its own lab (default: one per CPU, at most 4)")
 	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
 	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
 	f.StringVar(&junit, "junit", "", "write JUnit XML to this file")
