@@ -1,10 +1,10 @@
 package scenarios
 
 import (
-	"os"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -334,7 +334,7 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 		}
 		return r.typeLine(st.Procs[0], line)
 	case StepAuth:
-		_, err := r.dialogue(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within, false)
+		_, _, err := r.dialogue(ctx, st.Procs[0], st.Action, st.User, st.Password, st.Within, false)
 		return err
 	case StepExpect:
 		return r.each(st.Procs, func(name string) *stepError { return r.expect(ctx, name, st.Match, st.Within) })

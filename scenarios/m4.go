@@ -32,7 +32,7 @@ const dialogueWithin = 10 * time.Second
 // dialogue answers the client's questions in the submission's order. It
 // returns early, with exited set, when the client exits before every
 // answer is typed: a refusal may come before the last question.
-func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, err *stepError) {
+func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, lastTyped int64, err *stepError) {
 	auth := r.e.prog.Auth
 	word := action
 	if w := auth.Words[action]; w != "" {
@@ -48,29 +48,29 @@ func (r *run) dialogue(ctx context.Context, name, action, user, password string,
 		if prompt := auth.Prompts[key]; prompt != "" {
 			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
 				if st, _ := pr.tr.state(); mayEnd && st.exited {
-					return true, nil
+					return true, since, nil
 				}
-				return false, err
+				return false, since, err
 			}
 			r.settle(ctx)
 		} else {
 			ended, err := r.waitReady(ctx, pr, since, within, key)
 			if ended && mayEnd {
-				return true, nil
+				return true, since, nil
 			}
 			if err != nil {
-				return false, err
+				return false, since, err
 			}
 		}
 		since = pr.written.Load()
 		if err := r.typeLine(name, answers[key]); err != nil {
 			if st, _ := pr.tr.state(); mayEnd && st.eof {
-				return true, nil
+				return true, since, nil
 			}
-			return false, err
+			return false, since, err
 		}
 	}
-	return false, nil
+	return false, since, nil
 }
 
 // waitReady waits until the client is ready for the next answer: it has
@@ -146,14 +146,15 @@ func (r *run) joinM4(ctx context.Context, st Step) *stepError {
 		return err
 	}
 	pr := r.proc(name)
-	exited, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
+	// A refusal may come before the last question: dialogue then returns
+	// early, and the client's exit is judged below.
+	_, answered, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
 	if serr != nil {
 		return serr
 	}
-	answered := pr.written.Load()
 	r.settle(ctx)
 	if st.Fail {
-		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, exited, answered)
+		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, answered)
 	}
 	return r.judgeAdmitted(ctx, st, pr, obs, before, witnesses)
 }
@@ -249,14 +250,14 @@ func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer
 	return nil
 }
 
-func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, exitedEarly bool, answered int64) *stepError {
+func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, answered int64) *stepError {
 	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
 	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
 	if !ok {
 		return failf(what, "the client was still running %s after its last answer", st.Within)
 	}
-	if !exitedEarly && pr.written.Load() <= answered && !hasText(pr.tr.text()) {
-		return failf(what, "the client exited (code %d) without printing anything", s.code)
+	if pr.written.Load() <= answered {
+		return failf(what, "the client exited (code %d) without printing anything after its last answer", s.code)
 	}
 	if text := r.e.prog.Auth.Texts[map[string]string{"login": "invalid", "register": "taken"}[st.Action]]; text != "" {
 		if err := r.expectRaw(ctx, pr.name, text, time.Second); err != nil {
@@ -293,17 +294,6 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 		}
 	}
 	return nil
-}
-
-// hasText says whether a transcript holds program output, not only the
-// engine's notes and typed lines.
-func hasText(log string) bool {
-	for _, l := range strings.Split(log, "\n") {
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "###") && !strings.HasPrefix(t, "<<<") {
-			return true
-		}
-	}
-	return false
 }
 
 // expectFrom waits for re in a process's output from byte offset from,

@@ -89,13 +89,13 @@ func (s TCPState) String() string {
 // Only x86-64 is listed: the lab's images are built for the host, and on
 // another architecture the rule degrades to "not running" (see sleeping).
 const (
-	sysRead          = 0
-	sysPoll          = 7
-	sysSelect        = 23
-	sysNanosleep     = 35
+	sysRead           = 0
+	sysPoll           = 7
+	sysSelect         = 23
+	sysNanosleep      = 35
 	sysClockNanosleep = 230
-	sysPselect6      = 270
-	sysPpoll         = 271
+	sysPselect6       = 270
+	sysPpoll          = 271
 )
 
 // observeScript is the grader's agent on a host. For every line of PIDs it

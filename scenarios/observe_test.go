@@ -30,7 +30,7 @@ func TestParseTask(t *testing.T) {
 		{taskStdin, false, false, true, true, 'S'},
 		{taskRunning, true, false, false, true, 'R'},
 		{taskHidden, false, false, false, false, 'S'},
-		{taskGoSys, false, false, false, true, 'S'},   // Go's helper thread naps: not the program sleeping
+		{taskGoSys, false, false, false, true, 'S'},  // Go's helper thread naps: not the program sleeping
 		{taskSelect0, false, true, false, true, 'S'}, // select() on nothing is a sleep
 	}
 	for _, tt := range tests {

@@ -19,15 +19,15 @@ import (
 // Report is one submission's grade: every check's result, the score, and
 // whether all required checks passed.
 type Report struct {
-	Submission string        `json:"submission"`
-	Score      int           `json:"score"`
-	MaxScore   int           `json:"max_score"`
-	Passed     bool          `json:"passed"`
+	Submission string `json:"submission"`
+	Score      int    `json:"score"`
+	MaxScore   int    `json:"max_score"`
+	Passed     bool   `json:"passed"`
 	// Incomplete is true when a check could not be run (the lab broke, or
 	// Docker refused): such a check costs no points, is left out of
 	// MaxScore, and the submission should be graded again.
-	Incomplete bool   `json:"incomplete,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Incomplete bool          `json:"incomplete,omitempty"`
+	Error      string        `json:"error,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	Results    []Result      `json:"results"`
 }

@@ -1,9 +1,9 @@
 package scenarios
 
 import (
-	"os"
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
