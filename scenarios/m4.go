@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -191,9 +192,18 @@ func (r *run) newConnections(ctx context.Context, obs Observer, before map[strin
 			addrs[ip] = true
 		}
 	}
+	if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
+		fmt.Fprintf(os.Stderr, "DEBUG newConnections %s %s before=%v now=%s\n", r.sc.Name, host, before, describeSockets(ws.Sockets))
+	}
 	var out []Socket
 	for k, s := range connections(ws, r.vars.Port) {
-		if _, old := before[k]; old || !addrs[s.Remote.Addr().Unmap()] || int(s.Local.Port()) != r.vars.Port {
+		if !addrs[s.Remote.Addr().Unmap()] || int(s.Local.Port()) != r.vars.Port {
+			continue
+		}
+		// The client may reuse the ports of a connection whose TIME_WAIT
+		// the server still holds; its timer then starts again.
+		if b, old := before[k]; old && !(b.State == TCPTimeWait && s.State == TCPTimeWait && s.Timer > b.Timer) &&
+			!(b.State == TCPTimeWait && s.State != TCPTimeWait) {
 			continue
 		}
 		out = append(out, s)
@@ -269,21 +279,22 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 		if err != nil {
 			return infraf("read the server's connections", "%v", err)
 		}
-		closedByServer := false
+		// Who sends the first FIN is a race when both sides close at once
+		// (a server that sends its refusal and closes, a client that exits
+		// on reading it, each under a CPU quota), so the order is only
+		// noted. What the handout rules out is a server that keeps the
+		// connection: open, or half closed because it never noticed.
+		first := "the client closed first, then the server"
 		for _, s := range socks {
 			switch s.State {
 			case TCPTimeWait, TCPFinWait1, TCPFinWait2, TCPClosing:
-				closedByServer = true
+				first = "the server closed first"
 			case TCPEstablished, TCPCloseWait:
 				return failf(what, "the server still holds the connection from %s (%s)", pr.host, describeSockets([]Socket{s}))
 			}
 		}
-		if !closedByServer {
-			got := "the client closed the connection first; the server never closed it"
-			if len(socks) == 0 {
-				got = "no connection from " + pr.host + " to the server was seen"
-			}
-			return failf(what, "%s (server side: %s)", got, describeSockets(socks))
+		if len(socks) > 0 {
+			pr.tr.note("engine: connection closed: " + first)
 		}
 	}
 	for _, w := range witnesses {

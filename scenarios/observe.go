@@ -52,6 +52,10 @@ type Socket struct {
 	// Inode is 0 for a connection still in a listener's accept queue: no
 	// program has it yet.
 	Inode uint64
+	// Timer is the time left on the socket's timer, in clock ticks; for a
+	// TIME_WAIT socket it starts again when the same connection is made
+	// anew, which tells a new connection from an old one of the same ports.
+	Timer uint64
 }
 
 // TCPState is the kernel's state number of a socket (/proc/net/tcp "st").
@@ -98,12 +102,13 @@ const (
 	sysPpoll          = 271
 )
 
-// observeScript is the grader's agent on a host. For every line of PIDs it
-// reads, it prints each thread's syscall and stat, then the socket tables,
-// then "E". It uses only shell built-ins, so it keeps working when the
-// submission has exhausted the host's process limit.
+// observeScript is the grader's agent on a host. For every request line
+// (a sequence number, then PIDs) it prints each thread's syscall and stat,
+// then the socket tables, then "E" and the sequence number, so that an
+// answer is never taken for another's. It uses only shell built-ins, so it
+// keeps working when the submission has exhausted the host's process limit.
 const observeScript = `
-while read -r pids; do
+while read -r seq pids; do
 	for p in $pids; do
 		for t in /proc/$p/task/[0-9]*; do
 			[ -d "$t" ] || continue
@@ -115,10 +120,10 @@ while read -r pids; do
 	done
 	for f in tcp tcp6 udp udp6; do
 		{ while read -r sl loc rem st q tr rt uid to inode rest; do
-			echo "S $f $loc $rem $st $q $inode"
+			echo "S $f $loc $rem $st $q $inode $tr"
 		done <"/proc/net/$f"; } 2>/dev/null
 	done
-	echo E
+	echo "E $seq"
 done
 `
 
@@ -126,17 +131,21 @@ done
 type agent struct {
 	p   Process
 	out *bufio.Reader
+	seq int
 }
 
-// ask sends one request and parses the answer.
+// ask sends one request and parses its answer; the remains of an earlier
+// answer are skipped.
 func (a *agent) ask(pids []int) (HostState, error) {
-	words := make([]string, len(pids))
-	for i, p := range pids {
-		words[i] = strconv.Itoa(p)
+	a.seq++
+	words := []string{strconv.Itoa(a.seq)}
+	for _, p := range pids {
+		words = append(words, strconv.Itoa(p))
 	}
 	if _, err := io.WriteString(a.p.Stdin(), strings.Join(words, " ")+"\n"); err != nil {
 		return HostState{}, fmt.Errorf("observe: %w", err)
 	}
+	end := "E " + strconv.Itoa(a.seq)
 	var lines []string
 	for {
 		line, err := a.out.ReadString('\n')
@@ -144,12 +153,15 @@ func (a *agent) ask(pids []int) (HostState, error) {
 			return HostState{}, fmt.Errorf("observe: the agent stopped: %w", err)
 		}
 		line = strings.TrimRight(line, "\r\n")
-		if line == "E" {
-			break
+		switch {
+		case line == end:
+			return parseObservation(lines), nil
+		case strings.HasPrefix(line, "E "):
+			lines = lines[:0] // an earlier answer's end: what came before is stale
+		default:
+			lines = append(lines, line)
 		}
-		lines = append(lines, line)
 	}
-	return parseObservation(lines), nil
 }
 
 // parseObservation reads the agent's lines; lines it cannot read are
@@ -234,6 +246,11 @@ func parseSocket(f []string) (Socket, bool) {
 	s.RxQueue, _ = strconv.ParseUint(rx, 16, 64)
 	if len(f) > 5 {
 		s.Inode, _ = strconv.ParseUint(f[5], 10, 64)
+	}
+	if len(f) > 6 {
+		if _, when, ok := strings.Cut(f[6], ":"); ok {
+			s.Timer, _ = strconv.ParseUint(when, 16, 64)
+		}
 	}
 	return s, true
 }
