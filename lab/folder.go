@@ -18,11 +18,42 @@ import (
 // file while keeping what one hostile folder can make the grader hold (and
 // copy into every host) to a few MiB. Sizes are apparent sizes, so a sparse
 // file counts in full.
+//
+// Data files (IsDataFile: the Milestone 3 captures, the notebook and the
+// report PDF) are read by the grader but never copied into the lab's hosts,
+// and may be larger: a capture of a long session or a PDF with a screenshot
+// runs to a few MiB. They have limits of their own, and the whole folder a
+// hard total of MaxFolderSize + MaxDataSize.
 const (
-	MaxFolderFiles    = 64      // regular, non-hidden files
-	MaxFolderFileSize = 2 << 20 // bytes in any one file
-	MaxFolderSize     = 8 << 20 // bytes in all the files together
+	MaxFolderFiles    = 64       // regular, non-hidden files
+	MaxFolderFileSize = 2 << 20  // bytes in any one program file
+	MaxFolderSize     = 8 << 20  // bytes in all the program files together
+	MaxDataFileSize   = 32 << 20 // bytes in any one data file
+	MaxDataSize       = 48 << 20 // bytes in all the data files together
 )
+
+// dataExtensions are the suffixes of data files.
+var dataExtensions = []string{".pcap", ".pcapng", ".pdf", ".ipynb"}
+
+// IsDataFile reports whether a file of a submission is data for the
+// grader (a capture, a notebook, a PDF) rather than part of the programs.
+func IsDataFile(name string) bool {
+	lower := strings.ToLower(name)
+	for _, ext := range dataExtensions {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxFileSize is the limit on one file of the given name.
+func maxFileSize(name string) int64 {
+	if IsDataFile(name) {
+		return MaxDataFileSize
+	}
+	return MaxFolderFileSize
+}
 
 // maxFolderEntries bounds how much of a directory listing ReadFolder looks
 // at, hidden entries and subfolders included, so that a folder of millions
@@ -103,25 +134,37 @@ func ReadFolder(dir string) ([]FolderFile, error) {
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name() < files[j].Name() })
-	var total int64
+	var total, data int64
 	for _, info := range files {
 		if err := checkFolderEntry(info); err != nil {
 			return nil, err
 		}
-		total += info.Size()
+		if IsDataFile(info.Name()) {
+			data += info.Size()
+		} else {
+			total += info.Size()
+		}
 	}
 	if total > MaxFolderSize {
 		return nil, &FolderError{Problem: fmt.Sprintf("the files in %s come to %s: at most %s in all; leave out everything but the lab's programs", dir, mib(total), mib(MaxFolderSize))}
 	}
+	if data > MaxDataSize {
+		return nil, &FolderError{Problem: fmt.Sprintf("the captures, notebooks and PDFs in %s come to %s: at most %s in all; capture just the chat session", dir, mib(data), mib(MaxDataSize))}
+	}
 
 	out := make([]FolderFile, 0, len(files))
-	var read int64
+	var read, readData int64
 	for _, info := range files {
-		f, err := readFolderFile(dir, info, MaxFolderSize-read)
+		budget := &read
+		limit := int64(MaxFolderSize)
+		if IsDataFile(info.Name()) {
+			budget, limit = &readData, MaxDataSize
+		}
+		f, err := readFolderFile(dir, info, limit-*budget)
 		if err != nil {
 			return nil, err
 		}
-		read += int64(len(f.Data))
+		*budget += int64(len(f.Data))
 		out = append(out, f)
 	}
 	return out, nil
@@ -130,7 +173,8 @@ func ReadFolder(dir string) ([]FolderFile, error) {
 const linkProblem = "is a symbolic link: put the file itself in the folder, not a link to it"
 
 // checkFolderEntry refuses an entry, as lstat describes it, that is not a
-// regular file of at most MaxFolderFileSize bytes.
+// regular file of at most MaxFolderFileSize bytes (MaxDataFileSize for a
+// data file).
 func checkFolderEntry(info fs.FileInfo) error {
 	mode := info.Mode()
 	switch {
@@ -138,7 +182,9 @@ func checkFolderEntry(info fs.FileInfo) error {
 		return &FolderError{Name: info.Name(), Problem: linkProblem}
 	case !mode.IsRegular():
 		return &FolderError{Name: info.Name(), Problem: fmt.Sprintf("is a %s, not a regular file: remove it from the folder", fileKind(mode))}
-	case info.Size() > MaxFolderFileSize:
+	case info.Size() > maxFileSize(info.Name()) && IsDataFile(info.Name()):
+		return &FolderError{Name: info.Name(), Problem: fmt.Sprintf("is %s: a capture, notebook or PDF may be at most %s; capture just the chat session", mib(info.Size()), mib(MaxDataFileSize))}
+	case info.Size() > maxFileSize(info.Name()):
 		return &FolderError{Name: info.Name(), Problem: fmt.Sprintf("is %s: a file may be at most %s; lab programs are far smaller", mib(info.Size()), mib(MaxFolderFileSize))}
 	}
 	return nil
@@ -170,7 +216,7 @@ func readFolderFile(dir string, listed fs.FileInfo, budget int64) (FolderFile, e
 	if !os.SameFile(info, listed) {
 		return FolderFile{}, &FolderError{Name: name, Problem: "was replaced while the folder was read: try again once nothing changes the folder"}
 	}
-	limit := min(int64(MaxFolderFileSize), budget)
+	limit := min(maxFileSize(name), budget)
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return FolderFile{}, fmt.Errorf("read %s: %w", name, err)

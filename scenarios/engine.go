@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -171,12 +170,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	var failed *stepError
 	var failedAt Step
 	for _, st := range sc.Steps {
-		t0 := time.Now()
-		err := r.step(sctx, st)
-		if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
-			fmt.Fprintf(os.Stderr, "DEBUG step %s %s:%d %s\n", sc.Name, st.Kind, st.Line, time.Since(t0))
-		}
-		if err != nil {
+		if err := r.step(sctx, st); err != nil {
 			failed, failedAt = err, st
 			if ctx.Err() == nil && sctx.Err() != nil {
 				failed.got += fmt.Sprintf(" (the scenario's %s timeout ran out)", sc.Timeout)

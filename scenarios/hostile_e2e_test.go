@@ -43,9 +43,9 @@ var refusedHostile = []struct {
 	name string
 	want []string
 }{
-	{"host-file-link", []string{"bad submission: env.txt is a symbolic link"}},
+	{"host-file-link", []string{"bad submission: ", "host-file-link: env.txt is a symbolic link"}},
 	{"many-files", []string{"bad submission:", "holds more than 64 files"}},
-	{"sparse-files", []string{"bad submission: blob00.bin is 15.3 MiB", "at most 2 MiB"}},
+	{"sparse-files", []string{"bad submission: ", "sparse-files: blob00.bin is 15.3 MiB", "at most 2 MiB"}},
 }
 
 // gradedHostile are the hostile folders that are graded; they attack the
@@ -188,6 +188,9 @@ func TestHostileSubmissions(t *testing.T) {
 			t.Errorf("%s: %d results, want %d:\n%s", name, len(r.Results), nScenarios, explain(r))
 		}
 		for _, res := range r.Results {
+			if res.Failure != nil {
+				t.Logf("  %s %s at %s: %.200s", res.Scenario, res.Status, res.Failure.Step, res.Failure.Got)
+			}
 			if res.Status == scenarios.Error {
 				t.Errorf("%s %s: ERROR (%s: %s): the submission's own attack must not make its check ungradable",
 					name, res.Scenario, res.Failure.Expectation, res.Failure.Got)
@@ -242,6 +245,13 @@ func TestHostileSubmissions(t *testing.T) {
 	t.Run("fork-bomb", func(t *testing.T) {
 		if st := status("fork-bomb", "m4-register"); st != scenarios.Passed {
 			t.Errorf("m4-register after the fork bombs: %s, want passed (the host must be clean again):\n%s", st, explain(byName["fork-bomb"]))
+		}
+		// Where the grader could not look at the full host, the failure
+		// says why.
+		for _, res := range byName["fork-bomb"].Results {
+			if res.Failure != nil && fmt.Sprint(res.Failure.Step) == "listening" && !strings.Contains(res.Failure.Got, "process table") {
+				t.Errorf("%s: %q, want it to name the full process table", res.Scenario, res.Failure.Got)
+			}
 		}
 	})
 	t.Run("memory-hog", func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -191,9 +190,6 @@ func (r *run) newConnections(ctx context.Context, obs Observer, before map[strin
 		if ip, err := netip.ParseAddr(a); err == nil {
 			addrs[ip] = true
 		}
-	}
-	if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
-		fmt.Fprintf(os.Stderr, "DEBUG newConnections %s %s before=%v now=%s\n", r.sc.Name, host, before, describeSockets(ws.Sockets))
 	}
 	var out []Socket
 	for k, s := range connections(ws, r.vars.Port) {

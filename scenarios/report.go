@@ -26,10 +26,29 @@ type Report struct {
 	// Incomplete is true when a check could not be run (the lab broke, or
 	// Docker refused): such a check costs no points, is left out of
 	// MaxScore, and the submission should be graded again.
-	Incomplete bool          `json:"incomplete,omitempty"`
+	Incomplete bool `json:"incomplete,omitempty"`
+	// AwaitingTA is the points of checks that need a TA (NeedsTA): in
+	// neither Score nor MaxScore until a TA grades them.
+	AwaitingTA int           `json:"awaiting_ta,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	Results    []Result      `json:"results"`
+}
+
+// errorText says why the report has no results: a refused submission, or
+// a lab that could not be set up.
+func (r Report) errorText() string {
+	if strings.HasPrefix(r.Error, "submission refused: ") {
+		return r.Error
+	}
+	return "lab setup failed: " + r.Error
+}
+
+// RefusedReport is the report of a submission that was refused before
+// grading (a link, too many or too large files): it fails, and it is the
+// submission's doing, not the grader's, so it is not incomplete.
+func RefusedReport(submission string, err error) Report {
+	return Report{Submission: submission, Error: "submission refused: " + err.Error()}
 }
 
 // NewReport totals results. setupErr, if not nil, is a failure to bring the
@@ -42,6 +61,11 @@ func NewReport(submission string, results []Result, setupErr error, d time.Durat
 	}
 	for _, res := range results {
 		r.Score += res.Points
+		if res.Status == NeedsTA {
+			// Neither passed nor failed: a TA decides.
+			r.AwaitingTA += res.MaxPoints
+			continue
+		}
 		if res.Status == Error {
 			// Not the student's failure: it counts neither way.
 			r.Incomplete = true
@@ -64,6 +88,8 @@ func ProgressLine(submission string, res Result) string {
 	switch {
 	case res.Status == Error:
 		status = "ERROR"
+	case res.Status == NeedsTA:
+		status = "TA"
 	case res.Status != Passed && !res.Required:
 		status = "warn"
 	case res.Status != Passed:
@@ -82,6 +108,8 @@ func statusWord(res Result) string {
 		return "passed"
 	case res.Status == Error:
 		return "ERROR"
+	case res.Status == NeedsTA:
+		return "NEEDS A TA"
 	case !res.Required:
 		return "failed (not graded)"
 	}
@@ -93,7 +121,7 @@ func statusWord(res Result) string {
 func (r Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "Submission %s\n", r.Submission)
 	if r.Error != "" {
-		fmt.Fprintf(w, "  lab setup failed: %s\n", r.Error)
+		fmt.Fprintf(w, "  %s\n", r.errorText())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
@@ -104,6 +132,9 @@ func (r Report) WriteTable(w io.Writer) error {
 	if r.Incomplete {
 		verdict = "incomplete: a check could not be run (no points taken for it); grade again"
 	}
+	if r.AwaitingTA > 0 {
+		verdict += fmt.Sprintf("; %d more points await a TA", r.AwaitingTA)
+	}
 	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t%s\n", r.Score, r.MaxScore, verdict)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -113,13 +144,44 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Fprintln(w)
 			writeFailure(w, res)
 		}
+		if res.Status == NeedsTA {
+			fmt.Fprintln(w)
+			fmt.Fprint(w, reviewText(res))
+		}
+		if len(res.Notes) > 0 && res.Failure == nil {
+			fmt.Fprintln(w)
+			fmt.Fprintf(w, "NOTE %s\n", res.Scenario)
+			writeNotes(w, res)
+		}
 	}
 	return nil
 }
 
+// reviewText says what a TA is to grade and where the review sheet is.
+func reviewText(res Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "NEEDS A TA %s (%d points)\n", res.Scenario, res.MaxPoints)
+	fmt.Fprintf(&b, "  requirement: %s\n", res.Requirement)
+	if res.Review != "" {
+		fmt.Fprintf(&b, "  review sheet: %s\n", res.Review)
+	}
+	writeNotes(&b, res)
+	return b.String()
+}
+
+func writeNotes(w io.Writer, res Result) {
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "  note:        %s\n", n)
+	}
+}
+
 func writeFailure(w io.Writer, res Result) {
 	f := res.Failure
-	fmt.Fprintf(w, "%s %s (%s:%d, step %s)\n", strings.ToUpper(string(res.Status)), res.Scenario, f.File, f.Line, f.Step)
+	where := f.File
+	if f.Line > 0 {
+		where = fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	fmt.Fprintf(w, "%s %s (%s, step %s)\n", strings.ToUpper(string(res.Status)), res.Scenario, where, f.Step)
 	fmt.Fprintf(w, "  requirement: %s\n", res.Requirement)
 	fmt.Fprintf(w, "  expected:    %s\n", f.Expectation)
 	fmt.Fprintf(w, "  got:         %s\n", f.Got)
@@ -132,6 +194,7 @@ func writeFailure(w io.Writer, res Result) {
 			fmt.Fprintf(w, "    | %s\n", l)
 		}
 	}
+	writeNotes(w, res)
 }
 
 func failureText(res Result) string {
@@ -159,7 +222,7 @@ type gradescopeTest struct {
 	Name       string `json:"name"`
 	Score      int    `json:"score"`
 	MaxScore   int    `json:"max_score"`
-	Status     string `json:"status"`
+	Status     string `json:"status,omitempty"`
 	Output     string `json:"output"`
 	Visibility string `json:"visibility"`
 }
@@ -168,7 +231,7 @@ type gradescopeTest struct {
 func (r Report) WriteGradescope(w io.Writer) error {
 	g := gradescope{Score: r.Score, ExecutionTime: roundSeconds(r.Duration), Tests: []gradescopeTest{}}
 	if r.Error != "" {
-		g.Output = "lab setup failed: " + r.Error
+		g.Output = r.errorText()
 	}
 	if r.Incomplete && r.Error == "" {
 		g.Output = "some checks could not be run and were not graded; staff will grade them again"
@@ -178,9 +241,19 @@ func (r Report) WriteGradescope(w io.Writer) error {
 			Name: fmt.Sprintf("%s %s", res.Milestone, res.Scenario), Score: res.Points, MaxScore: res.MaxPoints,
 			Status: "passed", Output: res.Requirement, Visibility: "visible",
 		}
+		if res.Status == Passed && len(res.Notes) > 0 {
+			t.Output += "\n" + strings.Join(res.Notes, "\n")
+		}
 		if res.Status != Passed {
 			t.Status = "failed"
 			t.Output = failureText(res)
+		}
+		if res.Status == NeedsTA {
+			// Not graded yet: no status, so Gradescope shows it neither
+			// passed nor failed; the points come from the TA's review.
+			t.Name += " (needs a TA)"
+			t.Status, t.MaxScore = "", 0
+			t.Output = "needs a TA: not graded automatically; a TA grades it by hand.\n" + reviewText(res)
 		}
 		if res.Status == Error {
 			// Not graded: no points lost; staff regrade it.
@@ -201,6 +274,7 @@ type junitSuites struct {
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr,omitempty"`
 	Time     float64      `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -210,6 +284,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr,omitempty"`
 	Time     float64     `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -220,6 +295,7 @@ type junitCase struct {
 	Time      float64       `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
@@ -227,6 +303,11 @@ type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
 	Text    string `xml:",chardata"`
+}
+
+// junitSkipped marks a case that was not decided: a check that needs a TA.
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // WriteJUnit writes the reports as JUnit XML, one test suite per
@@ -243,6 +324,11 @@ func WriteJUnit(w io.Writer, reports []Report) error {
 		for _, res := range r.Results {
 			c := junitCase{Name: res.Scenario, Classname: r.Submission + "." + string(res.Milestone), Time: roundSeconds(res.Duration)}
 			switch {
+			case res.Status == NeedsTA:
+				// Neither passed nor failed: a TA decides.
+				c.Skipped = &junitSkipped{Message: fmt.Sprintf("needs a TA: %d points graded by hand", res.MaxPoints)}
+				c.SystemOut = reviewText(res)
+				s.Skipped++
 			case res.Status == Error:
 				c.Error = &junitProblem{Message: res.Failure.Expectation + ": " + res.Failure.Got, Type: "lab", Text: failureText(res)}
 				s.Errors++
@@ -259,6 +345,7 @@ func WriteJUnit(w io.Writer, reports []Report) error {
 		out.Tests += s.Tests
 		out.Failures += s.Failures
 		out.Errors += s.Errors
+		out.Skipped += s.Skipped
 		out.Time += s.Time
 		out.Suites = append(out.Suites, s)
 	}
@@ -282,7 +369,7 @@ func WriteSummaryCSV(w io.Writer, reports []Report) error {
 	for _, r := range reports {
 		var failed []string
 		for _, res := range r.Results {
-			if res.Status != Passed && res.Required {
+			if res.Status != Passed && res.Status != NeedsTA && res.Required {
 				failed = append(failed, res.Scenario)
 			}
 		}

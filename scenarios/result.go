@@ -6,11 +6,14 @@ import "time"
 type Status string
 
 // The outcomes of a scenario. Error means the lab itself failed (for
-// example Docker refused an exec), not the submission.
+// example Docker refused an exec), not the submission. NeedsTA means the
+// check cannot be decided by a program (the Delivery Q2 report): it awaits
+// a TA's review, gives no points yet, and is never shown as passed.
 const (
-	Passed Status = "passed"
-	Failed Status = "failed"
-	Error  Status = "error"
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Error   Status = "error"
+	NeedsTA Status = "needs_ta"
 )
 
 // Result is one scenario's outcome with the evidence a student needs.
@@ -25,7 +28,12 @@ type Result struct {
 	Failure     *Failure      `json:"failure,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
 	// Captures is the folder of this scenario's packet captures (WithCapture).
-	Captures    string       `json:"captures,omitempty"`
+	Captures string `json:"captures,omitempty"`
+	// Notes are facts worth a reader's eye whatever the status, e.g. which
+	// of two accepted answers a student gave.
+	Notes []string `json:"notes,omitempty"`
+	// Review is the TA's review sheet of a NeedsTA check.
+	Review      string       `json:"review,omitempty"`
 	Transcripts []Transcript `json:"-"`
 }
 

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -185,9 +184,6 @@ func (r *run) settle(ctx context.Context) map[string]HostState {
 			}
 			streak++
 			if streak >= 2 && (!blind || now.Sub(quietSince) >= blindQuiet) {
-				if os.Getenv("LAB3_DEBUG_SETTLE") != "" {
-					fmt.Fprintf(os.Stderr, "DEBUG settle %s %s %v\n", r.sc.Name, now.Sub(start), blind)
-				}
 				return states
 			}
 		}

@@ -46,6 +46,10 @@ type Submission struct {
 	Files map[string]File
 	// Bins are copied once to BinDir on every host.
 	Bins map[string]File
+	// Data are the files the grader reads but the programs do not need
+	// (lab.IsDataFile: captures, notebooks, the PDF report, and
+	// answers.yaml): never copied into the lab's hosts.
+	Data map[string]File
 	// Team is the team number the programs resolve (team<N>.com).
 	Team int
 	// TeamFrom says where Team came from: "manifest", "programs" (the
@@ -97,13 +101,23 @@ func LoadSubmission(dir string) (Submission, error) {
 	files, err := lab.ReadFolder(abs)
 	var refused *lab.FolderError
 	if errors.As(err, &refused) {
+		if refused.Name != "" {
+			// Name the folder too: lab grade checks a whole class's
+			// folders before it grades any.
+			return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, dir, err)
+		}
 		return Submission{}, fmt.Errorf("%w: %v", ErrSubmission, err)
 	}
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v: give a folder with the Python files", ErrSubmission, dir, unwrapPath(err))
 	}
 	sub := Submission{Name: filepath.Base(abs), Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
+	sub.Data = map[string]File{}
 	for _, f := range files {
+		if lab.IsDataFile(f.Name) || f.Name == AnswersFile {
+			sub.Data[f.Name] = File{Mode: f.Mode | 0o400, Data: f.Data}
+			continue
+		}
 		sub.Files[f.Name] = File{Mode: f.Mode | 0o400, Data: f.Data}
 	}
 	sub.Programs = Programs{

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/student"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -27,7 +28,10 @@ captures out under the handout's names: chatserver.pcap (webserver),
 client1.pcap, client2.pcap, client3.pcap and dnsserver.pcap.
 
   lab capture start [HOST...]   start on the named hosts (default: all) and return once all listen
-  lab capture stop [--out DIR]  stop, flush and copy the files to results/<lab>/captures/`,
+  lab capture stop [--out DIR]  stop, flush and copy the files to results/<lab>/captures/
+
+stop also writes test_lab3.py, the notebook's answer checker, beside the
+captures.`,
 		Args: cobra.ArbitraryArgs,
 		// A bare "lab capture" or an unknown subcommand is a usage error,
 		// not cobra's help text with exit status 0.
@@ -149,6 +153,14 @@ running.`,
 				return err
 			}
 			printCaptureFiles(a.stdout, dir, files)
+			// The student's checker goes beside the captures, where the
+			// notebook's "from test_lab3 import TestLab3" finds it.
+			checker := filepath.Join(dir, student.CheckerName)
+			if err := os.WriteFile(checker, student.Checker, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", checker, err)
+			}
+			fmt.Fprintf(a.stdout, "open the captures in Wireshark for Tasks 3.2 and 3.3; check your answers with %s:\n"+
+				"  copy it next to your notebook and run: from test_lab3 import TestLab3; check_progress = TestLab3(%q)\n", checker, dir)
 			if stale := staleCaptures(dir, topo, files); len(stale) > 0 {
 				fmt.Fprintf(a.stdout, "note: %s in %s %s from an earlier capture; lab analyze and lab diagram read every capture there\n",
 					strings.Join(stale, ", "), dir, map[bool]string{true: "is", false: "are"}[len(stale) == 1])

@@ -28,6 +28,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		asJSON     bool
 		binDir     string
 		only       string
+		maxPayload []int
 		capture    bool
 		roster     string
 	)
@@ -53,13 +54,16 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			if parallel < 1 {
 				return fmt.Errorf("--parallel %d: must be at least 1", parallel)
 			}
-			selected, err := selectScenarios(scenDir, only)
+			selected, fileChecks, err := selectScenarios(scenDir, only)
 			if err != nil {
 				return err
 			}
-			subs, err := loadSubmissions(args, binDir)
+			subs, refused, err := loadSubmissions(args, binDir)
 			if err != nil {
 				return err
+			}
+			for _, r := range refused {
+				fmt.Fprintf(a.stderr, "lab: %s: %s; grading the others\n", r.Submission, strings.TrimPrefix(r.Error, "submission refused: "))
 			}
 			if roster != "" {
 				teams, err := loadRoster(roster)
@@ -77,6 +81,8 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 				scenarios.WithResultsDir(resultsDir),
 				scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
 				scenarios.WithScenarios(selected),
+				scenarios.WithFileChecks(fileChecks),
+				scenarios.WithMaxPayloadAnswers(maxPayload...),
 				scenarios.WithCapture(capture),
 			}
 			if !asJSON {
@@ -99,6 +105,12 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			reports, err := scenarios.Grade(ctx, d, subs, opts...)
 			if err != nil {
 				return err
+			}
+			if len(refused) > 0 {
+				reports = append(reports, refused...)
+				if err := scenarios.WriteSummaries(resultsDir, reports); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
@@ -136,6 +148,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
+	f.IntSliceVar(&maxPayload, "max-payload", scenarios.DefaultMaxPayloadAnswers, "accepted answers to Task 3.3's maximum UDP payload question")
 	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd
 }
@@ -202,59 +215,73 @@ func loadRoster(path string) (map[string]int, error) {
 }
 
 // selectScenarios loads the scenarios of dir (the built-in ones when dir is
-// empty) and keeps those whose name matches the regular expression only.
-func selectScenarios(dir, only string) ([]scenarios.Scenario, error) {
+// empty) and the file checks of Milestone 3 and Delivery Q2, and keeps
+// those whose name matches the regular expression only.
+func selectScenarios(dir, only string) ([]scenarios.Scenario, []scenarios.FileCheck, error) {
 	var re *regexp.Regexp
 	if only != "" {
 		var err error
 		if re, err = regexp.Compile(only); err != nil {
-			return nil, fmt.Errorf("--only %q: not a regular expression: %s", only, strings.ReplaceAll(err.Error(), "\n", " "))
+			return nil, nil, fmt.Errorf("--only %q: not a regular expression: %s", only, strings.ReplaceAll(err.Error(), "\n", " "))
 		}
 	}
 	all, err := scenarios.Builtin()
 	if dir != "" {
 		all, err = scenarios.LoadDir(dir)
 	}
+	checks := scenarios.FileChecks()
 	if err != nil || re == nil {
-		return all, err
+		return all, checks, err
 	}
-	var out []scenarios.Scenario
+	out := []scenarios.Scenario{}
 	for _, sc := range all {
 		if re.MatchString(sc.Name) {
 			out = append(out, sc)
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--only %q matches no scenario name: names are like m1-broadcast or m2-p2p-udp (see scenarios/*.yaml)", only)
+	checks = scenarios.SelectFileChecks(checks, re.MatchString)
+	if len(out) == 0 && len(checks) == 0 {
+		return nil, nil, fmt.Errorf("--only %q matches no scenario name: names are like m1-broadcast, m2-p2p-udp or m3-task-3.2 (see scenarios/README.md)", only)
 	}
-	return out, nil
+	return out, checks, nil
 }
 
 // loadSubmissions reads every submission folder, or the reference binaries
-// when there is none. Every folder is checked before anything runs.
-func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, error) {
+// when there is none. Every folder is checked before anything runs. With
+// several folders, a refused one (a link, too many files) becomes a failed
+// report of its own and the others are graded; a single refused folder, or
+// a batch where none can be read, is an error.
+func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []scenarios.Report, error) {
 	if len(dirs) == 0 {
 		if binDir == "" {
 			binDir = referenceBinDir()
 		}
 		ref, err := scenarios.Reference(binDir)
 		if err != nil {
-			return nil, fmt.Errorf("reference binaries: %w", err)
+			return nil, nil, fmt.Errorf("reference binaries: %w", err)
 		}
-		return []scenarios.Submission{ref}, nil
+		return []scenarios.Submission{ref}, nil, nil
 	}
-	var subs []scenarios.Submission
-	var errs []error
+	var (
+		subs    []scenarios.Submission
+		from    []string
+		refused []scenarios.Report
+		errs    []error
+	)
 	for _, dir := range dirs {
 		s, err := scenarios.LoadSubmission(dir)
-		if err != nil {
+		switch {
+		case err == nil:
+			subs, from = append(subs, s), append(from, dir)
+		case errors.Is(err, scenarios.ErrSubmission) && len(dirs) > 1:
+			refused = append(refused, scenarios.RefusedReport(filepath.Base(filepath.Clean(dir)), err))
 			errs = append(errs, err)
-			continue
+		default:
+			return nil, nil, err
 		}
-		subs = append(subs, s)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(subs) == 0 {
+		return nil, nil, errors.Join(errs...)
 	}
 	// Each submission's results folder is named for it; two of one name
 	// would overwrite each other's transcripts and captures.
@@ -262,11 +289,11 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, erro
 	for i, s := range subs {
 		name := scenarios.SafeName(s.Name)
 		if prev, ok := seen[name]; ok {
-			return nil, fmt.Errorf("%s and %s would share the results folder %q: rename one of the folders", prev, dirs[i], name)
+			return nil, nil, fmt.Errorf("%s and %s would share the results folder %q: rename one of the folders", prev, from[i], name)
 		}
-		seen[name] = dirs[i]
+		seen[name] = from[i]
 	}
-	return subs, nil
+	return subs, refused, nil
 }
 
 // referenceBinDir is the folder of the lab binary itself when it holds the

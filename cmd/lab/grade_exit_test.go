@@ -61,3 +61,42 @@ func TestLoadRoster(t *testing.T) {
 		t.Error("missing roster accepted")
 	}
 }
+
+// TestLoadSubmissionsRefusesOneFolderNotTheBatch: a link in one student's
+// folder fails that student alone; a single bad folder is an error.
+func TestLoadSubmissionsRefusesOneFolderNotTheBatch(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	bad := filepath.Join(dir, "bad")
+	for _, d := range []string{good, bad} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "chatroom_server.py"), []byte("print(1)\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(bad, "notes.txt")); err != nil {
+		t.Fatal(err)
+	}
+	subs, refused, err := loadSubmissions([]string{good, bad}, "")
+	if err != nil || len(subs) != 1 || subs[0].Name != "good" || len(refused) != 1 || refused[0].Submission != "bad" ||
+		refused[0].Passed || refused[0].Incomplete || !strings.Contains(refused[0].Error, "symbolic link") {
+		t.Errorf("batch: subs %d refused %+v err %v", len(subs), refused, err)
+	}
+	if code := gradeExitCode(t, append([]scenarios.Report{{Submission: "good", Passed: true}}, refused...)); code != 1 {
+		t.Errorf("a refused submission exits %d, want 1", code)
+	}
+	if _, _, err := loadSubmissions([]string{bad}, ""); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("single bad folder: %v", err)
+	}
+}
+
+func gradeExitCode(t *testing.T, reports []scenarios.Report) int {
+	t.Helper()
+	var ee exitError
+	if err := gradeExit(reports); errors.As(err, &ee) {
+		return ee.code
+	}
+	return 0
+}

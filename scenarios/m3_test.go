@@ -1,0 +1,157 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sampleCaptures reads the traffic package's sample captures of a lab
+// session (client1 -> webserver 10.20.30.3:5000, SYN 1000000000).
+func sampleCaptures(t *testing.T) map[string]File {
+	t.Helper()
+	out := map[string]File{}
+	for _, n := range []string{"chatserver.pcap", "client1.pcap", "client2.pcap"} {
+		b, err := os.ReadFile(filepath.Join("..", "traffic", "testdata", "sample", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = File{Mode: 0o644, Data: b}
+	}
+	return out
+}
+
+const rightAnswers = `SYN_sequence_number: 1000000000
+SYNACK_sequence_number: 2000000000
+SYNACK_ACKnowledgement_number: 1000000001
+number_of_fields_in_UDP_header: 4
+length_of_header_field: 2
+maximum_number_of_bytes_in_UDP_payload: 65507
+largest_possible_source_port_number: 65535
+protocol_number_for_UDP: 17
+`
+
+// otherSession rewrites every IPv4 ID of a classic little-endian pcap, as
+// if the same exchange had been captured in another student's session.
+func otherSession(t *testing.T, f File, linkHeader int) File {
+	t.Helper()
+	b := append([]byte(nil), f.Data...)
+	for pos := 24; pos+16 <= len(b); {
+		n := int(binary.LittleEndian.Uint32(b[pos+8:]))
+		pos += 16
+		if ip := pos + linkHeader; n > linkHeader+20 && b[ip]>>4 == 4 {
+			b[ip+4] ^= 0x5a
+		}
+		pos += n
+	}
+	return File{Mode: f.Mode, Data: b}
+}
+
+func TestGradeFiles(t *testing.T) {
+	notebook := `{"cells": [{"cell_type": "markdown", "source": ["SYN_sequence_number = 5"]},
+	 {"cell_type": "code", "source": ["SYN_sequence_number = 1000000000 #your answer\n", "SYNACK_sequence_number = 1\n", "SYNACK_ACKnowledgement_number =  #your answer (as an integer)\n"]},
+	 {"cell_type": "code", "source": "number_of_fields_in_UDP_header = 4\nlength_of_header_field = 2\nmaximum_number_of_bytes_in_UDP_payload = 65_527\nlargest_possible_source_port_number = 65535\nprotocol_number_for_UDP = 17"}]}`
+	pdf := "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R >> endobj\n%%EOF\n"
+	tests := []struct {
+		name  string
+		edit  func(data map[string]File)
+		want  map[string]Status
+		wants []string // in the failures' text
+	}{
+		{"all right", nil, map[string]Status{"m3-captures": Passed, "m3-task-3.2": Passed, "m3-task-3.3": Passed, "q2-report-pdf": Passed, "q2-report-review": NeedsTA},
+			[]string{"maximum UDP payload answered 65507"}},
+		{"notebook with wrong and missing answers", func(d map[string]File) {
+			delete(d, AnswersFile)
+			d["lab3.ipynb"] = File{Data: []byte(notebook)}
+		}, map[string]Status{"m3-task-3.2": Failed, "m3-task-3.3": Passed},
+			[]string{"SYNACK_sequence_number = 1 (lab3.ipynb cell 2); expected 2000000000 (chatserver.pcap frame", "SYNACK_ACKnowledgement_number: no answer", "maximum UDP payload answered 65527"}},
+		{"missing files", func(d map[string]File) {
+			delete(d, "chatserver.pcap")
+			delete(d, AnswersFile)
+			delete(d, "report.pdf")
+		}, map[string]Status{"m3-captures": Failed, "m3-task-3.2": Failed, "m3-task-3.3": Failed, "q2-report-pdf": Failed, "q2-report-review": NeedsTA},
+			[]string{"chatserver.pcap missing from the submission", "no answers: hand in the notebook", "no PDF in the submission"}},
+		{"capture from the wrong host", func(d map[string]File) {
+			d["client1.pcap"], d["client2.pcap"] = d["client2.pcap"], d["client1.pcap"]
+		}, map[string]Status{"m3-captures": Failed},
+			[]string{"client1.pcap: was taken on client2 (10.20.30.12), not on client1 (10.20.30.11)"}},
+		{"another session's capture", func(d map[string]File) {
+			d["client2.pcap"] = otherSession(t, d["client2.pcap"], 16)
+		}, map[string]Status{"m3-captures": Failed},
+			[]string{"client2.pcap: shares no packet with chatserver.pcap", "not captured in the same session"}},
+		{"report too long", func(d map[string]File) {
+			d["report.pdf"] = File{Data: []byte(strings.Replace(pdf, "/Count 1", "/Count 3", 1))}
+		}, map[string]Status{"q2-report-pdf": Failed}, []string{"report.pdf has 3 pages"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := sampleCaptures(t)
+			data[AnswersFile] = File{Data: []byte(rightAnswers)}
+			data["report.pdf"] = File{Data: []byte(pdf)}
+			if tc.edit != nil {
+				tc.edit(data)
+			}
+			results := dir(t)
+			sub := Submission{Name: "team30", Team: 30, Files: map[string]File{}, Data: data}
+			got := GradeFiles(context.Background(), sub, FileGradeConfig{ResultsDir: results})
+			var text strings.Builder
+			for _, r := range got {
+				if r.Failure != nil {
+					writeFailure(&text, r)
+				}
+				for _, n := range r.Notes {
+					text.WriteString(n + "\n")
+				}
+			}
+			for _, r := range got {
+				if w, ok := tc.want[r.Scenario]; ok && r.Status != w {
+					t.Errorf("%s: %s, want %s\n%s", r.Scenario, r.Status, w, text.String())
+				}
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(text.String(), w) {
+					t.Errorf("evidence lacks %q:\n%s", w, text.String())
+				}
+			}
+			if tc.edit == nil {
+				sheet, err := os.ReadFile(filepath.Join(results, "team30", ReviewSheet))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, w := range []string{"q2-report.pdf", "q2-diagram.svg", "How a server socket handles multiple incoming connections."} {
+					if !strings.Contains(string(sheet), w) {
+						t.Errorf("review sheet lacks %q", w)
+					}
+				}
+			}
+		})
+	}
+}
+
+func dir(t *testing.T) string { return t.TempDir() }
+
+func TestPDFPages(t *testing.T) {
+	tests := []struct {
+		name string
+		pdf  string
+		want int
+	}{
+		{"page tree count", "%PDF-1.7\n<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>\n<< /Type /Page >>\n<< /Type /Page >>", 2},
+		{"count before type", "%PDF-1.7\n<</Count 3/Kids[1 0 R]/Type/Pages>>", 3},
+		{"page objects only", "%PDF-1.3\n<</Type/Page/Parent 1 0 R>>\n<</Type /Page>>\n<</Type/Pages>>", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := PDFPages([]byte(tc.pdf))
+			if err != nil || got != tc.want {
+				t.Errorf("PDFPages = %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := PDFPages([]byte("hello")); err == nil {
+		t.Error("a text file counted as a PDF")
+	}
+}
