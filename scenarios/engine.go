@@ -640,7 +640,7 @@ func endedText(st exitState) string {
 
 // absentGrace is how long an absence is watched for once the lab has
 // settled: output already printed still crosses Docker's stream.
-const absentGrace = 300 * time.Millisecond
+const absentGrace = 150 * time.Millisecond
 
 func (r *run) absent(ctx context.Context, name, match string, window time.Duration) *stepError {
 	re, serr := r.compile(match)

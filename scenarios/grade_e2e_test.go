@@ -107,13 +107,25 @@ func gradeIn(t *testing.T, dir string, subs []scenarios.Submission, parallel int
 	}
 	// Whatever happened, no lab may be left behind.
 	for i := range subs {
-		name := fmt.Sprintf("%s-%d", prefix, i+1)
-		cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
-		if err != nil || len(cs) != 0 {
-			t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+		for _, name := range labNames(prefix, i+1) {
+			cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+			if err != nil || len(cs) != 0 {
+				t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+			}
 		}
 	}
 	return reports, dir
+}
+
+// labNames are the labs Grade makes for submission n: one per share of
+// its scenarios (WithLabsPerSubmission).
+func labNames(prefix string, n int) []string {
+	name := fmt.Sprintf("%s-%d", prefix, n)
+	out := []string{name}
+	for k := 1; k < scenarios.DefaultLabsPerSubmission; k++ {
+		out = append(out, fmt.Sprintf("%s-%c", name, 'a'+k))
+	}
+	return out
 }
 
 func explain(r scenarios.Report) string {
@@ -260,10 +272,11 @@ func TestGradeCancelled(t *testing.T) {
 		if r.Passed {
 			t.Errorf("interrupted report %d passed", i)
 		}
-		name := fmt.Sprintf("%s-%d", prefix, i+1)
-		cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
-		if err != nil || len(cs) != 0 {
-			t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+		for _, name := range labNames(prefix, i+1) {
+			cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+			if err != nil || len(cs) != 0 {
+				t.Errorf("lab %s left %d containers behind (%v)", name, len(cs), err)
+			}
 		}
 	}
 }
@@ -313,6 +326,16 @@ func BenchmarkGradeReference(b *testing.B) {
 // BenchmarkGradeHandout is one handout-style Python submission.
 func BenchmarkGradeHandout(b *testing.B) {
 	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "handout"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGrade(b, sub, 1, 1)
+}
+
+// BenchmarkGradeStudent is one naive student submission: a plain
+// completion of the starter code, without the pacing of testdata/handout.
+func BenchmarkGradeStudent(b *testing.B) {
+	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "students", "faithful"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 // deadline; past it the engine goes on and says so in the transcripts.
 const (
 	settleDeadline = 8 * time.Second
-	settleInterval = 20 * time.Millisecond
+	settleInterval = 10 * time.Millisecond
 	blindQuiet     = 600 * time.Millisecond
 )
 

@@ -31,6 +31,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		maxPayload []int
 		capture    bool
 		roster     string
+		labsPer    int
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -53,6 +54,9 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			}
 			if parallel < 1 {
 				return fmt.Errorf("--parallel %d: must be at least 1", parallel)
+			}
+			if labsPer < 1 {
+				return fmt.Errorf("--labs %d: must be at least 1", labsPer)
 			}
 			selected, fileChecks, err := selectScenarios(scenDir, only)
 			if err != nil {
@@ -78,6 +82,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			}
 			opts := []scenarios.GradeOption{
 				scenarios.WithParallel(parallel),
+				scenarios.WithLabsPerSubmission(labsPer),
 				scenarios.WithResultsDir(resultsDir),
 				scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
 				scenarios.WithScenarios(selected),
@@ -140,6 +145,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 	}
 	f := cmd.Flags()
 	f.IntVar(&parallel, "parallel", scenarios.DefaultParallel(), "grade this many submissions at once, each in its own lab (default: one per CPU, at most 4)")
+	f.IntVar(&labsPer, "labs", scenarios.DefaultLabsPerSubmission, "share each submission's scenarios among this many labs of its own, run at once")
 	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
 	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
 	f.StringVar(&junit, "junit", "", "write JUnit XML to this file")
