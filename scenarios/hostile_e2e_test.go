@@ -80,9 +80,7 @@ func TestHostileSubmissions(t *testing.T) {
 	}
 	refusedDirs := map[string]string{}
 	for _, r := range refusedHostile {
-		dir := filepath.Join(work, "refused", r.name)
-		copyRegularFiles(t, filepath.Join(hostile, r.name), dir)
-		refusedDirs[r.name] = dir
+		refusedDirs[r.name] = composeHostile(t, faithful, filepath.Join(hostile, r.name), filepath.Join(work, "refused", r.name))
 	}
 	mustSymlink(t, secret, filepath.Join(refusedDirs["host-file-link"], "notes.txt"))
 	mustSymlink(t, "/proc/self/environ", filepath.Join(refusedDirs["host-file-link"], "env.txt"))
@@ -134,7 +132,7 @@ func TestHostileSubmissions(t *testing.T) {
 
 	// Graded: the correct submission alone, then with the hostile set.
 	aloneDir := filepath.Join(work, "alone")
-	alone := runLab(t, labBin, "grade", "--results", aloneDir, "--only", hostileOnly,
+	alone := runLab(t, labBin, "grade", "--labs", "1", "--results", aloneDir, "--only", hostileOnly,
 		"--gradescope", filepath.Join(work, "alone-gradescope.json"), "--junit", filepath.Join(work, "alone-junit.xml"),
 		"--json", faithful)
 	outputs = append(outputs, alone.stdout, alone.stderr)
@@ -144,10 +142,10 @@ func TestHostileSubmissions(t *testing.T) {
 	}
 
 	togetherDir := filepath.Join(work, "together")
-	args := []string{"grade", "--parallel", "3", "--results", togetherDir, "--only", hostileOnly,
+	args := []string{"grade", "--parallel", "3", "--labs", "1", "--results", togetherDir, "--only", hostileOnly,
 		"--junit", filepath.Join(work, "together-junit.xml"), "--json", faithful}
 	for _, h := range gradedHostile {
-		args = append(args, filepath.Join(hostile, h))
+		args = append(args, composeHostile(t, faithful, filepath.Join(hostile, h), filepath.Join(work, "graded", h)))
 	}
 	together := runLab(t, labBin, args...)
 	outputs = append(outputs, together.stdout, together.stderr)
@@ -459,6 +457,16 @@ func checkLabGone(t *testing.T, d *lab.Docker, name string) {
 			t.Errorf("lab %s left network %s behind", name, n.Name)
 		}
 	}
+}
+
+// composeHostile makes the submission of one attack in dst: the correct
+// programs of base with the attack's own files (its M1 server, ATTACK.md)
+// laid over them. testdata/hostile keeps only what each attack changes.
+func composeHostile(t *testing.T, base, attack, dst string) string {
+	t.Helper()
+	copyRegularFiles(t, base, dst)
+	copyRegularFiles(t, attack, dst)
+	return dst
 }
 
 // copyRegularFiles copies the regular files at the top of src into dst.
