@@ -601,13 +601,20 @@ func (r *run) expectRaw(ctx context.Context, name, match string, within time.Dur
 func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, within time.Duration) *stepError {
 	pr := r.proc(name)
 	what := fmt.Sprintf("%s on %s prints /%s/ within %s", name, pr.host, strings.TrimPrefix(re.String(), "(?m)"), within)
+	return r.waitFor(ctx, pr, re, -1, true, within, what)
+}
+
+// waitFor waits until re matches the process's output from offset from
+// (-1: from what earlier expectations consumed), consuming the match if
+// asked to.
+func (r *run) waitFor(ctx context.Context, pr *proc, re *regexp.Regexp, from int, consume bool, within time.Duration, what string) *stepError {
 	start := r.e.clock.Now()
 	deadline := r.deadline(within)
 	for {
 		// Read the state before searching: output written before EOF is
 		// then certainly visible to the search.
 		st, _ := pr.tr.state()
-		_, found, ch := pr.tr.find(re, -1, true)
+		_, _, found, ch := pr.tr.findAt(re, from, consume)
 		if found {
 			return nil
 		}
@@ -618,7 +625,7 @@ func (r *run) expectRE(ctx context.Context, name string, re *regexp.Regexp, with
 		select {
 		case <-ch:
 		case <-deadline.C():
-			if _, found, _ := pr.tr.find(re, -1, true); found {
+			if _, _, found, _ := pr.tr.findAt(re, from, consume); found {
 				return nil
 			}
 			return failf(what, "it did not within %s", r.e.clock.Now().Sub(start))

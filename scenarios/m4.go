@@ -237,16 +237,14 @@ func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer
 	// "the client should display the list of connected clients"
 	for _, w := range witnesses {
 		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(w.user) + `\b`)
-		if err := r.expectFrom(ctx, pr, 0, re, st.Within,
-			fmt.Sprintf("%s shows the users online after it %s, %s among them", pr.name, verb, w.user)); err != nil {
+		if err := r.waitFor(ctx, pr, re, 0, false, st.Within, fmt.Sprintf("%s shows the users online after it %s, %s among them", pr.name, verb, w.user)); err != nil {
 			return err
 		}
 	}
 	// The others learn of the newcomer (Milestone 2's join notice and list).
 	for _, w := range witnesses {
 		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(st.User) + `\b`)
-		if err := r.expectFrom(ctx, r.proc(w.proc), w.from, re, st.Within,
-			fmt.Sprintf("%s, already online, learns that %s joined", w.proc, st.User)); err != nil {
+		if err := r.waitFor(ctx, r.proc(w.proc), re, int(w.from), false, st.Within, fmt.Sprintf("%s, already online, learns that %s joined", w.proc, st.User)); err != nil {
 			return err
 		}
 	}
@@ -301,30 +299,6 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 		}
 	}
 	return nil
-}
-
-// expectFrom waits for re in a process's output from byte offset from,
-// without consuming it.
-func (r *run) expectFrom(ctx context.Context, pr *proc, from int64, re *regexp.Regexp, within time.Duration, what string) *stepError {
-	start := r.e.clock.Now()
-	deadline := r.deadline(within)
-	for {
-		st, _ := pr.tr.state()
-		_, _, found, ch := pr.tr.findAt(re, int(from), false)
-		if found {
-			return nil
-		}
-		if st.eof {
-			return failf(what, "it did not; %s", endedText(st))
-		}
-		select {
-		case <-ch:
-		case <-deadline.C():
-			return failf(what, "no /%s/ in its output within %s", re, r.e.clock.Now().Sub(start))
-		case <-ctx.Done():
-			return failf(what, "it did not before the scenario stopped")
-		}
-	}
 }
 
 // learnP2P reads the client's P2P port from its host's UDP sockets, once,
