@@ -657,7 +657,7 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 	pr := r.proc(name)
 	what := fmt.Sprintf("%s on %s does not print /%s/ within %s", name, pr.host, strings.TrimPrefix(re.String(), "(?m)"), window)
 	from := pr.tr.position()
-	if _, ok := r.e.rt.(Observer); ok && r.settle(ctx) != nil && window > absentGrace {
+	if _, settled := r.settle(ctx); settled && window > absentGrace {
 		// Once the lab has settled nothing more is on its way but what
 		// Docker is still relaying; a short grace covers that.
 		window = absentGrace

@@ -88,7 +88,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 		}
 		grown := pr.written.Load() > since
 		if observable {
-			states := r.settle(ctx)
+			states, _ := r.settle(ctx)
 			if grown {
 				return false, nil
 			}
@@ -290,6 +290,12 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 		if len(socks) > 0 {
 			pr.tr.note("engine: connection closed: " + first)
 		}
+	}
+	// What was printed before the lab settled may still be on its way
+	// through Docker.
+	select {
+	case <-r.e.clock.After(absentGrace):
+	case <-ctx.Done():
 	}
 	for _, w := range witnesses {
 		wp := r.proc(w.proc)

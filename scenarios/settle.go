@@ -142,11 +142,12 @@ func (r *run) pidNames() map[string]map[int]string {
 }
 
 // settle waits until the lab has settled, or the deadline passes. It
-// returns the last reading (nil when nothing could be observed).
-func (r *run) settle(ctx context.Context) map[string]HostState {
+// returns the last reading (nil when nothing could be observed) and
+// whether the lab settled.
+func (r *run) settle(ctx context.Context) (map[string]HostState, bool) {
 	obs, ok := r.e.rt.(Observer)
 	if !ok {
-		return nil
+		return nil, false
 	}
 	start := r.e.clock.Now()
 	var quietSince time.Time
@@ -156,7 +157,7 @@ func (r *run) settle(ctx context.Context) map[string]HostState {
 	for {
 		pids := r.livePIDs()
 		if len(pids) == 0 {
-			return last
+			return last, true
 		}
 		states, err := r.observe(ctx, obs, pids)
 		now := r.e.clock.Now()
@@ -170,7 +171,7 @@ func (r *run) settle(ctx context.Context) map[string]HostState {
 			case <-ctx.Done():
 			case <-r.e.clock.After(blindQuiet):
 			}
-			return nil
+			return nil, false
 		default:
 			last = states
 			var blind bool
@@ -184,16 +185,16 @@ func (r *run) settle(ctx context.Context) map[string]HostState {
 			}
 			streak++
 			if streak >= 2 && (!blind || now.Sub(quietSince) >= blindQuiet) {
-				return states
+				return states, true
 			}
 		}
 		if now.Sub(start) >= settleDeadline {
 			r.noteAll(fmt.Sprintf("engine: the lab did not settle within %s (%s); going on", settleDeadline, why))
-			return last
+			return last, false
 		}
 		select {
 		case <-ctx.Done():
-			return last
+			return last, false
 		case <-r.e.clock.After(settleInterval):
 		}
 	}
