@@ -226,7 +226,7 @@ func TestGradeBrokenFixtures(t *testing.T) {
 	if len(subs) < 14 {
 		t.Fatalf("found %d broken fixtures, want at least 14", len(subs))
 	}
-	for _, r := range grade(t, subs, 3) {
+	for _, r := range grade(t, subs, scenarios.DefaultParallel()) {
 		got := failedChecks(r, true)
 		if fmt.Sprint(got) != fmt.Sprint(want[r.Submission]) {
 			t.Errorf("%s: failed %v, want %v:\n%s", r.Submission, got, want[r.Submission], explain(r))
