@@ -342,11 +342,13 @@ func BenchmarkGradeStudent(b *testing.B) {
 	benchGrade(b, sub, 1, 1)
 }
 
-// BenchmarkGradeParallel3 is six handout-style submissions, three at a time.
-func BenchmarkGradeParallel3(b *testing.B) {
-	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "handout"))
+// BenchmarkGradeParallel is six naive student submissions at the default
+// parallelism (lab grade's default --parallel and --labs): the throughput
+// a course gets from one machine.
+func BenchmarkGradeParallel(b *testing.B) {
+	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "students", "faithful"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchGrade(b, sub, 6, 3)
+	benchGrade(b, sub, 6, scenarios.DefaultParallel())
 }
