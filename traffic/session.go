@@ -53,11 +53,16 @@ type CaptureFacts struct {
 	IP     int       `json:"ip_packets"`
 	First  time.Time `json:"first"`
 	Last   time.Time `json:"last"`
-	// Local is the address in (nearly) every packet: the host the capture
-	// was taken on. LocalHost names it after Session.Topology.
+	// Hosted counts the IP packets between host addresses: all but the
+	// link's background (IPv6 router solicitations and multicast listener
+	// reports from link-local addresses, broadcasts), which every host on
+	// the link sees whoever captures.
+	Hosted int `json:"hosted_packets"`
+	// Local is the address in (nearly) every hosted packet: the host the
+	// capture was taken on. LocalHost names it after Session.Topology.
 	Local     netip.Addr `json:"local"`
 	LocalHost string     `json:"local_host,omitempty"`
-	// LocalShare is the fraction of IP packets that involve Local.
+	// LocalShare is the fraction of hosted packets that involve Local.
 	LocalShare float64 `json:"local_share"`
 	// Lookup is the first DNS query or answer for the team domain.
 	Lookup *FrameRef `json:"lookup,omitempty"`
@@ -159,9 +164,12 @@ func inspectFrame(cf *CaptureFacts, f *frame) {
 		cf.First = f.ts
 	}
 	cf.Last = f.ts
-	cf.addrs[f.src]++
-	if f.dst != f.src {
-		cf.addrs[f.dst]++
+	if hostAddr(f.src) && hostAddr(f.dst) {
+		cf.Hosted++
+		cf.addrs[f.src]++
+		if f.dst != f.src {
+			cf.addrs[f.dst]++
+		}
 	}
 	if len(cf.hashes) < maxHashes && f.transport {
 		k := keyOf(f)
@@ -201,6 +209,13 @@ func inspectFrame(cf *CaptureFacts, f *frame) {
 	case f.isUDP() && len(cf.udp) < maxKept:
 		cf.udp = append(cf.udp, udpSeen{src: f.src, dst: f.dst, ref: ref})
 	}
+}
+
+// hostAddr reports whether a is a host's own address, not the link's
+// background: link-local, multicast, broadcast, loopback or unspecified.
+func hostAddr(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLinkLocalUnicast() &&
+		!a.IsLoopback() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 func hashKey(k packetKey) uint64 {
@@ -283,8 +298,8 @@ func (s *Session) infer() error {
 				f.Local = a
 			}
 		}
-		if f.IP > 0 {
-			f.LocalShare = float64(f.addrs[f.Local]) / float64(f.IP)
+		if f.Hosted > 0 {
+			f.LocalShare = float64(f.addrs[f.Local]) / float64(f.Hosted)
 		}
 		f.LocalHost = names.name(f.Local)
 		if len(f.queries) > 0 {
@@ -409,8 +424,8 @@ func (s Session) Check(team int) []Problem {
 			continue
 		}
 		switch {
-		case f.IP == 0:
-			add(f.File, nil, "holds no IP packets (%d frames): capture with tcpdump -i eth0 -w %s while the chat runs", f.Frames, f.File)
+		case f.Hosted == 0:
+			add(f.File, nil, "holds no IP packets of the lab's hosts (%d frames, %d IP packets): capture with tcpdump -i eth0 -w %s while the chat runs", f.Frames, f.IP, f.File)
 			continue
 		case f.Local != want.IPv4 && f.Local != want.IPv6:
 			on := f.Local.String()
@@ -459,7 +474,7 @@ func (s Session) Check(team int) []Problem {
 			if _, ok := captureHost(s.Topology, a.File); !ok {
 				continue
 			}
-			if _, ok := captureHost(s.Topology, b.File); !ok || a.IP == 0 || b.IP == 0 {
+			if _, ok := captureHost(s.Topology, b.File); !ok || a.Hosted == 0 || b.Hosted == 0 {
 				continue
 			}
 			if s.shared[[2]int{i, j}] == 0 {
