@@ -46,7 +46,7 @@ func TestCaptureHooksWrapScenario(t *testing.T) {
 		{name: "pass", steps: "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'you said: hi'}\n",
 			wantStatus: Passed, wantEvents: []string{"reset", "capture start", "spawn srv", "typed hi", "capture stop"}},
 		{name: "step fails", steps: "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: never}\n",
-			wantStatus: Failed, wantGot: "it did not within 5s", wantEvents: []string{"reset", "capture start", "spawn srv", "typed hi", "capture stop"}},
+			wantStatus: Failed, wantGot: "it did not within 10s", wantEvents: []string{"reset", "capture start", "spawn srv", "typed hi", "capture stop"}},
 		{name: "ctx cancelled", steps: "  - expect: {proc: srv, match: never, within: 10m}\n", cancel: true,
 			wantEvents: []string{"reset", "capture start", "spawn srv", "capture stop"}},
 		{name: "start fails", startErr: errors.New("tcpdump: not installed"),

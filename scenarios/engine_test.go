@@ -75,7 +75,7 @@ func TestEngineSteps(t *testing.T) {
 		{"absent ignores consumed output", "  - type: {proc: srv, line: secret}\n  - expect: {proc: srv, match: secret}\n  - absent: {proc: srv, match: secret}\n", "", 0},
 		{"exit with code", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv, code: 0}\n", "", 0},
 		{"exit with wrong code", "  - type: {proc: srv, line: exit 2}\n  - exit: {proc: srv, code: 0}\n",
-			"srv on webserver exits with code 0 within 5s: it exited with code 2", 9},
+			"srv on webserver exits with code 0 within 10s: it exited with code 2", 9},
 		{"exit times out", "  - exit: {proc: srv, within: 4s}\n",
 			"srv on webserver exits within 4s: it was still running after 4s", 8},
 		{"running fails after exit", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - running: {proc: srv}\n",

@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -352,6 +351,11 @@ type labRun struct {
 }
 
 // runLab runs the lab command and measures its peak memory.
+//
+// The peak is read from the process's own VmHWM while it runs, not from
+// wait4's ru_maxrss: a child started from this (race-instrumented, large)
+// test process inherits the parent's peak at exec, which would charge the
+// test's memory to lab grade.
 func runLab(t *testing.T, bin string, args ...string) labRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -360,20 +364,55 @@ func runLab(t *testing.T, bin string, args ...string) labRun {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	began := time.Now()
-	err := cmd.Run()
-	run := labRun{stdout: stdout.Bytes(), stderr: stderr.Bytes(), elapsed: time.Since(began)}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("lab %s: %v", strings.Join(args, " "), err)
+	}
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var hwm int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := vmHWM(cmd.Process.Pid); v > hwm {
+				hwm = v
+			}
+			select {
+			case <-done:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	run := labRun{stdout: stdout.Bytes(), stderr: stderr.Bytes(), elapsed: time.Since(began), maxRSS: <-peak}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("lab %s: %v", strings.Join(args, " "), err)
 	}
 	run.code = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		run.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
-	}
 	return run
 }
 
-// buildLabCommand builds cmd/lab for this machine.
+// vmHWM is a running process's peak resident set in bytes (0 once it is
+// gone).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 func buildLabCommand(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()

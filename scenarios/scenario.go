@@ -136,7 +136,7 @@ type ProbeOp struct {
 
 // Default durations of waits when a step gives none.
 const (
-	DefaultWithin   = 5 * time.Second
+	DefaultWithin   = 10 * time.Second
 	DefaultWindow   = time.Second
 	DefaultEvery    = 250 * time.Millisecond
 	DefaultTimeout  = 60 * time.Second
