@@ -116,6 +116,15 @@ func (t *transcript) find(re *regexp.Regexp, from int, consume bool) (match stri
 	return m, found, ch
 }
 
+// outputFrom returns a copy of the program's output from absolute offset
+// from (clamped to what the matching window still holds).
+func (t *transcript) outputFrom(from int) []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	from = min(max(from, t.base), t.base+len(t.out))
+	return append([]byte(nil), t.out[from-t.base:]...)
+}
+
 // findAt is find that also returns the offset just past the match.
 func (t *transcript) findAt(re *regexp.Regexp, from int, consume bool) (match string, end int, found bool, ch <-chan struct{}) {
 	t.mu.Lock()

@@ -136,12 +136,3 @@ func (r *run) sniff(ctx context.Context, st Step) *stepError {
 	}
 	return r.expectRaw(ctx, name, `listening on`, sniffReady)
 }
-
-// outputFrom returns a copy of the program's output from absolute offset
-// from (clamped to what the matching window still holds).
-func (t *transcript) outputFrom(from int) []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	from = min(max(from, t.base), t.base+len(t.out))
-	return append([]byte(nil), t.out[from-t.base:]...)
-}
