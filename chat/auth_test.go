@@ -241,19 +241,21 @@ func waitOffline(t *testing.T, srv *chattest.Server) {
 
 func TestRegistrationSurvivesServerRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users.db")
-	start := func() *chattest.Server {
+	start := func() (*chattest.Server, *chat.Store) {
 		st, err := chat.OpenStore(path, cheap)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return chattest.NewServer(t, chat.WithMode(chat.ModeAuth), chat.WithStore(st), chat.WithPace(testPace))
+		t.Cleanup(func() { st.Close() })
+		return chattest.NewServer(t, chat.WithMode(chat.ModeAuth), chat.WithStore(st), chat.WithPace(testPace)), st
 	}
-	first := start()
+	first, firstStore := start()
 	c := dialogue(t, first, "register", "alice", "s3cret", "127.0.0.11", true)
 	c.Expect("Registration successful. Welcome, alice!")
 	first.Close()
+	firstStore.Close()
 
-	second := start()
+	second, _ := start()
 	c = dialogue(t, second, "login", "alice", "s3cret", "127.0.0.11", true)
 	c.Expect("Login successful. Welcome back, alice!")
 	c.ExpectPeers(chat.Peer{Name: "alice", IP: "127.0.0.11"})

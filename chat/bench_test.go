@@ -53,6 +53,7 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 	for i := range 1000 {
 		c := newClient(s, newDiscardConn())
 		c.name = fmt.Sprintf("u%d", i)
+		c.key = c.name
 		c.framed = true
 		if err := s.join(c, "hi"); err != nil {
 			b.Fatal(err)

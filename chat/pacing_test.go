@@ -26,7 +26,7 @@ func TestLegacyListPushesCoalesce(t *testing.T) {
 		srvSide, cliSide := net.Pipe()
 		t.Cleanup(func() { srvSide.Close(); cliSide.Close() })
 		c := newClient(s, srvSide)
-		c.name = name
+		c.name, c.key = name, name
 		return c, cliSide
 	}
 	obs, conn := pipe("obs")

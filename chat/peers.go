@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -190,45 +192,79 @@ type Piece struct {
 }
 
 // SplitUnframed splits one read from a server that does not frame its
-// messages. As a handout client does, the read is stripped and a leading
-// JSON list is a peer list; unlike it, text before or after a list in the
-// same read is kept as separate text pieces instead of breaking the parse.
+// messages. As a handout client does, the read is stripped; it is a peer
+// list only when it is nothing but a list (or several, when pushes piled
+// up), because that is the only way a handout server sends one. Anything
+// else is one text piece, so a list typed into a chat line, which arrives
+// after a "said:" prefix, never changes anyone's peers.
+//
+// Every entry of a list must be a plausible name and an IP address: a
+// handout server accepts names such as `[["x","`, and a chat line could
+// then complete them into something that parses as a list, but the server's
+// own text between the two (" (IP: 10.0.0.5) said: ") always lands inside a
+// name or address and makes it implausible.
 func SplitUnframed(read []byte) []Piece {
-	var out []Piece
 	b := pyStrip(read)
-	for len(b) > 0 {
-		if b[0] == '[' {
-			if peers, rest, err := ParsePeerList(b); err == nil {
-				out = append(out, Piece{Peers: peers, IsList: true})
-				b = pyStrip(rest)
-				continue
-			}
-		}
-		cut := nextListStart(b)
-		text := pyStrip(b[:cut])
-		if len(text) > 0 {
-			out = append(out, Piece{Text: Sanitize(string(text))})
-		}
-		b = b[cut:]
+	if len(b) == 0 {
+		return nil
 	}
-	return out
+	if lists, ok := onlyPeerLists(b); ok {
+		return lists
+	}
+	return []Piece{{Text: Sanitize(string(b))}}
 }
 
-// nextListStart returns the offset of the first peer list after offset 0
-// in b, or len(b).
-func nextListStart(b []byte) int {
-	for i := 1; i < len(b); i++ {
-		if b[i] != '[' {
-			continue
+// onlyPeerLists parses b as one or more peer lists and nothing else.
+func onlyPeerLists(b []byte) ([]Piece, bool) {
+	var out []Piece
+	for len(b) > 0 {
+		if b[0] != '[' {
+			return nil, false
 		}
-		if !bytes.HasPrefix(b[i:], []byte(`[[`)) && !bytes.HasPrefix(b[i:], []byte(`[]`)) {
-			continue
+		peers, rest, err := ParsePeerList(b)
+		if err != nil || !plausiblePeers(peers) {
+			return nil, false
 		}
-		if _, _, err := ParsePeerList(b[i:]); err == nil {
-			return i
+		out = append(out, Piece{Peers: peers, IsList: true})
+		b = pyStrip(rest)
+	}
+	return out, true
+}
+
+// plausiblePeers reports whether every entry of a received list has a name
+// without spaces or control characters and a valid IP address.
+func plausiblePeers(peers []Peer) bool {
+	for _, p := range peers {
+		if p.Name == "" || strings.ContainsRune(p.Name, utf8.RuneError) {
+			return false
+		}
+		for _, r := range p.Name {
+			if unicode.IsSpace(r) || !printable(r) {
+				return false
+			}
+		}
+		if _, err := netip.ParseAddr(p.IP); err != nil {
+			return false
 		}
 	}
-	return len(b)
+	return true
+}
+
+// PeerName returns the name the peer list gives the address ip, or
+// "unknown" when no peer, or more than one, has that address: a datagram
+// is shown as coming from a name only when the list vouches for it.
+func PeerName(peers []Peer, ip string) string {
+	name := "unknown"
+	for _, p := range peers {
+		if p.IP != ip {
+			continue
+		}
+		if name != "unknown" && name != p.Name {
+			return "unknown"
+		}
+		name = p.Name
+	}
+	return name
 }
 
 // FormatPeerNames renders names as Python prints a list of str, e.g.

@@ -100,11 +100,14 @@ func ParsePHC(s string) (PHC, error) {
 		return PHC{}, ErrBadPHC
 	}
 	var err error
-	if h.Salt, err = base64.RawStdEncoding.Strict().DecodeString(parts[4]); err != nil || len(h.Salt) < 8 {
-		return PHC{}, ErrBadPHC
+	// The store only ever holds hashes made by HashPassword, so a salt or
+	// hash of any other length is damage (a truncated line), and a user
+	// with such a hash could never log in nor register again.
+	if h.Salt, err = base64.RawStdEncoding.Strict().DecodeString(parts[4]); err != nil || len(h.Salt) != saltLen {
+		return PHC{}, fmt.Errorf("%w: salt is %d bytes, want %d", ErrBadPHC, len(h.Salt), saltLen)
 	}
-	if h.Hash, err = base64.RawStdEncoding.Strict().DecodeString(parts[5]); err != nil || len(h.Hash) < 16 || len(h.Hash) > 64 {
-		return PHC{}, ErrBadPHC
+	if h.Hash, err = base64.RawStdEncoding.Strict().DecodeString(parts[5]); err != nil || len(h.Hash) != keyLen {
+		return PHC{}, fmt.Errorf("%w: hash is %d bytes, want %d", ErrBadPHC, len(h.Hash), keyLen)
 	}
 	return h, nil
 }

@@ -72,10 +72,13 @@ const (
 	MsgBadCredentials  = "Invalid username or password."
 	MsgAlreadyLoggedIn = "User already logged in."
 	MsgThrottled       = "Too many failed login attempts. Try again later."
-	formatConfirmation = "Your username (%s) is valid. You can start chatting now."
-	formatRegistered   = "Registration successful. Welcome, %s!"
-	formatLoggedIn     = "Login successful. Welcome back, %s!"
-	formatTooLong      = "Message too long (max %d bytes). Closing connection."
+	// MsgRegistrationsLimited is not in the handout, whose server has no
+	// such limit.
+	MsgRegistrationsLimited = "Too many registrations from your address. Try again later."
+	formatConfirmation      = "Your username (%s) is valid. You can start chatting now."
+	formatRegistered        = "Registration successful. Welcome, %s!"
+	formatLoggedIn          = "Login successful. Welcome back, %s!"
+	formatTooLong           = "Message too long (max %d bytes). Closing connection."
 )
 
 // MaxUsernameLen is the longest accepted username, in characters.

@@ -21,8 +21,11 @@ var ErrServerClosed = errors.New("chat: server closed")
 var errNameTaken = errors.New("name taken")
 
 // Server is a chat server for one Mode. Each connection has a reader
-// goroutine and, once joined, a writer goroutine with a bounded queue, so a
-// slow or silent client never delays anyone else.
+// goroutine. Every broadcast is stored once in a log that each joined
+// client reads through its own cursor; one flusher goroutine writes what
+// each client is owed without blocking, at most once per batch delay, and
+// hands a client whose socket is full to that client's writer goroutine,
+// so a slow or silent client never delays anyone else.
 type Server struct {
 	mode         Mode
 	regTimeout   time.Duration
@@ -34,17 +37,23 @@ type Server struct {
 	keepAlive    net.KeepAliveConfig
 	store        *Store
 	throttle     *Throttle
-	log          *slog.Logger
-	sleep        func(d time.Duration, abort <-chan struct{}) bool
-	text         notices
+	// registrations limits new accounts per source address.
+	registrations *RateLimit
+	logger        *slog.Logger
+	sleep         func(d time.Duration, abort <-chan struct{}) bool
+	text          notices
 
-	// mu guards the set of joined clients; every notice and list push is
-	// queued while it is held, so all clients see joins and leaves in the
-	// same order.
+	// mu guards the set of joined clients, keyed by NameKey. order is copied on removal, so
+	// the flusher can walk a snapshot without holding mu.
 	mu      sync.RWMutex
 	byName  map[string]*client
 	order   []*client
 	version uint64
+
+	log         *broadcastLog
+	kicks       chan struct{}
+	quit        chan struct{}
+	flusherOnce sync.Once
 
 	listMu  sync.Mutex
 	listVer uint64
@@ -87,7 +96,7 @@ func WithPace(d time.Duration) Option { return func(s *Server) { s.pace = d } }
 func WithWriteTimeout(d time.Duration) Option { return func(s *Server) { s.writeTimeout = d } }
 
 // WithBatchDelay spaces the writes to one framed client at least d apart
-// (default 20ms; 0 disables it). A message for a connection that has been
+// (default 40ms; 0 disables it). A message for a connection that has been
 // quiet for d is written at once; under heavy fan-out, messages that arrive
 // within d of the last write leave together in the next one. It trades at
 // most d of latency for far fewer system calls.
@@ -97,11 +106,16 @@ func WithBatchDelay(d time.Duration) Option { return func(s *Server) { s.batchDe
 func WithStore(st *Store) Option { return func(s *Server) { s.store = st } }
 
 // WithThrottle sets the failed-login throttle for ModeAuth (default: three
-// failures per minute per account and source address).
+// failures per minute per account and source address, and a doubling
+// delay after ten per minute per account from unfamiliar addresses).
 func WithThrottle(t *Throttle) Option { return func(s *Server) { s.throttle = t } }
 
+// WithRegistrationLimit sets how many accounts one source address may
+// register (default: five a minute).
+func WithRegistrationLimit(r *RateLimit) Option { return func(s *Server) { s.registrations = r } }
+
 // WithLogger sets the logger; passwords are never logged.
-func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
 // NewServer returns a server configured by opts.
 func NewServer(opts ...Option) *Server {
@@ -112,11 +126,14 @@ func NewServer(opts ...Option) *Server {
 		sendQueue:    4096,
 		pace:         500 * time.Millisecond,
 		writeTimeout: 10 * time.Second,
-		batchDelay:   20 * time.Millisecond,
+		batchDelay:   40 * time.Millisecond,
 		keepAlive:    net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3},
-		log:          slog.New(slog.DiscardHandler),
+		logger:       slog.New(slog.DiscardHandler),
 		sleep:        sleepOrAbort,
 		byName:       make(map[string]*client),
+		log:          newBroadcastLog(),
+		kicks:        make(chan struct{}, 1),
+		quit:         make(chan struct{}),
 		listeners:    make(map[net.Listener]struct{}),
 		conns:        make(map[*client]struct{}),
 	}
@@ -125,6 +142,9 @@ func NewServer(opts ...Option) *Server {
 	}
 	if s.throttle == nil {
 		s.throttle = NewThrottle(3, time.Minute, nil)
+	}
+	if s.registrations == nil {
+		s.registrations = NewRateLimit(5, time.Minute, nil)
 	}
 	s.text = notices{s.mode}
 	return s
@@ -153,7 +173,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.connMu.Unlock()
-	s.log.Info("server started", "addr", ln.Addr().String(), "mode", s.mode.String())
+	s.logger.Info("server started", "addr", ln.Addr().String(), "mode", s.mode.String())
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -170,7 +190,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			// Out of file descriptors and similar: wait and retry, as
 			// net/http does, instead of taking the whole server down.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Error("accept failed; retrying", "err", err, "in", backoff)
+			s.logger.Error("accept failed; retrying", "err", err, "in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
@@ -193,6 +213,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // goroutines to finish.
 func (s *Server) Close() error {
 	s.connMu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	for ln := range s.listeners {
 		ln.Close()
@@ -241,14 +264,13 @@ func (s *Server) handle(c *client) {
 		s.reject(c, msg)
 		return
 	}
-	s.log.Info("client connected", "name", c.name, "ip", c.ip, "framed", c.framed)
+	s.logger.Info("client connected", "name", c.name, "ip", c.ip, "framed", c.framed)
 	go c.writeLoop()
 	tooLong := s.readLoop(c)
-	s.leave(c)
-	s.log.Info("client disconnected", "name", c.name, "ip", c.ip)
+	end := s.leave(c)
+	s.logger.Info("client disconnected", "name", c.name, "ip", c.ip)
 	if tooLong {
-		c.enqueue(c.line(fmt.Sprintf(formatTooLong, s.maxLine)))
-		c.finish()
+		c.finish(end, c.line(fmt.Sprintf(formatTooLong, s.maxLine)))
 		<-c.writerDone
 		lingerClose(c.nc)
 		return
@@ -279,10 +301,12 @@ func (s *Server) handshake(c *client) (greeting string, ok bool) {
 	}
 	if s.mode != ModeAuth {
 		c.name = string(pyStrip(first))
-		if !ValidUsername(c.name) || (s.mode == ModeP2P && !ValidPeerName(c.name)) {
+		key, err := NameKey(c.name)
+		if err != nil || !ValidUsername(c.name) || (s.mode == ModeP2P && !ValidPeerName(c.name)) {
 			s.reject(c, invalidUsernameMsg(s.mode))
 			return "", false
 		}
+		c.key = key
 		return fmt.Sprintf(formatConfirmation, c.name), true
 	}
 	action := strings.ToLower(string(pyStrip(first)))
@@ -295,10 +319,12 @@ func (s *Server) handshake(c *client) (greeting string, ok bool) {
 		return "", false
 	}
 	c.name = name
-	if !ValidPeerName(name) {
+	key, err := NameKey(name)
+	if err != nil || !ValidPeerName(name) {
 		s.reject(c, MsgInvalidUsername)
 		return "", false
 	}
+	c.key = key
 	password, ok := s.ask(c, PromptPassword)
 	if !ok {
 		return "", false
@@ -308,31 +334,42 @@ func (s *Server) handshake(c *client) (greeting string, ok bool) {
 			s.reject(c, MsgBadCredentials)
 			return "", false
 		}
+		if s.store.Has(name) {
+			s.reject(c, MsgUsernameTaken)
+			return "", false
+		}
+		if ok, _ := s.registrations.Take(c.ip); !ok {
+			s.logger.Warn("registration rate-limited", "name", name, "ip", c.ip)
+			s.reject(c, MsgRegistrationsLimited)
+			return "", false
+		}
 		switch err := s.store.Register(name, password); {
 		case errors.Is(err, ErrUserExists):
 			s.reject(c, MsgUsernameTaken)
 			return "", false
 		case err != nil:
-			s.log.Error("registration failed", "name", name, "err", err)
+			s.logger.Error("registration failed", "name", name, "err", err)
 			s.reject(c, "Registration failed on the server. Please try again later.")
 			return "", false
 		}
-		s.log.Info("user registered", "name", name, "ip", c.ip)
+		s.logger.Info("user registered", "name", name, "ip", c.ip)
 		return fmt.Sprintf(formatRegistered, name), true
 	}
-	if allowed, _ := s.throttle.Allowed(name, c.ip); !allowed {
-		s.log.Warn("login throttled", "name", name, "ip", c.ip)
+	done, _, allowed := s.throttle.Begin(key, c.ip)
+	if !allowed {
+		s.logger.Warn("login throttled", "name", name, "ip", c.ip)
 		s.reject(c, MsgThrottled)
 		return "", false
 	}
-	if !s.store.Verify(name, password) {
-		s.throttle.Fail(name, c.ip)
-		s.log.Warn("login failed", "name", name, "ip", c.ip)
+	match := s.store.Verify(name, password)
+	done(match)
+	if !match {
+		s.logger.Warn("login failed", "name", name, "ip", c.ip)
 		s.reject(c, MsgBadCredentials)
 		return "", false
 	}
-	s.throttle.Succeed(name, c.ip)
-	return fmt.Sprintf(formatLoggedIn, name), true
+	c.name = s.store.Name(name)
+	return fmt.Sprintf(formatLoggedIn, c.name), true
 }
 
 // ask sends a prompt and returns the stripped answer.
@@ -400,7 +437,7 @@ func (s *Server) readLoop(c *client) (tooLong bool) {
 }
 
 // broadcastChat sends body from c to every other client. The message is
-// built once and shared by all queues.
+// built and stored once, however many clients read it.
 func (s *Server) broadcastChat(c *client, body []byte) {
 	if len(body) == 0 {
 		return
@@ -409,13 +446,8 @@ func (s *Server) broadcastChat(c *client, body []byte) {
 	msg = append(msg, c.saidPrefix...)
 	msg = appendSanitized(msg, body)
 	msg = append(msg, '\n')
-	s.mu.RLock()
-	for _, o := range s.order {
-		if o != c {
-			o.enqueue(msg)
-		}
-	}
-	s.mu.RUnlock()
+	s.log.append(entry{from: c, text: msg})
+	s.kick()
 }
 
 // join adds c to the chat, queues its greeting and announces it.
@@ -424,63 +456,111 @@ func (s *Server) join(c *client, greeting string) error {
 	notice := c.line(s.text.joined(c.name, c.ip))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.byName[c.name]; taken {
+	if _, taken := s.byName[c.key]; taken {
 		return errNameTaken
 	}
-	s.byName[c.name] = c
+	s.byName[c.key] = c
 	s.order = append(s.order, c)
 	s.version++
-	c.enqueue(c.line(greeting))
-	var delta []byte
+	initial := []entry{{text: c.line(greeting)}}
+	announce := entry{from: c, text: notice}
 	if s.mode.hasPeerList() {
-		delta = append([]byte{Marker}, AppendDelta(nil, Delta{Add: []Peer{{c.name, c.ip}}})...)
-		delta = append(delta, '\n')
-	}
-	for _, o := range s.order {
-		if o == c {
-			continue
-		}
-		o.enqueue(notice)
-		if delta != nil {
-			o.enqueuePeers(delta)
-		}
-	}
-	if s.mode.hasPeerList() {
+		announce.peers = true
+		announce.delta = append([]byte{Marker}, AppendDelta(nil, Delta{Add: []Peer{{c.name, c.ip}}})...)
+		announce.delta = append(announce.delta, '\n')
 		if c.framed {
 			full := append([]byte{Marker}, AppendPeerList(nil, s.peersLocked())...)
-			c.enqueue(append(full, '\n'))
+			initial = append(initial, entry{text: append(full, '\n')})
 		} else {
-			c.enqueuePeers(nil)
+			initial = append(initial, entry{peers: true})
 		}
 	}
+	s.log.mu.Lock()
+	c.mu.Lock()
+	c.cur = s.log.cursorLocked()
+	c.initial = initial
+	c.mu.Unlock()
+	s.log.appendLocked(announce)
+	s.log.mu.Unlock()
+	s.kick()
 	return nil
 }
 
-// leave removes c and announces it to the others.
-func (s *Server) leave(c *client) {
+// leave removes c and announces it to the others. It returns the log
+// position up to which c is still owed messages.
+func (s *Server) leave(c *client) (end uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byName[c.name] != c {
-		return
+	if s.byName[c.key] != c {
+		return s.log.head()
 	}
-	delete(s.byName, c.name)
-	for i, o := range s.order {
-		if o == c {
-			s.order = append(s.order[:i], s.order[i+1:]...)
-			break
+	delete(s.byName, c.key)
+	order := make([]*client, 0, len(s.order))
+	for _, o := range s.order {
+		if o != c {
+			order = append(order, o)
 		}
 	}
+	s.order = order
 	s.version++
-	notice := c.line(s.text.left(c.name, c.ip))
-	var delta []byte
+	e := entry{from: c, text: c.line(s.text.left(c.name, c.ip))}
 	if s.mode.hasPeerList() {
-		delta = append([]byte{Marker}, AppendDelta(nil, Delta{Del: []string{c.name}})...)
-		delta = append(delta, '\n')
+		e.peers = true
+		e.delta = append([]byte{Marker}, AppendDelta(nil, Delta{Del: []string{c.name}})...)
+		e.delta = append(e.delta, '\n')
 	}
-	for _, o := range s.order {
-		o.enqueue(notice)
-		if delta != nil {
-			o.enqueuePeers(delta)
+	end = s.log.append(e)
+	s.kick()
+	return end
+}
+
+// kick tells the flusher that there is something to write.
+func (s *Server) kick() {
+	s.flusherOnce.Do(func() { go s.flushLoop() })
+	select {
+	case s.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop writes what every client is owed, at most once per batch
+// delay: a quiet server writes a message at once, a busy one sends each
+// client its burst in one write. Flushing every connection in one pass
+// costs one timer and no goroutine wake per connection.
+func (s *Server) flushLoop() {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var last time.Time
+	var scratch []byte
+	for {
+		select {
+		case <-s.kicks:
+		case <-s.quit:
+			return
+		}
+		if wait := time.Until(last.Add(s.batchDelay)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-s.quit:
+				return
+			}
+		}
+		last = time.Now()
+		s.mu.RLock()
+		clients := s.order
+		s.mu.RUnlock()
+		head := s.log.head()
+		for _, c := range clients {
+			if c.lag(head) > uint64(s.sendQueue) {
+				s.logger.Warn("send queue full, dropping client", "name", c.name, "ip", c.ip)
+				c.kill()
+				continue
+			}
+			scratch = c.flush(scratch)
+		}
+		if cap(scratch) > 4*maxBatch {
+			scratch = nil
 		}
 	}
 }

@@ -3,6 +3,8 @@ package chat
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -10,13 +12,30 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // ErrUserExists is returned by Register for a name already in the store.
 var ErrUserExists = errors.New("user already exists")
 
-// storeHeader is the first line of a store file.
-const storeHeader = "# lab3 chat users v1: <username> <argon2id PHC string>"
+// storeHeader is the first line of a store file. Version 2 files end in
+// a trailer line, "# end: N users, sha256 HEX", that counts the users and
+// checksums every byte before it, so a file cut short (at a line boundary
+// or anywhere else) is detected instead of silently losing users. Files
+// with the version 1 header have no trailer and are read as before.
+const (
+	storeHeader   = "# lab3 chat users v2: <username> <argon2id PHC string>"
+	storeHeaderV1 = "# lab3 chat users v1: <username> <argon2id PHC string>"
+	trailerPrefix = "# end: "
+)
+
+// ErrStoreDamaged is returned by ParseStoreFile and OpenStore for a store
+// file that is empty, cut short or altered outside the server.
+var ErrStoreDamaged = errors.New("user store is damaged")
+
+// ErrStoreLocked is returned by OpenStore when another process has the
+// store open.
+var ErrStoreLocked = errors.New("user store is in use by another chat-server")
 
 // StoreEntry is one user of a store file.
 type StoreEntry struct {
@@ -28,10 +47,18 @@ type StoreEntry struct {
 // then one "name PHC" line per user. A line is a user's when it ends in a
 // space and a PHC string, so a name may start with '#'; other blank lines
 // and lines starting with '#' are ignored. Nothing is trimmed from a name.
+//
+// A file that starts with the version 2 header must end with its trailer,
+// and the trailer's count and checksum must match; otherwise the error
+// wraps ErrStoreDamaged.
 func ParseStoreFile(data []byte) ([]StoreEntry, error) {
+	body, err := checkTrailer(data)
+	if err != nil {
+		return nil, err
+	}
 	var out []StoreEntry
 	seen := make(map[string]bool)
-	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSuffix(sc.Text(), "\r")
@@ -47,20 +74,63 @@ func ParseStoreFile(data []byte) ([]StoreEntry, error) {
 		if !ok || !ValidUsername(name) {
 			return nil, fmt.Errorf("line %d: want \"<username> <hash>\"", n)
 		}
-		if seen[name] {
+		if seen[storeKey(name)] {
 			return nil, fmt.Errorf("line %d: duplicate user %q", n, name)
 		}
 		h, err := ParsePHC(hash)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
-		seen[name] = true
+		seen[storeKey(name)] = true
 		out = append(out, StoreEntry{Name: name, Hash: h})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read store: %w", err)
 	}
+	if body != nil && len(data) > len(body) {
+		if want := trailer(body, len(out)); string(data[len(body):]) != want {
+			return nil, fmt.Errorf("%w: trailer says %q, but the file holds %d users", ErrStoreDamaged,
+				strings.TrimSpace(string(data[len(body):])), len(out))
+		}
+	}
 	return out, nil
+}
+
+// checkTrailer returns the part of a version 2 file before its trailer,
+// after checking the checksum; other files are returned whole.
+func checkTrailer(data []byte) ([]byte, error) {
+	if !bytes.HasPrefix(data, []byte(storeHeader+"\n")) {
+		return data, nil
+	}
+	i := bytes.LastIndex(data, []byte("\n"+trailerPrefix))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, fmt.Errorf("%w: the file ends before its trailer line, so users may be missing (was it cut short?)", ErrStoreDamaged)
+	}
+	body := data[:i+1]
+	var n int
+	var sum string
+	if _, err := fmt.Sscanf(string(data[i+1:]), trailerPrefix+"%d users, sha256 %s\n", &n, &sum); err != nil {
+		return nil, fmt.Errorf("%w: unreadable trailer line", ErrStoreDamaged)
+	}
+	if got := sha256.Sum256(body); hex.EncodeToString(got[:]) != sum {
+		return nil, fmt.Errorf("%w: checksum mismatch, the file was changed or cut short", ErrStoreDamaged)
+	}
+	return body, nil
+}
+
+// trailer returns the trailer line for body holding n users.
+func trailer(body []byte, n int) string {
+	sum := sha256.Sum256(body)
+	return fmt.Sprintf("%s%d users, sha256 %s\n", trailerPrefix, n, hex.EncodeToString(sum[:]))
+}
+
+// storeKey is the form in which the store compares names: NameKey, or the
+// name itself for one that NameKey refuses (kept from before that policy).
+func storeKey(name string) string {
+	if k, err := NameKey(name); err == nil {
+		return k
+	}
+	return name
 }
 
 // Store is the file of registered users and their password hashes. Every
@@ -74,9 +144,11 @@ type Store struct {
 	hashing chan struct{}
 	dummy   PHC
 
+	lock *os.File
+
 	mu      sync.Mutex
 	entries []StoreEntry
-	index   map[string]int
+	index   map[string]int // by storeKey
 }
 
 // StoreOption configures OpenStore.
@@ -86,12 +158,26 @@ type StoreOption func(*Store)
 func WithArgon2(p Argon2Params) StoreOption { return func(s *Store) { s.params = p } }
 
 // OpenStore loads the store at path, creating an empty one when the file
-// does not exist.
+// does not exist. It holds an exclusive lock on the store (on the file
+// ".NAME.lock" beside it) until Close, so that a second server cannot
+// overwrite the first one's registrations; that server gets an error
+// wrapping ErrStoreLocked.
 func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 	s := &Store{path: path, params: DefaultArgon2, index: make(map[string]int)}
 	for _, o := range opts {
 		o(s)
 	}
+	lock, err := lockStore(path)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
 	s.hashing = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	// A crash between creating and renaming a temporary file leaves it
 	// behind; it never holds an acknowledged registration that the store
@@ -109,12 +195,14 @@ func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 		}
 	case err != nil:
 		return nil, fmt.Errorf("open user store: %w", err)
+	case len(data) == 0:
+		return nil, fmt.Errorf("user store %s: %w: the file is empty, so every user would be lost; restore it, or delete it to start with no users", path, ErrStoreDamaged)
 	default:
 		if s.entries, err = ParseStoreFile(data); err != nil {
-			return nil, fmt.Errorf("parse user store %s: %w", path, err)
+			return nil, fmt.Errorf("user store %s: %w: restore it from a backup, or fix the line named", path, err)
 		}
 		for i, e := range s.entries {
-			s.index[e.Name] = i
+			s.index[storeKey(e.Name)] = i
 		}
 	}
 	// A fixed hash to verify against for unknown names, so a login for a
@@ -124,22 +212,64 @@ func OpenStore(path string, opts ...StoreOption) (*Store, error) {
 		return nil, err
 	}
 	s.dummy, _ = ParsePHC(dummy)
+	ok = true
 	return s, nil
+}
+
+// lockStore takes the store's lock file without waiting.
+func lockStore(path string) (*os.File, error) {
+	name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock user store: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s is locked (%s); stop the other server or pass another --users file", ErrStoreLocked, path, name)
+		}
+		return nil, fmt.Errorf("lock user store: %w", err)
+	}
+	return f, nil
+}
+
+// Close releases the store's lock. The store must not be used after.
+func (s *Store) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // Path returns the file the store is kept in.
 func (s *Store) Path() string { return s.path }
 
+// Name returns name as it was registered (names compare by NameKey, so
+// "Bob" finds "bob"), or name itself when it is not registered.
+func (s *Store) Name(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.index[storeKey(name)]; ok {
+		return s.entries[i].Name
+	}
+	return name
+}
+
 // Has reports whether name is registered.
 func (s *Store) Has(name string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.index[name]
+	_, ok := s.index[storeKey(name)]
 	return ok
 }
 
 // Register adds name with a hash of password and makes the file durable.
 func (s *Store) Register(name, password string) error {
+	if _, err := NameKey(name); err != nil {
+		return fmt.Errorf("register %q: %w", name, err)
+	}
 	if s.Has(name) {
 		return ErrUserExists
 	}
@@ -155,18 +285,18 @@ func (s *Store) Register(name, password string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.index[name]; ok {
+	if _, ok := s.index[storeKey(name)]; ok {
 		return ErrUserExists
 	}
 	s.entries = append(s.entries, StoreEntry{Name: name, Hash: h})
-	s.index[name] = len(s.entries) - 1
+	s.index[storeKey(name)] = len(s.entries) - 1
 	if err := s.persist(); err != nil {
 		// Once the new file is renamed into place it holds the user, so
 		// memory keeps it too and a retry gets ErrUserExists rather than
 		// a second entry; the registration is still not acknowledged.
 		if !errors.Is(err, errRenamed) {
 			s.entries = s.entries[:len(s.entries)-1]
-			delete(s.index, name)
+			delete(s.index, storeKey(name))
 		}
 		return fmt.Errorf("register %s: %w", name, err)
 	}
@@ -180,7 +310,7 @@ var errRenamed = errors.New("store file replaced but not synced")
 // Verify reports whether password is name's password.
 func (s *Store) Verify(name, password string) bool {
 	s.mu.Lock()
-	i, ok := s.index[name]
+	i, ok := s.index[storeKey(name)]
 	h := s.dummy
 	if ok {
 		h = s.entries[i].Hash
@@ -201,6 +331,7 @@ func (s *Store) persist() error {
 	for _, e := range s.entries {
 		buf.WriteString(e.Name + " " + e.Hash.String() + "\n")
 	}
+	buf.WriteString(trailer(buf.Bytes(), len(s.entries)))
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
 	if err != nil {

@@ -41,7 +41,7 @@ func TestHashPasswordPHCFormat(t *testing.T) {
 }
 
 func TestParsePHCRejects(t *testing.T) {
-	good := "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+	good := "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	if _, err := chat.ParsePHC(good); err != nil {
 		t.Fatalf("ParsePHC(good) = %v", err)
 	}
@@ -57,6 +57,8 @@ func TestParsePHCRejects(t *testing.T) {
 		"leading zero":   strings.Replace(good, "m=64", "m=064", 1),
 		"short salt":     "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
 		"trailing field": good + "$x",
+		"hash cut by 12": good[:len(good)-12],
+		"salt too long":  strings.Replace(good, "$"+"c2FsdHNhbHRzYWx0c2FsdA"+"$", "$"+"c2FsdHNhbHRzYWx0c2FsdAc2FsdHNhbHRzYWx0c2FsdA"+"$", 1),
 	} {
 		if _, err := chat.ParsePHC(s); err == nil {
 			t.Errorf("%s: ParsePHC(%q) succeeded", name, s)
@@ -79,10 +81,12 @@ func TestStorePersistsAcrossRestart(t *testing.T) {
 		t.Fatalf("second Register = %v, want ErrUserExists", err)
 	}
 
+	st.Close()
 	reopened, err := chat.OpenStore(path, cheap)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer reopened.Close()
 	if !reopened.Verify("alice", "pa55-alice") || !reopened.Verify("bob", "pa55-bob") {
 		t.Fatal("passwords do not verify after reopening")
 	}
@@ -101,8 +105,8 @@ func TestStorePersistsAcrossRestart(t *testing.T) {
 		t.Errorf("store mode = %v, want 0600", fi.Mode().Perm())
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("directory holds %v, want only the store (no temporary files)", entries)
+	if err != nil || len(entries) != 2 || entries[0].Name() != ".users.db.lock" || entries[1].Name() != "users.db" {
+		t.Fatalf("directory holds %v, want only the store and its lock file (no temporary files)", entries)
 	}
 }
 
@@ -118,6 +122,7 @@ func TestStoreKeepsEveryValidNameExactly(t *testing.T) {
 			t.Fatalf("Register(%q): %v", name, err)
 		}
 	}
+	st.Close()
 	reopened, err := chat.OpenStore(path, cheap)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
@@ -160,7 +165,7 @@ func TestValidUsername(t *testing.T) {
 }
 
 func TestParseStoreFile(t *testing.T) {
-	h := "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+	h := "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	tests := []struct {
 		name    string
 		data    string

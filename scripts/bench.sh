@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
 # Benchmarks the chat server with chat-bench (see cmd/chat-bench and
-# chat/README.md#chat-bench): our chat-server in p2p mode at 100 and at 1000
-# clients, then the same 100-client run against the handout-style Python
-# server (testdata/handout/chatroom_p2p_server.py), and a last line with the
-# ratios ours/Python. Each run gets a fresh server on a free loopback port;
-# every server it starts is stopped on exit, Ctrl-C included.
+# chat/README.md#chat-bench): our chat-server and the handout-style Python
+# select() server (testdata/handout/), one after the other in the same run,
+# each with CLIENTS clients in MODE. For each it prints the join ramp,
+# deliveries/s, p50/p99/max latency, the server's RSS and its CPU time
+# (utime+stime from /proc/PID/stat) per million deliveries, then the ratios
+# ours/Python against the targets of issue 15. Each run gets a fresh server
+# on a free loopback port; every server it starts is stopped on exit, Ctrl-C
+# included.
 #
-# Environment: DURATION (fan-out phase per run, default 10s), SENDERS
-# (default 10) and RATE (messages/s per sender, default 25).
+# Environment: MODE (chatroom or p2p, default chatroom), CLIENTS (default
+# 1000), DURATION (fan-out phase per run, default 5s), SENDERS (default 100)
+# and RATE (messages/s per sender, default 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=bin
-DURATION="${DURATION:-10s}"
-SENDERS="${SENDERS:-10}"
-RATE="${RATE:-25}"
+MODE="${MODE:-chatroom}"
+CLIENTS="${CLIENTS:-1000}"
+DURATION="${DURATION:-5s}"
+SENDERS="${SENDERS:-100}"
+RATE="${RATE:-4}"
+case $MODE in
+chatroom) PYSERVER=testdata/handout/chatroom_server.py ;;
+p2p) PYSERVER=testdata/handout/chatroom_p2p_server.py ;;
+*)
+	echo "bench: MODE=$MODE: want chatroom or p2p" >&2
+	exit 2
+	;;
+esac
 # Bounds the join ramp and the drain of each run, so a stuck run cannot
 # take the whole budget.
 TIMEOUT=90s
@@ -116,25 +130,26 @@ run() {
 	done
 	echo
 	echo "== $name: $clients clients, $SENDERS senders x $RATE msg/s for $DURATION (server pid $server_pid)"
-	"$BIN/chat-bench" --server "127.0.0.1:$port" --mode p2p --clients "$clients" \
+	"$BIN/chat-bench" --server "127.0.0.1:$port" --mode "$MODE" --clients "$clients" \
 		--senders "$SENDERS" --rate "$RATE" --duration "$DURATION" --dialers "$dialers" \
 		--timeout "$TIMEOUT" --server-pid "$server_pid" | tee "$tmp/$name"
 	stop_server
 }
 
-# figure NAME FIELD prints deliveries/s, the join ramp in seconds, or
-# "yes" when every message offered was delivered.
+# figure NAME FIELD prints one figure of a run's report.
 figure() {
 	case $2 in
 	deliveries) awk '/^deliveries\/s:/ {print $2}' "$tmp/$1" ;;
 	ramp) awk '/^join ramp:/ {sub(/s,$/, "", $3); print $3}' "$tmp/$1" ;;
+	p99) awk '/^latency:/ {sub(/ms$/, "", $5); print $5}' "$tmp/$1" ;;
+	cpu) awk '/^server CPU:/ {sub(/s$/, "", $3); print $3}' "$tmp/$1" ;;
+	hwm) awk '/^server memory:/ {print $4}' "$tmp/$1" ;;
 	complete) awk '/^fan-out:/ {split($(NF-1), d, "/"); print (d[1] == d[2] ? "yes" : "no")}' "$tmp/$1" ;;
 	esac
 }
 
 echo "== machine: $(nproc) CPUs; uptime: $(uptime)"
-run ours-100 100 32 "$BIN/chat-server" --mode p2p --listen 127.0.0.1:@PORT@ --quiet
-run ours-1000 1000 32 "$BIN/chat-server" --mode p2p --listen 127.0.0.1:@PORT@ --quiet
+run ours "$CLIENTS" 32 "$BIN/chat-server" --mode "$MODE" --listen 127.0.0.1:@PORT@ --quiet
 if ((!have_python)); then
 	echo
 	echo "bench: python3 is not on PATH, so the handout server was not measured" >&2
@@ -142,14 +157,22 @@ if ((!have_python)); then
 fi
 # The handout server reads each username with a blocking recv() and listens
 # with a backlog of 10: clients must join one at a time.
-run python-100 100 1 python3 testdata/handout/chatroom_p2p_server.py 127.0.0.1 @PORT@
+run python "$CLIENTS" 1 python3 "$PYSERVER" 127.0.0.1 @PORT@
 
 echo
-awk -v od="$(figure ours-100 deliveries)" -v pd="$(figure python-100 deliveries)" \
-	-v oj="$(figure ours-100 ramp)" -v pj="$(figure python-100 ramp)" 'BEGIN {
-	printf "ratio ours/python at 100 clients: deliveries/s %.2fx (%s vs %s), join ramp %.4fx (%ss vs %ss)\n",
-		(pd > 0 ? od / pd : 0), od, pd, (pj > 0 ? oj / pj : 0), oj, pj
+echo "== ours vs python, $CLIENTS clients, $MODE mode"
+awk -v oc="$(figure ours cpu)" -v pc="$(figure python cpu)" \
+	-v op="$(figure ours p99)" -v pp="$(figure python p99)" \
+	-v oj="$(figure ours ramp)" -v pj="$(figure python ramp)" \
+	-v od="$(figure ours deliveries)" -v pd="$(figure python deliveries)" \
+	-v oh="$(figure ours hwm)" 'BEGIN {
+	printf "%-34s %10s %10s %8s  %s\n", "", "ours", "python", "ratio", "target"
+	printf "%-34s %10.3f %10.3f %8.3f  <= 0.333 %s\n", "server CPU s per million deliveries", oc, pc, (pc > 0 ? oc / pc : 0), (pc > 0 && oc / pc <= 1 / 3 ? "met" : "NOT met")
+	printf "%-34s %10.1f %10.1f %8.3f  <= 0.100 %s\n", "p99 latency ms", op, pp, (pp > 0 ? op / pp : 0), (pp > 0 && op / pp <= 0.1 ? "met" : "NOT met")
+	printf "%-34s %10.2f %10.2f %8.3f  <= 1.000 %s\n", "join ramp s", oj, pj, (pj > 0 ? oj / pj : 0), (pj > 0 && oj / pj <= 1 ? "met" : "NOT met")
+	printf "%-34s %10.0f %10.0f %8.3f\n", "deliveries/s", od, pd, (pd > 0 ? od / pd : 0)
+	printf "%-34s %10.1f %10s %8s  <= 150 MB %s\n", "server peak RSS MB (VmHWM)", oh, "", "", (oh > 0 && oh <= 150 ? "met" : "NOT met")
 }'
-if [[ $(figure ours-100 complete) == yes && $(figure python-100 complete) == yes ]]; then
+if [[ $(figure ours complete) == yes && $(figure python complete) == yes ]]; then
 	echo "note: both servers delivered every message offered, so deliveries/s is the offered load; raise RATE or SENDERS to find where one falls behind"
 fi

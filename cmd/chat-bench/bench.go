@@ -33,23 +33,29 @@ type config struct {
 
 // result is what one run measured.
 type result struct {
-	Server          string  `json:"server"`
-	Mode            string  `json:"mode"`
-	Clients         int     `json:"clients"`
-	Framed          bool    `json:"framed"`
-	RampSeconds     float64 `json:"join_ramp_seconds"`
-	PeerListBytes   int64   `json:"peer_list_bytes"`
-	Senders         int     `json:"senders"`
-	RatePerSender   float64 `json:"rate_per_sender"`
-	Sent            int64   `json:"sent"`
-	Expected        int64   `json:"expected_deliveries"`
-	Delivered       int64   `json:"deliveries"`
-	DeliveriesPerS  float64 `json:"deliveries_per_second"`
-	LatencyP50Ms    float64 `json:"latency_p50_ms"`
-	LatencyP99Ms    float64 `json:"latency_p99_ms"`
-	LatencyMaxMs    float64 `json:"latency_max_ms"`
-	ServerVmHWMKiB  int64   `json:"server_vmhwm_kib,omitempty"`
-	ServerVmRSSKiB  int64   `json:"server_vmrss_kib,omitempty"`
+	Server         string  `json:"server"`
+	Mode           string  `json:"mode"`
+	Clients        int     `json:"clients"`
+	Framed         bool    `json:"framed"`
+	RampSeconds    float64 `json:"join_ramp_seconds"`
+	PeerListBytes  int64   `json:"peer_list_bytes"`
+	Senders        int     `json:"senders"`
+	RatePerSender  float64 `json:"rate_per_sender"`
+	Sent           int64   `json:"sent"`
+	Expected       int64   `json:"expected_deliveries"`
+	Delivered      int64   `json:"deliveries"`
+	DeliveriesPerS float64 `json:"deliveries_per_second"`
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	LatencyMaxMs   float64 `json:"latency_max_ms"`
+	ServerVmHWMKiB int64   `json:"server_vmhwm_kib,omitempty"`
+	ServerVmRSSKiB int64   `json:"server_vmrss_kib,omitempty"`
+	// ServerRampCPU and ServerFanoutCPU are the server's utime+stime in
+	// seconds during the join ramp and during the fan-out and its drain.
+	ServerRampCPU   float64 `json:"server_ramp_cpu_seconds,omitempty"`
+	ServerFanoutCPU float64 `json:"server_fanout_cpu_seconds,omitempty"`
+	// CPUPerMillion is ServerFanoutCPU per million deliveries.
+	CPUPerMillion   float64 `json:"server_cpu_seconds_per_million_deliveries,omitempty"`
 	DroppedClients  int64   `json:"dropped_clients"`
 	FanoutSeconds   float64 `json:"fanout_seconds"`
 	DrainIncomplete bool    `json:"drain_incomplete,omitempty"`
@@ -64,6 +70,10 @@ func (r result) print(w io.Writer) {
 	fmt.Fprintf(w, "latency:          p50 %.2fms  p99 %.2fms  max %.2fms\n", r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs)
 	if r.ServerVmHWMKiB > 0 {
 		fmt.Fprintf(w, "server memory:    VmHWM %.1f MB  VmRSS %.1f MB\n", float64(r.ServerVmHWMKiB)/1024, float64(r.ServerVmRSSKiB)/1024)
+	}
+	if r.CPUPerMillion > 0 {
+		fmt.Fprintf(w, "server CPU:       %.3fs per million deliveries (fan-out %.2fs, join ramp %.2fs)\n",
+			r.CPUPerMillion, r.ServerFanoutCPU, r.ServerRampCPU)
 	}
 	if r.DroppedClients > 0 || r.DrainIncomplete {
 		fmt.Fprintf(w, "warning:          %d clients lost their connection; drain complete: %v\n", r.DroppedClients, !r.DrainIncomplete)
@@ -147,6 +157,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 	}()
 
 	fmt.Fprintf(log, "ramp: joining %d clients ...\n", cfg.clients)
+	cpuStart := procCPU(cfg.serverPID)
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.dialers)
@@ -214,6 +225,8 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 	}
 	res.RampSeconds = time.Since(start).Seconds()
 	res.PeerListBytes = listBytes.Load()
+	cpuRamp := procCPU(cfg.serverPID)
+	res.ServerRampCPU = cpuRamp - cpuStart
 	fmt.Fprintf(log, "ramp: done in %.2fs; fan-out for %v ...\n", res.RampSeconds, cfg.duration)
 
 	measuring.Store(true)
@@ -273,6 +286,10 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 		res.DeliveriesPerS = float64(res.Delivered) / res.FanoutSeconds
 	}
 	if cfg.serverPID > 0 {
+		res.ServerFanoutCPU = procCPU(cfg.serverPID) - cpuRamp
+		if res.Delivered > 0 {
+			res.CPUPerMillion = res.ServerFanoutCPU / float64(res.Delivered) * 1e6
+		}
 		res.ServerVmHWMKiB, res.ServerVmRSSKiB = procMemory(cfg.serverPID)
 	}
 	res.DroppedClients = dropped.Load()
@@ -293,6 +310,35 @@ func bench(ctx context.Context, cfg config, log io.Writer) (result, error) {
 		res.LatencyMaxMs = float64(all[n-1]) / 1000
 	}
 	return res, nil
+}
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
+
+// procCPU returns the CPU time pid has used, user plus system, over all
+// its threads, in seconds (0 when pid is 0 or unreadable).
+func procCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces and parentheses; the fields
+	// after the last ')' are fixed: state is the first, utime the 12th.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return (time.Duration(utime+stime) * clockTick).Seconds()
 }
 
 // procMemory reads the peak and current resident set of pid, in KiB.
