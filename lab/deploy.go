@@ -39,10 +39,12 @@ const maxDeployFile = 64 << 20
 
 // PlanDeploy decides what deploy copies where. With filesDir empty it takes
 // the reference chat-server (for the webserver) and chat-client (for the
-// clients) from binDir. Otherwise every regular, non-hidden file at the top
-// of filesDir goes to the webserver and all clients, keeping its executable
-// bit; filesDir is read as ReadFolder reads it, so a link, a special file or
-// too much data is refused and nothing is deployed. role ("all", "server"
+// clients) from binDir. Otherwise filesDir names one file, or a folder
+// whose every regular, non-hidden file at the top is taken; they go to the
+// webserver and all clients, keeping their executable bit. A folder is read
+// as ReadFolder reads it, and a single file with the same limits, so a
+// link, a special file or too much data is refused and nothing is
+// deployed. role ("all", "server"
 // or "client") narrows the hosts.
 func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error) {
 	if role == "" {
@@ -86,7 +88,7 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 		return plan, nil
 	}
 
-	files, err := ReadFolder(filesDir)
+	files, err := readDeployFiles(filesDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
 	}
@@ -100,11 +102,35 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 			mode = 0o755
 		}
 		src := filepath.Join(filesDir, f.Name)
+		if filepath.Base(filesDir) == f.Name && !isDir(filesDir) {
+			src = filesDir
+		}
 		for _, h := range hosts {
 			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, f.Name), Mode: mode, Data: f.Data})
 		}
 	}
 	return plan, nil
+}
+
+// readDeployFiles reads what --files names: one file, or every file at
+// the top of a folder as ReadFolder reads it. A single file has the limits
+// of a file in a folder, and a link is refused as there.
+func readDeployFiles(p string) ([]FolderFile, error) {
+	info, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return ReadFolder(p)
+	}
+	if err := checkFolderEntry(info); err != nil {
+		return nil, err
+	}
+	f, err := readFolderFile(filepath.Dir(p), info, maxFileSize(info.Name()))
+	if err != nil {
+		return nil, err
+	}
+	return []FolderFile{f}, nil
 }
 
 func readDeployFile(src string) ([]byte, error) {
@@ -128,6 +154,11 @@ func readDeployFile(src string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s grew past %d MB while it was read: run make build once, then deploy", ErrDeploy, src, maxDeployFile>>20)
 	}
 	return data, nil
+}
+
+func isDir(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.IsDir()
 }
 
 // FileCopier puts a file into a container; *Docker is one.

@@ -52,15 +52,24 @@ func Connect(ctx context.Context) (*Docker, error) {
 	if _, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		host := c.DaemonHost()
 		c.Close()
-		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
-			return nil, fmt.Errorf("%w: permission denied on %s: run as root or join the docker group (sudo usermod -aG docker $USER, then log in again)", ErrEngineUnreachable, host)
-		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: cannot reach the Docker engine at %s: is dockerd running? (start it with: sudo systemctl start docker)", ErrEngineUnreachable, host)
+		return nil, engineError(err, host)
 	}
 	return &Docker{c: c}, nil
+}
+
+// engineError is Connect's one line for a ping that failed: permission
+// denied on the socket (the user is not in the docker group) apart from an
+// engine that is not there. The moby client reports the first as text,
+// without wrapping os.ErrPermission, so the text is checked too.
+func engineError(err error, host string) error {
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) ||
+		strings.Contains(strings.ToLower(err.Error()), "permission denied") {
+		return fmt.Errorf("%w: permission denied on %s: join the docker group (sudo usermod -aG docker $USER, then log out and in again) or run lab with sudo", ErrEngineUnreachable, host)
+	}
+	return fmt.Errorf("%w: cannot reach the Docker engine at %s: is dockerd running? (start it with: sudo systemctl start docker)", ErrEngineUnreachable, host)
 }
 
 // Client is the underlying moby client, for packages (such as images) that
@@ -159,6 +168,14 @@ func (d *Docker) CreateContainer(ctx context.Context, spec ContainerSpec) (strin
 		return "", err
 	}
 	return res.ID, nil
+}
+
+// DockerConfig is what CreateContainer asks Docker for when it creates
+// spec, for code that creates the lab's containers through another client
+// (package labcontainers, through testcontainers-go) and must make exactly
+// the same hosts.
+func DockerConfig(spec ContainerSpec) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	return containerConfig(spec)
 }
 
 // containerConfig is what CreateContainer asks Docker for. A sandboxed

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -327,3 +329,87 @@ func (c *cappedBuffer) Write(b []byte) (int, error) {
 	c.buf.Write(b[:max(0, min(len(b), c.max-c.buf.Len()))])
 	return len(b), nil
 }
+
+// Stopped is a process StopPrograms ended.
+type Stopped struct {
+	PID     int    // inside the container
+	Command string // its command line
+}
+
+// StopPrograms ends what people and the grader started on a host: every
+// process started by an exec (lab exec, lab shell, deploy-and-run), with
+// its children, but not the host's own init, entrypoint or DNS server.
+// With program set, only the processes whose command line contains it, and
+// their children. Each gets SIGTERM, then SIGKILL after two seconds. It
+// returns what it stopped.
+func (d *Docker) StopPrograms(ctx context.Context, ctr, program string) ([]Stopped, error) {
+	res, err := d.Exec(ctx, ctr, []string{"sh", "-c", stopProgramsScript, "lab-stop", program}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("stop programs in %s: %w", ctr, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("stop programs in %s: %s", ctr, oneLine(string(res.Stderr)))
+	}
+	return parseStopped(string(res.Stdout)), nil
+}
+
+func parseStopped(out string) []Stopped {
+	var st []Stopped
+	for _, line := range strings.Split(out, "\n") {
+		pid, cmd, ok := strings.Cut(strings.TrimSpace(line), " ")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil {
+			continue
+		}
+		st = append(st, Stopped{PID: n, Command: strings.TrimSpace(cmd)})
+	}
+	sort.Slice(st, func(i, j int) bool { return st[i].PID < st[j].PID })
+	return st
+}
+
+// stopProgramsScript lists "pid ppid cmdline" for every process but
+// itself, keeps those whose ancestry leads to an exec (a process whose
+// parent is outside the container, ppid 0, other than PID 1), narrows to
+// those matching $1 and their descendants, prints them, and stops them.
+var stopProgramsScript = fmt.Sprintf(`
+me=$$
+procs() {
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		[ "$p" = "$me" ] && continue
+		s=$(cat "$d/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		set -- $s
+		c=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)
+		[ -z "$c" ] && continue
+		echo "$p $2 $c"
+	done
+}
+sel=$(procs | awk -v prog="$1" -v me="$me" '
+{ pid=$1; ppid=$2; parent[pid]=ppid; $1=""; $2=""; sub(/^  */, ""); sub(/ *$/, ""); cmd[pid]=$0 }
+END {
+	for (p in parent) {
+		q=p; n=0
+		while ((q in parent) && parent[q]!=0 && n<64) { q=parent[q]; n++ }
+		if ((q in parent) && parent[q]==0 && q!=1 && q!=me) user[p]=1
+	}
+	for (p in user) if (prog=="" || index(cmd[p], prog)) sel[p]=1
+	changed=1
+	while (changed) { changed=0; for (p in user) if (!(p in sel) && (parent[p] in sel)) { sel[p]=1; changed=1 } }
+	for (p in sel) print p, cmd[p]
+}')
+[ -z "$sel" ] && exit 0
+echo "$sel"
+pids=$(echo "$sel" | awk '{print $1}')
+kill -TERM $pids 2>/dev/null
+i=0
+while [ $i -lt %d ]; do
+	sleep 0.1
+	alive=""
+	for p in $pids; do [ -d "/proc/$p" ] && [ "$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)" != Z ] && alive="$alive $p"; done
+	[ -z "$alive" ] && exit 0
+	i=$((i+1))
+done
+kill -KILL $alive 2>/dev/null
+exit 0
+`, int(stopGrace/(100*time.Millisecond)))

@@ -14,6 +14,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -34,6 +36,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	var cfg config
 	fs.StringVar(&cfg.server, "server", "127.0.0.1:5000", "chat server, HOST:PORT")
 	fs.IntVar(&cfg.clients, "clients", 100, "number of clients")
@@ -49,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench itself to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "chat-bench", version())
+		return nil
 	}
 	m, err := chat.ParseMode(*mode)
 	if err != nil || m == chat.ModeAuth {
@@ -88,4 +95,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	res.print(stdout)
 	return nil
+}
+
+// version is this build's module version, the commit it was built from
+// when Go recorded one, and the Go toolchain.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " commit " + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + runtime.Version()
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/term"
@@ -31,12 +33,17 @@ func main() {
 func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	mode := fs.String("mode", "chatroom", "milestone: chatroom, p2p or auth")
 	server := fs.String("server", "team30.com:5000", "chat server, NAME:PORT or IP:PORT")
 	p2pPort := fs.Int("p2p-port", 6000, "UDP port for direct messages, the same on every client")
 	bind := fs.String("bind", "", "local IP for the TCP connection and the UDP socket (default: any)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "chat-client", version())
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: all settings are flags, see -h", fs.Arg(0))
@@ -75,4 +82,19 @@ func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error
 		return errors.New("the server refused: " + rej.Msg)
 	}
 	return err
+}
+
+// version is this build's module version, the commit it was built from
+// when Go recorded one, and the Go toolchain.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " commit " + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + runtime.Version()
 }

@@ -12,6 +12,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -32,6 +34,7 @@ func main() {
 func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	mode := fs.String("mode", "chatroom", "milestone: chatroom, p2p or auth")
 	listen := fs.String("listen", "", "address to listen on, HOST:PORT (default: the address of this host's name, port 5000)")
 	users := fs.String("users", "users.db", "user store file for --mode auth")
@@ -40,11 +43,15 @@ func run(args []string, stderr io.Writer) error {
 	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
 	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
-	batchDelay := fs.Duration("batch-delay", 20*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
+	batchDelay := fs.Duration("batch-delay", 40*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(os.Stdout, "chat-server", version())
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: all settings are flags, see -h", fs.Arg(0))
@@ -88,6 +95,7 @@ func run(args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		defer st.Close()
 		opts = append(opts, chat.WithStore(st))
 	}
 	if *cpuProfile != "" {
@@ -133,4 +141,19 @@ func defaultListen() (string, error) {
 		}
 	}
 	return net.JoinHostPort(ip, "5000"), nil
+}
+
+// version is this build's module version, the commit it was built from
+// when Go recorded one, and the Go toolchain.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " commit " + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + runtime.Version()
 }

@@ -22,6 +22,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -48,6 +50,7 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dnscheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	var (
 		expectJSON = fs.String("expect-json", "", "read expectations as JSON from `FILE` (- for standard input)")
 		expectYAML = fs.String("expect", "", "read expectations from a YAML expect `FILE`")
@@ -70,6 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitPass
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "dnscheck", version())
+		return exitPass
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "dnscheck: "+format+"\n", a...)
@@ -149,4 +156,19 @@ func loadExpectations(jsonPath, yamlPath string, stdin io.Reader, topo lab.Topol
 		return exps, nil
 	}
 	return dnscheck.Expectations(topo), nil
+}
+
+// version is this build's module version, the commit it was built from
+// when Go recorded one, and the Go toolchain.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " commit " + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + runtime.Version()
 }

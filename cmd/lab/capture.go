@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,9 +36,9 @@ captures.`,
 		// not cobra's help text with exit status 0.
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("unknown command %q for \"lab capture\": use lab capture start [HOST...] or lab capture stop", args[0])
+				return usagef("unknown command %q for \"lab capture\": use lab capture start [HOST...] or lab capture stop", args[0])
 			}
-			return errors.New("usage: lab capture start [HOST...] | lab capture stop [--out DIR]")
+			return usagef("usage: lab capture start [HOST...] | lab capture stop [--out DIR]")
 		},
 	}
 	cmd.AddCommand(newCaptureStartCmd(a), newCaptureStopCmd(a))
@@ -187,7 +186,7 @@ func checkHostNames(hosts []string) error {
 			for _, x := range def.Hosts {
 				all = append(all, x.Name)
 			}
-			return fmt.Errorf("unknown host %q: want one of %s", h, strings.Join(all, ", "))
+			return usagef("unknown host %q: want one of %s", h, strings.Join(all, ", "))
 		}
 	}
 	return nil

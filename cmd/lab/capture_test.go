@@ -22,14 +22,14 @@ func TestCaptureBadInputIsOneLineBeforeAnyDial(t *testing.T) {
 		{[]string{"capture", "begin"}, `lab: unknown command "begin" for "lab capture": use lab capture start [HOST...] or lab capture stop`},
 		{[]string{"capture", "start", "client1", "client9"}, `lab: unknown host "client9": want one of dnsserver, webserver, client1, client2, client3`},
 		{[]string{"capture", "start", "chatserver"}, `lab: unknown host "chatserver": want one of dnsserver, webserver, client1, client2, client3`},
-		{[]string{"capture", "stop", "client1"}, `lab: unknown command "client1" for "lab capture stop"`},
-		{[]string{"capture", "stop", "--out"}, "lab: flag needs an argument: --out"},
+		{[]string{"capture", "stop", "client1"}, `lab: lab capture stop takes no arguments (got "client1"); see: lab capture stop --help`},
+		{[]string{"capture", "stop", "--out"}, "lab: flag needs an argument: --out; see: lab capture stop --help"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, stderr := runLab(t, tc.args...)
-			if code != 1 || out != "" {
-				t.Errorf("exit code %d, stdout %q; want 1 and nothing", code, out)
+			if code != exitUsage || out != "" {
+				t.Errorf("exit code %d, stdout %q; want 2 (usage) and nothing", code, out)
 			}
 			if got := strings.TrimSuffix(stderr, "\n"); got != tc.want {
 				t.Errorf("stderr:\n got %q\nwant %q", got, tc.want)
@@ -43,8 +43,8 @@ func TestCaptureNeedsTheEngine(t *testing.T) {
 	for _, args := range [][]string{{"capture", "start"}, {"capture", "stop"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, _, stderr := runLab(t, args...)
-			if code != 2 || !strings.HasPrefix(stderr, "lab: cannot reach the Docker engine") || strings.Count(stderr, "\n") != 1 {
-				t.Errorf("exit %d, stderr %q; want 2 and one line about the engine", code, stderr)
+			if code != exitEngine || !strings.HasPrefix(stderr, "lab: cannot reach the Docker engine") || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want 4 and one line about the engine", code, stderr)
 			}
 		})
 	}

@@ -20,9 +20,15 @@ func newComposeCmd(a *app) *cobra.Command {
 		Long: `Print compose.yaml for the course's default lab (team 30, 10.20.30.0/24), generated
 from the same topology lab up uses. With --write, write compose.yaml and its zone
 folder (lab/zones/team30/) under --dir, the repository root. A unit test fails
-when the committed files drift from this output.`,
+when the committed files drift from this output. --name is refused: other labs
+are made with lab up --name NAME.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f := cmd.Flags().Lookup("name"); f != nil && f.Changed && a.name != lab.DefaultName {
+				// The compose file is the course's own lab, checked in
+				// and pinned by a test; other labs are made by lab up.
+				return usagef("compose writes the course's lab (%s, team 30, 10.20.30.0/24) only, so --name %s does not apply; for a lab of another name use: lab up --name %s", lab.DefaultName, a.name, a.name)
+			}
 			topo := lab.Default()
 			if !write {
 				_, err := a.stdout.Write(lab.Compose(topo))

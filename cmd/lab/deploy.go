@@ -18,12 +18,25 @@ func newDeployCmd(a *app) *cobra.Command {
 By default the reference chat-server goes to the webserver and chat-client to
 the clients, from bin/ (build them with: make build). With --files DIR every
 file at the top of DIR (e.g. a student's *.py) goes to the webserver and all
-clients. --role narrows the hosts to the server or the clients.`,
+clients; --files FILE copies that one file. --role narrows the hosts to the
+server or the clients. To copy one file to one host, or a capture back, use
+lab cp.`,
 		Example: `  lab deploy
   lab deploy --files ~/labs/03-lab3
+  lab deploy --files chatroom_client.py --role client
   lab deploy --files submission/ --role server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if filesDir != "" {
+				if err := needFileOrDir("--files", filesDir); err != nil {
+					return err
+				}
+			} else if err := needDir("--bin", binDir); err != nil {
+				return usagef("--bin %s: no such folder; build the chat programs first with: make build", binDir)
+			}
+			if role != lab.DeployAll && role != lab.DeployServer && role != lab.DeployClient {
+				return usagef("--role %q: want all, server or client", role)
+			}
 			ctx := cmd.Context()
 			d, err := a.connect(ctx)
 			if err != nil {
@@ -46,7 +59,7 @@ clients. --role narrows the hosts to the server or the clients.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&filesDir, "files", "", "copy the files in this folder instead of the reference binaries")
+	f.StringVar(&filesDir, "files", "", "copy this file, or the files in this folder, instead of the reference binaries")
 	f.StringVar(&role, "role", lab.DeployAll, "which hosts: all, server (webserver) or client (client1-3)")
 	f.StringVar(&binDir, "bin", "bin", "where the reference chat-server and chat-client are")
 	return cmd

@@ -42,105 +42,92 @@ Without arguments it grades our reference binaries (bin/chat-server and
 bin/chat-client). Prints one line per scenario as it runs, then a table of
 every check with its points and the evidence of each failure. Exits 0 when
 every required check of every submission passed, 1 when a required check
-failed, and 3 when a check could not be run (the lab broke: no points are
-taken for it; grade again). Labs are always torn
+failed, 2 on a bad command line (checked, output paths included, before
+anything runs), 3 when a check could not be run or the grader failed (the lab
+broke: no points are taken for it; grade again) and 4 when the Docker engine
+cannot be reached. Labs are always torn
 down, also on failure and Ctrl-C. --only REGEX runs only the scenarios whose
 name matches; --capture records every host's traffic during each scenario
 into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 ...), ready for lab analyze and lab diagram.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if gradescope != "" && len(args) > 1 {
-				return fmt.Errorf("--gradescope writes one submission's results.json; grade one submission at a time (each submission's report.json is in %s)", resultsDir)
-			}
-			if parallel < 1 {
-				return fmt.Errorf("--parallel %d: must be at least 1", parallel)
-			}
-			if labsPer < 1 {
-				return fmt.Errorf("--labs %d: must be at least 1", labsPer)
-			}
-			selected, fileChecks, err := selectScenarios(scenDir, only)
-			if err != nil {
-				return err
-			}
-			subs, refused, err := loadSubmissions(args, binDir)
-			if err != nil {
-				return err
-			}
-			for _, r := range refused {
-				fmt.Fprintf(a.stderr, "lab: %s: %s; grading the others\n", r.Submission, strings.TrimPrefix(r.Error, "submission refused: "))
-			}
-			if roster != "" {
-				teams, err := loadRoster(roster)
+			// Everything about the command line is checked before any
+			// lab is made: a bad value or path is a usage error (2), and
+			// an output path that cannot be written fails now, not after
+			// an hour of grading.
+			subs, refused, opts, err := func() ([]scenarios.Submission, []scenarios.Report, []scenarios.GradeOption, error) {
+				if gradescope != "" && len(args) > 1 {
+					return nil, nil, nil, fmt.Errorf("--gradescope writes one submission's results.json; grade one submission at a time (each submission's report.json is in %s)", resultsDir)
+				}
+				if parallel < 1 {
+					return nil, nil, nil, fmt.Errorf("--parallel %d: must be at least 1", parallel)
+				}
+				if labsPer < 1 {
+					return nil, nil, nil, fmt.Errorf("--labs %d: must be at least 1", labsPer)
+				}
+				for _, out := range []struct{ flag, path string }{{"--junit", junit}, {"--gradescope", gradescope}} {
+					if err := needWritableFile(out.flag, out.path); err != nil {
+						return nil, nil, nil, err
+					}
+				}
+				if err := needWritableDir("--results", resultsDir); err != nil {
+					return nil, nil, nil, err
+				}
+				if scenDir != "" {
+					if err := needDir("--scenarios", scenDir); err != nil {
+						return nil, nil, nil, err
+					}
+				}
+				selected, fileChecks, err := selectScenarios(scenDir, only)
 				if err != nil {
-					return err
+					return nil, nil, nil, err
 				}
-				for i := range subs {
-					if w := subs[i].ApplyRoster(teams); w != "" {
-						fmt.Fprintf(a.stderr, "lab: warning: %s\n", w)
+				for _, dir := range args {
+					if err := needDir("submission", dir); err != nil {
+						return nil, nil, nil, err
 					}
 				}
-			}
-			opts := []scenarios.GradeOption{
-				scenarios.WithParallel(parallel),
-				scenarios.WithLabsPerSubmission(labsPer),
-				scenarios.WithResultsDir(resultsDir),
-				scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
-				scenarios.WithScenarios(selected),
-				scenarios.WithFileChecks(fileChecks),
-				scenarios.WithMaxPayloadAnswers(maxPayload...),
-				scenarios.WithCapture(capture),
-			}
-			if !asJSON {
-				opts = append(opts, scenarios.WithProgress(a.stdout))
-			} else {
-				opts = append(opts, scenarios.WithProgress(a.stderr))
-			}
-			ctx := cmd.Context()
-			d, err := a.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
-			if err != nil {
-				return fmt.Errorf("images: %w", err)
-			}
-			opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
-
-			reports, err := scenarios.Grade(ctx, d, subs, opts...)
-			if err != nil {
-				return err
-			}
-			if len(refused) > 0 {
-				reports = append(reports, refused...)
-				if err := scenarios.WriteSummaries(resultsDir, reports); err != nil {
-					return err
+				subs, refused, err := loadSubmissions(args, binDir)
+				if err != nil {
+					return nil, nil, nil, err
 				}
-			}
-			if asJSON {
-				if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
-					return err
+				for _, r := range refused {
+					fmt.Fprintf(a.stderr, "lab: %s: %s; grading the others\n", r.Submission, strings.TrimPrefix(r.Error, "submission refused: "))
 				}
-			} else {
-				for _, r := range reports {
-					fmt.Fprintln(a.stdout)
-					if err := r.WriteTable(a.stdout); err != nil {
-						return err
+				if roster != "" {
+					teams, err := loadRoster(roster)
+					if err != nil {
+						return nil, nil, nil, err
+					}
+					for i := range subs {
+						if w := subs[i].ApplyRoster(teams); w != "" {
+							fmt.Fprintf(a.stderr, "lab: warning: %s\n", w)
+						}
 					}
 				}
-				fmt.Fprintf(a.stdout, "\nresults: %s\n", resultsDir)
-			}
-			if junit != "" {
-				if err := writeFileWith(junit, func(f *os.File) error { return scenarios.WriteJUnit(f, reports) }); err != nil {
-					return err
+				opts := []scenarios.GradeOption{
+					scenarios.WithParallel(parallel),
+					scenarios.WithLabsPerSubmission(labsPer),
+					scenarios.WithResultsDir(resultsDir),
+					scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
+					scenarios.WithScenarios(selected),
+					scenarios.WithFileChecks(fileChecks),
+					scenarios.WithMaxPayloadAnswers(maxPayload...),
+					scenarios.WithCapture(capture),
 				}
-			}
-			if gradescope != "" {
-				if err := writeFileWith(gradescope, func(f *os.File) error { return reports[0].WriteGradescope(f) }); err != nil {
-					return err
+				if !asJSON {
+					opts = append(opts, scenarios.WithProgress(a.stdout))
+				} else {
+					opts = append(opts, scenarios.WithProgress(a.stderr))
 				}
+				return subs, refused, opts, nil
+			}()
+			if err != nil {
+				return asUsage(err)
 			}
-			return gradeExit(reports)
+			return asGraderFailure(gradeAll(cmd.Context(), a, subs, refused, opts, gradeOutputs{
+				resultsDir: resultsDir, junit: junit, gradescope: gradescope, asJSON: asJSON,
+			}))
 		},
 	}
 	f := cmd.Flags()
@@ -333,4 +320,61 @@ func writeFileWith(path string, write func(*os.File) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// gradeOutputs is where lab grade writes its reports.
+type gradeOutputs struct {
+	resultsDir, junit, gradescope string
+	asJSON                        bool
+}
+
+// gradeAll grades the submissions and writes the reports; every error it
+// returns is the grader's (exit 3), not a student's failure.
+func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused []scenarios.Report, opts []scenarios.GradeOption, out gradeOutputs) error {
+	resultsDir, junit, gradescope, asJSON := out.resultsDir, out.junit, out.gradescope, out.asJSON
+	d, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
+	if err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
+
+	reports, err := scenarios.Grade(ctx, d, subs, opts...)
+	if err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		reports = append(reports, refused...)
+		if err := scenarios.WriteSummaries(resultsDir, reports); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range reports {
+			fmt.Fprintln(a.stdout)
+			if err := r.WriteTable(a.stdout); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(a.stdout, "\nresults: %s\n", resultsDir)
+	}
+	if junit != "" {
+		if err := writeFileWith(junit, func(f *os.File) error { return scenarios.WriteJUnit(f, reports) }); err != nil {
+			return err
+		}
+	}
+	if gradescope != "" {
+		if err := writeFileWith(gradescope, func(f *os.File) error { return reports[0].WriteGradescope(f) }); err != nil {
+			return err
+		}
+	}
+	return gradeExit(reports)
 }

@@ -35,8 +35,8 @@ func TestGradeBadInputIsOneLineBeforeAnyDial(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runLab(t, tc.args...)
-			if code != 1 {
-				t.Errorf("exit code %d, want 1 (stderr %q)", code, stderr)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want 2 (stderr %q)", code, stderr)
 			}
 			if !strings.HasPrefix(stderr, tc.want) {
 				t.Errorf("stderr = %q, want prefix %q", stderr, tc.want)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,7 +20,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP is the terminal closing: what lab started on a host must
+	// end then too, as on Ctrl-C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -47,6 +50,17 @@ type exitError struct{ code int }
 // Error implements error; run never prints it.
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// Exit codes of every lab command (cmd/lab/README.md, Exit codes). exec
+// and shell pass the command's own code through instead.
+const (
+	exitOK          = 0   // done; every check passed
+	exitFailed      = 1   // a check failed, or the command could not do what was asked
+	exitUsage       = 2   // bad command line: nothing was done
+	exitLabBroken   = 3   // the lab is down or broke, or lab grade could not grade: no verdict
+	exitEngine      = 4   // the Docker engine cannot be reached or refuses us
+	exitInterrupted = 130 // Ctrl-C, SIGTERM or the terminal closed
+)
+
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	a := &app{name: lab.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connect: lab.Connect}
 	root := newRootCmd(a)
@@ -56,27 +70,40 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var ee exitError
 	if errors.As(err, &ee) {
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "lab: %s\n", oneLine(userMessage(err)))
+	return exitCode(err)
+}
+
+// exitCode maps an error that reached the top to the documented codes.
+func exitCode(err error) int {
+	var ue usageError
+	var ce codeError
 	switch {
 	case errors.Is(err, lab.ErrEngineUnreachable):
-		return 2
+		return exitEngine
 	case errors.Is(err, context.Canceled):
-		return 130
+		return exitInterrupted
+	case errors.As(err, &ue) || isCobraUsage(err):
+		return exitUsage
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.Is(err, lab.ErrHostDown), errors.Is(err, lab.ErrNotUp):
+		return exitLabBroken
 	}
-	return 1
+	return exitFailed
 }
 
 // userMessage strips the sentinel prefixes that help callers branch but
-// read as noise to a person.
+// read as noise to a person, and turns what Go says into what to do.
 func userMessage(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{lab.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": "} {
+	for _, prefix := range []string{lab.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": ", lab.ErrNotUp.Error() + ": ", lab.ErrCopy.Error() + ": "} {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "cleanup failed") {
@@ -85,10 +112,42 @@ func userMessage(err error) string {
 		}
 		return "interrupted"
 	}
+	if isCobraUsage(err) {
+		// Cobra adds its suggestions after a blank line; keep the first
+		// line and say where the commands are listed.
+		first, _, _ := strings.Cut(msg, "\n")
+		return first + "; see: lab --help"
+	}
 	if errors.Is(err, lab.ErrZoneDir) || isZoneError(err) {
 		return msg + " (check the zones with named-checkzone, fix them and run lab up again)"
 	}
-	return msg
+	// What the engine and Go's context say, in words.
+	msg = strings.ReplaceAll(msg, "Error response from daemon: ", "")
+	msg = strings.ReplaceAll(msg, context.DeadlineExceeded.Error(), "timed out")
+	return plainPathErrors(msg, err)
+}
+
+// plainPathErrors says in words what a missing or unreadable local file
+// means, instead of Go's "open x: no such file or directory".
+func plainPathErrors(msg string, err error) string {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return msg
+	}
+	var plain string
+	switch {
+	case errors.Is(pe.Err, fs.ErrNotExist):
+		plain = pe.Path + " does not exist: check the path"
+	case errors.Is(pe.Err, fs.ErrPermission):
+		plain = pe.Path + ": permission denied: check who owns it (ls -l)"
+	case errors.Is(pe.Err, syscall.ENOTDIR):
+		plain = pe.Path + ": a file is in the path where a folder should be"
+	case errors.Is(pe.Err, syscall.EISDIR):
+		plain = pe.Path + " is a folder, not a file"
+	default:
+		return msg
+	}
+	return strings.Replace(msg, pe.Error(), plain, 1)
 }
 
 func isZoneError(err error) bool {
@@ -123,7 +182,13 @@ func newRootCmd(a *app) *cobra.Command {
 		newAnalyzeCmd(a),
 		newDiagramCmd(a),
 		newGradeCmd(a),
+		newStopCmd(a),
+		newCpCmd(a),
 	)
+	root.Version = version()
+	root.SetVersionTemplate("lab {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
+	argsError(root)
 	return root
 }
 
@@ -135,13 +200,13 @@ func (a *app) container(ctx context.Context, d *lab.Docker, host string) (string
 		return "", err
 	}
 	if len(st.Hosts) == 0 {
-		return "", fmt.Errorf("lab %s is not up; start it with: lab up --name %s", a.name, a.name)
+		return "", fmt.Errorf("%w: lab %s is not up; start it with: lab up --name %s", lab.ErrNotUp, a.name, a.name)
 	}
 	var names []string
 	for _, h := range st.Hosts {
 		if h.Host == host {
 			if !h.Running {
-				return "", fmt.Errorf("host %s of lab %s is %s; start it again with: lab up --name %s", host, a.name, h.State, a.name)
+				return "", kind(lab.ErrHostDown, fmt.Errorf("host %s of lab %s is %s; start it again with: lab up --name %s", host, a.name, h.State, a.name))
 			}
 			return h.Container, nil
 		}
@@ -158,7 +223,7 @@ func (a *app) containerAnyState(ctx context.Context, d *lab.Docker, host string)
 		return "", err
 	}
 	if len(st.Hosts) == 0 {
-		return "", fmt.Errorf("lab %s is not up; start it with: lab up --name %s", a.name, a.name)
+		return "", fmt.Errorf("%w: lab %s is not up; start it with: lab up --name %s", lab.ErrNotUp, a.name, a.name)
 	}
 	var names []string
 	for _, h := range st.Hosts {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,19 +33,14 @@ the DNS server answers for the team's domain. Running it again on a lab that is
 up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p4, err := lab.ParseSubnet(subnet)
+			topo, err := upTopology(a.name, team, subnet, subnet6)
 			if err != nil {
 				return err
 			}
-			var p6 netip.Prefix
-			if subnet6 != "" {
-				if p6, err = lab.ParseSubnet(subnet6); err != nil {
+			if zoneDir != "" {
+				if err := needDir("--zone-dir", zoneDir); err != nil {
 					return err
 				}
-			}
-			topo, err := lab.New(a.name, team, p4, p6)
-			if err != nil {
-				return err
 			}
 			ctx := cmd.Context()
 			start := time.Now()
@@ -72,7 +68,7 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 				return fmt.Errorf("%w: %w", errRolledBack, err)
 			}
 			if err != nil {
-				return err
+				return zoneErrorInFolder(err, zoneDir)
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -106,4 +102,48 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 	f.BoolVar(&asJSON, "json", false, "print the resulting status as JSON (skips the DNS check)")
 	f.BoolVar(&noCheck, "no-dnscheck", false, "skip the DNS check from the clients (the gate that named answers stays)")
 	return cmd
+}
+
+// upTopology checks up's flags one by one, so that a bad value is named by
+// its flag, and derives the lab's topology from them.
+func upTopology(name string, team int, subnet, subnet6 string) (lab.Topology, error) {
+	if _, err := lab.New(name, lab.DefaultTeam, lab.DefaultSubnet4, netip.Prefix{}); err != nil {
+		return lab.Topology{}, usagef("--name %q: use 1-40 lowercase letters, digits, '-', '_' or '.'", name)
+	}
+	if _, err := lab.New(name, team, lab.DefaultSubnet4, netip.Prefix{}); err != nil {
+		return lab.Topology{}, usagef("--team %d: must be between 1 and 9999", team)
+	}
+	p4, err := lab.ParseSubnet(subnet)
+	if err == nil && (!p4.Addr().Is4() || p4.Bits() != 24) {
+		err = lab.ErrInvalidTopology
+	}
+	if err != nil {
+		return lab.Topology{}, usagef("--subnet %q: want an IPv4 /24 in CIDR notation, such as 10.20.30.0/24", subnet)
+	}
+	var p6 netip.Prefix
+	if subnet6 != "" {
+		p6, err = lab.ParseSubnet(subnet6)
+		if err == nil && (!p6.Addr().Is6() || p6.Bits() != 64) {
+			err = lab.ErrInvalidTopology
+		}
+		if err != nil {
+			return lab.Topology{}, usagef("--subnet6 %q: want an IPv6 /64 in CIDR notation, such as fd00::/64", subnet6)
+		}
+	}
+	topo, err := lab.New(name, team, p4, p6)
+	if err != nil {
+		return lab.Topology{}, usageError{msg: strings.TrimPrefix(err.Error(), lab.ErrInvalidTopology.Error()+": ")}
+	}
+	return topo, nil
+}
+
+// zoneErrorInFolder names the student's own file where the DNS server
+// named its copy inside the container (/etc/bind/lab/db.x → DIR/db.x).
+func zoneErrorInFolder(err error, zoneDir string) error {
+	var ze *lab.ZoneError
+	if zoneDir == "" || !errors.As(err, &ze) {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), "/etc/bind/lab/", strings.TrimSuffix(zoneDir, "/")+"/")
+	return kind(lab.ErrZoneDir, errors.New(msg))
 }
