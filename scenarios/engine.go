@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -272,18 +273,24 @@ func (r *run) cleanup(parent context.Context) {
 		procs = append(procs, p)
 	}
 	r.mu.Unlock()
-	var wg sync.WaitGroup
+	// Signalled host by host in one go where the runtime can, one by one
+	// otherwise.
+	byHost := map[string][]*proc{}
 	for _, p := range procs {
+		if st, _ := p.tr.state(); !st.exited {
+			_ = p.p.Stdin().Close()
+			byHost[p.host] = append(byHost[p.host], p)
+		}
+	}
+	var wg sync.WaitGroup
+	for host, ps := range byHost {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, _ := p.tr.state()
-			if st.exited {
-				return
+			_ = r.signal(ctx, host, syscall.SIGKILL, ps...)
+			for _, p := range ps {
+				r.waitState(ctx, p.tr, nil, func(s exitState) bool { return s.exited })
 			}
-			_ = p.p.Stdin().Close()
-			_ = p.p.Signal(ctx, syscall.SIGKILL)
-			r.waitState(ctx, p.tr, nil, func(s exitState) bool { return s.exited })
 		}()
 	}
 	wg.Wait()
@@ -459,6 +466,10 @@ func (r *run) spawnWith(ctx context.Context, name, host string, cmd []string, co
 		err error
 	}
 	ch := make(chan spawned, 1)
+	// The scenario's end does not end the process: cleanup kills every
+	// process of a host at once, which costs Docker one exec at most where
+	// a kill per process on the context's end would cost one each.
+	ctx = context.WithoutCancel(ctx)
 	go func() {
 		if gs, ok := r.e.rt.(GraderSpawner); ok && grader {
 			p, err := gs.SpawnGrader(ctx, host, cmd)
@@ -743,10 +754,32 @@ func (r *run) kill(ctx context.Context, name, signal string) *stepError {
 	sig := signals[strings.ToUpper(signal)]
 	pr := r.proc(name)
 	pr.tr.note("engine sent SIG" + strings.ToUpper(signal))
-	if err := pr.p.Signal(ctx, sig); err != nil {
+	if err := r.signal(ctx, pr.host, sig, pr); err != nil {
 		return infraf(fmt.Sprintf("send SIG%s to %s", strings.ToUpper(signal), name), "%v", err)
 	}
 	return nil
+}
+
+// signal sends sig to processes of one host: all at once where the runtime
+// can, each on its own where it cannot (or could not).
+func (r *run) signal(ctx context.Context, host string, sig syscall.Signal, ps ...*proc) error {
+	if s, ok := r.e.rt.(Signaller); ok {
+		pids := make([]int, 0, len(ps))
+		for _, p := range ps {
+			// PID 0 would signal the agent's own process group.
+			if pid := p.p.PID(); pid > 0 {
+				pids = append(pids, pid)
+			}
+		}
+		if len(pids) == len(ps) && s.SignalAll(ctx, host, sig, pids) == nil {
+			return nil
+		}
+	}
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.p.Signal(ctx, sig))
+	}
+	return errors.Join(errs...)
 }
 
 func (r *run) host(ctx context.Context, host string, action HostAction) *stepError {

@@ -72,18 +72,7 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 		}
 		var socks []Socket
 		for _, line := range strings.Split(string(res.Stdout), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 4 {
-				continue
-			}
-			queues, inode := "0:0", "0"
-			if len(f) >= 5 {
-				queues = f[4]
-			}
-			if len(f) >= 10 {
-				inode = f[9]
-			}
-			if s, ok := parseSocket([]string{proto, f[1], f[2], f[3], queues, inode}); ok {
+			if s, ok := parseSocket(append([]string{proto}, strings.Fields(line)...)); ok {
 				socks = append(socks, s)
 			}
 		}

@@ -608,7 +608,8 @@ func deployHost(ctx context.Context, d *lab.Docker, topo lab.Topology, host stri
 
 // resetScript returns a chat host to its state after deploy: it kills every
 // process a previous scenario may have left (all but the container's init,
-// its main process and this shell), empties the working folder, copies the
+// its main process, this shell and its parent: the grader's agent when the
+// agent runs it, Docker's exec outside the container otherwise), empties the working folder, copies the
 // staged submission back in and gives it to the folder's owner (the
 // sandbox's user on a graded lab), and removes what that user left in the
 // temporary folders. The containers belong to the grader's own lab, so
@@ -622,7 +623,7 @@ for d in /proc/[0-9]*; do
 done
 for d in /proc/[0-9]*; do
 	p=${d#/proc/}
-	case "$p" in 1|"$main"|$$) continue ;; esac
+	case "$p" in 1|"$main"|$$|$PPID) continue ;; esac
 	kill -9 "$p" 2>/dev/null
 done
 owner=$(stat -c %u:%g "$1") && mode=$(stat -c %a "$1") || exit 1
@@ -668,9 +669,19 @@ func reset(ctx context.Context, rt Runtime, topo lab.Topology, sc Scenario) erro
 	return g.Wait()
 }
 
+// agentResetter is a Runtime that can reset a host through the grader's
+// agent there, without an exec.
+type agentResetter interface {
+	resetByAgent(ctx context.Context, host string) error
+}
+
 func resetHost(ctx context.Context, rt Runtime, host string) error {
 	ctx, cancel := context.WithTimeout(ctx, resetTimeout)
 	defer cancel()
+	if ar, ok := rt.(agentResetter); ok && ar.resetByAgent(ctx, host) == nil {
+		return nil
+	}
+	// No agent, or it could not: an exec says why.
 	res, err := rt.Exec(ctx, host, []string{"sh", "-c", resetScript, "reset", WorkDir, StageDir}, nil)
 	if err != nil {
 		return fmt.Errorf("reset %s: %w", host, err)

@@ -86,16 +86,21 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 		if st.eof {
 			return true, failf(what, "it did not; %s", endedText(st))
 		}
-		grown := pr.written.Load() > since
 		if observable {
-			states, _ := r.settle(ctx)
-			if grown {
+			states, settled := r.settle(ctx)
+			if pr.written.Load() > since {
 				return false, nil
 			}
 			if hs, ok := states[pr.host]; ok {
 				if t, ok := mainThread(hs, pr.p.PID()); ok && t.readingStdin() {
 					return false, nil
 				}
+			}
+			// A settled lab stays settled until the engine acts, so what
+			// the client printed before it blocked, still on its way
+			// through Docker, needs no second settle once it arrives.
+			if settled && r.arrives(ctx, pr, since, inFlight) {
+				return false, nil
 			}
 			if r.e.clock.Now().Sub(start) >= within {
 				return false, failf(what, "it printed nothing and did not read its input for %s", r.e.clock.Now().Sub(start))
@@ -108,7 +113,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 			}
 			continue
 		}
-		if grown {
+		if pr.written.Load() > since {
 			return false, nil
 		}
 		select {
@@ -117,6 +122,31 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 			return false, failf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
 			return false, failf(what, "it did not before the scenario stopped")
+		}
+	}
+}
+
+// inFlight is how long output a program wrote before it blocked may take
+// to come through Docker's stream.
+const inFlight = 100 * time.Millisecond
+
+// arrives waits up to d for pr's output to grow past since.
+func (r *run) arrives(ctx context.Context, pr *proc, since int64, d time.Duration) bool {
+	timeout := r.e.clock.After(d)
+	for {
+		// The transcript changes before written counts it: poll briefly
+		// between its signals.
+		_, ch := pr.tr.state()
+		if pr.written.Load() > since {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-r.e.clock.After(5 * time.Millisecond):
+		case <-timeout:
+			return pr.written.Load() > since
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

@@ -49,13 +49,13 @@ func TestParseTask(t *testing.T) {
 
 func TestParseSocket(t *testing.T) {
 	st := parseObservation([]string{
-		"S tcp local_address rem_address st tx_queue rx_queue",
-		"S tcp 0300140A:1388 00000000:0000 0A 00000000:00000000 641",
-		"S tcp 0300140A:1388 0B00140A:C350 01 00000000:0000001F 7001",
-		"S tcp 0300140A:1388 0C00140A:C351 06 00000000:00000000 0",
-		"S tcp6 0000000000000000FFFF00000300140A:1388 0000000000000000FFFF00000D00140A:9C40 08 00000000:00000000 7002",
-		"S udp 0B00140A:1770 00000000:0000 07 00000000:00000100 7003",
+		"S tcp 0: 0300140A:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 641 1 000000002012cfa2 100 0 0 10 0",
+		"S tcp 1: 0300140A:1388 0B00140A:C350 01 00000000:0000001F 00:00000000 00000000  1000        0 7001 1 000000002012cfa2 20 4 30 10 -1",
+		"S tcp 2: 0300140A:1388 0C00140A:C351 06 00000000:00000000 03:00000F9C 00000000     0        0 0 3 000000002012cfa2",
+		"S tcp6 0: 0000000000000000FFFF00000300140A:1388 0000000000000000FFFF00000D00140A:9C40 08 00000000:00000000 00:00000000 00000000  1000        0 7002 1 000000002012cfa2 20 4 30 10 -1",
+		"S udp 10061: 0B00140A:1770 00000000:0000 07 00000000:00000100 00:00000000 00000000  1000        0 7003 2 000000000e4cbaa9 0",
 		"S tcp garbage",
+		"S tcp 3: 0300140A:1388",
 		"E never reached",
 	})
 	want := []string{
@@ -72,6 +72,9 @@ func TestParseSocket(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("sockets (-want +got):\n-%s\n+%s", strings.Join(want, "\n-"), strings.Join(got, "\n+"))
+	}
+	if tw := st.Sockets[2]; tw.Timer != 0xF9C {
+		t.Errorf("TIME_WAIT timer %#x, want 0xf9c", tw.Timer)
 	}
 	if l := listenerOf(st.Sockets); l != 5000 {
 		t.Errorf("listener %d, want 5000", l)

@@ -37,6 +37,13 @@ type GraderSpawner interface {
 	SpawnGrader(ctx context.Context, host string, cmd []string) (Process, error)
 }
 
+// Signaller is a Runtime that signals processes of a host without
+// starting a command there (the Docker runtime asks its agent on the host),
+// which is cheaper than Process.Signal one process at a time.
+type Signaller interface {
+	SignalAll(ctx context.Context, host string, sig syscall.Signal, pids []int) error
+}
+
 // ErrNoDNSCheck means the dnscheck binary is not available here.
 var ErrNoDNSCheck = errors.New("dnscheck binary unavailable")
 
