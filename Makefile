@@ -5,11 +5,14 @@ GO        ?= go
 BIN       := bin
 CMDS      := lab chat-server chat-client chat-bench dnscheck
 GOFLAGS_STATIC := CGO_ENABLED=0
+# testcontainers-go (the lab module's end-to-end tests) starts its reaper
+# from an image on Docker Hub; there is no registry here, so it is off and
+# every test removes what it made itself.
 TEST_ENV  := TESTCONTAINERS_RYUK_DISABLED=true
 # Host packages the tests and the image build need (Debian names).
 HOST_PKGS := debootstrap tshark dnsutils bind9-utils python3
 
-.PHONY: all build deps up down status test test-short vet bench flake fuzz compose clean
+.PHONY: all build deps up down status test test-short vet tidy bench flake fuzz compose classroom clean
 
 all: build
 
@@ -36,8 +39,19 @@ status: build
 vet:
 	$(GO) vet ./...
 
+## tidy: fail when go.mod or go.sum is not what `go mod tidy` makes them
+tidy:
+	@out=$$($(GO) mod tidy -diff 2>&1) && exit 0; \
+	printf '%s\n' "$$out" >&2; \
+	if printf '%s\n' "$$out" | grep -q '^diff '; then \
+		echo "tidy: go.mod or go.sum is not tidy: run 'go mod tidy' and commit the result" >&2; \
+	else \
+		echo "tidy: go mod tidy -diff failed (above); it needs the module cache or the Go proxy" >&2; \
+	fi; \
+	exit 1
+
 ## test: every test, with the race detector, including the Docker end-to-end tests
-test: deps build vet
+test: deps tidy build vet
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 75m ./...
 
 ## test-short: the tests that need neither Docker nor Python
@@ -55,6 +69,10 @@ flake: deps build
 ## fuzz: each fuzz target for a short while
 fuzz:
 	./scripts/fuzz.sh
+
+## classroom: regenerate the GitHub Classroom workflow from the scenarios' points
+classroom:
+	$(GO) test ./integrations/github -run '^TestClassroomWorkflow$$' -update
 
 ## compose: regenerate compose.yaml and the default zone files from the topology
 compose: build

@@ -156,7 +156,7 @@ func (p *parser) duration(m map[string]*yaml.Node, key, what string, def time.Du
 	return d
 }
 
-var topLevel = []string{"name", "milestone", "points", "required", "requirement", "timeout", "steps"}
+var topLevel = []string{"name", "milestone", "points", "required", "requirement", "visibility", "timeout", "steps"}
 
 func (p *parser) scenario(n *yaml.Node) Scenario {
 	m := p.fields(n, "scenario", topLevel...)
@@ -182,6 +182,16 @@ func (p *parser) scenario(n *yaml.Node) Scenario {
 	sc.Requirement = strings.TrimSpace(p.str(m, "requirement", "scenario", true, n))
 	if p.err == nil && sc.Requirement == "" {
 		p.fail(m["requirement"], "requirement: quote the handout's requirement this scenario checks")
+	}
+	sc.Visibility = Visible
+	if _, ok := m["visibility"]; ok {
+		v := p.str(m, "visibility", "scenario", false, n)
+		switch Visibility(v) {
+		case Visible, Hidden, AfterDueDate, AfterPublished:
+			sc.Visibility = Visibility(v)
+		default:
+			p.fail(m["visibility"], "visibility %q: want visible, hidden, after_due_date or after_published", v)
+		}
 	}
 	sc.Timeout = p.duration(m, "timeout", "scenario", DefaultTimeout)
 	steps, ok := m["steps"]

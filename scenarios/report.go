@@ -198,6 +198,9 @@ func writeFailure(w io.Writer, res Result) {
 }
 
 func failureText(res Result) string {
+	if res.Failure == nil {
+		return fmt.Sprintf("%s %s\n  requirement: %s\n", strings.ToUpper(string(res.Status)), res.Scenario, res.Requirement)
+	}
 	var b strings.Builder
 	writeFailure(&b, res)
 	return b.String()
@@ -208,63 +211,6 @@ func WriteJSON(w io.Writer, reports []Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(reports)
-}
-
-// gradescope is the results.json format Gradescope's autograder reads.
-type gradescope struct {
-	Score         int              `json:"score"`
-	ExecutionTime float64          `json:"execution_time"`
-	Output        string           `json:"output,omitempty"`
-	Tests         []gradescopeTest `json:"tests"`
-}
-
-type gradescopeTest struct {
-	Name       string `json:"name"`
-	Score      int    `json:"score"`
-	MaxScore   int    `json:"max_score"`
-	Status     string `json:"status,omitempty"`
-	Output     string `json:"output"`
-	Visibility string `json:"visibility"`
-}
-
-// WriteGradescope writes one submission's report as Gradescope results.json.
-func (r Report) WriteGradescope(w io.Writer) error {
-	g := gradescope{Score: r.Score, ExecutionTime: roundSeconds(r.Duration), Tests: []gradescopeTest{}}
-	if r.Error != "" {
-		g.Output = r.errorText()
-	}
-	if r.Incomplete && r.Error == "" {
-		g.Output = "some checks could not be run and were not graded; staff will grade them again"
-	}
-	for _, res := range r.Results {
-		t := gradescopeTest{
-			Name: fmt.Sprintf("%s %s", res.Milestone, res.Scenario), Score: res.Points, MaxScore: res.MaxPoints,
-			Status: "passed", Output: res.Requirement, Visibility: "visible",
-		}
-		if res.Status == Passed && len(res.Notes) > 0 {
-			t.Output += "\n" + strings.Join(res.Notes, "\n")
-		}
-		if res.Status != Passed {
-			t.Status = "failed"
-			t.Output = failureText(res)
-		}
-		if res.Status == NeedsTA {
-			// Not graded yet: no status, so Gradescope shows it neither
-			// passed nor failed; the points come from the TA's review.
-			t.Name += " (needs a TA)"
-			t.Status, t.MaxScore = "", 0
-			t.Output = "needs a TA: not graded automatically; a TA grades it by hand.\n" + reviewText(res)
-		}
-		if res.Status == Error {
-			// Not graded: no points lost; staff regrade it.
-			t.MaxScore = 0
-			t.Output = "not graded (the lab failed, not your program; staff will grade it again): " + failureText(res)
-		}
-		g.Tests = append(g.Tests, t)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(g)
 }
 
 func roundSeconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }

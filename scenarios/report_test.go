@@ -44,6 +44,9 @@ func sampleReport() Report {
 	return NewReport("team07", results, nil, 13500*time.Millisecond)
 }
 
+// sampleVisibilities hides one check of sampleReport until the due date.
+var sampleVisibilities = Visibilities{"robust-silent-client": AfterDueDate}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
@@ -102,7 +105,10 @@ func TestWriters(t *testing.T) {
 		write  func(*bytes.Buffer) error
 	}{
 		{"table.txt", func(b *bytes.Buffer) error { return r.WriteTable(b) }},
-		{"gradescope.json", func(b *bytes.Buffer) error { return r.WriteGradescope(b) }},
+		{"gradescope.json", func(b *bytes.Buffer) error { return r.WriteGradescope(b, WithVisibilities(sampleVisibilities)) }},
+		{"summary.md", func(b *bytes.Buffer) error {
+			return WriteMarkdown(b, []Report{r, NewReport("broken-lab", nil, os.ErrDeadlineExceeded, time.Second)})
+		}},
 		{"junit.xml", func(b *bytes.Buffer) error {
 			return WriteJUnit(b, []Report{r, NewReport("broken-lab", nil, os.ErrDeadlineExceeded, time.Second)})
 		}},

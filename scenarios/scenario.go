@@ -41,6 +41,8 @@ type Scenario struct {
 	Required bool
 	// Requirement quotes the handout.
 	Requirement string
+	// Visibility is when Gradescope shows the check to students.
+	Visibility Visibility
 	// Timeout bounds the whole scenario.
 	Timeout time.Duration
 	// Steps run in order; a Parallel step runs its children at once.
@@ -49,6 +51,18 @@ type Scenario struct {
 	File string
 	Line int
 }
+
+// Visibility is when a check's result is shown to students on Gradescope
+// (its results.json "visibility"). Other reports show every check.
+type Visibility string
+
+// The visibilities Gradescope knows. A scenario without one is Visible.
+const (
+	Visible        Visibility = "visible"         // always shown
+	Hidden         Visibility = "hidden"          // never shown to students
+	AfterDueDate   Visibility = "after_due_date"  // shown once the due date (and any late due date) has passed
+	AfterPublished Visibility = "after_published" // shown once the grades are published
+)
 
 // StepKind is what a step does.
 type StepKind string
