@@ -95,6 +95,7 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	}
 
 	t = b.cfg.now()
+	b.cfg.progressf("base: importing the root filesystem into the engine…")
 	changes := slices.Clone(spec.Changes)
 	changes = append(changes, labelChange(labels("base", hash)))
 	pr, pw := io.Pipe()
@@ -201,7 +202,7 @@ func runDebootstrap(ctx context.Context, cfg *config, rootfs string) error {
 	defer logf.Close()
 	tail := &lastLines{n: 5}
 	cmd := exec.CommandContext(ctx, path, debootstrapArgs(Suite, cfg.cacheDir, rootfs, mirror)...)
-	cmd.Stdout = io.MultiWriter(logf, tail)
+	cmd.Stdout = io.MultiWriter(logf, tail, newDebootstrapProgress(cfg))
 	cmd.Stderr = cmd.Stdout
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	// Let debootstrap unmount what it mounted before it goes.

@@ -27,6 +27,11 @@ type roleFile struct {
 	mode     int64
 }
 
+// sshdConfig is sshd's settings in every host: root logs in with a key
+// only, the lab's host key. sshd itself runs only when lab up starts it
+// (lab.EnableSSH), never in a grading lab.
+var sshdConfig = roleFile{src: "roles/ssh/lab3.conf", dst: "/etc/ssh/sshd_config.d/lab3.conf", mode: 0o644}
+
 func roles() []role {
 	return []role{
 		{
@@ -35,6 +40,7 @@ func roles() []role {
 			files: []roleFile{
 				{src: "roles/dnsserver/named.conf", dst: "/etc/bind/named.conf", mode: 0o644},
 				{src: "roles/dnsserver/lab-dns-entrypoint", dst: "/usr/local/sbin/lab-dns-entrypoint", mode: 0o755},
+				sshdConfig,
 			},
 			dirs:       []string{"/etc/bind/lab"},
 			entrypoint: "/usr/local/sbin/lab-dns-entrypoint",
@@ -44,6 +50,7 @@ func roles() []role {
 			repo: RepoHost,
 			files: []roleFile{
 				{src: "roles/host/lab-host-entrypoint", dst: "/usr/local/sbin/lab-host-entrypoint", mode: 0o755},
+				sshdConfig,
 			},
 			entrypoint: "/usr/local/sbin/lab-host-entrypoint",
 		},

@@ -81,9 +81,11 @@ func TestRoleLayersAddOnlyTheirOwnEntries(t *testing.T) {
 			{"etc/bind/lab/", tar.TypeDir, 0o755, "", ""},
 			{"etc/bind/named.conf", tar.TypeReg, 0o644, "", ""},
 			{"usr/local/sbin/lab-dns-entrypoint", tar.TypeReg, 0o755, "", ""},
+			{"etc/ssh/sshd_config.d/lab3.conf", tar.TypeReg, 0o644, "", ""},
 		},
 		"host": {
 			{"usr/local/sbin/lab-host-entrypoint", tar.TypeReg, 0o755, "", ""},
+			{"etc/ssh/sshd_config.d/lab3.conf", tar.TypeReg, 0o644, "", ""},
 		},
 	}
 	for _, r := range roles() {

@@ -29,6 +29,7 @@ var trims = []trimRule{
 	{glob: "usr/share/info/*", why: "info pages"},
 	{glob: "usr/share/lintian/*", why: "lintian overrides"},
 	{glob: "usr/share/locale/*", keep: isEnglishLocale, why: "locales except C and English"},
+	{glob: "etc/ssh/ssh_host_*", why: "ssh host keys made at build time: each lab brings its own"},
 }
 
 func isCopyright(base string) bool { return base == "copyright" }

@@ -171,6 +171,8 @@ func describeProcesses(cmds []string) []string {
 			continue
 		case (prog == "sh" || prog == "bash") && len(f) >= 2 && strings.HasSuffix(f[1], "-entrypoint"):
 			continue
+		case prog == "sshd:" && strings.Contains(c, "[listener]"):
+			continue // the sshd lab up starts (EnableSSH); a login shows as sshd: root@pts/0
 		}
 		f[0] = prog
 		s := strings.Join(f, " ")

@@ -42,6 +42,8 @@ type gradeConfig struct {
 	fileChecks []FileCheck
 	maxPayload []int
 	mu         sync.Mutex
+	events     func(Event)
+	eventMu    sync.Mutex
 }
 
 // WithFileChecks also grades Milestone 3 and Delivery Q2 from each
@@ -200,6 +202,7 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 					return err
 				}
 			}
+			c.emit(SubmissionDone{Report: reports[i]})
 			return nil
 		})
 	}
@@ -251,13 +254,23 @@ func randomHex(n int) string {
 // tears the lab down, whatever happens.
 func (c *gradeConfig) gradeOne(ctx context.Context, d *lab.Docker, name string, sub Submission) Report {
 	start := time.Now()
+	gradesFiles := len(c.fileChecks) > 0 && len(sub.Bins) == 0
+	checks := len(c.scenarios)
+	if gradesFiles {
+		checks += len(c.fileChecks)
+	}
+	c.emit(SubmissionStarted{Submission: sub.Name, Scenarios: checks})
 	// The file checks need no lab: they are graded first and reported
 	// after the scenarios, also when the lab cannot be set up.
 	var fileResults []Result
-	if len(c.fileChecks) > 0 && len(sub.Bins) == 0 {
+	if gradesFiles {
+		for _, fc := range c.fileChecks {
+			c.emit(ScenarioStarted{Submission: sub.Name, Scenario: fc.Name})
+		}
 		fileResults = GradeFiles(ctx, sub, FileGradeConfig{Checks: c.fileChecks, MaxPayload: c.maxPayload, ResultsDir: c.resultsDir})
 		for _, res := range fileResults {
 			c.progressf("%s", ProgressLine(sub.Name, res))
+			c.emit(scenarioDone(sub.Name, res))
 		}
 	}
 	if len(c.scenarios) == 0 {
@@ -356,6 +369,7 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d *lab.Docker, name string
 			capt = &scenarioCapture{start: c.capturer, topo: topo,
 				dir: filepath.Join(c.resultsDir, SafeName(sub.Name), SafeName(sc.Name), CaptureDir)}
 		}
+		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})
 		res := runOnce(ctx, rt, topo, eng, sc, capt)
 		if res.Status == Error && ctx.Err() == nil {
 			// The lab, not the submission, failed: try once more from clean.
@@ -363,6 +377,7 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d *lab.Docker, name string
 			res = runOnce(ctx, rt, topo, eng, sc, capt)
 		}
 		c.progressf("%s", ProgressLine(sub.Name, res))
+		c.emit(scenarioDone(sub.Name, res))
 		report(i, res)
 	}
 	return nil

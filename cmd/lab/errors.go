@@ -202,10 +202,27 @@ func needWritableFile(flag, path string) error {
 
 // needWritableDir checks that a results folder can be made and written.
 func needWritableDir(flag, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usagef("%s %s: cannot create it: %s", flag, dir, plainOSError(err))
+	// A folder that is not there yet is made when there is something to
+	// put in it: bad input must leave nothing behind, so it is enough that
+	// its nearest existing parent is a folder that can be written.
+	at := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(at)
+		if err == nil {
+			if !fi.IsDir() {
+				return usagef("%s %s: cannot create it: %s is not a folder", flag, dir, at)
+			}
+			return probeWrite(flag, dir, at)
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return usagef("%s %s: cannot create it: %s", flag, dir, plainOSError(err))
+		}
+		parent := filepath.Dir(at)
+		if parent == at {
+			return usagef("%s %s: cannot create it", flag, dir)
+		}
+		at = parent
 	}
-	return probeWrite(flag, dir, dir)
 }
 
 func probeWrite(flag, path, dir string) error {

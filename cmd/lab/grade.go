@@ -32,6 +32,12 @@ func newGradeCmd(a *app) *cobra.Command {
 		capture    bool
 		roster     string
 		labsPer    int
+		// Course integration (integrations/): one results.json per
+		// submission, and the Markdown summary of a GitHub job.
+		gradescopeDir string
+		summary       string
+		visibility    scenarios.Visibilities
+		labPrefix     string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -57,7 +63,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			// an hour of grading.
 			subs, refused, opts, err := func() ([]scenarios.Submission, []scenarios.Report, []scenarios.GradeOption, error) {
 				if gradescope != "" && len(args) > 1 {
-					return nil, nil, nil, fmt.Errorf("--gradescope writes one submission's results.json; grade one submission at a time (each submission's report.json is in %s)", resultsDir)
+					return nil, nil, nil, fmt.Errorf("--gradescope writes one submission's results.json; use --gradescope-dir DIR for one results.json per submission")
 				}
 				if parallel < 1 {
 					return nil, nil, nil, fmt.Errorf("--parallel %d: must be at least 1", parallel)
@@ -65,13 +71,18 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 				if labsPer < 1 {
 					return nil, nil, nil, fmt.Errorf("--labs %d: must be at least 1", labsPer)
 				}
-				for _, out := range []struct{ flag, path string }{{"--junit", junit}, {"--gradescope", gradescope}} {
+				for _, out := range []struct{ flag, path string }{{"--junit", junit}, {"--gradescope", gradescope}, {"--summary", summary}} {
 					if err := needWritableFile(out.flag, out.path); err != nil {
 						return nil, nil, nil, err
 					}
 				}
 				if err := needWritableDir("--results", resultsDir); err != nil {
 					return nil, nil, nil, err
+				}
+				if gradescopeDir != "" {
+					if err := needWritableDir("--gradescope-dir", gradescopeDir); err != nil {
+						return nil, nil, nil, err
+					}
 				}
 				if scenDir != "" {
 					if err := needDir("--scenarios", scenDir); err != nil {
@@ -82,6 +93,7 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 				if err != nil {
 					return nil, nil, nil, err
 				}
+				visibility = scenarios.VisibilitiesOf(selected)
 				for _, dir := range args {
 					if err := needDir("submission", dir); err != nil {
 						return nil, nil, nil, err
@@ -115,6 +127,9 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 					scenarios.WithMaxPayloadAnswers(maxPayload...),
 					scenarios.WithCapture(capture),
 				}
+				if labPrefix != "" {
+					opts = append(opts, scenarios.WithLabPrefix(labPrefix))
+				}
 				if !asJSON {
 					opts = append(opts, scenarios.WithProgress(a.stdout))
 				} else {
@@ -122,11 +137,17 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 				}
 				return subs, refused, opts, nil
 			}()
+			if errors.Is(err, scenarios.ErrSubmission) && len(args) > 0 {
+				// The submission itself is refused (a link, too many
+				// files): the student's failure, not a usage error.
+				return codeError{code: exitGradeFailed, err: err}
+			}
 			if err != nil {
 				return asUsage(err)
 			}
 			return asGraderFailure(gradeAll(cmd.Context(), a, subs, refused, opts, gradeOutputs{
 				resultsDir: resultsDir, junit: junit, gradescope: gradescope, asJSON: asJSON,
+				gradescopeDir: gradescopeDir, summary: summary, visibility: visibility,
 			}))
 		},
 	}
@@ -137,6 +158,9 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
 	f.StringVar(&junit, "junit", "", "write JUnit XML to this file")
 	f.StringVar(&gradescope, "gradescope", "", "write Gradescope results.json to this file (one submission)")
+	f.StringVar(&gradescopeDir, "gradescope-dir", "", "write Gradescope results.json of each submission to DIR/<submission>/results.json")
+	f.StringVar(&labPrefix, "lab-prefix", "", "name the graded labs PREFIX-<n> (default: grade-<random>)")
+	f.StringVar(&summary, "summary", "", "write a Markdown summary (checks, points, first failure) to this file, - for standard output")
 	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
 	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
@@ -325,6 +349,8 @@ func writeFileWith(path string, write func(*os.File) error) error {
 // gradeOutputs is where lab grade writes its reports.
 type gradeOutputs struct {
 	resultsDir, junit, gradescope string
+	gradescopeDir, summary        string
+	visibility                    scenarios.Visibilities
 	asJSON                        bool
 }
 
@@ -343,21 +369,51 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 	}
 	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
 
+	// A batch shows live progress and ends with the class on one screen;
+	// one submission shows each check as it finishes and its full report.
+	batch := len(subs)+len(refused) > 1
+	done := func() error { return nil }
+	if batch {
+		progress := a.stdout
+		if asJSON {
+			progress = a.stderr
+		}
+		var more []scenarios.GradeOption
+		if more, done, err = watchBatch(progress, subs, resultsDir); err != nil {
+			return err
+		}
+		defer done()
+		opts = append(opts, more...)
+	}
 	reports, err := scenarios.Grade(ctx, d, subs, opts...)
+	if derr := done(); err == nil && derr != nil {
+		err = fmt.Errorf("write %s: %w", gradeLog, derr)
+	}
 	if err != nil {
 		return err
 	}
 	if len(refused) > 0 {
+		for _, r := range refused {
+			if err := scenarios.WriteTranscripts(resultsDir, r); err != nil {
+				return err
+			}
+		}
 		reports = append(reports, refused...)
 		if err := scenarios.WriteSummaries(resultsDir, reports); err != nil {
 			return err
 		}
 	}
-	if asJSON {
+	switch {
+	case asJSON:
 		if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
 			return err
 		}
-	} else {
+	case batch:
+		fmt.Fprintln(a.stdout)
+		if err := writeClassTable(a.stdout, reports, resultsDir); err != nil {
+			return err
+		}
+	default:
 		for _, r := range reports {
 			fmt.Fprintln(a.stdout)
 			if err := r.WriteTable(a.stdout); err != nil {
@@ -372,7 +428,31 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 	}
 	if gradescope != "" {
-		if err := writeFileWith(gradescope, func(f *os.File) error { return reports[0].WriteGradescope(f) }); err != nil {
+		if err := writeFileWith(gradescope, func(f *os.File) error {
+			return reports[0].WriteGradescope(f, scenarios.WithVisibilities(out.visibility))
+		}); err != nil {
+			return err
+		}
+	}
+	if out.gradescopeDir != "" {
+		for _, r := range reports {
+			dir := filepath.Join(out.gradescopeDir, scenarios.SafeName(r.Submission))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("--gradescope-dir: %w", err)
+			}
+			if err := writeFileWith(filepath.Join(dir, "results.json"), func(f *os.File) error {
+				return r.WriteGradescope(f, scenarios.WithVisibilities(out.visibility))
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if out.summary == "-" {
+		if err := scenarios.WriteMarkdown(a.stdout, reports); err != nil {
+			return err
+		}
+	} else if out.summary != "" {
+		if err := writeFileWith(out.summary, func(f *os.File) error { return scenarios.WriteMarkdown(f, reports) }); err != nil {
 			return err
 		}
 	}

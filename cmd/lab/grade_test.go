@@ -19,24 +19,31 @@ func TestGradeBadInputIsOneLineBeforeAnyDial(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int // exitUsage unless set
 	}{
-		{"same name twice", []string{"grade", "../../testdata/handout", "../../testdata/handout"}, "lab: ../../testdata/handout and ../../testdata/handout would share the results folder"},
-		{"parallel zero", []string{"grade", "--parallel", "0", empty}, "lab: --parallel 0: must be at least 1"},
-		{"gradescope with two", []string{"grade", "--gradescope", "x.json", empty, empty}, "lab: --gradescope writes one submission's results.json"},
-		{"missing folder", []string{"grade", filepath.Join(empty, "nope")}, "lab: "},
-		{"file, not folder", []string{"grade", notDir}, "lab: "},
-		{"empty folder", []string{"grade", empty}, "lab: "},
-		{"missing reference binaries", []string{"grade", "--bin", empty}, "lab: reference binaries: "},
-		{"bad scenarios folder", []string{"grade", "--scenarios", filepath.Join(empty, "nope"), "--bin", empty}, "lab: "},
-		{"--only matches nothing", []string{"grade", "--only", "^zz", "--capture"}, `lab: --only "^zz" matches no scenario name: names are like m1-broadcast`},
-		{"--only not a regexp", []string{"grade", "--only", "m1-(", "--bin", empty}, `lab: --only "m1-(": not a regular expression: `},
-		{"--only before the submissions", []string{"grade", "--only", "^zz", filepath.Join(empty, "nope")}, `lab: --only "^zz" matches no scenario name`},
+		{name: "same name twice", args: []string{"grade", "../../testdata/handout", "../../testdata/handout"}, want: "lab: ../../testdata/handout and ../../testdata/handout would share the results folder"},
+		{name: "parallel zero", args: []string{"grade", "--parallel", "0", empty}, want: "lab: --parallel 0: must be at least 1"},
+		{name: "gradescope with two", args: []string{"grade", "--gradescope", "x.json", empty, empty}, want: "lab: --gradescope writes one submission's results.json"},
+		{name: "missing folder", args: []string{"grade", filepath.Join(empty, "nope")}, want: "lab: "},
+		{name: "file, not folder", args: []string{"grade", notDir}, want: "lab: "},
+		// A folder refused as a submission is the student's failure (1),
+		// not a misuse of lab.
+		{name: "empty folder", args: []string{"grade", empty}, want: "lab: bad submission: ", code: exitGradeFailed},
+		{name: "missing reference binaries", args: []string{"grade", "--bin", empty}, want: "lab: reference binaries: "},
+		{name: "bad scenarios folder", args: []string{"grade", "--scenarios", filepath.Join(empty, "nope"), "--bin", empty}, want: "lab: "},
+		{name: "--only matches nothing", args: []string{"grade", "--only", "^zz", "--capture"}, want: `lab: --only "^zz" matches no scenario name: names are like m1-broadcast`},
+		{name: "--only not a regexp", args: []string{"grade", "--only", "m1-(", "--bin", empty}, want: `lab: --only "m1-(": not a regular expression: `},
+		{name: "--only before the submissions", args: []string{"grade", "--only", "^zz", filepath.Join(empty, "nope")}, want: `lab: --only "^zz" matches no scenario name`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runLab(t, tc.args...)
-			if code != exitUsage {
-				t.Errorf("exit code %d, want 2 (stderr %q)", code, stderr)
+			want := tc.code
+			if want == 0 {
+				want = exitUsage
+			}
+			if code != want {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, want, stderr)
 			}
 			if !strings.HasPrefix(stderr, tc.want) {
 				t.Errorf("stderr = %q, want prefix %q", stderr, tc.want)

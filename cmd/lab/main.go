@@ -184,6 +184,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newGradeCmd(a),
 		newStopCmd(a),
 		newCpCmd(a),
+		newSSHConfigCmd(a),
+		newTerminalsCmd(a),
 	)
 	root.Version = version()
 	root.SetVersionTemplate("lab {{.Version}}\n")

@@ -335,6 +335,13 @@ func (p *ptyProc) expect(t *testing.T, want string) {
 
 func (p *ptyProc) wait(t *testing.T) int {
 	t.Helper()
+	return p.waitFor(t, 20)
+}
+
+// waitFor waits up to seconds for the program to end and returns its exit
+// code.
+func (p *ptyProc) waitFor(t *testing.T, seconds int) int {
+	t.Helper()
 	select {
 	case <-p.done:
 		select {
@@ -342,8 +349,8 @@ func (p *ptyProc) wait(t *testing.T) int {
 		case <-time.After(5 * time.Second):
 		}
 		return p.code
-	case <-time.After(20 * time.Second):
-		t.Fatalf("still running after 20s:\n%s", p.output())
+	case <-time.After(time.Duration(seconds) * time.Second):
+		t.Fatalf("still running after %ds:\n%s", seconds, p.output())
 		return -1
 	}
 }

@@ -70,6 +70,17 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			if err != nil {
 				return zoneErrorInFolder(err, zoneDir)
 			}
+			// ssh and scp from this machine, as in the course's
+			// environment. A lab made before the images had sshd still
+			// works without it, so this is a warning.
+			sshStart := time.Now()
+			if path, err := enableSSH(ctx, d, topo); err != nil {
+				fmt.Fprintf(a.stderr, "lab: warning: %s\n", oneLine(userMessage(err)))
+			} else {
+				fmt.Fprintf(a.stderr, "ssh: root@%s with the lab's key: ssh -F %s %s (see: lab ssh-config)\n",
+					topo.WebServer().IPv4, path, lab.SSHAlias(topo, topo.WebServer().Name))
+			}
+			st.Timings = append(st.Timings, lab.Phase{Name: "ssh", Duration: time.Since(sshStart)})
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
