@@ -1,7 +1,6 @@
 package dnscheck
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/netip"
@@ -12,58 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
-// engine connects to the local Docker engine. Without one the test is
-// skipped, unless CI is set: CI has an engine, so there it fails.
-func engine(tb testing.TB) *lab.Docker {
-	tb.Helper()
-	if testing.Short() {
-		tb.Skip("-short: the end-to-end tests bring up a real lab in Docker")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d, err := lab.Connect(ctx)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			tb.Skipf("no Docker engine (%v): these tests run dnscheck in a real lab; set CI=1 to make this a failure", err)
-		}
-		tb.Fatalf("Docker engine needed (CI is set): %v", err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	return d
-}
-
-// upLab brings up a lab of its own, named name on subnet, and removes it
-// when the test ends, whether it passed, failed or was interrupted.
-func upLab(tb testing.TB, d *lab.Docker, name, subnet string, opts ...lab.Option) lab.Topology {
-	tb.Helper()
-	topo, err := lab.New(name, 30, netip.MustParsePrefix(subnet), netip.Prefix{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	var progress bytes.Buffer
-	refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(&progress))
-	if err != nil {
-		tb.Fatalf("build the lab's images: %v\n%s", err, progress.String())
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if _, err := lab.Down(ctx, d, topo.Name); err != nil {
-			tb.Errorf("lab down %s: %v", topo.Name, err)
-		}
-	})
-	opts = append([]lab.Option{lab.WithImages(refs.DNS, refs.Host), lab.WithProgress(&progress)}, opts...)
-	if _, err := lab.Up(ctx, d, topo, opts...); err != nil {
-		tb.Fatalf("lab up %s: %v\n%s", topo.Name, err, progress.String())
-	}
-	return topo
-}
+// The end-to-end tests bring their labs up with labcontainers.NewLab, which
+// skips without a Docker engine unless CI is set (CI has one, so there it
+// fails), and removes each lab when its test ends, passed or failed.
 
 func reportText(rep Report) string {
 	var b strings.Builder
@@ -86,9 +40,9 @@ func runLab(t *testing.T, d *lab.Docker, topo lab.Topology, bin []byte) Report {
 // TestE2ELab runs dnscheck in a real lab: fresh, then with a client's
 // resolv.conf changed, then with the DNS server stopped.
 func TestE2ELab(t *testing.T) {
-	d := engine(t)
+	l := labcontainers.NewLab(t, labcontainers.WithName("tc-dnscheck-e2e"))
+	d, topo := l.Docker(), l.Topology
 	bin := testBinary(t)
-	topo := upLab(t, d, "dnscheck-e2e", "10.98.1.0/24")
 	ctx := context.Background()
 
 	t.Run("fresh lab passes", func(t *testing.T) {
@@ -178,9 +132,9 @@ func TestE2ELab(t *testing.T) {
 // TestE2EBrokenZone serves a student's zone that loads but is wrong: the
 // apex points at the wrong host and www is missing.
 func TestE2EBrokenZone(t *testing.T) {
-	d := engine(t)
+	labcontainers.Engine(t)
 	bin := testBinary(t)
-	topo, err := lab.New("dnscheck-e2e-zone", 30, netip.MustParsePrefix("10.98.2.0/24"), netip.Prefix{})
+	topo, err := lab.New("tc-dnscheck-e2e-zone", 30, netip.MustParsePrefix("10.98.2.0/24"), netip.Prefix{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +157,8 @@ func TestE2EBrokenZone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	topo = upLab(t, d, topo.Name, "10.98.2.0/24", lab.WithZoneDir(dir))
-	rep := runLab(t, d, topo, bin)
+	l := labcontainers.NewLab(t, labcontainers.WithName(topo.Name), labcontainers.WithSubnet(topo.Subnet4), labcontainers.WithZoneDir(dir))
+	rep := runLab(t, l.Docker(), l.Topology, bin)
 	if rep.Pass() {
 		t.Fatal("a wrong zone passes the check")
 	}
@@ -235,14 +189,14 @@ func TestE2EBrokenZone(t *testing.T) {
 // healthy lab and with the DNS server stopped (default timeouts: 1 s, one
 // retry).
 func BenchmarkRunLab(b *testing.B) {
-	d := engine(b)
+	l := labcontainers.NewLab(b, labcontainers.WithName("tc-dnscheck-bench"))
+	d, topo := l.Docker(), l.Topology
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bin, err := BuildBinary(ctx, "..")
 	if err != nil {
 		b.Fatal(err)
 	}
-	topo := upLab(b, d, "dnscheck-bench", "10.98.3.0/24")
 	run := func(b *testing.B, wantPass bool) {
 		for b.Loop() {
 			rep, err := RunLab(ctx, d, topo, bin)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // The warm-up benchmarks measure, with the images already built, the time
@@ -16,7 +17,7 @@ import (
 //	go test ./lab -run '^$' -bench Warm -benchtime 5x
 
 func BenchmarkUpWarm(b *testing.B) {
-	d, refs := docker(b)
+	d, refs := labcontainers.Engine(b)
 	topo := topology(b, "bench-up", 30, "10.99.30.0/24")
 	removeOnCleanup(b, d, topo.Name)
 	ctx := context.Background()
@@ -45,7 +46,7 @@ func BenchmarkUpWarm(b *testing.B) {
 }
 
 func BenchmarkComposeUpWarm(b *testing.B) {
-	d, _ := docker(b)
+	d, _ := labcontainers.Engine(b)
 	topo := topology(b, "bench-compose", 30, "10.99.31.0/24")
 	removeOnCleanup(b, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // buildChat builds the reference chat programs as static binaries, the way
@@ -47,7 +48,7 @@ func waitListening(t *testing.T, ctx context.Context, d *lab.Docker, ctr string,
 }
 
 func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	bin := buildChat(t)
 	topo := topology(t, "e2e-chat", 30, "10.99.19.0/24")
 	upLab(t, d, refs, topo)
@@ -123,7 +124,7 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 }
 
 func TestE2EDeployStudentFiles(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-files", 30, "10.99.20.0/24")
 	upLab(t, d, refs, topo)
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // composeCommand is `docker compose` where the plugin exists, else the
@@ -67,7 +68,7 @@ func waitDig(t testing.TB, ctx context.Context, d *lab.Docker, topo lab.Topology
 // TestE2EComposeBuildsTheSameLab brings a lab up with plain compose from the
 // generated file and checks that lab sees exactly what it would have made.
 func TestE2EComposeBuildsTheSameLab(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-compose", 30, "10.99.21.0/24")
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

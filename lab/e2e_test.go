@@ -16,19 +16,16 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
-	"github.com/ntnu-ttm4200/lab3/lab/labtest"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // The end-to-end tests bring real labs up on the local Docker engine. Each
 // uses its own lab name and a 10.99.x.0/24 subnet so that they never meet a
 // user's lab or another package's test labs, and each removes its lab in
-// t.Cleanup, on failure too.
-
-// docker is the engine with the lab's images built (see package labtest).
-func docker(t testing.TB) (*lab.Docker, images.Refs) {
-	t.Helper()
-	return labtest.Docker(t)
-}
+// t.Cleanup, on failure too. labcontainers.Engine gives them the engine
+// and the images (skipping without an engine unless CI is set); they bring
+// their labs up with lab.Up itself, the code under test, rather than with
+// labcontainers.Run.
 
 func topology(t testing.TB, name string, team int, subnet string) lab.Topology {
 	t.Helper()
@@ -110,7 +107,7 @@ func run(t testing.TB, d *lab.Docker, ctr string, cmd ...string) string {
 }
 
 func TestE2EHostsAddressesAndResolver(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-hosts", 30, "10.99.11.0/24")
 	st := upLab(t, d, refs, topo)
 	if !st.Up() || !st.Changed {
@@ -143,7 +140,7 @@ func TestE2EHostsAddressesAndResolver(t *testing.T) {
 }
 
 func TestE2EDNSFromAClient(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-dns", 30, "10.99.12.0/24")
 	upLab(t, d, refs, topo)
 	client := topo.ContainerName("client1")
@@ -198,7 +195,7 @@ func TestE2EDNSFromAClient(t *testing.T) {
 }
 
 func TestE2ELifecycle(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	ctx := context.Background()
 	a := topology(t, "e2e-life-a", 12, "10.99.13.0/24")
 	b := topology(t, "e2e-life-b", 13, "10.99.14.0/24")
@@ -326,7 +323,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 }
 
 func TestE2EInterruptedUpLeavesNothing(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-cancel", 30, "10.99.15.0/24")
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -347,7 +344,7 @@ func TestE2EInterruptedUpLeavesNothing(t *testing.T) {
 }
 
 func TestE2EBrokenZoneDirIsReported(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-badzone", 30, "10.99.16.0/24")
 	dir := t.TempDir()
 	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 1 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.16.2\nwww IN AAA fd00::3\n"
@@ -371,7 +368,7 @@ func TestE2EBrokenZoneDirIsReported(t *testing.T) {
 }
 
 func TestE2EStudentZoneDir(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-zonedir", 30, "10.99.17.0/24")
 	dir := t.TempDir()
 	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 7 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.17.2\n@ IN A 10.99.17.3\nstudent IN TXT \"mine\"\n"
@@ -388,7 +385,7 @@ func TestE2EStudentZoneDir(t *testing.T) {
 }
 
 func TestE2EFilesProcessesAndNetworkFaults(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, "e2e-proc", 30, "10.99.18.0/24")
 	upLab(t, d, refs, topo)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // TestUpRepairsAKilledUp makes, directly in Docker, what an up killed with
 // SIGKILL right after creating the DNS server leaves: the network and a DNS
 // container without its zones. The next up must bring the lab up anyway.
 func TestUpRepairsAKilledUp(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	topo := topology(t, fmt.Sprintf("sbxfix%d", os.Getpid()), 30, sandboxSubnet(100))
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

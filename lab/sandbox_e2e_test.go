@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // sandboxSubnet gives each test process its own 10.97.x.0/24, apart from
@@ -22,7 +23,7 @@ func sandboxSubnet(offset int) string {
 // hostile submission would, as the student's user on client1: every limit
 // holds, and DNS and the lab's hosts still work.
 func TestSandboxConfinesAHost(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	sb := lab.DefaultSandbox()
 	topo := topology(t, fmt.Sprintf("sbx%d", os.Getpid()), 30, sandboxSubnet(0))
 	upLab(t, d, refs, topo, lab.WithSandbox(sb))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
@@ -47,7 +48,7 @@ func (w *topoWriter) Write(b []byte) (int, error) {
 // in one lab, and returns the report, the results folder and the lab.
 func gradeP2P(t *testing.T, sub scenarios.Submission, n int, capture bool) (scenarios.Report, string, lab.Topology) {
 	t.Helper()
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	all, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func median(r scenarios.Report) time.Duration {
 // the answers of Tasks 3.2 and 3.3 against tshark. It logs the scenario's
 // median time with and without capture: what capture adds.
 func TestGradeCapture(t *testing.T) {
-	docker(t)
+	labcontainers.Engine(t)
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		if os.Getenv("CI") == "" {

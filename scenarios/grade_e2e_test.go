@@ -14,17 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
-	"github.com/ntnu-ttm4200/lab3/lab/labtest"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
-
-// docker is the engine with the lab's images built (see package labtest).
-func docker(t testing.TB) (*lab.Docker, images.Refs) {
-	t.Helper()
-	return labtest.Docker(t)
-}
 
 // fixtures is the folder of handout-style fixtures and broken variants.
 func fixtures(t *testing.T) string {
@@ -77,7 +70,7 @@ func grade(t *testing.T, subs []scenarios.Submission, parallel int) []scenarios.
 // gradeIn grades into the results folder dir.
 func gradeIn(t *testing.T, dir string, subs []scenarios.Submission, parallel int) ([]scenarios.Report, string) {
 	t.Helper()
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	prefix := "gt" + fmt.Sprint(os.Getpid()%100000)
@@ -135,7 +128,7 @@ func explain(r scenarios.Report) string {
 }
 
 func TestGradeReference(t *testing.T) {
-	docker(t)
+	labcontainers.Engine(t)
 	sub, err := scenarios.Reference(referenceBins(t))
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +173,7 @@ var correctFixtures = []string{"handout", "students/faithful", "students/ownword
 // parallelism: each passes every check, the optional ones included. make
 // flake runs it ten times.
 func TestGradeCorrectFixtures(t *testing.T) {
-	docker(t)
+	labcontainers.Engine(t)
 	dir := fixtures(t)
 	var subs []scenarios.Submission
 	for _, c := range correctFixtures {
@@ -201,7 +194,7 @@ func TestGradeCorrectFixtures(t *testing.T) {
 // fails exactly the check its FAULT.md names, and nothing else, so a
 // submission with one fault loses only that fault's points.
 func TestGradeBrokenFixtures(t *testing.T) {
-	docker(t)
+	labcontainers.Engine(t)
 	dir := fixtures(t)
 	var subs []scenarios.Submission
 	want := map[string][]string{}
@@ -252,7 +245,7 @@ func (w *cancelWriter) Write(b []byte) (int, error) {
 // TestGradeCancelled is Ctrl-C in the middle of grading: Grade returns the
 // cancellation, and no lab is left behind.
 func TestGradeCancelled(t *testing.T) {
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	sub, err := scenarios.LoadSubmission(filepath.Join(fixtures(t), "handout"))
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +277,7 @@ func TestGradeCancelled(t *testing.T) {
 // benchGrade grades n copies of sub, parallel at a time, b.N times, and
 // reports seconds per submission and submissions per hour.
 func benchGrade(b *testing.B, sub scenarios.Submission, n, parallel int) {
-	d, refs := docker(b)
+	d, refs := labcontainers.Engine(b)
 	subs := make([]scenarios.Submission, n)
 	for i := range subs {
 		subs[i] = sub

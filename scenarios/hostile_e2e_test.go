@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -59,7 +60,7 @@ var gradedHostile = []string{"huge-output", "fork-bomb", "memory-hog", "disk-fil
 // attacks stop at the sandbox's limits, the correct submission gets exactly
 // the results it gets alone, and nothing is left behind.
 func TestHostileSubmissions(t *testing.T) {
-	d, _ := docker(t)
+	d, _ := labcontainers.Engine(t)
 	labBin := buildLabCommand(t)
 	marker := "lab3-secret-" + randomHexT(t, 12)
 	t.Setenv(hostileMarkerEnv, marker)

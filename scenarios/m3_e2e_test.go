@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 	"github.com/ntnu-ttm4200/lab3/student"
 	"github.com/ntnu-ttm4200/lab3/traffic"
@@ -54,7 +55,7 @@ func (s labSession) expected() []string {
 // in. Grade tears the lab down; no container may be left.
 func captureSessions(t *testing.T) (scenarios.Submission, [2]labSession) {
 	t.Helper()
-	d, refs := docker(t)
+	d, refs := labcontainers.Engine(t)
 	sub, err := scenarios.LoadSubmission(filepath.Join(fixtures(t), "students", "faithful"))
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ func evidence(res scenarios.Result) string {
 // reason. Then the student's checker, test_lab3.py, reads the same
 // captures: it passes right answers and never prints an expected value.
 func TestM3GradeRealCaptures(t *testing.T) {
-	d, _ := docker(t)
+	d, _ := labcontainers.Engine(t)
 	sub, ses := captureSessions(t)
 	s1, s2 := ses[0], ses[1]
 	server1, _ := s1.topo.Host("webserver")

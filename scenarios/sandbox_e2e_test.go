@@ -3,14 +3,12 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
-	"github.com/ntnu-ttm4200/lab3/lab/labtest"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // TestResetRestartsAHostAfterAForkBomb fills a sandboxed client with
@@ -18,24 +16,10 @@ import (
 // start there any more, and checks that the reset between scenarios still
 // returns it to the staged submission, by restarting that host alone.
 func TestResetRestartsAHostAfterAForkBomb(t *testing.T) {
-	d, refs := labtest.Docker(t)
+	l := labcontainers.NewLab(t, labcontainers.WithName(fmt.Sprintf("tc-sbxreset%d", os.Getpid())), labcontainers.WithSandbox(gradeSandbox))
+	d, topo := l.Docker(), l.Topology
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	name := fmt.Sprintf("sbxreset%d", os.Getpid())
-	topo, err := lab.New(name, 30, netip.MustParsePrefix(fmt.Sprintf("10.97.%d.0/24", (os.Getpid()+200)%250)), netip.Prefix{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if _, err := lab.Down(dctx, d, name); err != nil {
-			t.Errorf("cleanup of lab %s: %v", name, err)
-		}
-	})
-	if _, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithSandbox(gradeSandbox)); err != nil {
-		t.Fatal(err)
-	}
 	sub := Submission{Name: "bomb", Files: map[string]File{"chatroom_server.py": {Mode: 0o644, Data: []byte("print('hi')\n")}}}
 	if err := deploy(ctx, d, topo, sub); err != nil {
 		t.Fatal(err)
@@ -86,7 +70,10 @@ func TestResetRestartsAHostAfterAForkBomb(t *testing.T) {
 		}
 	}
 	check("client1", "ls /root; stat -c '%u %a' /root /root/chatroom_server.py", "chatroom_server.py\n1000 700\n1000 644")
-	check("client1", "set -- /proc/[0-9]*; echo $#", "3") // init, the entrypoint's sleep, this shell
+	// init, the entrypoint's sleep, the grader's agent (the reset started
+	// it again after the restart, and spares it) and this shell.
+	check("client1", "set -- /proc/[0-9]*; echo $#", "4")
+	check("client1", "grep -l lab3-agent /proc/[0-9]*/cmdline | wc -l", "1")
 	check("client1", "ip route | grep -c prohibit", "3")
 	check("client1", "ls /run/not-restarted 2>&1 >/dev/null | wc -l", "1")
 	check("webserver", "ls /run/not-restarted", "/run/not-restarted")

@@ -2,57 +2,15 @@ package traffic_test
 
 import (
 	"context"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
-
-// upLab brings a real lab up for the test and removes it afterwards, on
-// failure too. Without a Docker engine it skips, unless CI is set.
-func upLab(t *testing.T, name, subnet string) (*lab.Docker, lab.Topology) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end capture test needs Docker; skipped in -short mode")
-	}
-	ctx := context.Background()
-	d, err := lab.Connect(ctx)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("no Docker engine here and CI is unset, so the capture cannot run for real: " + err.Error())
-		}
-		t.Fatal(err)
-	}
-	bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	defer cancel()
-	refs, err := images.Ensure(bctx, d.Client())
-	if err != nil {
-		t.Fatalf("build images: %v", err)
-	}
-	topo, err := lab.New(name, 30, netip.MustParsePrefix(subnet), netip.Prefix{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := lab.Down(ctx, d, name); err != nil {
-			t.Errorf("cleanup of lab %s: %v", name, err)
-		}
-	})
-	uctx, cancel2 := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel2()
-	if _, err := lab.Up(uctx, d, topo, lab.WithImages(refs.DNS, refs.Host)); err != nil {
-		t.Fatalf("up %s: %v", name, err)
-	}
-	return d, topo
-}
 
 func exec(t *testing.T, d *lab.Docker, ctr string, cmd ...string) string {
 	t.Helper()
@@ -105,7 +63,8 @@ u.sendto(b"got it", a)
 // team domain, talks to a server and sends client2 a datagram, then checks
 // that the copied captures answer Tasks 3.2 and 3.3 and give a diagram.
 func TestCaptureRealLab(t *testing.T) {
-	d, topo := upLab(t, "traffic-e2e", "10.99.61.0/24")
+	l := labcontainers.NewLab(t, labcontainers.WithName("tc-traffic-e2e"))
+	d, topo := l.Docker(), l.Topology
 	// eth0 gives Ethernet captures, any gives Linux cooked (SLL2) ones.
 	for _, iface := range []string{"eth0", "any"} {
 		t.Run(iface, func(t *testing.T) { captureScenario(t, d, topo, iface) })
