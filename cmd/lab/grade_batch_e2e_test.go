@@ -13,7 +13,6 @@ import (
 // reports and the detailed progress go to the results folder.
 func TestGradeBatchOnATerminal(t *testing.T) {
 	needDocker(t)
-	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	labBin := buildLab(t)
 	results := t.TempDir()
 	subs := []string{"../../testdata/students/faithful", "../../testdata/students/ownports"}

@@ -13,7 +13,6 @@ import (
 // --capture: one scenario runs, and its captures land in the results folder.
 func TestGradeCaptureOnly(t *testing.T) {
 	needDocker(t)
-	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	bins := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-o", bins+"/", "../chat-server", "../chat-client")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
