@@ -10,7 +10,7 @@ GOFLAGS_STATIC := CGO_ENABLED=0
 # every test removes what it made itself.
 TEST_ENV  := TESTCONTAINERS_RYUK_DISABLED=true
 # Host packages the tests and the image build need (Debian names).
-HOST_PKGS := debootstrap tshark dnsutils bind9-utils python3
+HOST_PKGS := debootstrap tshark dnsutils bind9-utils python3 openssh-client tmux
 
 .PHONY: all build deps up down status test test-short vet tidy bench flake fuzz compose classroom clean
 

@@ -1,33 +1,20 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
 // needDocker skips when there is no engine, unless CI is set: CI has one.
 func needDocker(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test needs Docker; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d, err := lab.Connect(ctx)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("no Docker engine here and CI is unset, so the end-to-end test cannot run: " + err.Error())
-		}
-		t.Fatal(err)
-	}
-	d.Close()
+	labcontainers.Engine(t) // skips without an engine unless CI is set; builds the images once
 }
 
 func TestE2ECommands(t *testing.T) {
