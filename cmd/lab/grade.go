@@ -368,6 +368,11 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		return fmt.Errorf("images: %w", err)
 	}
 	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
+	// Made only now that every input has been accepted: bad input leaves
+	// no folder behind.
+	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
+		return fmt.Errorf("--results %s: %s", resultsDir, plainOSError(err))
+	}
 
 	// A batch shows live progress and ends with the class on one screen;
 	// one submission shows each check as it finishes and its full report.
