@@ -72,7 +72,11 @@ func gradeP2P(t *testing.T, sub scenarios.Submission, n int, capture bool) (scen
 		scenarios.WithProgress(w),
 		scenarios.WithResultsDir(dir),
 		scenarios.WithLabImages(refs.DNS, refs.Host),
-		scenarios.WithLabPrefix(prefix))
+		scenarios.WithLabPrefix(prefix),
+		// The runs are one scenario, so they share one captures folder:
+		// they must run one after another, in one lab, whose topology
+		// names the hosts of the last run's files.
+		scenarios.WithLabsPerSubmission(1))
 	if err != nil {
 		t.Fatal(err)
 	}
