@@ -10,12 +10,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -54,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "chat-bench", version())
+		fmt.Fprintln(stdout, "chat-bench", version.String(""))
 		return nil
 	}
 	m, err := chat.ParseMode(*mode)
@@ -95,19 +94,4 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	res.print(stdout)
 	return nil
-}
-
-// version is this build's module version, the commit it was built from
-// when Go recorded one, and the Go toolchain.
-func version() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " commit " + s.Value[:12]
-			}
-		}
-	}
-	return v + " " + runtime.Version()
 }

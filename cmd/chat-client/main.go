@@ -7,12 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/term"
@@ -42,7 +41,7 @@ func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error
 		return err
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "chat-client", version())
+		fmt.Fprintln(stdout, "chat-client", version.String(""))
 		return nil
 	}
 	if fs.NArg() > 0 {
@@ -82,19 +81,4 @@ func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error
 		return errors.New("the server refused: " + rej.Msg)
 	}
 	return err
-}
-
-// version is this build's module version, the commit it was built from
-// when Go recorded one, and the Go toolchain.
-func version() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " commit " + s.Value[:12]
-			}
-		}
-	}
-	return v + " " + runtime.Version()
 }

@@ -7,13 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -50,7 +49,7 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	if *showVersion {
-		fmt.Fprintln(os.Stdout, "chat-server", version())
+		fmt.Fprintln(os.Stdout, "chat-server", version.String(""))
 		return nil
 	}
 	if fs.NArg() > 0 {
@@ -141,19 +140,4 @@ func defaultListen() (string, error) {
 		}
 	}
 	return net.JoinHostPort(ip, "5000"), nil
-}
-
-// version is this build's module version, the commit it was built from
-// when Go recorded one, and the Go toolchain.
-func version() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " commit " + s.Value[:12]
-			}
-		}
-	}
-	return v + " " + runtime.Version()
 }

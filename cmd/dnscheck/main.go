@@ -18,12 +18,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -75,7 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "dnscheck", version())
+		fmt.Fprintln(stdout, "dnscheck", version.String(""))
 		return exitPass
 	}
 	usage := func(format string, a ...any) int {
@@ -156,19 +155,4 @@ func loadExpectations(jsonPath, yamlPath string, stdin io.Reader, topo lab.Topol
 		return exps, nil
 	}
 	return dnscheck.Expectations(topo), nil
-}
-
-// version is this build's module version, the commit it was built from
-// when Go recorded one, and the Go toolchain.
-func version() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " commit " + s.Value[:12]
-			}
-		}
-	}
-	return v + " " + runtime.Version()
 }

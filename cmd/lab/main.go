@@ -187,7 +187,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newSSHConfigCmd(a),
 		newTerminalsCmd(a),
 	)
-	root.Version = version()
+	root.Version = versionString()
 	root.SetVersionTemplate("lab {{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
 	argsError(root)
