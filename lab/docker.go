@@ -36,14 +36,20 @@ const connectTimeout = 1500 * time.Millisecond
 // implements Engine for Up, Down and Status, and offers exec, copy, process
 // and network-fault methods to the other packages.
 type Docker struct {
-	c *client.Client
+	c    *client.Client
+	name string // as given to ConnectEngine
 }
 
 // Connect reaches the Docker engine named by the environment (DOCKER_HOST,
 // or the local socket), negotiating the API version, and fails within about
 // two seconds with a one-line, actionable error if nothing answers.
 func Connect(ctx context.Context) (*Docker, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	return connectWith(ctx, client.FromEnv)
+}
+
+// connectWith makes a client with opts and pings its engine.
+func connectWith(ctx context.Context, opts ...client.Opt) (*Docker, error) {
+	c, err := client.New(append(opts, client.WithAPIVersionNegotiation())...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v; check DOCKER_HOST", ErrEngineUnreachable, err)
 	}

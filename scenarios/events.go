@@ -4,7 +4,7 @@ import "time"
 
 // Event is something that happened while grading, for a caller that shows
 // progress (lab grade's live status lines): a SubmissionStarted, a
-// ScenarioStarted, a ScenarioDone or a SubmissionDone.
+// ScenarioStarted, a ScenarioDone, a SubmissionRetried or a SubmissionDone.
 type Event interface{ gradeEvent() }
 
 // SubmissionStarted is sent when a submission's grading begins (its turn
@@ -43,7 +43,17 @@ type SubmissionDone struct {
 	Report Report
 }
 
+// SubmissionRetried is sent when a submission's grading is abandoned
+// because its engine stopped answering: it is graded again from the start
+// on another engine, with a new SubmissionStarted, and what was announced
+// or done for it so far no longer counts.
+type SubmissionRetried struct {
+	Submission string
+	Engine     string // the engine that stopped answering
+}
+
 func (SubmissionStarted) gradeEvent() {}
+func (SubmissionRetried) gradeEvent() {}
 func (ScenarioStarted) gradeEvent()   {}
 func (ScenarioDone) gradeEvent()      {}
 func (SubmissionDone) gradeEvent()    {}

@@ -39,6 +39,7 @@ type gradeConfig struct {
 	dnsBin     func(ctx context.Context) ([]byte, error)
 	capture    bool
 	capturer   Capturer
+	engines    []*lab.Docker
 	fileChecks []FileCheck
 	maxPayload []int
 	mu         sync.Mutex
@@ -153,6 +154,15 @@ func WithDNSCheck(bin func(ctx context.Context) ([]byte, error)) GradeOption {
 	return func(c *gradeConfig) { c.dnsBin = bin }
 }
 
+// WithEngines spreads the submissions over more Docker engines than the
+// one Grade is given, each grading up to WithParallel submissions at once
+// and taking the next submission as a slot frees up. The engines must
+// hold the lab's images (images.Replicate). A submission's report does not
+// depend on the engine that graded it; Report.Engine names that engine.
+func WithEngines(more ...*lab.Docker) GradeOption {
+	return func(c *gradeConfig) { c.engines = append(c.engines, more...) }
+}
+
 // WithLabPrefix names the graded labs <prefix>-<n>; the default is "grade-"
 // and a random suffix, so concurrent graders never collide.
 func WithLabPrefix(p string) GradeOption {
@@ -166,10 +176,13 @@ func (c *gradeConfig) progressf(format string, args ...any) {
 }
 
 // Grade runs the scenarios against each submission, each in its own lab
-// with its own name and subnet, up to the parallel limit at once. Every lab
-// is torn down afterwards, also when grading fails or ctx is cancelled. A
-// submission whose lab cannot be set up gets a failed report saying why;
-// the error is only for a cancelled ctx or an unwritable results folder.
+// with its own name and subnet, up to the parallel limit at once on each
+// engine: d, and those of WithEngines. Every lab is torn down afterwards,
+// also when grading fails or ctx is cancelled. A submission whose lab
+// cannot be set up gets a failed report saying why; when its engine has
+// stopped answering too, the submission is graded again on another engine
+// instead. The error is only for a cancelled ctx or an unwritable results
+// folder.
 func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeOption) ([]Report, error) {
 	c := &gradeConfig{parallel: DefaultParallel(), labsPer: DefaultLabsPerSubmission, progress: io.Discard}
 	for _, o := range opts {
@@ -188,25 +201,31 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 	if c.capture && c.resultsDir == "" {
 		return nil, errors.New("capture needs a results folder for its files: add WithResultsDir")
 	}
-	if c.capture && c.capturer == nil {
-		c.capturer = TrafficCapturer(d)
-	}
+	engines := append([]*lab.Docker{d}, c.engines...)
 	reports := make([]Report, len(subs))
+	q := newGradeQueue(len(subs))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.parallel)
-	for i, sub := range subs {
-		g.Go(func() error {
-			reports[i] = c.gradeOne(gctx, d, fmt.Sprintf("%s-%d", c.labPrefix, i+1), sub)
-			if c.resultsDir != "" {
-				if err := WriteTranscripts(c.resultsDir, reports[i]); err != nil {
-					return err
-				}
-			}
-			c.emit(SubmissionDone{Report: reports[i]})
-			return nil
-		})
+	var workers sync.WaitGroup
+	for _, e := range engines {
+		ge := &gradeEngine{d: e}
+		for range c.parallel {
+			workers.Add(1)
+			g.Go(func() error {
+				defer workers.Done()
+				return c.gradeOn(gctx, ge, len(engines) > 1, q, subs, reports)
+			})
+		}
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	// Every engine stopped answering: what is left cannot be graded here.
+	for _, i := range q.left() {
+		reports[i] = NewReport(subs[i].Name, nil, errors.New("no Docker engine left to grade on: every engine stopped answering"), 0)
+		if err == nil && c.resultsDir != "" {
+			err = WriteTranscripts(c.resultsDir, reports[i])
+		}
+		c.emit(SubmissionDone{Report: reports[i]})
+	}
+	if err != nil {
 		return reports, err
 	}
 	if c.resultsDir != "" {
@@ -218,6 +237,115 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 		return reports, fmt.Errorf("grading stopped: %w", err)
 	}
 	return reports, nil
+}
+
+// gradeEngine is one engine that Grade grades on, and whether it has
+// stopped answering.
+type gradeEngine struct {
+	d    *lab.Docker
+	mu   sync.Mutex
+	dead bool
+}
+
+// gradeOn is one of an engine's parallel slots: it grades the submissions
+// it takes from q until q is done. When a submission's lab broke and the
+// engine no longer answers (and others remain to retry on), the
+// submission goes back to q and the engine takes no more.
+func (c *gradeConfig) gradeOn(ctx context.Context, e *gradeEngine, retry bool, q *gradeQueue, subs []Submission, reports []Report) error {
+	for {
+		i, ok := q.take()
+		if !ok {
+			return nil
+		}
+		if e.isDead() {
+			q.giveBack(i)
+			return nil
+		}
+		rep := c.gradeOne(ctx, e.d, fmt.Sprintf("%s-%d", c.labPrefix, i+1), subs[i])
+		if retry && rep.Incomplete && ctx.Err() == nil && !e.d.Alive(ctx) {
+			if e.markDead() {
+				c.progressf("engine %s stopped answering: its submissions are graded on the other engines", e.d.Name())
+			}
+			c.emit(SubmissionRetried{Submission: subs[i].Name, Engine: e.d.Name()})
+			q.giveBack(i)
+			return nil
+		}
+		if retry {
+			rep.Engine = e.d.Name()
+		}
+		reports[i] = rep
+		if c.resultsDir != "" {
+			if err := WriteTranscripts(c.resultsDir, rep); err != nil {
+				q.finish()
+				return err
+			}
+		}
+		c.emit(SubmissionDone{Report: rep})
+		q.finish()
+	}
+}
+
+func (e *gradeEngine) isDead() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dead
+}
+
+// markDead marks the engine dead and reports whether it was alive.
+func (e *gradeEngine) markDead() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	was := e.dead
+	e.dead = true
+	return !was
+}
+
+// gradeQueue holds the submissions (by index) still to grade. take blocks
+// until one is there or every submission is finished; a submission given
+// back is taken again by another slot. Its buffer holds every submission,
+// so giving back never blocks.
+type gradeQueue struct {
+	ch        chan int
+	mu        sync.Mutex
+	remaining int
+}
+
+func newGradeQueue(n int) *gradeQueue {
+	q := &gradeQueue{ch: make(chan int, n), remaining: n}
+	for i := range n {
+		q.ch <- i
+	}
+	if n == 0 {
+		close(q.ch)
+	}
+	return q
+}
+
+func (q *gradeQueue) take() (int, bool) { i, ok := <-q.ch; return i, ok }
+
+func (q *gradeQueue) giveBack(i int) { q.ch <- i }
+
+// finish marks one submission graded; the last one ends every take.
+func (q *gradeQueue) finish() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.remaining--; q.remaining == 0 {
+		close(q.ch)
+	}
+}
+
+// left is what no slot graded, once every slot has returned.
+func (q *gradeQueue) left() []int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.remaining == 0 {
+		return nil
+	}
+	var out []int
+	for len(q.ch) > 0 {
+		out = append(out, <-q.ch)
+	}
+	return out
 }
 
 // WriteSummaries writes summary.csv and summary.json for a batch of
@@ -366,7 +494,11 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d *lab.Docker, name string
 		}
 		var capt *scenarioCapture
 		if c.capture {
-			capt = &scenarioCapture{start: c.capturer, topo: topo,
+			start := c.capturer
+			if start == nil {
+				start = TrafficCapturer(d)
+			}
+			capt = &scenarioCapture{start: start, topo: topo,
 				dir: filepath.Join(c.resultsDir, SafeName(sub.Name), SafeName(sc.Name), CaptureDir)}
 		}
 		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})

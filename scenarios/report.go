@@ -32,7 +32,10 @@ type Report struct {
 	AwaitingTA int           `json:"awaiting_ta,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
-	Results    []Result      `json:"results"`
+	// Engine is the Docker engine that graded the submission, when it was
+	// graded on one of several (lab grade --engine).
+	Engine  string   `json:"engine,omitempty"`
+	Results []Result `json:"results"`
 }
 
 // errorText says why the report has no results: a refused submission, or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -38,6 +39,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		summary       string
 		visibility    scenarios.Visibilities
 		labPrefix     string
+		engines       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -148,11 +150,13 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 			return asGraderFailure(gradeAll(cmd.Context(), a, subs, refused, opts, gradeOutputs{
 				resultsDir: resultsDir, junit: junit, gradescope: gradescope, asJSON: asJSON,
 				gradescopeDir: gradescopeDir, summary: summary, visibility: visibility,
+				engines: engines,
 			}))
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&parallel, "parallel", scenarios.DefaultParallel(), "grade this many submissions at once, each in its own lab (default: one per CPU, at most 4)")
+	f.IntVar(&parallel, "parallel", scenarios.DefaultParallel(), "grade this many submissions at once on each engine, each in its own lab (default: one per CPU, at most 4)")
+	f.StringArrayVar(&engines, "engine", nil, "grade on this Docker engine: unix:///path, tcp://host:port, ssh://user@host or a docker context name; repeat it to spread the submissions over several (default: $DOCKER_HOST or the local engine)")
 	f.IntVar(&labsPer, "labs", scenarios.DefaultLabsPerSubmission, "share each submission's scenarios among this many labs of its own, run at once")
 	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
 	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
@@ -352,22 +356,40 @@ type gradeOutputs struct {
 	gradescopeDir, summary        string
 	visibility                    scenarios.Visibilities
 	asJSON                        bool
+	engines                       []string // --engine: grade on these engines
 }
 
 // gradeAll grades the submissions and writes the reports; every error it
 // returns is the grader's (exit 3), not a student's failure.
 func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused []scenarios.Report, opts []scenarios.GradeOption, out gradeOutputs) error {
 	resultsDir, junit, gradescope, asJSON := out.resultsDir, out.junit, out.gradescope, out.asJSON
-	d, err := a.connect(ctx)
+	engines, err := connectEngines(ctx, a, out.engines)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() {
+		for _, e := range engines {
+			e.Close()
+		}
+	}()
+	d := engines[0]
 	refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host))
+	// The other engines get the very images the first one grades with.
+	var more []*lab.Docker
+	for _, e := range engines[1:] {
+		if err := images.Replicate(ctx, d.Client(), e.Client(), refs, images.WithProgress(a.stderr)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(a.stderr, "lab: warning: engine %s: images: %s; grading on the others\n", e.Name(), oneLine(err.Error()))
+			continue
+		}
+		more = append(more, e)
+	}
+	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host), scenarios.WithEngines(more...))
 	// Made only now that every input has been accepted: bad input leaves
 	// no folder behind.
 	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
@@ -462,4 +484,41 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 	}
 	return gradeExit(reports)
+}
+
+// connectEngines reaches the engines lab grade runs on: those of --engine,
+// or the environment's. One that does not answer is left out with a
+// warning, so one machine down does not stop a class's grading; none
+// answering is an error.
+func connectEngines(ctx context.Context, a *app, names []string) ([]*lab.Docker, error) {
+	if len(names) == 0 {
+		d, err := a.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []*lab.Docker{d}, nil
+	}
+	var engines []*lab.Docker
+	var lastErr error
+	for _, name := range names {
+		d, err := lab.ConnectEngine(ctx, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			lastErr = err
+			if len(names) > 1 {
+				fmt.Fprintf(a.stderr, "lab: warning: %s; grading on the other engines\n", oneLine(userMessage(err)))
+			}
+			continue
+		}
+		engines = append(engines, d)
+	}
+	if len(engines) == 0 {
+		if len(names) > 1 {
+			return nil, fmt.Errorf("%w: none of the %d engines of --engine answers", lab.ErrEngineUnreachable, len(names))
+		}
+		return nil, lastErr
+	}
+	return engines, nil
 }

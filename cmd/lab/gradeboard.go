@@ -141,6 +141,16 @@ func (b *gradeBoard) event(e scenarios.Event) {
 		if !b.live {
 			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", checkWord(e), b.nameWidth, e.Submission, e.Scenario, e.Points, e.Max, seconds(e.Took))
 		}
+	case scenarios.SubmissionRetried:
+		if i := slices.IndexFunc(b.running, func(s *subProgress) bool { return s.name == e.Submission }); i >= 0 {
+			s := b.running[i]
+			b.checksStarted -= s.checks
+			b.checksDone -= s.done
+			b.running = slices.Delete(b.running, i, i+1)
+		}
+		if !b.live {
+			fmt.Fprintf(b.w, "%s %-*s  engine %s stopped answering: grading again on another\n", b.count(), b.nameWidth, e.Submission, e.Engine)
+		}
 	case scenarios.SubmissionDone:
 		b.graded++
 		r := e.Report

@@ -324,3 +324,26 @@ func TestWatchBatchKeepsTheDetailsInTheResultsFolder(t *testing.T) {
 		t.Errorf("no %s in the results folder: %v", gradeLog, err)
 	}
 }
+
+// TestGradeBoardRetriedOnAnotherEngine: a submission whose engine stopped
+// answering starts again elsewhere; its first attempt's checks no longer
+// count towards the ETA, and it is graded once in [k/N].
+func TestGradeBoardRetriedOnAnotherEngine(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)}
+	var out bytes.Buffer
+	b := newGradeBoard(&out, []string{"carol"}, clk.now)
+	b.event(scenarios.SubmissionStarted{Submission: "carol", Scenarios: 2})
+	b.event(scenarios.ScenarioDone{Submission: "carol", Scenario: "m1-broadcast", Status: scenarios.Passed, Required: true, Points: 2, Max: 2})
+	b.event(scenarios.SubmissionRetried{Submission: "carol", Engine: "ssh://grader2"})
+	if b.checksStarted != 0 || b.checksDone != 0 || len(b.running) != 0 {
+		t.Fatalf("after the retry: %d of %d checks, %d running; want the first attempt forgotten", b.checksDone, b.checksStarted, len(b.running))
+	}
+	b.event(scenarios.SubmissionStarted{Submission: "carol", Scenarios: 2})
+	b.event(scenarios.SubmissionDone{Report: scenarios.Report{Submission: "carol", Score: 2, MaxScore: 2, Passed: true}})
+	if !strings.Contains(out.String(), "[0/1] carol  engine ssh://grader2 stopped answering: grading again on another\n") {
+		t.Errorf("no retry line in:\n%s", out.String())
+	}
+	if b.graded != 1 || b.checksDone != b.checksStarted {
+		t.Errorf("graded %d, checks %d of %d; want 1, all", b.graded, b.checksDone, b.checksStarted)
+	}
+}
