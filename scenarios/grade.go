@@ -511,6 +511,11 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d *lab.Docker, name string
 		c.progressf("%s", ProgressLine(sub.Name, res))
 		c.emit(scenarioDone(sub.Name, res))
 		report(i, res)
+		if res.Status == Error && ctx.Err() == nil && !d.Alive(ctx) {
+			// Every other scenario would fail the same way, each after
+			// its deadlines.
+			return fmt.Errorf("engine %s stopped answering", d.Name())
+		}
 	}
 	return nil
 }
