@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/dockerdtest"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
@@ -278,6 +280,11 @@ func TestGradeCancelled(t *testing.T) {
 // reports seconds per submission and submissions per hour.
 func benchGrade(b *testing.B, sub scenarios.Submission, n, parallel int) {
 	d, refs := labcontainers.Engine(b)
+	benchGradeOn(b, d, sub, n, parallel, scenarios.WithLabImages(refs.DNS, refs.Host))
+}
+
+// benchGradeOn is benchGrade on engine d, with more options.
+func benchGradeOn(b *testing.B, d *lab.Docker, sub scenarios.Submission, n, parallel int, opts ...scenarios.GradeOption) {
 	subs := make([]scenarios.Submission, n)
 	for i := range subs {
 		subs[i] = sub
@@ -285,8 +292,7 @@ func benchGrade(b *testing.B, sub scenarios.Submission, n, parallel int) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		reports, err := scenarios.Grade(context.Background(), d, subs,
-			scenarios.WithParallel(parallel), scenarios.WithLabImages(refs.DNS, refs.Host))
+		reports, err := scenarios.Grade(context.Background(), d, subs, append([]scenarios.GradeOption{scenarios.WithParallel(parallel)}, opts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -344,4 +350,36 @@ func BenchmarkGradeParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchGrade(b, sub, 6, scenarios.DefaultParallel())
+}
+
+// BenchmarkGradeEngines grades four naive student submissions on one
+// engine and on two (the machine's and a private dockerd, which on this
+// one machine share its CPUs): the throughput of lab grade --engine, and
+// what sharding costs.
+func BenchmarkGradeEngines(b *testing.B) {
+	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "students", "faithful"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, refs := labcontainers.Engine(b)
+	second := dockerdtest.Start(b)
+	if err := images.Replicate(context.Background(), d.Client(), second.Client, refs); err != nil {
+		b.Fatal(err)
+	}
+	d2, err := lab.ConnectEngine(context.Background(), second.Host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d2.Close()
+	for _, tc := range []struct {
+		engines, parallel int
+	}{{1, 2}, {2, 1}, {2, 2}} {
+		b.Run(fmt.Sprintf("engines=%d/parallel=%d", tc.engines, tc.parallel), func(b *testing.B) {
+			var more []scenarios.GradeOption
+			if tc.engines == 2 {
+				more = append(more, scenarios.WithEngines(d2))
+			}
+			benchGradeOn(b, d, sub, 4, tc.parallel, append(more, scenarios.WithLabImages(refs.DNS, refs.Host))...)
+		})
+	}
 }

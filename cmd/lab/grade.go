@@ -57,7 +57,10 @@ cannot be reached. Labs are always torn
 down, also on failure and Ctrl-C. --only REGEX runs only the scenarios whose
 name matches; --capture records every host's traffic during each scenario
 into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
-...), ready for lab analyze and lab diagram.`,
+...), ready for lab analyze and lab diagram. --engine E (repeatable: unix://,
+tcp://, ssh:// or a docker context name) spreads the submissions over
+several Docker engines, --parallel at a time on each; a submission whose
+engine stops answering is graded again on another.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Everything about the command line is checked before any
 			// lab is made: a bad value or path is a usage error (2), and
