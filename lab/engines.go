@@ -109,3 +109,12 @@ func contextStoreDir() string {
 	}
 	return filepath.Join(dir, "contexts")
 }
+
+// CPUs is how many CPUs the engine's machine has, 0 if it does not say.
+func (d *Docker) CPUs(ctx context.Context) int {
+	res, err := d.c.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return 0
+	}
+	return res.Info.NCPU
+}

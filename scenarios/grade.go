@@ -91,11 +91,15 @@ func WithCapture(enabled bool) GradeOption {
 	return func(c *gradeConfig) { c.capture = enabled }
 }
 
-// DefaultParallel is how many submissions Grade grades at once by default:
-// one per CPU, at most 4. A sandboxed lab's hosts get half a CPU each and
-// spend most of their time waiting, so one lab per CPU keeps the machine
-// busy without starving any lab.
-func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), 4) }
+// DefaultParallel is how many submissions Grade grades at once by default
+// on this machine: one per CPU, at most 4. A sandboxed lab's hosts get half
+// a CPU each and spend most of their time waiting, so one lab per CPU keeps
+// the machine busy without starving any lab.
+func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), maxParallel) }
+
+// maxParallel bounds the default number of submissions graded at once on
+// one engine.
+const maxParallel = 4
 
 // DefaultLabsPerSubmission is how many labs grade one submission at once.
 const DefaultLabsPerSubmission = 2
@@ -111,13 +115,26 @@ func WithLabsPerSubmission(n int) GradeOption {
 	}
 }
 
-// WithParallel grades up to n submissions at once, each in its own lab.
+// WithParallel grades up to n submissions at once on each engine, each in
+// its own lab. Without it, each engine grades one per CPU of its machine,
+// at most 4 (DefaultParallel on this one).
 func WithParallel(n int) GradeOption {
 	return func(c *gradeConfig) {
 		if n > 0 {
 			c.parallel = n
 		}
 	}
+}
+
+// slots is how many submissions engine d grades at once.
+func (c *gradeConfig) slots(ctx context.Context, d *lab.Docker) int {
+	if c.parallel > 0 {
+		return c.parallel
+	}
+	if n := d.CPUs(ctx); n > 0 {
+		return min(n, maxParallel)
+	}
+	return DefaultParallel()
 }
 
 // WithProgress prints one line per lab event and per finished scenario.
@@ -184,7 +201,7 @@ func (c *gradeConfig) progressf(format string, args ...any) {
 // instead. The error is only for a cancelled ctx or an unwritable results
 // folder.
 func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeOption) ([]Report, error) {
-	c := &gradeConfig{parallel: DefaultParallel(), labsPer: DefaultLabsPerSubmission, progress: io.Discard}
+	c := &gradeConfig{labsPer: DefaultLabsPerSubmission, progress: io.Discard}
 	for _, o := range opts {
 		o(c)
 	}
@@ -208,7 +225,7 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 	var workers sync.WaitGroup
 	for _, e := range engines {
 		ge := &gradeEngine{d: e}
-		for range c.parallel {
+		for range c.slots(ctx, e) {
 			workers.Add(1)
 			g.Go(func() error {
 				defer workers.Done()

@@ -70,7 +70,7 @@ engine stops answering is graded again on another.`,
 				if gradescope != "" && len(args) > 1 {
 					return nil, nil, nil, fmt.Errorf("--gradescope writes one submission's results.json; use --gradescope-dir DIR for one results.json per submission")
 				}
-				if parallel < 1 {
+				if cmd.Flags().Changed("parallel") && parallel < 1 {
 					return nil, nil, nil, fmt.Errorf("--parallel %d: must be at least 1", parallel)
 				}
 				if labsPer < 1 {
@@ -123,7 +123,6 @@ engine stops answering is graded again on another.`,
 					}
 				}
 				opts := []scenarios.GradeOption{
-					scenarios.WithParallel(parallel),
 					scenarios.WithLabsPerSubmission(labsPer),
 					scenarios.WithResultsDir(resultsDir),
 					scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
@@ -131,6 +130,10 @@ engine stops answering is graded again on another.`,
 					scenarios.WithFileChecks(fileChecks),
 					scenarios.WithMaxPayloadAnswers(maxPayload...),
 					scenarios.WithCapture(capture),
+				}
+				if cmd.Flags().Changed("parallel") {
+					// Otherwise each engine grades one per CPU of its own.
+					opts = append(opts, scenarios.WithParallel(parallel))
 				}
 				if labPrefix != "" {
 					opts = append(opts, scenarios.WithLabPrefix(labPrefix))
@@ -158,7 +161,7 @@ engine stops answering is graded again on another.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&parallel, "parallel", scenarios.DefaultParallel(), "grade this many submissions at once on each engine, each in its own lab (default: one per CPU, at most 4)")
+	f.IntVar(&parallel, "parallel", 0, "grade this many submissions at once on each engine, each in its own lab (default: one per CPU of the engine's machine, at most 4)")
 	f.StringArrayVar(&engines, "engine", nil, "grade on this Docker engine: unix:///path, tcp://host:port, ssh://user@host or a docker context name; repeat it to spread the submissions over several (default: $DOCKER_HOST or the local engine)")
 	f.IntVar(&labsPer, "labs", scenarios.DefaultLabsPerSubmission, "share each submission's scenarios among this many labs of its own, run at once")
 	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
