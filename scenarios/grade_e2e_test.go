@@ -298,7 +298,7 @@ func benchGradeOn(b *testing.B, d *lab.Docker, sub scenarios.Submission, n, para
 		}
 		for _, r := range reports {
 			if !r.Passed {
-				b.Fatalf("%s did not pass: %v", r.Submission, failedChecks(r, false))
+				b.Fatalf("%s did not pass: %v (incomplete %v, %s; engine %s)", r.Submission, failedChecks(r, false), r.Incomplete, r.Error, r.Engine)
 			}
 		}
 	}
