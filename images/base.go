@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,7 +18,8 @@ import (
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
-	"golang.org/x/sys/unix"
+
+	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
 )
 
 func (b *builder) ensureBase(ctx context.Context) (builtImage, error) {
@@ -87,7 +87,7 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	b.cfg.progressf("base: debootstrap done in %s", b.cfg.now().Sub(t).Round(100*time.Millisecond))
 	// debootstrap leaves /proc and /sys mounted if it was interrupted; the
 	// tar must never walk into them.
-	if err := unmountUnder(rootfs); err != nil {
+	if err := mountinfo.Unmount(rootfs); err != nil {
 		return fmt.Errorf("build base: %w", err)
 	}
 	if err := trim(rootfs); err != nil {
@@ -256,74 +256,10 @@ func (l *lastLines) last() string {
 	return l.lines[len(l.lines)-1]
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(mountinfo []byte, dir string) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) of
-// /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// unmountUnder detaches every mount at or below dir and fails if any stays.
-func unmountUnder(dir string) error {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	for range 3 {
-		info, err := os.ReadFile("/proc/self/mountinfo")
-		if err != nil {
-			return fmt.Errorf("read mounts: %w", err)
-		}
-		mps := mountsUnder(info, dir)
-		if len(mps) == 0 {
-			return nil
-		}
-		for _, mp := range mps {
-			_ = unix.Unmount(mp, unix.MNT_DETACH)
-		}
-	}
-	return fmt.Errorf("%s still has mounts in it; unmount them before removing it", dir)
-}
-
 // removeRootfs removes a build folder, but never while something is mounted
 // inside it: a bind-mounted /dev would take the host's devices with it.
 func removeRootfs(work string) error {
-	if err := unmountUnder(work); err != nil {
+	if err := mountinfo.Unmount(work); err != nil {
 		return fmt.Errorf("left %s in place: %w", work, err)
 	}
 	if err := os.RemoveAll(work); err != nil {

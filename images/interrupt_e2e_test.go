@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
 )
 
 // TestInterruptedBaseBuildLeavesNothingBehind cancels a real debootstrap
@@ -55,7 +57,7 @@ wait:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(mountsUnder(info, realTmp)) > 0 {
+			if len(mountinfo.Under(info, realTmp)) > 0 {
 				break wait
 			}
 		}
@@ -69,7 +71,7 @@ wait:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := mountsUnder(info, realTmp); len(m) > 0 {
+	if m := mountinfo.Under(info, realTmp); len(m) > 0 {
 		t.Errorf("mounts left behind: %v", m)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {

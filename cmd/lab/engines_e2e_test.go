@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -49,18 +48,12 @@ func copiesOf(t *testing.T, fixture string, n int) []string {
 // gradeJSON runs lab grade --json with args and decodes its reports.
 func gradeJSON(ctx context.Context, t *testing.T, args ...string) (int, []scenarios.Report, string) {
 	t.Helper()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer devnull.Close()
-	var out, errb bytes.Buffer
-	code := run(ctx, append([]string{"grade", "--json"}, args...), devnull, &out, &errb)
+	code, out, stderr := runLabContext(ctx, t, append([]string{"grade", "--json"}, args...)...)
 	var reports []scenarios.Report
-	if err := json.Unmarshal(out.Bytes(), &reports); err != nil {
-		t.Fatalf("exit %d; the reports are not JSON: %v\n%s\nstderr:\n%s", code, err, out.String(), errb.String())
+	if err := json.Unmarshal([]byte(out), &reports); err != nil {
+		t.Fatalf("exit %d; the reports are not JSON: %v\n%s\nstderr:\n%s", code, err, out, stderr)
 	}
-	return code, reports, errb.String()
+	return code, reports, stderr
 }
 
 // verdicts is a report's outcome, check by check, without timings.

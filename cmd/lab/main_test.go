@@ -16,13 +16,19 @@ import (
 // runLab runs the CLI in-process and returns its exit code and output.
 func runLab(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runLabContext(context.Background(), t, args...)
+}
+
+// runLabContext is runLab with a context.
+func runLabContext(ctx context.Context, t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer devnull.Close()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, devnull, &out, &errb)
+	code := run(ctx, args, devnull, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -15,7 +15,6 @@
 package dockerdtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -37,6 +36,8 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
+
+	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
 )
 
 // Daemon is a running private dockerd.
@@ -367,7 +368,7 @@ func reap(dir string) error {
 		}
 	}
 
-	if err := unmountUnder(dir); err != nil {
+	if err := mountinfo.Unmount(dir); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -421,56 +422,6 @@ func waitGone(pids []int, timeout time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// unmountUnder detaches every mount at or under dir, deepest first.
-func unmountUnder(dir string) error {
-	for range 5 {
-		f, err := os.Open("/proc/self/mountinfo")
-		if err != nil {
-			return err
-		}
-		var mps []string
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 5 {
-				continue
-			}
-			mp := unescapeMount(fields[4])
-			if mp == dir || strings.HasPrefix(mp, dir+"/") {
-				mps = append(mps, mp)
-			}
-		}
-		f.Close()
-		if len(mps) == 0 {
-			return nil
-		}
-		slices.SortFunc(mps, func(a, b string) int { return len(b) - len(a) })
-		for _, mp := range mps {
-			_ = unix.Unmount(mp, unix.MNT_DETACH)
-		}
-	}
-	return fmt.Errorf("mounts under %s remain after unmounting", dir)
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // LoadImages copies images from one engine to another, streaming ImageSave
