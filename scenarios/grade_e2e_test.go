@@ -352,10 +352,13 @@ func BenchmarkGradeParallel(b *testing.B) {
 	benchGrade(b, sub, 6, scenarios.DefaultParallel())
 }
 
-// BenchmarkGradeEngines grades four naive student submissions on one
-// engine and on two (the machine's and a private dockerd, which on this
-// one machine share its CPUs): the throughput of lab grade --engine, and
-// what sharding costs.
+// BenchmarkGradeEngines grades four naive student submissions with two
+// slots: both on one engine, and one on each of two (the machine's and a
+// private dockerd, which on this one machine share its CPUs). It measures
+// what sharding over engines costs, not what a second machine gains: each
+// engine's slots are its own, so that gain is linear in the machines.
+// (Two slots on each engine here would be four labs on two cores, which
+// the sandbox's CPU shares do not allow for.)
 func BenchmarkGradeEngines(b *testing.B) {
 	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "students", "faithful"))
 	if err != nil {
@@ -373,7 +376,7 @@ func BenchmarkGradeEngines(b *testing.B) {
 	defer d2.Close()
 	for _, tc := range []struct {
 		engines, parallel int
-	}{{1, 2}, {2, 1}, {2, 2}} {
+	}{{1, 2}, {2, 1}} {
 		b.Run(fmt.Sprintf("engines=%d/parallel=%d", tc.engines, tc.parallel), func(b *testing.B) {
 			var more []scenarios.GradeOption
 			if tc.engines == 2 {
