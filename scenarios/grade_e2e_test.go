@@ -357,8 +357,8 @@ func BenchmarkGradeParallel(b *testing.B) {
 // private dockerd, which on this one machine share its CPUs). It measures
 // what sharding over engines costs, not what a second machine gains: each
 // engine's slots are its own, so that gain is linear in the machines.
-// (Two slots on each engine here would be four labs on two cores, which
-// the sandbox's CPU shares do not allow for.)
+// (Two slots on each engine here would be eight labs, forty hosts, on two
+// cores: measured, a lab's set-up then ran past its 3-minute deadline.)
 func BenchmarkGradeEngines(b *testing.B) {
 	sub, err := scenarios.LoadSubmission(filepath.Join("..", "testdata", "students", "faithful"))
 	if err != nil {
