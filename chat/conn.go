@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -20,10 +21,10 @@ type client struct {
 	key        string // NameKey(name)
 	framed     bool
 	saidPrefix string
-	// try writes what fits in the socket buffer without blocking; nil when
-	// the connection has no file descriptor, and then the writer goroutine
-	// does every write.
-	try func([]byte) (int, error)
+	// raw reads the socket and writes what fits in its buffer without
+	// blocking; nil when the connection has no non-blocking file
+	// descriptor, and then the writer goroutine does every write.
+	raw *rawSocket
 
 	mu sync.Mutex
 	// cur is the next broadcast-log entry this client has not been sent.
@@ -68,44 +69,107 @@ func newClient(s *Server, nc net.Conn) *client {
 	c := &client{
 		s:          s,
 		nc:         nc,
-		br:         bufio.NewReaderSize(nc, s.maxLine+2),
 		ip:         ip,
 		wake:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	var src io.Reader = nc
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			c.try = func(b []byte) (int, error) { return tryWrite(rc, b) }
+			nb := false
+			if rc.Control(func(fd uintptr) { nb = nonblocking(fd) }) == nil && nb {
+				c.raw = newRawSocket(rc)
+				src = c.raw
+			}
 		}
 	}
+	c.br = bufio.NewReaderSize(src, s.maxLine+2)
 	return c
 }
 
-// tryWrite writes b to a non-blocking socket once: it returns how much the
-// kernel took, which is less than len(b) when the socket buffer is full.
-func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if !errors.Is(werr, syscall.EINTR) {
-				break
-			}
+// rawSocket reads and writes a non-blocking socket with readNonblock and
+// writeNonblock (rawio_*.go) through its RawConn, which keeps the
+// descriptor open meanwhile. Its callbacks are bound once, so a read or a
+// write allocates nothing. Only the client's reader goroutine reads, and
+// only the owner of the connection writes (see writeOwner), so each half
+// has one user at a time.
+type rawSocket struct {
+	rc syscall.RawConn
+
+	wbuf  []byte
+	wn    int
+	werr  error
+	wfunc func(fd uintptr) bool
+
+	rbuf  []byte
+	rn    int
+	rerr  error
+	rfunc func(fd uintptr) bool
+}
+
+func newRawSocket(rc syscall.RawConn) *rawSocket {
+	s := &rawSocket{rc: rc}
+	s.wfunc, s.rfunc = s.writeFD, s.readFD
+	return s
+}
+
+func (s *rawSocket) writeFD(fd uintptr) bool {
+	for {
+		s.wn, s.werr = writeNonblock(fd, s.wbuf)
+		if !errors.Is(s.werr, syscall.EINTR) {
+			return true // never wait: the caller hands a full socket to the writer
 		}
-		return true // never wait: the caller hands a full socket to the writer
-	})
+	}
+}
+
+// tryWrite writes b once: it returns how much the kernel took, which is
+// less than len(b) when the socket buffer is full.
+func (s *rawSocket) tryWrite(b []byte) (int, error) {
+	s.wbuf = b
+	err := s.rc.Write(s.wfunc)
+	s.wbuf = nil
+	n, werr := s.wn, s.werr
 	if errors.Is(werr, syscall.EAGAIN) {
 		return 0, nil
 	}
 	if err == nil {
 		err = werr
 	}
-	if n < 0 {
-		n = 0
+	return max(n, 0), err
+}
+
+func (s *rawSocket) readFD(fd uintptr) bool {
+	for {
+		s.rn, s.rerr = readNonblock(fd, s.rbuf)
+		switch {
+		case errors.Is(s.rerr, syscall.EINTR):
+			continue
+		case errors.Is(s.rerr, syscall.EAGAIN):
+			return false // wait in the network poller until it is readable
+		}
+		return true
 	}
-	return n, err
+}
+
+// Read reads as net.Conn's Read does; read deadlines and Close apply in
+// the same way.
+func (s *rawSocket) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	s.rbuf = p
+	err := s.rc.Read(s.rfunc)
+	s.rbuf = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case s.rerr != nil:
+		return 0, s.rerr
+	case s.rn == 0:
+		return 0, io.EOF
+	}
+	return s.rn, nil
 }
 
 // line returns msg as a queue entry.
@@ -187,7 +251,7 @@ func (c *client) flush(scratch []byte) []byte {
 		c.mu.Unlock()
 		return scratch
 	}
-	if !c.framed || c.try == nil || c.closing {
+	if !c.framed || c.raw == nil || c.closing {
 		c.owner = ownerWriter
 		c.mu.Unlock()
 		c.signal()
@@ -197,7 +261,7 @@ func (c *client) flush(scratch []byte) []byte {
 	for {
 		scratch = c.appendBatch(scratch[:0], c.limit())
 		c.mu.Unlock()
-		n, err := c.try(scratch)
+		n, err := c.raw.tryWrite(scratch)
 		if err != nil {
 			c.kill()
 			return scratch

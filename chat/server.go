@@ -23,9 +23,10 @@ var errNameTaken = errors.New("name taken")
 // Server is a chat server for one Mode. Each connection has a reader
 // goroutine. Every broadcast is stored once in a log that each joined
 // client reads through its own cursor; one flusher goroutine writes what
-// each client is owed without blocking, at most once per batch delay, and
-// hands a client whose socket is full to that client's writer goroutine,
-// so a slow or silent client never delays anyone else.
+// each client is owed without blocking, in passes whose spacing adapts to
+// what a pass costs (see flushLoop), and hands a client whose socket is
+// full to that client's writer goroutine, so a slow or silent client never
+// delays anyone else.
 type Server struct {
 	mode         Mode
 	regTimeout   time.Duration
@@ -34,6 +35,7 @@ type Server struct {
 	pace         time.Duration
 	writeTimeout time.Duration
 	batchDelay   time.Duration
+	flushShare   float64
 	keepAlive    net.KeepAliveConfig
 	store        *Store
 	throttle     *Throttle
@@ -95,12 +97,23 @@ func WithPace(d time.Duration) Option { return func(s *Server) { s.pace = d } }
 // that accepts no data for that long is disconnected.
 func WithWriteTimeout(d time.Duration) Option { return func(s *Server) { s.writeTimeout = d } }
 
-// WithBatchDelay spaces the writes to one framed client at least d apart
-// (default 40ms; 0 disables it). A message for a connection that has been
-// quiet for d is written at once; under heavy fan-out, messages that arrive
-// within d of the last write leave together in the next one. It trades at
-// most d of latency for far fewer system calls.
+// WithBatchDelay bounds how long batching may hold a message back
+// (default 250ms; 0 turns batching off). The flusher writes in passes over
+// every client; the gap before the next pass follows from the last pass's
+// cost (see WithFlushShare), and is never more than d. A pass over a few
+// clients costs microseconds, so a quiet or small server writes each
+// message at once; a pass over a thousand sockets costs milliseconds, and
+// then the messages of the gap leave together, one write per client.
 func WithBatchDelay(d time.Duration) Option { return func(s *Server) { s.batchDelay = d } }
+
+// WithFlushShare sets the share of one CPU that the flusher may spend
+// writing while messages keep coming (default 0.25): after a pass that
+// took c of CPU time, the next starts c/share after it at the earliest
+// (and later on an oversubscribed machine, see passGap). A smaller share
+// makes bigger batches (less CPU per delivered message, more latency); 1
+// starts a pass as soon as the last one ends. A share outside (0, 1]
+// means 1.
+func WithFlushShare(share float64) Option { return func(s *Server) { s.flushShare = share } }
 
 // WithStore sets the user store for ModeAuth.
 func WithStore(st *Store) Option { return func(s *Server) { s.store = st } }
@@ -126,7 +139,8 @@ func NewServer(opts ...Option) *Server {
 		sendQueue:    4096,
 		pace:         500 * time.Millisecond,
 		writeTimeout: 10 * time.Second,
-		batchDelay:   40 * time.Millisecond,
+		batchDelay:   250 * time.Millisecond,
+		flushShare:   0.25,
 		keepAlive:    net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3},
 		logger:       slog.New(slog.DiscardHandler),
 		sleep:        sleepOrAbort,
@@ -145,6 +159,9 @@ func NewServer(opts ...Option) *Server {
 	}
 	if s.registrations == nil {
 		s.registrations = NewRateLimit(5, time.Minute, nil)
+	}
+	if !(s.flushShare > 0) || s.flushShare > 1 {
+		s.flushShare = 1
 	}
 	s.text = notices{s.mode}
 	return s
@@ -266,6 +283,9 @@ func (s *Server) handle(c *client) {
 	}
 	s.logger.Info("client connected", "name", c.name, "ip", c.ip, "framed", c.framed)
 	go c.writeLoop()
+	// The greeting (and a framed client's first peer list) goes out now
+	// rather than with the next pass, so a join never waits for a batch.
+	c.flush(nil)
 	tooLong := s.readLoop(c)
 	end := s.leave(c)
 	s.logger.Info("client disconnected", "name", c.name, "ip", c.ip)
@@ -523,14 +543,25 @@ func (s *Server) kick() {
 	}
 }
 
-// flushLoop writes what every client is owed, at most once per batch
-// delay: a quiet server writes a message at once, a busy one sends each
-// client its burst in one write. Flushing every connection in one pass
-// costs one timer and no goroutine wake per connection.
+// flushLoop writes what every client is owed, in passes over all joined
+// clients; a pass costs one non-blocking write per client that is owed
+// something, and no timer or goroutine wake per connection.
+//
+// The spacing of the passes adapts to their cost, as a group commit does:
+// the first message after a pause is written at once, and messages that
+// arrive while a pass is written or during the gap after it leave together
+// in the next pass. The gap follows from the CPU time and the duration of
+// the last pass (passGap), so the flusher uses at most the flush share of
+// a CPU however many messages come in. A server with a few clients has
+// passes of microseconds and so gaps of well under a millisecond; only a
+// pass over many sockets makes messages wait, and the more clients a pass
+// reaches, the more messages each of its writes carries. The CPU time is
+// measured on the flusher's own thread.
 func (s *Server) flushLoop() {
+	pinFlusher()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	var last time.Time
+	var next time.Time
 	var scratch []byte
 	for {
 		select {
@@ -538,7 +569,7 @@ func (s *Server) flushLoop() {
 		case <-s.quit:
 			return
 		}
-		if wait := time.Until(last.Add(s.batchDelay)); wait > 0 {
+		if wait := time.Until(next); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-timer.C:
@@ -546,7 +577,7 @@ func (s *Server) flushLoop() {
 				return
 			}
 		}
-		last = time.Now()
+		start, cpu := time.Now(), flusherClock()
 		s.mu.RLock()
 		clients := s.order
 		s.mu.RUnlock()
@@ -562,8 +593,39 @@ func (s *Server) flushLoop() {
 		if cap(scratch) > 4*maxBatch {
 			scratch = nil
 		}
+		next = start.Add(s.passGap(flusherClock()-cpu, time.Since(start)))
 	}
 }
+
+// passGap returns how long after the start of a pass the next one may
+// start, for a pass that used cost of CPU time and lasted took: cost
+// divided by the flush share, so that the flusher uses at most that share
+// of a CPU, and never more than the batch delay.
+//
+// A pass that got less than contendedShare of a CPU while it ran (it
+// waited for one the rest of the time) shows an oversubscribed machine.
+// Then the gap grows with the square of the shortfall, so that the
+// flusher leaves more of the CPUs to everything else, clients included;
+// a pass that got 40% of a CPU is followed by a gap 2.25 times as long.
+// Messages wait longer, but on such a machine so do those of every other
+// process. A pass shorter than contentionMinPass is too short to tell
+// contention from one preemption and is taken at its cost.
+func (s *Server) passGap(cost, took time.Duration) time.Duration {
+	if s.batchDelay <= 0 || cost <= 0 {
+		return 0
+	}
+	gap := float64(cost) / s.flushShare
+	if got := float64(cost) / float64(took); cost >= contentionMinPass && got < contendedShare {
+		gap *= (contendedShare / got) * (contendedShare / got)
+	}
+	return min(time.Duration(gap), s.batchDelay)
+}
+
+// contendedShare and contentionMinPass: see passGap.
+const (
+	contendedShare    = 0.6
+	contentionMinPass = time.Millisecond
+)
 
 func (s *Server) peersLocked() []Peer {
 	peers := make([]Peer, len(s.order))
@@ -597,6 +659,12 @@ func lingerClose(nc net.Conn) {
 	}
 	nc.Close()
 }
+
+// clockEpoch anchors nanotime.
+var clockEpoch = time.Now()
+
+// nanotime returns monotonic nanoseconds since the package was loaded.
+func nanotime() int64 { return int64(time.Since(clockEpoch)) }
 
 func sleepOrAbort(d time.Duration, abort <-chan struct{}) bool {
 	if d <= 0 {

@@ -42,7 +42,8 @@ func run(args []string, stderr io.Writer) error {
 	sendQueue := fs.Int("send-queue", 4096, "messages queued for one client before it is disconnected as too slow")
 	pace := fs.Duration("pace", 500*time.Millisecond, "quiet time before and after a peer list sent to a handout-style client")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Second, "longest a client may block one write before it is disconnected")
-	batchDelay := fs.Duration("batch-delay", 40*time.Millisecond, "least time between two writes to one framed client, so bursts share a write (0: off)")
+	batchDelay := fs.Duration("batch-delay", 250*time.Millisecond, "longest batching may hold a message back (0: no batching)")
+	flushShare := fs.Float64("flush-share", 0.25, "share of one CPU the flusher may spend writing under load: write passes are spaced by their cost over this share (1: back to back)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +69,8 @@ func run(args []string, stderr io.Writer) error {
 		return errors.New("--registration-timeout and --write-timeout must be positive")
 	case *pace < 0 || *batchDelay < 0:
 		return errors.New("--pace and --batch-delay cannot be negative")
+	case !(*flushShare > 0 && *flushShare <= 1):
+		return fmt.Errorf("--flush-share %v: want more than 0 and at most 1", *flushShare)
 	}
 	if *listen == "" {
 		if *listen, err = defaultListen(); err != nil {
@@ -87,6 +90,7 @@ func run(args []string, stderr io.Writer) error {
 		chat.WithPace(*pace),
 		chat.WithWriteTimeout(*writeTimeout),
 		chat.WithBatchDelay(*batchDelay),
+		chat.WithFlushShare(*flushShare),
 		chat.WithLogger(logger),
 	}
 	if m == chat.ModeAuth {

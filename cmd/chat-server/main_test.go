@@ -23,7 +23,7 @@ func TestDefaultListen(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--mode", "nonsense"}, {"stray"}, {"--listen", "256.0.0.1:1"}} {
+	for _, args := range [][]string{{"--mode", "nonsense"}, {"stray"}, {"--listen", "256.0.0.1:1"}, {"--flush-share", "0"}, {"--flush-share", "1.5"}, {"--batch-delay", "-1s"}} {
 		if err := run(args, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
