@@ -222,15 +222,10 @@ func Grade(ctx context.Context, d *lab.Docker, subs []Submission, opts ...GradeO
 	reports := make([]Report, len(subs))
 	q := newGradeQueue(len(subs))
 	g, gctx := errgroup.WithContext(ctx)
-	var workers sync.WaitGroup
 	for _, e := range engines {
 		ge := &gradeEngine{d: e}
 		for range c.slots(ctx, e) {
-			workers.Add(1)
-			g.Go(func() error {
-				defer workers.Done()
-				return c.gradeOn(gctx, ge, len(engines) > 1, q, subs, reports)
-			})
+			g.Go(func() error { return c.gradeOn(gctx, ge, len(engines) > 1, q, subs, reports) })
 		}
 	}
 	err := g.Wait()
