@@ -100,3 +100,33 @@ func gradeExitCode(t *testing.T, reports []scenarios.Report) int {
 	}
 	return 0
 }
+
+// TestGradeEnginesNoneAnswers: --engine names that reach nothing end lab
+// grade with one line and exit 4, and leave no results folder; a bad
+// --parallel is still a usage error.
+func TestGradeEnginesNoneAnswers(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	results := filepath.Join(t.TempDir(), "results")
+	sub := "../../testdata/students/faithful"
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--engine", "tcp://127.0.0.1:1"}, exitEngine, "lab: cannot reach the Docker engine at tcp://127.0.0.1:1"},
+		{[]string{"--engine", "tcp://127.0.0.1:1", "--engine", "no-such-context"}, exitEngine, "lab: none of the 2 engines of --engine answers"},
+		{[]string{"--engine", "tcp://127.0.0.1:1", "--parallel", "0"}, exitUsage, "lab: --parallel 0: must be at least 1"},
+	} {
+		code, _, stderr := runLab(t, append(append([]string{"grade", "--results", results}, tt.args...), sub)...)
+		if code != tt.code {
+			t.Errorf("%v: exit %d, want %d (%s)", tt.args, code, tt.code, stderr)
+		}
+		last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
+		if !strings.HasPrefix(last, tt.want) {
+			t.Errorf("%v: stderr %q, want its last line to start with %q", tt.args, stderr, tt.want)
+		}
+		if _, err := os.Stat(results); err == nil {
+			t.Errorf("%v: made %s", tt.args, results)
+		}
+	}
+}
