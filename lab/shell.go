@@ -224,16 +224,19 @@ func (d *Docker) endSession(ctx context.Context, ctr, id string) {
 }
 
 // endSessionScript lists the processes whose environment holds $1 (the
-// session's tag, inherited by every child), sends them SIGTERM, and
-// SIGKILL to any left after the grace period.
+// session's tag, inherited by every child), sends them SIGHUP (the
+// terminal is gone: an interactive shell ignores SIGTERM but not this)
+// and SIGTERM, and SIGKILL to any left after the grace period. One grep
+// reads every environment, NUL-separated: a tr and a grep per process
+// cost seconds where each exec is slow (a FUSE storage driver), and the
+// grace period then ran out before the SIGKILL.
 var endSessionScript = fmt.Sprintf(`
 list() {
-	for d in /proc/[0-9]*; do
-		if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qxF "$1"; then echo "${d#/proc/}"; fi
-	done
+	grep -lzxF "$1" /proc/[0-9]*/environ 2>/dev/null | sed 's#^/proc/##; s#/environ$##'
 }
 p=$(list "$1")
 [ -z "$p" ] && exit 0
+kill -HUP $p 2>/dev/null
 kill -TERM $p 2>/dev/null
 i=0
 while [ $i -lt %d ]; do

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -112,14 +114,49 @@ It uses this machine's tmux (sudo apt-get install -y tmux).`,
 				return errors.New("lab terminals needs tmux on this machine: install it with: sudo apt-get install -y tmux")
 			}
 			session := tmuxSession(a.name)
-			if _, err := tmuxRunner(tmux)(cmd.Context(), "kill-session", "-t", "="+session); err != nil {
+			run := tmuxRunner(tmux)
+			// Each pane's lab shell stops what it started in its host
+			// once tmux hangs it up; the panes' process groups are
+			// waited for, so that kill returns when that is done.
+			panes, _ := run(cmd.Context(), "list-panes", "-s", "-t", "="+session, "-F", "#{pane_pid}")
+			if _, err := run(cmd.Context(), "kill-session", "-t", "="+session); err != nil {
 				return fmt.Errorf("no tmux session %s to end", session)
+			}
+			if !waitGroupsGone(cmd.Context(), strings.Fields(panes), paneStopWait) {
+				fmt.Fprintf(a.stderr, "lab: warning: the shells of %s are still stopping their programs after %s; lab status shows what runs\n", session, paneStopWait)
 			}
 			fmt.Fprintf(a.stdout, "ended tmux session %s\n", session)
 			return nil
 		},
 	})
 	return cmd
+}
+
+// paneStopWait bounds how long terminals kill waits for the panes' shells
+// to stop what they started (each takes a few docker execs, and a grace of
+// two seconds before SIGKILL).
+const paneStopWait = 60 * time.Second
+
+// waitGroupsGone waits until no process is left in any of the process
+// groups (tmux makes each pane's process the leader of its own), or until
+// limit; it reports whether they all ended.
+func waitGroupsGone(ctx context.Context, pgids []string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		alive := false
+		for _, id := range pgids {
+			if pgid, err := strconv.Atoi(id); err == nil && pgid > 1 && syscall.Kill(-pgid, 0) == nil {
+				alive = true
+			}
+		}
+		if !alive {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // tmuxSession is the name of a lab's tmux session.
