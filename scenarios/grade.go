@@ -493,8 +493,16 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d *lab.Docker, name string
 	}
 	c.progressf("%s: lab %s up (%s, %s) in %.1fs", sub.Name, name, topo.Domain(), topo.Subnet4, time.Since(start).Seconds())
 	if err := deploy(ctx, d, topo, sub); err != nil {
-		c.progressf("%s: deploy failed: %v", sub.Name, err)
-		return fmt.Errorf("deploy: %w", err)
+		// A loaded engine sometimes drops a copy's connection ("broken
+		// pipe"); staging is idempotent, so it is tried once more.
+		c.progressf("%s: deploy failed, trying again: %v", sub.Name, err)
+		if ctx.Err() != nil || !d.Alive(ctx) {
+			return fmt.Errorf("deploy: %w", err)
+		}
+		if err := deploy(ctx, d, topo, sub); err != nil {
+			c.progressf("%s: deploy failed: %v", sub.Name, err)
+			return fmt.Errorf("deploy: %w", err)
+		}
 	}
 	restage := func(ctx context.Context, host string) error { return deployHost(ctx, d, topo, host, sub) }
 	rt := NewDockerRuntime(d, topo, c.dnsBin, SandboxedHosts(gradeSandbox, restage))
