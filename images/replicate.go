@@ -41,18 +41,8 @@ func Replicate(ctx context.Context, src, dst Replicator, refs Refs, opts ...Opti
 	}
 	start := time.Now()
 	cfg.progressf("images: copying %v to another engine…", missing)
-	saved, err := src.ImageSave(ctx, missing)
-	if err != nil {
-		return fmt.Errorf("save %v: %w", missing, err)
-	}
-	defer saved.Close()
-	loaded, err := dst.ImageLoad(ctx, saved, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		return fmt.Errorf("load %v: %w", missing, err)
-	}
-	defer loaded.Close()
-	if err := readJSONMessages(loaded); err != nil {
-		return fmt.Errorf("load %v: %w", missing, err)
+	if err := Copy(ctx, src, dst, missing); err != nil {
+		return err
 	}
 	for _, ref := range missing {
 		if _, err := dst.ImageInspect(ctx, ref); err != nil {
@@ -60,5 +50,24 @@ func Replicate(ctx context.Context, src, dst Replicator, refs Refs, opts ...Opti
 		}
 	}
 	cfg.progressf("images: copied in %.1fs", time.Since(start).Seconds())
+	return nil
+}
+
+// Copy streams "docker save" of refs on src into "docker load" on dst, and
+// returns the load's own error, if its progress stream reports one.
+func Copy(ctx context.Context, src, dst Replicator, refs []string) error {
+	saved, err := src.ImageSave(ctx, refs)
+	if err != nil {
+		return fmt.Errorf("save %v: %w", refs, err)
+	}
+	defer saved.Close()
+	loaded, err := dst.ImageLoad(ctx, saved, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("load %v: %w", refs, err)
+	}
+	defer loaded.Close()
+	if err := readJSONMessages(loaded); err != nil {
+		return fmt.Errorf("load %v: %w", refs, err)
+	}
 	return nil
 }

@@ -18,10 +18,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,10 +31,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
 
+	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
 )
 
@@ -431,28 +429,7 @@ func LoadImages(tb testing.TB, from, to *client.Client, refs ...string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Minute)
 	defer cancel()
-	saved, err := from.ImageSave(ctx, refs)
-	if err != nil {
-		tb.Fatalf("dockerdtest: save %s: %v", strings.Join(refs, " "), err)
-	}
-	defer saved.Close()
-	res, err := to.ImageLoad(ctx, saved, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		tb.Fatalf("dockerdtest: load %s: %v", strings.Join(refs, " "), err)
-	}
-	defer res.Close()
-	dec := json.NewDecoder(res)
-	for {
-		var m jsonstream.Message
-		err := dec.Decode(&m)
-		if err == io.EOF {
-			return
-		}
-		if err == nil && m.Error != nil {
-			err = m.Error
-		}
-		if err != nil {
-			tb.Fatalf("dockerdtest: load %s: %v", strings.Join(refs, " "), err)
-		}
+	if err := images.Copy(ctx, from, to, refs); err != nil {
+		tb.Fatalf("dockerdtest: %v", err)
 	}
 }
