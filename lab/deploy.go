@@ -39,55 +39,22 @@ const maxDeployFile = 64 << 20
 
 // PlanDeploy decides what deploy copies where. With filesDir empty it takes
 // the reference chat-server (for the webserver) and chat-client (for the
-// clients) from binDir. Otherwise filesDir names one file, or a folder
-// whose every regular, non-hidden file at the top is taken; they go to the
-// webserver and all clients, keeping their executable bit. A folder is read
-// as ReadFolder reads it, and a single file with the same limits, so a
-// link, a special file or too much data is refused and nothing is
-// deployed. role ("all", "server"
-// or "client") narrows the hosts.
+// clients) from binDir (see PlanReference). Otherwise filesDir names one
+// file, or a folder whose every regular, non-hidden file at the top is
+// taken; they go to the webserver and all clients, keeping their
+// executable bit. A folder is read as ReadFolder reads it, and a single
+// file with the same limits, so a link, a special file or too much data is
+// refused and nothing is deployed. role ("all", "server" or "client")
+// narrows the hosts.
 func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error) {
-	if role == "" {
-		role = DeployAll
+	if filesDir == "" {
+		return PlanReference(topo, ProgramsIn(binDir), role)
 	}
-	if role != DeployAll && role != DeployServer && role != DeployClient {
-		return nil, fmt.Errorf("%w: role %q: want all, server or client", ErrDeploy, role)
-	}
-	var servers, clients []Host
-	if role != DeployClient {
-		servers = []Host{topo.WebServer()}
-	}
-	if role != DeployServer {
-		clients = topo.Clients()
+	servers, clients, err := deployHosts(topo, role)
+	if err != nil {
+		return nil, err
 	}
 	var plan []FileCopy
-	if filesDir == "" {
-		add := func(hosts []Host, name string) error {
-			if len(hosts) == 0 {
-				return nil
-			}
-			src := filepath.Join(binDir, name)
-			data, err := readDeployFile(src)
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("%w: %s not found: build it first with: make build", ErrDeploy, src)
-				}
-				return err
-			}
-			for _, h := range hosts {
-				plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, name), Mode: 0o755, Data: data})
-			}
-			return nil
-		}
-		if err := add(servers, "chat-server"); err != nil {
-			return nil, err
-		}
-		if err := add(clients, "chat-client"); err != nil {
-			return nil, err
-		}
-		return plan, nil
-	}
-
 	files, err := readDeployFiles(filesDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
@@ -110,6 +77,69 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 		}
 	}
 	return plan, nil
+}
+
+// PlanReference plans the reference chat-server for the webserver and
+// chat-client for the clients (as role narrows them), reading each with
+// load, by name, which also says where it came from.
+func PlanReference(topo Topology, load func(name string) (data []byte, src string, err error), role string) ([]FileCopy, error) {
+	servers, clients, err := deployHosts(topo, role)
+	if err != nil {
+		return nil, err
+	}
+	var plan []FileCopy
+	for _, set := range []struct {
+		hosts []Host
+		name  string
+	}{{servers, "chat-server"}, {clients, "chat-client"}} {
+		if len(set.hosts) == 0 {
+			continue
+		}
+		data, src, err := load(set.name)
+		if err != nil && !errors.Is(err, ErrDeploy) {
+			err = fmt.Errorf("%w: %v", ErrDeploy, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxDeployFile {
+			return nil, fmt.Errorf("%w: %s is %d bytes, more than the %d a program may have", ErrDeploy, src, len(data), maxDeployFile)
+		}
+		for _, h := range set.hosts {
+			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, set.name), Mode: 0o755, Data: data})
+		}
+	}
+	return plan, nil
+}
+
+// ProgramsIn reads the reference programs from dir (make build's bin/), by
+// name, for PlanReference.
+func ProgramsIn(dir string) func(name string) (data []byte, src string, err error) {
+	return func(name string) ([]byte, string, error) {
+		src := filepath.Join(dir, name)
+		data, err := readDeployFile(src)
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%s not found: build it first with: make build", src)
+		}
+		return data, src, err
+	}
+}
+
+// deployHosts are the webserver and the clients as role narrows them.
+func deployHosts(topo Topology, role string) (servers, clients []Host, err error) {
+	if role == "" {
+		role = DeployAll
+	}
+	if role != DeployAll && role != DeployServer && role != DeployClient {
+		return nil, nil, fmt.Errorf("%w: role %q: want all, server or client", ErrDeploy, role)
+	}
+	if role != DeployClient {
+		servers = []Host{topo.WebServer()}
+	}
+	if role != DeployServer {
+		clients = topo.Clients()
+	}
+	return servers, clients, nil
 }
 
 // readDeployFiles reads what --files names: one file, or every file at

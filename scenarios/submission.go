@@ -322,11 +322,24 @@ func (sub *Submission) applyManifest(data []byte) error {
 // Reference returns our Go reference binaries as a submission. binDir must
 // hold Linux builds of chat-server and chat-client (make build).
 func Reference(binDir string) (Submission, error) {
-	sub := Submission{Name: "reference", Files: map[string]File{}, Bins: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
-	for _, name := range []string{"chat-server", "chat-client"} {
+	return ReferenceFrom(func(name string) ([]byte, error) {
 		data, err := os.ReadFile(filepath.Join(binDir, name))
 		if err != nil {
-			return Submission{}, fmt.Errorf("%w: reference %s: %v: build it with: make build", ErrSubmission, name, unwrapPath(err))
+			return nil, fmt.Errorf("%v: build it with: make build", unwrapPath(err))
+		}
+		return data, nil
+	})
+}
+
+// ReferenceFrom is Reference with the binaries read by load, by name
+// (chat-server, chat-client): a static Linux executable for each, which
+// may be one program that acts on the name it is run under.
+func ReferenceFrom(load func(name string) ([]byte, error)) (Submission, error) {
+	sub := Submission{Name: "reference", Files: map[string]File{}, Bins: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
+	for _, name := range []string{"chat-server", "chat-client"} {
+		data, err := load(name)
+		if err != nil {
+			return Submission{}, fmt.Errorf("%w: reference %s: %v", ErrSubmission, name, err)
 		}
 		sub.Bins[name] = File{Mode: 0o755, Data: data}
 	}

@@ -16,7 +16,8 @@ func newDeployCmd(a *app) *cobra.Command {
 		Long: `Copy programs onto the lab's hosts, into /root.
 
 By default the reference chat-server goes to the webserver and chat-client to
-the clients, from bin/ (build them with: make build). With --files DIR every
+the clients: from --bin when given, else from beside lab (make build's bin/),
+else lab itself, which carries both. With --files DIR every
 file at the top of DIR (e.g. a student's *.py) goes to the webserver and all
 clients; --files FILE copies that one file. --role narrows the hosts to the
 server or the clients. To copy one file to one host, or a capture back, use
@@ -31,8 +32,10 @@ lab cp.`,
 				if err := needFileOrDir("--files", filesDir); err != nil {
 					return err
 				}
-			} else if err := needDir("--bin", binDir); err != nil {
-				return usagef("--bin %s: no such folder; build the chat programs first with: make build", binDir)
+			} else if binDir != "" {
+				if err := needDir("--bin", binDir); err != nil {
+					return usagef("--bin %s: no such folder; build the chat programs first with: make build", binDir)
+				}
 			}
 			if role != lab.DeployAll && role != lab.DeployServer && role != lab.DeployClient {
 				return usagef("--role %q: want all, server or client", role)
@@ -47,7 +50,12 @@ lab cp.`,
 			if err != nil {
 				return err
 			}
-			plan, err := lab.PlanDeploy(topo, binDir, filesDir, role)
+			var plan []lab.FileCopy
+			if filesDir != "" {
+				plan, err = lab.PlanDeploy(topo, "", filesDir, role)
+			} else {
+				plan, err = lab.PlanReference(topo, programs(binDir), role)
+			}
 			if err != nil {
 				return err
 			}
@@ -61,6 +69,6 @@ lab cp.`,
 	f := cmd.Flags()
 	f.StringVar(&filesDir, "files", "", "copy this file, or the files in this folder, instead of the reference binaries")
 	f.StringVar(&role, "role", lab.DeployAll, "which hosts: all, server (webserver) or client (client1-3)")
-	f.StringVar(&binDir, "bin", "bin", "where the reference chat-server and chat-client are")
+	f.StringVar(&binDir, "bin", "", "where the reference chat-server and chat-client are (default: beside lab, else lab itself)")
 	return cmd
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -92,17 +90,6 @@ func runDNSCheck(ctx context.Context, d *lab.Docker, topo lab.Topology, opts ...
 		return dnscheck.Report{}, err
 	}
 	return dnscheck.RunLab(ctx, d, topo, bin, opts...)
-}
-
-// dnscheckBinary prefers the dnscheck binary installed beside lab itself
-// (bin/ after make build), then the module's bin/, then a fresh build.
-func dnscheckBinary(ctx context.Context) ([]byte, error) {
-	if exe, err := os.Executable(); err == nil {
-		if b, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "dnscheck")); err == nil {
-			return b, nil
-		}
-	}
-	return dnscheck.Binary(ctx, "")
 }
 
 // dnsGate is lab up's readiness gate: the check from every client, reported

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
@@ -172,7 +171,7 @@ engine stops answering is graded again on another.`,
 	f.StringVar(&labPrefix, "lab-prefix", "", "name the graded labs PREFIX-<n> (default: grade-<random>)")
 	f.StringVar(&summary, "summary", "", "write a Markdown summary (checks, points, first failure) to this file, - for standard output")
 	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
-	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab)")
+	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab, else lab itself)")
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
 	f.IntSliceVar(&maxPayload, "max-payload", scenarios.DefaultMaxPayloadAnswers, "accepted answers to Task 3.3's maximum UDP payload question")
@@ -280,10 +279,11 @@ func selectScenarios(dir, only string) ([]scenarios.Scenario, []scenarios.FileCh
 // a batch where none can be read, is an error.
 func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []scenarios.Report, error) {
 	if len(dirs) == 0 {
-		if binDir == "" {
-			binDir = referenceBinDir()
-		}
-		ref, err := scenarios.Reference(binDir)
+		load := programs(binDir)
+		ref, err := scenarios.ReferenceFrom(func(name string) ([]byte, error) {
+			b, _, err := load(name)
+			return b, err
+		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("reference binaries: %w", err)
 		}
@@ -321,18 +321,6 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []sc
 		seen[name] = from[i]
 	}
 	return subs, refused, nil
-}
-
-// referenceBinDir is the folder of the lab binary itself when it holds the
-// chat programs (bin/ after make build), else ./bin.
-func referenceBinDir() string {
-	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		if _, err := os.Stat(filepath.Join(dir, "chat-server")); err == nil {
-			return dir
-		}
-	}
-	return filepath.Dir(dnscheck.BinaryRelPath)
 }
 
 // writeFileWith writes a report file atomically enough for a grader: to a

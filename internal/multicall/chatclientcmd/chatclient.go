@@ -1,13 +1,14 @@
-// Command chat-client is the Lab 3 chat client for Milestone 1 (chatroom),
-// 2 (p2p) or 4 (auth).
-package main
+// Package chatclientcmd is the chat-client program, the Lab 3 chat client
+// for Milestone 1 (chatroom), 2 (p2p) or 4 (auth), so that cmd/chat-client
+// and lab itself (copied into a host under the name chat-client) run the
+// same code.
+package chatclientcmd
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net"
 	"os"
@@ -17,16 +18,20 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ntnu-ttm4200/lab3/chat"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 )
 
-func main() {
+// Main runs the program on the process's arguments and streams and returns
+// its exit status.
+func Main() int {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return
+			return 0
 		}
 		fmt.Fprintln(os.Stderr, "chat-client:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func run(args []string, stdin *os.File, stdout *os.File, stderr io.Writer) error {

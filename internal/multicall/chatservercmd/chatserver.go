@@ -1,13 +1,14 @@
-// Command chat-server runs the Lab 3 chat server for Milestone 1
-// (chatroom), 2 (p2p) or 4 (auth).
-package main
+// Package chatservercmd is the chat-server program, the Lab 3 chat server
+// for Milestone 1 (chatroom), 2 (p2p) or 4 (auth), so that cmd/chat-server
+// and lab itself (copied into a host under the name chat-server) run the
+// same code.
+package chatservercmd
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"log/slog"
 	"net"
@@ -18,16 +19,20 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/chat"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 )
 
-func main() {
+// Main runs the program on the process's arguments and returns its exit
+// status.
+func Main() int {
 	if err := run(os.Args[1:], os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return
+			return 0
 		}
 		fmt.Fprintln(os.Stderr, "chat-server:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func run(args []string, stderr io.Writer) error {

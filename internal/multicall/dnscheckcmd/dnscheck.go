@@ -11,14 +11,16 @@
 //
 // Exit status: 0 when everything passes, 1 when a check fails, 2 for bad
 // input.
-package main
+//
+// Package dnscheckcmd is that program, so that cmd/dnscheck and lab itself
+// (copied into a container under the name dnscheck) run the same code.
+package dnscheckcmd
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net/netip"
 	"os"
@@ -27,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"github.com/ntnu-ttm4200/lab3/lab"
 )
 
@@ -37,11 +40,12 @@ const (
 	exitUsage = 2
 )
 
-func main() {
+// Main runs the program on the process's arguments and streams and returns
+// its exit status.
+func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
 // run is the whole program, with its streams passed in so tests can drive

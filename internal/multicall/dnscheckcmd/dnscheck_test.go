@@ -1,4 +1,4 @@
-package main
+package dnscheckcmd
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 func labZone(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../dnscheck/testdata/team30.zone")
+	b, err := os.ReadFile("../../../dnscheck/testdata/team30.zone")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ntnu-ttm4200/lab3/dnscheck"
+	"github.com/ntnu-ttm4200/lab3/internal/multicall"
+	"github.com/ntnu-ttm4200/lab3/lab"
+)
+
+// programs finds what lab puts into the hosts (dnscheck, chat-server,
+// chat-client) by name. From dir when the user named one (--bin);
+// otherwise from beside lab (make build's bin/), else lab itself, which
+// runs as the program it is named after (a lab copied anywhere carries
+// them all), else ./bin. src says where the bytes came from.
+func programs(dir string) func(name string) (data []byte, src string, err error) {
+	return func(name string) ([]byte, string, error) {
+		if dir != "" {
+			return lab.ProgramsIn(dir)(name)
+		}
+		if exe, err := os.Executable(); err == nil {
+			if b, src, err := lab.ProgramsIn(filepath.Dir(exe))(name); err == nil {
+				return b, src, nil
+			}
+		}
+		b, selfErr := multicall.Self()
+		if selfErr == nil {
+			exe, _ := os.Executable()
+			return b, exe, nil
+		}
+		if b, src, err := lab.ProgramsIn(filepath.Dir(dnscheck.BinaryRelPath))(name); err == nil {
+			return b, src, nil
+		}
+		return nil, name, fmt.Errorf("no %s beside lab or in ./bin, and %v", name, selfErr)
+	}
+}
+
+// dnscheckBinary is the dnscheck program for the clients: from beside lab
+// or lab itself (see programs), else one the go tool builds from the
+// module around the working directory (go run, tests).
+func dnscheckBinary(ctx context.Context) ([]byte, error) {
+	if b, _, err := programs("")(multicall.DNSCheck); err == nil {
+		return b, nil
+	}
+	return dnscheck.Binary(ctx, "")
+}
