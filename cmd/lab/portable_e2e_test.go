@@ -76,7 +76,7 @@ func TestPortableLab(t *testing.T) {
 		}
 		return out
 	}
-	step("dnscheck: PASS", append(name, "up", "--subnet", "10.99.71.0/24")...)
+	step("dnscheck: PASS", append(name, "up", "--subnet", "10.99.93.0/24")...)
 	step("PASS", append(name, "dnscheck")...)
 	step("deployed 4 file(s)", append(name, "deploy")...)
 	step("chat-client", append(name, "exec", "client1", "--", "/root/chat-client", "--version")...)

@@ -42,8 +42,14 @@ func programs(dir string) func(name string) (data []byte, src string, err error)
 // or lab itself (see programs), else one the go tool builds from the
 // module around the working directory (go run, tests).
 func dnscheckBinary(ctx context.Context) ([]byte, error) {
-	if b, _, err := programs("")(multicall.DNSCheck); err == nil {
+	b, _, err := programs("")(multicall.DNSCheck)
+	if err == nil {
 		return b, nil
 	}
-	return dnscheck.Binary(ctx, "")
+	if b, berr := dnscheck.Binary(ctx, ""); berr == nil {
+		return b, nil
+	}
+	// Outside the checkout the build's "no go.mod" says less than why lab
+	// could not stand in (a cgo build, say).
+	return nil, fmt.Errorf("%w: %v", dnscheck.ErrNoBinary, err)
 }

@@ -77,7 +77,7 @@ var self = sync.OnceValues(func() ([]byte, error) {
 		return nil, fmt.Errorf("%w: read it: %v", ErrNotCarrier, err)
 	}
 	if err := static(b); err != nil {
-		return nil, fmt.Errorf("%w: %s %v: rebuild it with CGO_ENABLED=0 (make build does), or put %s beside it", ErrNotCarrier, exe, err, "dnscheck, chat-server and chat-client")
+		return nil, fmt.Errorf("%w: %s %v: rebuild it with CGO_ENABLED=0 (make build does), or put dnscheck, chat-server and chat-client beside it", ErrNotCarrier, exe, err)
 	}
 	return b, nil
 })
