@@ -1,8 +1,10 @@
-// Command dnscheck checks, from the host it runs on, that the lab's DNS
-// server answers the team's domain: every expectation through the server in
-// resolv.conf and directly at the lab's DNS server. `lab dnscheck` copies it
-// into each client and runs it there; it is built static (CGO_ENABLED=0) so
-// it runs in any container.
+// Package dnscheckcmd is the dnscheck program, so that cmd/dnscheck and lab
+// itself (copied into a host under the name dnscheck) run the same code. It
+// checks, from the host it runs on, that the lab's DNS server answers the
+// team's domain: every expectation through the server in resolv.conf and
+// directly at the lab's DNS server. `lab dnscheck` copies it into each
+// client and runs it there; it is built static (CGO_ENABLED=0) so it runs
+// in any container.
 //
 // Usage:
 //
@@ -11,9 +13,6 @@
 //
 // Exit status: 0 when everything passes, 1 when a check fails, 2 for bad
 // input.
-//
-// Package dnscheckcmd is that program, so that cmd/dnscheck and lab itself
-// (copied into a container under the name dnscheck) run the same code.
 package dnscheckcmd
 
 import (
