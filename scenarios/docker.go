@@ -156,13 +156,20 @@ func unanswered(rep dnscheck.Report) bool {
 // NewDockerRuntime that reads or builds it once (see dnscheck.Binary; root
 // "" is the module of the working directory).
 func DNSCheckBinary(root string) func(ctx context.Context) ([]byte, error) {
+	return LoadOnce(func(ctx context.Context) ([]byte, error) { return dnscheck.Binary(ctx, root) })
+}
+
+// LoadOnce makes load, e.g. of the dnscheck binary for WithDNSCheck, run
+// once, on the first call's context; every call returns that result, so a
+// class of submissions reads (or builds) the binary once.
+func LoadOnce(load func(ctx context.Context) ([]byte, error)) func(ctx context.Context) ([]byte, error) {
 	var (
 		once sync.Once
 		bin  []byte
 		err  error
 	)
 	return func(ctx context.Context) ([]byte, error) {
-		once.Do(func() { bin, err = dnscheck.Binary(ctx, root) })
+		once.Do(func() { bin, err = load(ctx) })
 		return bin, err
 	}
 }

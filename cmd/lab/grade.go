@@ -124,7 +124,7 @@ engine stops answering is graded again on another.`,
 				opts := []scenarios.GradeOption{
 					scenarios.WithLabsPerSubmission(labsPer),
 					scenarios.WithResultsDir(resultsDir),
-					scenarios.WithDNSCheck(func(ctx context.Context) ([]byte, error) { return dnscheckBinary(ctx) }),
+					scenarios.WithDNSCheck(scenarios.LoadOnce(dnscheckBinary)),
 					scenarios.WithScenarios(selected),
 					scenarios.WithFileChecks(fileChecks),
 					scenarios.WithMaxPayloadAnswers(maxPayload...),

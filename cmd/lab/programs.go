@@ -21,14 +21,14 @@ func programs(dir string) func(name string) (data []byte, src string, err error)
 		if dir != "" {
 			return lab.ProgramsIn(dir)(name)
 		}
-		if exe, err := os.Executable(); err == nil {
+		exe, err := os.Executable()
+		if err == nil {
 			if b, src, err := lab.ProgramsIn(filepath.Dir(exe))(name); err == nil {
 				return b, src, nil
 			}
 		}
 		b, selfErr := multicall.Self()
 		if selfErr == nil {
-			exe, _ := os.Executable()
 			return b, exe, nil
 		}
 		if b, src, err := lab.ProgramsIn(filepath.Dir(dnscheck.BinaryRelPath))(name); err == nil {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sync"
 
 	"github.com/ntnu-ttm4200/lab3/internal/multicall/chatclientcmd"
@@ -33,16 +32,6 @@ var programs = map[string]func() int{
 	DNSCheck:   dnscheckcmd.Main,
 	ChatServer: chatservercmd.Main,
 	ChatClient: chatclientcmd.Main,
-}
-
-// Names lists the programs a carrier can run, sorted.
-func Names() []string {
-	var out []string
-	for n := range programs {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Run runs the program argv0 names (by its base name) and returns its exit

@@ -2,15 +2,17 @@ package multicall
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
-func TestNames(t *testing.T) {
-	if got, want := Names(), []string{ChatClient, ChatServer, DNSCheck}; !slices.Equal(got, want) {
-		t.Errorf("Names() = %v, want %v", got, want)
+func TestPrograms(t *testing.T) {
+	got := slices.Sorted(maps.Keys(programs))
+	if want := []string{ChatClient, ChatServer, DNSCheck}; !slices.Equal(got, want) {
+		t.Errorf("programs = %v, want %v", got, want)
 	}
 }
 
