@@ -10,16 +10,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ntnu-ttm4200/lab3/internal/version"
 	"io"
 	"net"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/chat"
+	"github.com/ntnu-ttm4200/lab3/internal/cpuprofile"
+	"github.com/ntnu-ttm4200/lab3/internal/version"
 )
 
 func main() {
@@ -70,17 +70,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if net.ParseIP(cfg.bind) == nil {
 		return fmt.Errorf("--bind %q: want an IP address such as 127.0.0.1", cfg.bind)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("create CPU profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("start CPU profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := bench(ctx, cfg, stderr)

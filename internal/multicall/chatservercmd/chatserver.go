@@ -14,11 +14,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/chat"
+	"github.com/ntnu-ttm4200/lab3/internal/cpuprofile"
 	"github.com/ntnu-ttm4200/lab3/internal/version"
 )
 
@@ -106,17 +106,11 @@ func run(args []string, stderr io.Writer) error {
 		defer st.Close()
 		opts = append(opts, chat.WithStore(st))
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("create CPU profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("start CPU profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	srv := chat.NewServer(opts...)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
