@@ -225,6 +225,11 @@ func TestHostWritesResolvConfAndStopsAtOnce(t *testing.T) {
 	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Stop only once the host idles. A SIGTERM that reaches the init before
+	// it has set up its handlers is dropped by the kernel (PID 1 has no
+	// default action), and on a loaded machine that window is wide enough
+	// to hit: CI saw 137 after the full 30 s.
+	waitIdle(t, cli, id)
 	timeout := 30
 	if _, err := cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
 		t.Fatal(err)
@@ -235,6 +240,28 @@ func TestHostWritesResolvConfAndStopsAtOnce(t *testing.T) {
 	}
 	if st.Container.State.ExitCode != 143 && st.Container.State.ExitCode != 0 {
 		t.Errorf("host exit code after stop = %d, want 143 (SIGTERM) or 0, not 137 (SIGKILL)", st.Container.State.ExitCode)
+	}
+}
+
+// waitIdle waits until the host container's entrypoint has become its
+// "sleep infinity".
+func waitIdle(t *testing.T, cli *client.Client, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		top, err := cli.ContainerTop(t.Context(), id, client.ContainerTopOptions{})
+		if err != nil {
+			t.Fatalf("top of the host container: %v", err)
+		}
+		for _, p := range top.Processes {
+			if strings.Contains(strings.Join(p, " "), "sleep infinity") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host never idled; its processes: %v", top.Processes)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
