@@ -64,7 +64,7 @@ func TestAuthTranscript(t *testing.T) {
 	alice, bob := chat.Peer{Name: "alice", IP: "127.0.0.11"}, chat.Peer{Name: "bob", IP: "127.0.0.12"}
 	for _, framed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "legacy", true: "framed"}[framed], func(t *testing.T) {
-			srv, _ := newAuthServer(t)
+			srv, _ := newAuthServer(t, chat.WithPace(paceFor(framed)))
 			a := dialogue(t, srv, "register", "alice", "s3cret", alice.IP, framed)
 			a.Expect("Registration successful. Welcome, alice!")
 			a.ExpectPeers(alice)

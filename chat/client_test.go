@@ -198,8 +198,11 @@ func handoutServer(t *testing.T, script func(c net.Conn)) string {
 }
 
 // handoutPace separates the sends of handoutServer scripts, as the handout
-// server's sleep does, so that each arrives in a read of its own.
-const handoutPace = 100 * time.Millisecond
+// server's sleep does, so that each arrives in a read of its own. It is the
+// handout's 500 ms: the client must have read one send before the next
+// arrives, and a loaded machine with the race detector can delay that read
+// well beyond 100 ms.
+const handoutPace = 500 * time.Millisecond
 
 func TestClientAgainstUnframedServer(t *testing.T) {
 	got := make(chan string, 1)

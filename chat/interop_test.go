@@ -875,6 +875,13 @@ func TestInteropOurClientHandoutServer(t *testing.T) {
 	t.Run("chatroom", func(t *testing.T) {
 		t.Parallel()
 		addr := startHandoutServer(t, "chatroom_server.py")
+		// The handout server takes each recv() as one message, so "one" and
+		// "two" below stay apart only if it reads the first before the
+		// second arrives: the default 100 ms gap is not enough for a Python
+		// thread on a loaded machine.
+		client := func(t *testing.T, mode chat.Mode, addr, name, ip string, port int) *ourClient {
+			return runOurClient(t, name, chat.Client{Server: addr, Mode: mode, Bind: ip, P2PPort: port, LegacyGap: time.Second})
+		}
 		alice := client(t, chat.ModeChatroom, addr, "alice", aliceIP, 0)
 		alice.expect(t, welcome)
 		alice.say(t, "alice")

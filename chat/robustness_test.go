@@ -51,7 +51,11 @@ func TestSlowReaderIsDroppedOthersKeepReceiving(t *testing.T) {
 }
 
 func TestSilentClientIsDroppedAndDelaysNobody(t *testing.T) {
-	srv := chattest.NewServer(t, chat.WithRegistrationTimeout(300*time.Millisecond))
+	// The timeout bounds every dialogue, alice's and bob's too, so it must
+	// leave room for a loaded machine to run theirs.
+	const regTimeout = 3 * time.Second
+	srv := chattest.NewServer(t, chat.WithRegistrationTimeout(regTimeout))
+	began := time.Now()
 	silent := chattest.Dial(t, srv.Addr)
 	silent.Expect(chat.WelcomeChat)
 	// Others join and talk while the silent client sits in its dialogue.
@@ -60,7 +64,15 @@ func TestSilentClientIsDroppedAndDelaysNobody(t *testing.T) {
 	alice.Expect("bob (IP: 127.0.0.12): connected")
 	bob.Say("hello")
 	alice.Expect("bob (IP: 127.0.0.12) says: hello")
+	// The silent client's deadline is regTimeout after its accept, later
+	// than began: a server that waited for it would only now be done.
+	if took := time.Since(began); took >= regTimeout {
+		t.Fatalf("alice and bob took %s to join and talk, not less than the silent client's %s timeout: it delayed them", took, regTimeout)
+	}
 	silent.ExpectClosed()
+	if took := time.Since(began); took < regTimeout {
+		t.Fatalf("the silent client was closed after %s, before its %s timeout", took, regTimeout)
+	}
 }
 
 func TestLineTooLong(t *testing.T) {

@@ -25,11 +25,17 @@ func reportText(rep Report) string {
 	return b.String()
 }
 
+// runLab checks with a graded lab's patience (scenarios' gradeDNSTimeout and
+// gradeDNSRetries: 3 s, two retries) instead of the interactive 1 s and one
+// retry: on a loaded CI machine the lab's named can take over a second to
+// answer, and every case here expects answers from it. Queries that are
+// meant to go unanswered (client2's resolv.conf pointing at the web server)
+// still time out, only later.
 func runLab(t *testing.T, d *lab.Docker, topo lab.Topology, bin []byte) Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep, err := RunLab(ctx, d, topo, bin)
+	rep, err := RunLab(ctx, d, topo, bin, WithTimeout(3*time.Second), WithRetries(2))
 	if err != nil {
 		t.Fatalf("RunLab: %v", err)
 	}
@@ -123,7 +129,10 @@ func TestE2ELab(t *testing.T) {
 		if want := "dnsserver is stopped (exited (0)): start it with: lab up --name " + topo.Name; down.Hosts[0].String() != want {
 			t.Errorf("got %q, want %q", down.Hosts[0], want)
 		}
-		if took := time.Since(began); took > 5*time.Second {
+		// No query is sent (the DownError above says so): the time is
+		// Docker listing the lab's containers, which a loaded machine can
+		// stretch to seconds.
+		if took := time.Since(began); took > 10*time.Second {
 			t.Errorf("took %s to say the DNS server is stopped", took)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -89,8 +90,21 @@ func runDNSCheck(ctx context.Context, d *lab.Docker, topo lab.Topology, opts ...
 	if err != nil {
 		return dnscheck.Report{}, err
 	}
+	opts = append([]dnscheck.Option{dnscheck.WithTimeout(labDNSTimeout), dnscheck.WithRetries(labDNSRetries)}, opts...)
 	return dnscheck.RunLab(ctx, d, topo, bin, opts...)
 }
+
+// lab up's gate and lab dnscheck wait longer than the checker's own
+// default (1 s, one retry). The server they ask is the lab's own named,
+// whatever zones it serves: a zone it cannot load gets SERVFAIL, a name
+// outside them REFUSED, and a stopped server is named before any query. So
+// silence is a machine too loaded to answer in time (a busy CI runner, a
+// laptop building images), not a broken server, and only silence waits.
+// The same values as a graded lab's check.
+const (
+	labDNSTimeout = 3 * time.Second
+	labDNSRetries = 2
+)
 
 // dnsGate is lab up's readiness gate: the check from every client, reported
 // as one line. The lab stays up when it fails, so the zones can be debugged.
