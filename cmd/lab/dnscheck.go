@@ -126,5 +126,6 @@ func dnsGate(ctx context.Context, w io.Writer, d *lab.Docker, topo lab.Topology)
 	}
 	fmt.Fprintf(w, "dnscheck: FAIL, %d of %d checks failed from the clients; the lab is up: see lab dnscheck --name %s\n",
 		failed, passed+failed, topo.Name)
-	return exitError{code: 4}
+	// A check failed: 1, as for lab dnscheck (4 is an unreachable engine).
+	return exitError{code: 1}
 }
