@@ -64,7 +64,7 @@ bench: build
 
 ## flake: every correct fixture graded 10 times at the default --parallel (-v: one PASS line a run); any failure is a flake
 flake: deps build
-	$(GO) test -race -v -count=10 -run '^TestGradeCorrectFixtures$$' -timeout 120m ./scenarios/
+	$(GO) test -race -v -count=10 -run '^TestGradeCorrectFixtures$$' -timeout 120m ./grading/
 
 ## fuzz: each fuzz target for a short while
 fuzz:

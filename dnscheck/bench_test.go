@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck/dnstest"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // BenchmarkCheck is one full check of the lab template (30 questions,
 // concurrently) against the in-process server.
 func BenchmarkCheck(b *testing.B) {
 	srv := dnstest.NewServer(b, labZone(b))
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,7 +38,7 @@ func BenchmarkCheckHost(b *testing.B) {
 	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	ctx := context.Background()
 	for b.Loop() {
 		if rep := CheckHost(ctx, "client1", exps, "127.0.0.1", resolv, WithPort(uint16(port))); !rep.Pass() {
@@ -54,7 +54,7 @@ func BenchmarkCheckHost(b *testing.B) {
 func BenchmarkCheckDeadServer(b *testing.B) {
 	srv := dnstest.NewServer(b, labZone(b))
 	srv.SetMode(dnstest.Timeout)
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	for b.Loop() {
 		Check(context.Background(), srv.Addr, exps)
 	}

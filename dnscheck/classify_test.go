@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck/dnstest"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // labZone is the zone a healthy team 30 lab serves, written by hand.
@@ -33,7 +33,7 @@ var patient = []Option{WithTimeout(5 * time.Second), WithRetries(1)}
 
 func TestCheckHealthyZonePassesEveryLabExpectation(t *testing.T) {
 	srv := dnstest.NewServer(t, labZone(t))
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	for _, r := range Check(context.Background(), srv.Addr, exps, patient...) {
 		if !r.Pass {
 			t.Errorf("%s: %s: %s", r.Expectation, r.Reason, r.Detail)
@@ -159,7 +159,7 @@ func TestCheckOnlyTheOverriddenNameFails(t *testing.T) {
 	srv := dnstest.NewServer(t, labZone(t))
 	srv.SetModeFor("mail.team30.com", dnstest.Lie)
 	var failed []string
-	for _, r := range Check(context.Background(), srv.Addr, Expectations(lab.Default()), patient...) {
+	for _, r := range Check(context.Background(), srv.Addr, Expectations(topology.Default()), patient...) {
 		if !r.Pass {
 			failed = append(failed, r.Expectation.Name+" "+r.Expectation.Type+" "+string(r.Reason))
 		}
@@ -173,7 +173,7 @@ func TestCheckOnlyTheOverriddenNameFails(t *testing.T) {
 func TestCheckDeadServerTakesTwoTimeoutsNotOnePerQuery(t *testing.T) {
 	srv := dnstest.NewServer(t, labZone(t))
 	srv.SetMode(dnstest.Timeout)
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	res := Check(context.Background(), srv.Addr, exps, WithTimeout(100*time.Millisecond), WithRetries(1))
 	for _, r := range res {
 		if r.Reason != ReasonTimeout {

@@ -6,11 +6,12 @@ import (
 	"os"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func ExampleExpectations() {
-	for _, e := range dnscheck.Expectations(lab.Default())[:6] {
+	for _, e := range dnscheck.Expectations(topology.Default())[:6] {
 		fmt.Println(e)
 	}
 	// Output:
@@ -39,18 +40,18 @@ func ExampleParseExpectations() {
 // RunLab needs a lab that is up; this is how cmd/lab wires it.
 func ExampleRunLab() {
 	ctx := context.Background()
-	docker, err := lab.Connect(ctx)
+	eng, err := docker.Connect(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	defer docker.Close()
+	defer eng.Close()
 	bin, err := dnscheck.Binary(ctx, "") // bin/dnscheck, or built on the fly
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	rep, err := dnscheck.RunLab(ctx, docker, lab.Default(), bin)
+	rep, err := dnscheck.RunLab(ctx, eng, topology.Default(), bin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return

@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Expectation is one question with the answer it must get: the records of
@@ -217,60 +217,58 @@ func valueMatches(qtype uint16, want, got string) bool {
 	return true
 }
 
-// Expectations derives what the lab's DNS server must answer for topo: the
-// lab 2 zone template (SOA, NS, apex A/AAAA to the web server, www CNAME to
-// the apex, MX 10 mail, ns and mail A/AAAA), an A and AAAA for every host's
-// own name, and in the reverse zone its SOA, NS and a PTR for every address.
-// A topology without a DNS server or web server (not made by lab.New) has
-// none.
-func Expectations(topo lab.Topology) []Expectation {
-	if len(topo.ByRole(lab.RoleDNS)) == 0 || len(topo.ByRole(lab.RoleServer)) == 0 {
+// Expectations is what the lab's DNS server must answer for topo: one
+// Expectation per topology.Case, the questions derived from the same records
+// the lab's zone files are printed from (the lab 2 template, the hosts' own
+// names and the reverse zone's PTRs). A case's answer becomes Want: the data
+// of its records of the asked type (CNAMEs on the way are followed by Check),
+// and for an SOA only "MNAME RNAME", so a student's own serial and timers
+// pass. A topology without a DNS server or web server (not made by
+// topology.New) has none.
+func Expectations(topo topology.Topology) []Expectation {
+	cases := topo.Cases()
+	if len(cases) == 0 {
 		return nil
 	}
-	d := canonicalName(topo.Domain())
-	ns, mail, www := "ns."+d, "mail."+d, "www."+d
-	soa := ns + " admin." + d
-	web, dnsHost := topo.WebServer(), topo.DNSServer()
-	const src = "lab 2 template"
-	exp := func(name, typ string, want ...string) Expectation {
-		return Expectation{Name: name, Type: typ, Want: want, Source: src}
-	}
-	out := []Expectation{
-		exp(d, "SOA", soa),
-		exp(d, "NS", ns),
-		exp(d, "A", web.IPv4.String()),
-		exp(d, "AAAA", web.IPv6.String()),
-		exp(d, "MX", "10 "+mail),
-		exp(www, "CNAME", d),
-		exp(www, "A", web.IPv4.String()),
-		exp(www, "AAAA", web.IPv6.String()),
-		exp(ns, "A", dnsHost.IPv4.String()),
-		exp(ns, "AAAA", dnsHost.IPv6.String()),
-		exp(mail, "A", topo.MailIPv4().String()),
-		exp(mail, "AAAA", topo.MailIPv6().String()),
-	}
-	for _, h := range topo.Hosts {
-		name := h.Name + "." + d
-		out = append(out, Expectation{Name: name, Type: "A", Want: []string{h.IPv4.String()}, Source: "host " + h.Name},
-			Expectation{Name: name, Type: "AAAA", Want: []string{h.IPv6.String()}, Source: "host " + h.Name})
-	}
-	rev := canonicalName(topo.ReverseZone())
-	out = append(out, exp(rev, "SOA", soa), exp(rev, "NS", ns))
-	ptr := func(a netip.Addr, target string) Expectation {
-		return exp(reverseName(a), "PTR", target)
-	}
-	out = append(out, ptr(dnsHost.IPv4, ns), ptr(web.IPv4, www), ptr(topo.MailIPv4(), mail))
-	for _, h := range topo.Clients() {
-		out = append(out, Expectation{Name: reverseName(h.IPv4), Type: "PTR", Want: []string{h.Name + "." + d}, Source: "host " + h.Name})
+	out := make([]Expectation, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, fromCase(c, caseSource(topo, c)))
 	}
 	return out
 }
 
-// reverseName is the in-addr.arpa or ip6.arpa name of an address.
-func reverseName(a netip.Addr) string {
-	r, err := dns.ReverseAddr(a.String())
-	if err != nil {
-		panic(err) // a valid netip.Addr always has a reverse name
+// fromCase converts one case into an Expectation with the given Source.
+func fromCase(c topology.Case, source string) Expectation {
+	e := Expectation{Name: canonicalName(c.Qname), Type: dns.TypeToString[c.Qtype], Source: source}
+	if c.Rcode != dns.RcodeSuccess {
+		e.Rcode = dns.RcodeToString[c.Rcode]
 	}
-	return r
+	for _, rr := range c.Answer {
+		if rr.Header().Rrtype != c.Qtype {
+			continue // a CNAME on the way to the answer
+		}
+		v := rdataValue(rr)
+		if soa, ok := rr.(*dns.SOA); ok {
+			v = canonicalName(soa.Ns) + " " + canonicalName(soa.Mbox)
+		}
+		e.Want = append(e.Want, v)
+	}
+	return e
+}
+
+// caseSource says where a case comes from in reports: "host NAME" for a
+// host's own name (or the PTR naming it), else "lab 2 template".
+func caseSource(topo topology.Topology, c topology.Case) string {
+	for _, h := range topo.Hosts {
+		own := canonicalName(h.Name + "." + topo.Domain())
+		if canonicalName(c.Qname) == own {
+			return "host " + h.Name
+		}
+		for _, rr := range c.Answer {
+			if p, ok := rr.(*dns.PTR); ok && canonicalName(p.Ptr) == own {
+				return "host " + h.Name
+			}
+		}
+	}
+	return "lab 2 template"
 }

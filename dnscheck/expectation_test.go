@@ -12,21 +12,21 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestExpectationsGolden(t *testing.T) {
-	other, err := lab.New("other", 7, netip.MustParsePrefix("10.98.1.0/24"), netip.Prefix{})
+	other, err := topology.New("other", 7, netip.MustParsePrefix("10.98.1.0/24"), netip.Prefix{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		name string
-		topo lab.Topology
+		topo topology.Topology
 	}{
-		{"team30", lab.Default()},
+		{"team30", topology.Default()},
 		{"team7-10.98.1", other},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestExpectationsGolden(t *testing.T) {
 
 func TestExpectationsAreValidAndUnique(t *testing.T) {
 	seen := map[string]bool{}
-	for _, e := range Expectations(lab.Default()) {
+	for _, e := range Expectations(topology.Default()) {
 		n, err := normalize(e)
 		if err != nil {
 			t.Errorf("%s: %v", e, err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck/dnstest"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // twoServers starts the lab's server on 127.0.0.1 and a second one on
@@ -36,7 +36,7 @@ func writeResolv(t *testing.T, text string) string {
 }
 
 func TestCheckHost(t *testing.T) {
-	exps := Expectations(lab.Default())
+	exps := Expectations(topology.Default())
 	tests := []struct {
 		name         string
 		resolv       string // file text; "" means no file
@@ -137,7 +137,7 @@ func TestCheckHost(t *testing.T) {
 }
 
 func TestCheckHostBadDirectAddress(t *testing.T) {
-	rep := CheckHost(context.Background(), "client1", Expectations(lab.Default()), "dnsserver", writeResolv(t, "nameserver 127.0.0.1\n"))
+	rep := CheckHost(context.Background(), "client1", Expectations(topology.Default()), "dnsserver", writeResolv(t, "nameserver 127.0.0.1\n"))
 	if rep.Pass() || len(rep.Findings) != 1 || rep.Findings[0].Kind != FindingRun || len(rep.Results) != 0 {
 		t.Errorf("report = %+v, want one run finding and no queries", rep)
 	}

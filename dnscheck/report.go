@@ -78,15 +78,11 @@ func WriteText(w io.Writer, r Report) error {
 		}
 		for _, res := range h.Results {
 			if !res.Pass {
-				fmt.Fprintf(&b, "  FAIL %s %s %s via %s: %s: %s\n", res.Path, res.Expectation.Name, res.Expectation.Type, res.Server, res.Reason, res.Detail)
+				fmt.Fprintf(&b, "  %s\n", res.problem())
 			}
 		}
 		for _, f := range h.Findings {
-			level := "FAIL"
-			if f.Warning {
-				level = "WARN"
-			}
-			fmt.Fprintf(&b, "  %s %s: %s\n", level, f.Kind, f.Detail)
+			fmt.Fprintf(&b, "  %s\n", f.line())
 		}
 		p, f := h.Counts()
 		passedAll += p
@@ -105,6 +101,54 @@ func WriteText(w io.Writer, r Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// Problems says what failed, one line each, host by host: every failed
+// result and every finding that is not a warning, as WriteText prints them
+// below the host's table, after the host's name, e.g. "client2: FAIL
+// resolv team30.com. A via 10.20.30.3:53: timeout: no answer". A host that
+// failed without either (no check ran there) gets one line saying so. It
+// is empty when the report passes.
+func (r Report) Problems() []string {
+	var out []string
+	for _, h := range r.Hosts {
+		if h.Pass() {
+			continue
+		}
+		n := len(out)
+		for _, res := range h.Results {
+			if !res.Pass {
+				out = append(out, h.Host+": "+res.problem())
+			}
+		}
+		for _, f := range h.Findings {
+			if !f.Warning {
+				out = append(out, h.Host+": "+f.line())
+			}
+		}
+		if len(out) == n {
+			out = append(out, h.Host+": FAIL: no check ran")
+		}
+	}
+	if len(r.Hosts) == 0 {
+		out = append(out, "FAIL: no host was checked")
+	}
+	return out
+}
+
+// problem is a failed result's line: "FAIL PATH NAME TYPE via SERVER:
+// REASON: DETAIL".
+func (r Result) problem() string {
+	return fmt.Sprintf("FAIL %s %s %s via %s: %s: %s", r.Path, r.Expectation.Name, r.Expectation.Type, r.Server, r.Reason, r.Detail)
+}
+
+// line is a finding's line: "FAIL KIND: DETAIL", or WARN for a warning.
+func (f Finding) line() string {
+	level := "FAIL"
+	if f.Warning {
+		level = "WARN"
+	}
+	return fmt.Sprintf("%s %s: %s", level, f.Kind, f.Detail)
 }
 
 func resolvSummary(rc ResolvConf) string {

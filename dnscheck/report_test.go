@@ -63,6 +63,39 @@ func TestWriteTextGolden(t *testing.T) {
 	}
 }
 
+// TestProblems: the failed results and the findings that are not
+// warnings, each as WriteText prints it, after its host's name; nothing of
+// a passing host.
+func TestProblems(t *testing.T) {
+	rep := sampleReport()
+	rep.Hosts[1].Findings = append(rep.Hosts[1].Findings, Finding{Kind: FindingResolvExtra, Detail: "a second nameserver", Warning: true})
+	want := []string{
+		"client2: FAIL resolv team30.com. A via 10.20.30.66:53: wrong-answer: want 10.20.30.3, got 192.0.2.66; missing 10.20.30.3; unexpected 192.0.2.66",
+		"client2: FAIL resolv-elsewhere: /etc/resolv.conf points elsewhere: first nameserver is 10.20.30.66, want 10.20.30.2 (the lab's DNS server)",
+		"client2: FAIL mismatch: team30.com. A: via resolv.conf (10.20.30.66:53) 192.0.2.66, direct (10.20.30.2:53) 10.20.30.3",
+	}
+	got := rep.Problems()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range want {
+		if !strings.Contains(text.String(), "  "+strings.TrimPrefix(p, "client2: ")+"\n") {
+			t.Errorf("WriteText does not print %q as its own line", p)
+		}
+	}
+	rep.Hosts = rep.Hosts[:1]
+	if got := rep.Problems(); len(got) != 0 {
+		t.Errorf("a passing report: Problems = %q", got)
+	}
+	if got := (Report{Hosts: []HostReport{{Host: "client3"}}}).Problems(); strings.Join(got, "|") != "client3: FAIL: no check ran" {
+		t.Errorf("a host with nothing checked: Problems = %q", got)
+	}
+}
+
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
 	if err := WriteJSON(&b, sampleReport()); err != nil {

@@ -5,51 +5,58 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/fake"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
-// stateRunner is a Runner that also lists the lab's containers, in the
-// states a test gives them; it records what RunLab asked of it.
-type stateRunner struct {
-	states map[string]string // host → Docker state; absent = no container
-	mu     sync.Mutex
-	calls  []string
-}
-
-func (s *stateRunner) Containers(_ context.Context, labels map[string]string) ([]lab.ContainerInfo, error) {
-	var out []lab.ContainerInfo
-	for host, state := range s.states {
-		status := "Up 3 minutes"
-		if state == "exited" {
-			status = "Exited (137) 2 seconds ago"
-		}
-		out = append(out, lab.ContainerInfo{Name: labels[lab.LabelLab] + "-" + host, State: state, Status: status,
-			Labels: map[string]string{lab.LabelLab: labels[lab.LabelLab], lab.LabelHost: host}})
+// stateLab is a fake lab whose hosts are in the states a test gives them
+// (host → "running", "exited", or absent for no container); it records
+// what RunLab asked of it.
+func stateLab(t *testing.T, topo topology.Topology, states map[string]string) (*fake.Engine, *[]string) {
+	ctx := context.Background()
+	eng := fake.New("fake")
+	if err := eng.AddLab(ctx, topo); err != nil {
+		t.Fatal(err)
 	}
-	return out, nil
-}
-
-func (s *stateRunner) CopyFile(_ context.Context, ctr, dst string, _ os.FileMode, _ []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, "copy "+ctr)
-	return nil
-}
-
-func (s *stateRunner) Exec(_ context.Context, ctr string, cmd []string, _ io.Reader) (lab.ExecResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, "exec "+ctr)
-	return lab.ExecResult{ExitCode: 2, Stderr: []byte("not a real dnscheck")}, nil
+	for _, h := range topo.Hosts {
+		switch states[h.Name] {
+		case "running":
+		case "exited":
+			if err := eng.Lab(topo.Name).Kill(ctx, h.Name); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := eng.RemoveContainer(ctx, topo.Name+"-"+h.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var mu sync.Mutex
+	var calls []string
+	eng.Fail = func(op, target string) error {
+		if op == "copy" {
+			mu.Lock()
+			calls = append(calls, "copy "+target)
+			mu.Unlock()
+		}
+		return nil
+	}
+	eng.ExecFunc = func(_ context.Context, _, host string, _ []string, _ io.Reader) (runtime.ExecResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, "exec "+host)
+		return runtime.ExecResult{ExitCode: 2, Stderr: []byte("not a real dnscheck")}, nil
+	}
+	return eng, &calls
 }
 
 func TestRunLabNamesHostsThatAreDown(t *testing.T) {
-	topo, err := lab.New("unit", 30, netip.MustParsePrefix("10.99.1.0/24"), netip.Prefix{})
+	topo, err := topology.New("unit", 30, netip.MustParsePrefix("10.99.1.0/24"), netip.Prefix{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,24 +86,24 @@ func TestRunLabNamesHostsThatAreDown(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &stateRunner{states: tc.states}
+			eng, calls := stateLab(t, topo, tc.states)
 			var opts []Option
 			if tc.clients != nil {
 				opts = append(opts, WithClients(tc.clients...))
 			}
-			_, err := RunLab(context.Background(), r, topo, []byte("binary"), opts...)
+			_, err := RunLab(context.Background(), eng, topo, []byte("binary"), opts...)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("RunLab: %v, want the check to run", err)
 				}
-				if len(r.calls) == 0 {
+				if len(*calls) == 0 {
 					t.Error("nothing was copied or run")
 				}
 				return
 			}
-			var down *lab.DownError
-			if !errors.As(err, &down) || !errors.Is(err, lab.ErrHostDown) {
-				t.Fatalf("err = %v, want a *lab.DownError", err)
+			var down *runtime.DownError
+			if !errors.As(err, &down) || !errors.Is(err, runtime.ErrHostDown) {
+				t.Fatalf("err = %v, want a *runtime.DownError", err)
 			}
 			var got []string
 			for _, h := range down.Hosts {
@@ -105,8 +112,8 @@ func TestRunLabNamesHostsThatAreDown(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("lines:\n got %q\nwant %q", got, tc.want)
 			}
-			if len(r.calls) != 0 {
-				t.Errorf("RunLab touched containers of a lab with hosts down: %v", r.calls)
+			if len(*calls) != 0 {
+				t.Errorf("RunLab touched containers of a lab with hosts down: %v", *calls)
 			}
 		})
 	}

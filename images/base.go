@@ -3,7 +3,6 @@ package images
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,10 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/client"
-
 	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 func (b *builder) ensureBase(ctx context.Context) (builtImage, error) {
@@ -34,7 +31,7 @@ func (b *builder) ensureBase(ctx context.Context) (builtImage, error) {
 		if err := b.tagLatest(ctx, ref, RepoBase); err != nil {
 			return builtImage{}, err
 		}
-		b.cfg.progressf("base: cached %s (%s)", ref, megabytes(old.size))
+		b.cfg.logger.Info(fmt.Sprintf("base: cached %s (%s)", ref, megabytes(old.size)), "image", "base", "ref", ref, "stage", "cached", "size", old.size)
 		return old, nil
 	}
 	start := b.cfg.now()
@@ -51,24 +48,20 @@ func (b *builder) ensureBase(ctx context.Context) (builtImage, error) {
 }
 
 func (b *builder) buildBaseFromRegistry(ctx context.Context, spec baseSpec, ref, hash string) error {
-	b.cfg.progressf("base: building %s from the registry's debian:bookworm-slim (%s=%s)…", ref, EnvBase, FromRegistry)
+	b.cfg.logger.Info(fmt.Sprintf("base: building %s from the registry's debian:bookworm-slim (%s=%s)…", ref, EnvBase, FromRegistry), "image", "base", "ref", ref, "stage", "building", "source", FromRegistry)
 	ctxTar, err := contextTar([]contextFile{{Name: "Dockerfile", Mode: 0o644, Data: []byte(spec.Dockerfile)}})
 	if err != nil {
 		return err
 	}
-	return b.build(ctx, "base", bytes.NewReader(ctxTar), client.ImageBuildOptions{
-		Tags:        []string{ref},
-		Labels:      labels("base", hash),
-		NoCache:     b.cfg.rebuild,
-		Remove:      true,
-		ForceRemove: true,
-		PullParent:  false,
-		Version:     build.BuilderV1,
+	return b.build(ctx, "base", bytes.NewReader(ctxTar), runtime.BuildOptions{
+		Tags:    []string{ref},
+		Labels:  labels("base", hash),
+		NoCache: b.cfg.rebuild,
 	})
 }
 
 func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, ref, hash string) error {
-	b.cfg.progressf("base: building %s with debootstrap (%s, %s, %d packages)…", ref, spec.Suite, spec.Variant, len(spec.Packages))
+	b.cfg.logger.Info(fmt.Sprintf("base: building %s with debootstrap (%s, %s, %d packages)…", ref, spec.Suite, spec.Variant, len(spec.Packages)), "image", "base", "ref", ref, "stage", "building", "source", FromDebootstrap)
 	work, err := os.MkdirTemp(b.cfg.tmpDir, "lab3-rootfs-")
 	if err != nil {
 		return fmt.Errorf("build base: %w", err)
@@ -76,7 +69,7 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	rootfs := filepath.Join(work, "rootfs")
 	defer func() {
 		if err := removeRootfs(work); err != nil {
-			b.cfg.progressf("base: %v", err)
+			b.cfg.logger.Warn(fmt.Sprintf("base: %v", err), "image", "base", "error", err)
 		}
 	}()
 
@@ -84,7 +77,8 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	if err := b.cfg.debootstrap(ctx, &b.cfg, rootfs); err != nil {
 		return err
 	}
-	b.cfg.progressf("base: debootstrap done in %s", b.cfg.now().Sub(t).Round(100*time.Millisecond))
+	took := b.cfg.now().Sub(t).Round(100 * time.Millisecond)
+	b.cfg.logger.Info(fmt.Sprintf("base: debootstrap done in %s", took), "image", "base", "stage", "debootstrap", "elapsed", took)
 	// debootstrap leaves /proc and /sys mounted if it was interrupted; the
 	// tar must never walk into them.
 	if err := mountinfo.Unmount(rootfs); err != nil {
@@ -95,7 +89,7 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 	}
 
 	t = b.cfg.now()
-	b.cfg.progressf("base: importing the root filesystem into the engine…")
+	b.cfg.logger.Info("base: importing the root filesystem into the engine…", "image", "base", "ref", ref, "stage", "import")
 	changes := slices.Clone(spec.Changes)
 	changes = append(changes, labelChange(labels("base", hash)))
 	pr, pw := io.Pipe()
@@ -115,25 +109,18 @@ func (b *builder) buildBaseWithDebootstrap(ctx context.Context, spec baseSpec, r
 		}
 		return tarErr
 	}
-	res, err := b.eng.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, ref, client.ImageImportOptions{
+	err = b.eng.ImportImage(ctx, pr, ref, runtime.ImportOptions{
 		Message: "lab3 base: debootstrap " + spec.Variant + " " + spec.Suite,
 		Changes: changes,
 	})
-	if err != nil {
-		if terr := stopTar(); terr != nil {
-			return fmt.Errorf("import base %s: %w", ref, terr)
-		}
-		return fmt.Errorf("import base %s: %w", ref, err)
-	}
-	err = readJSONMessages(res)
-	res.Close()
 	if terr := stopTar(); terr != nil {
 		return fmt.Errorf("import base %s: %w", ref, terr)
 	}
 	if err != nil {
 		return fmt.Errorf("import base %s: %w", ref, err)
 	}
-	b.cfg.progressf("base: imported in %s", b.cfg.now().Sub(t).Round(100*time.Millisecond))
+	took = b.cfg.now().Sub(t).Round(100 * time.Millisecond)
+	b.cfg.logger.Info(fmt.Sprintf("base: imported in %s", took), "image", "base", "ref", ref, "stage", "import", "elapsed", took)
 	return nil
 }
 
@@ -266,36 +253,4 @@ func removeRootfs(work string) error {
 		return fmt.Errorf("remove %s: %w", work, err)
 	}
 	return nil
-}
-
-// jsonMessage is one line of the engine's build or import output.
-type jsonMessage struct {
-	Stream      string `json:"stream"`
-	Status      string `json:"status"`
-	Error       string `json:"error"`
-	ErrorDetail *struct {
-		Message string `json:"message"`
-	} `json:"errorDetail"`
-}
-
-// readJSONMessages drains the engine's progress stream and returns the
-// first error it reports.
-func readJSONMessages(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var m jsonMessage
-		err := dec.Decode(&m)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read engine output: %w", err)
-		}
-		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return errors.New(strings.TrimSpace(m.ErrorDetail.Message))
-		}
-		if m.Error != "" {
-			return errors.New(strings.TrimSpace(m.Error))
-		}
-	}
 }

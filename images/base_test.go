@@ -3,7 +3,6 @@ package images
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -25,26 +24,6 @@ func TestLabelChange(t *testing.T) {
 	want := `LABEL lab3.image="base" lab3.input-hash="abc" lab3.managed="true"`
 	if got != want {
 		t.Errorf("labelChange = %s, want %s", got, want)
-	}
-}
-
-func TestReadJSONMessages(t *testing.T) {
-	tests := []struct {
-		name, stream, wantErr string
-	}{
-		{"success", `{"stream":"Step 1/2 : FROM x\n"}` + "\n" + `{"stream":"Successfully built 1\n"}`, ""},
-		{"import status", `{"status":"sha256:abc"}`, ""},
-		{"error detail", `{"stream":"Step 1/2\n"}{"errorDetail":{"message":"COPY failed: no such file\n"},"error":"COPY failed"}`, "COPY failed: no such file"},
-		{"bare error", `{"error":"no space left on device"}`, "no space left on device"},
-		{"cut short", `{"stream":"Ste`, "read engine output: unexpected EOF"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := readJSONMessages(strings.NewReader(tt.stream))
-			if got := fmt.Sprint(err); (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && got != tt.wantErr) {
-				t.Errorf("err = %v, want %q", err, tt.wantErr)
-			}
-		})
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
 // engine returns a client of the local Docker engine. Without an engine the
@@ -37,6 +40,17 @@ func engine(tb testing.TB) *client.Client {
 	return cli
 }
 
+// runtimeOf is the test's engine as the runtime Ensure and Prune take.
+func runtimeOf(tb testing.TB) *docker.Docker {
+	tb.Helper()
+	d, err := docker.Connect(context.Background())
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
 // shared is the one build of a test run, shared by every test that needs
 // the images.
 var shared struct {
@@ -54,7 +68,7 @@ func ensured(t *testing.T) (*client.Client, Refs) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		var out bytes.Buffer
-		shared.refs, shared.err = Ensure(ctx, cli, WithProgress(&out))
+		shared.refs, shared.err = Ensure(ctx, runtimeOf(t), WithLogger(progress.New(&out, false)))
 		shared.progress = out.String()
 	})
 	t.Logf("first Ensure:\n%s", shared.progress)
@@ -96,7 +110,7 @@ func TestEnsureBuildsLabelledImagesAndCachesThem(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	again, err := Ensure(ctx, cli, WithProgress(&out))
+	again, err := Ensure(ctx, runtimeOf(t), WithLogger(progress.New(&out, false)))
 	if err != nil {
 		t.Fatalf("second Ensure: %v", err)
 	}
@@ -373,8 +387,9 @@ func BenchmarkCachedEnsure(b *testing.B) {
 
 func benchmarkBuild(b *testing.B, opts func(*testing.B) []Option) {
 	cli := engine(b)
+	eng := runtimeOf(b)
 	ctx := b.Context()
-	if _, err := Ensure(ctx, cli); err != nil {
+	if _, err := Ensure(ctx, eng); err != nil {
 		b.Fatal(err)
 	}
 	var refs Refs
@@ -383,7 +398,7 @@ func benchmarkBuild(b *testing.B, opts func(*testing.B) []Option) {
 	for b.Loop() {
 		out.Reset()
 		var err error
-		if refs, err = Ensure(ctx, cli, append(opts(b), WithProgress(&out))...); err != nil {
+		if refs, err = Ensure(ctx, eng, append(opts(b), WithLogger(progress.New(&out, false)))...); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -394,7 +409,7 @@ func benchmarkBuild(b *testing.B, opts func(*testing.B) []Option) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(img.Size)/1e6, "MB-base")
-	if removed, err := Prune(ctx, cli, refs); err != nil {
+	if removed, err := Prune(ctx, eng, refs); err != nil {
 		b.Errorf("prune: %v", err)
 	} else if len(removed) > 0 {
 		b.Logf("pruned %d outdated lab3 images", len(removed))

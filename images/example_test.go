@@ -4,22 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 
-	"github.com/moby/moby/client"
 	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
 // Ensure the lab's images before creating its containers; a second call
 // finds them in the cache and builds nothing.
 func ExampleEnsure() {
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	d, err := docker.Connect(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer cli.Close()
+	defer d.Close()
 
-	refs, err := images.Ensure(context.Background(), cli, images.WithProgress(os.Stderr))
+	refs, err := images.Ensure(context.Background(), d, images.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -30,18 +31,18 @@ func ExampleEnsure() {
 // Remove the lab's outdated images, keeping the current ones and any that a
 // container still uses.
 func ExamplePrune() {
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cli.Close()
-
 	ctx := context.Background()
-	refs, err := images.Ensure(ctx, cli)
+	d, err := docker.Connect(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	removed, err := images.Prune(ctx, cli, refs)
+	defer d.Close()
+
+	refs, err := images.Ensure(ctx, d)
+	if err != nil {
+		log.Fatal(err)
+	}
+	removed, err := images.Prune(ctx, d, refs)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,22 +6,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"sync"
 
-	cerrdefs "github.com/containerd/errdefs"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	"github.com/moby/moby/api/types/image"
-	"github.com/moby/moby/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // fakeEngine is an in-memory image store that records what Ensure asks of
 // it. It lets the cache logic run without Docker; the real engine is used
-// by ensure_e2e_test.go.
+// by ensure_e2e_test.go. (runtime/fake is the general fake; this one
+// records the images' build contexts and import tars for the tests here.)
 type fakeEngine struct {
 	mu       sync.Mutex
 	images   map[string]fakeImage // by ref
@@ -29,13 +27,15 @@ type fakeEngine struct {
 	builds   []fakeBuild
 	tags     []string // targets
 	removed  []string
-	buildErr string          // reported in the build's output stream
+	buildErr string          // the build's own error
 	inUse    map[string]bool // image IDs a container uses
 	// importErr, if set, is the import's answer after reading importAfter
 	// bytes of the tar stream.
 	importErr   error
 	importAfter int64
 }
+
+var _ runtime.Images = (*fakeEngine)(nil)
 
 type fakeImage struct {
 	id     string
@@ -50,36 +50,32 @@ type fakeImport struct {
 }
 
 type fakeBuild struct {
-	opts    client.ImageBuildOptions
+	opts    runtime.BuildOptions
 	entries map[string][]byte
 }
 
 func newFakeEngine() *fakeEngine { return &fakeEngine{images: map[string]fakeImage{}} }
 
-func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+func (f *fakeEngine) InspectImage(_ context.Context, ref string) (runtime.ImageInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img, ok := f.images[ref]
 	if !ok {
-		return client.ImageInspectResult{}, fmt.Errorf("no such image: %s: %w", ref, cerrdefs.ErrNotFound)
+		return runtime.ImageInfo{}, fmt.Errorf("no such image: %s: %w", ref, runtime.ErrNotFound)
 	}
-	return client.ImageInspectResult{InspectResponse: image.InspectResponse{
-		ID:     img.id,
-		Size:   img.size,
-		Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: img.labels}},
-	}}, nil
+	return runtime.ImageInfo{ID: img.id, Size: img.size, Labels: img.labels}, nil
 }
 
-func (f *fakeEngine) ImageImport(_ context.Context, src client.ImageImportSource, ref string, opts client.ImageImportOptions) (client.ImageImportResult, error) {
+func (f *fakeEngine) ImportImage(_ context.Context, src io.Reader, ref string, opts runtime.ImportOptions) error {
 	if f.importErr != nil {
-		if _, err := io.CopyN(io.Discard, src.Source, f.importAfter); err != nil {
-			return nil, err
+		if _, err := io.CopyN(io.Discard, src, f.importAfter); err != nil {
+			return err
 		}
-		return nil, f.importErr
+		return f.importErr
 	}
-	data, err := io.ReadAll(src.Source)
+	data, err := io.ReadAll(src)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	entries := map[string]*tar.Header{}
 	tr := tar.NewReader(bytes.NewReader(data))
@@ -89,7 +85,7 @@ func (f *fakeEngine) ImageImport(_ context.Context, src client.ImageImportSource
 			break
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		entries[h.Name] = h
 	}
@@ -97,63 +93,62 @@ func (f *fakeEngine) ImageImport(_ context.Context, src client.ImageImportSource
 	defer f.mu.Unlock()
 	f.imports = append(f.imports, fakeImport{ref: ref, changes: opts.Changes, entries: entries})
 	f.images[ref] = fakeImage{id: digest(data), labels: parseLabelChange(opts.Changes), size: int64(len(data))}
-	return io.NopCloser(strings.NewReader(`{"status":"sha256:0123"}` + "\n")), nil
+	return nil
 }
 
-func (f *fakeEngine) ImageBuild(_ context.Context, ctxTar io.Reader, opts client.ImageBuildOptions) (client.ImageBuildResult, error) {
+func (f *fakeEngine) BuildImage(_ context.Context, ctxTar io.Reader, opts runtime.BuildOptions) error {
 	data, err := io.ReadAll(ctxTar)
 	if err != nil {
-		return client.ImageBuildResult{}, err
+		return err
 	}
 	entries, err := readTar(data)
 	if err != nil {
-		return client.ImageBuildResult{}, err
+		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.builds = append(f.builds, fakeBuild{opts: opts, entries: entries})
 	if f.buildErr != "" {
-		out := fmt.Sprintf(`{"stream":"Step 1/2 : FROM x\n"}`+"\n"+`{"errorDetail":{"message":%q},"error":%q}`+"\n", f.buildErr, f.buildErr)
-		return client.ImageBuildResult{Body: io.NopCloser(strings.NewReader(out))}, nil
+		return errors.New(f.buildErr)
 	}
 	// A rebuild gives a new ID, as the engine's would.
 	id := digest(append(data, byte(len(f.builds))))
 	for _, t := range opts.Tags {
 		f.images[t] = fakeImage{id: id, labels: opts.Labels, size: 1_000_000}
 	}
-	return client.ImageBuildResult{Body: io.NopCloser(strings.NewReader(`{"stream":"Successfully built 0123\n"}` + "\n"))}, nil
+	return nil
 }
 
-func (f *fakeEngine) ImageTag(_ context.Context, opts client.ImageTagOptions) (client.ImageTagResult, error) {
+func (f *fakeEngine) TagImage(_ context.Context, source, target string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	img, ok := f.images[opts.Source]
+	img, ok := f.images[source]
 	if !ok {
-		return client.ImageTagResult{}, fmt.Errorf("no such image: %s: %w", opts.Source, cerrdefs.ErrNotFound)
+		return fmt.Errorf("no such image: %s: %w", source, runtime.ErrNotFound)
 	}
-	f.images[opts.Target] = img
-	f.tags = append(f.tags, opts.Target)
-	return client.ImageTagResult{}, nil
+	f.images[target] = img
+	f.tags = append(f.tags, target)
+	return nil
 }
 
-// ImageRemove removes a tag, or an image by ID; an ID listed in inUse is
+// RemoveImage removes a tag, or an image by ID; an ID listed in inUse is
 // refused as the engine refuses an image a container uses.
-func (f *fakeEngine) ImageRemove(_ context.Context, id string, _ client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
+func (f *fakeEngine) RemoveImage(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if img, ok := f.images[id]; ok {
 		if f.inUse[img.id] {
-			return client.ImageRemoveResult{}, fmt.Errorf("image is being used by a container: %w", cerrdefs.ErrConflict)
+			return fmt.Errorf("image is being used by a container: %w", runtime.ErrConflict)
 		}
 		delete(f.images, id)
 		f.removed = append(f.removed, id)
-		return client.ImageRemoveResult{}, nil
+		return nil
 	}
 	found := false
 	for ref, img := range f.images {
 		if img.id == id {
 			if f.inUse[id] {
-				return client.ImageRemoveResult{}, fmt.Errorf("image is being used by a container: %w", cerrdefs.ErrConflict)
+				return fmt.Errorf("image is being used by a container: %w", runtime.ErrConflict)
 			}
 			delete(f.images, ref)
 			found = true
@@ -161,22 +156,20 @@ func (f *fakeEngine) ImageRemove(_ context.Context, id string, _ client.ImageRem
 	}
 	f.removed = append(f.removed, id)
 	if !found {
-		return client.ImageRemoveResult{}, fmt.Errorf("no such image %s: %w", id, cerrdefs.ErrNotFound)
+		return fmt.Errorf("no such image %s: %w", id, runtime.ErrNotFound)
 	}
-	return client.ImageRemoveResult{}, nil
+	return nil
 }
 
-// ImageList lists the images, grouping tags by ID, and honours one label
-// filter "k=v".
-func (f *fakeEngine) ImageList(_ context.Context, opts client.ImageListOptions) (client.ImageListResult, error) {
+// ListImages lists the images carrying the labels, grouping tags by ID.
+func (f *fakeEngine) ListImages(_ context.Context, labels map[string]string) ([]runtime.ImageInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	byID := map[string]*image.Summary{}
+	byID := map[string]*runtime.ImageInfo{}
 	var ids []string
 	for ref, img := range f.images {
 		match := true
-		for kv := range opts.Filters["label"] {
-			k, v, _ := strings.Cut(kv, "=")
+		for k, v := range labels {
 			if img.labels[k] != v {
 				match = false
 			}
@@ -186,19 +179,27 @@ func (f *fakeEngine) ImageList(_ context.Context, opts client.ImageListOptions) 
 		}
 		s, ok := byID[img.id]
 		if !ok {
-			s = &image.Summary{ID: img.id, Labels: img.labels}
+			s = &runtime.ImageInfo{ID: img.id, Labels: img.labels}
 			byID[img.id] = s
 			ids = append(ids, img.id)
 		}
-		s.RepoTags = append(s.RepoTags, ref)
+		s.Tags = append(s.Tags, ref)
 	}
 	slices.Sort(ids)
-	var res client.ImageListResult
+	var out []runtime.ImageInfo
 	for _, id := range ids {
-		slices.Sort(byID[id].RepoTags)
-		res.Items = append(res.Items, *byID[id])
+		slices.Sort(byID[id].Tags)
+		out = append(out, *byID[id])
 	}
-	return res, nil
+	return out, nil
+}
+
+func (f *fakeEngine) SaveImages(context.Context, []string) (io.ReadCloser, error) {
+	return nil, errors.New("the images fake does not save")
+}
+
+func (f *fakeEngine) LoadImages(context.Context, io.Reader) error {
+	return errors.New("the images fake does not load")
 }
 
 func digest(b []byte) string {

@@ -8,28 +8,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // Refs names the images a lab needs.
 type Refs struct{ Base, DNS, Host string }
-
-// Engine is the part of the Docker Engine API that Ensure uses. It is
-// satisfied by *client.Client from github.com/moby/moby/client.
-type Engine interface {
-	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
-	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
-	ImageBuild(ctx context.Context, buildContext io.Reader, options client.ImageBuildOptions) (client.ImageBuildResult, error)
-	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
-	ImageRemove(ctx context.Context, imageID string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
-}
 
 // Labels put on every image this package builds.
 const (
@@ -56,16 +45,16 @@ var ErrNoDebootstrap = errors.New("debootstrap not found")
 // ErrNoMirror is returned, wrapped, when no Debian mirror can be found.
 var ErrNoMirror = errors.New("no Debian mirror found")
 
-// Ensure makes sure the lab's images exist locally, building only what is
-// missing or out of date.
-func Ensure(ctx context.Context, eng Engine, opts ...Option) (Refs, error) {
+// Ensure makes sure the lab's images exist on the engine, building only
+// what is missing or out of date.
+func Ensure(ctx context.Context, eng runtime.Images, opts ...Option) (Refs, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return Refs{}, err
 	}
 	lockPath := filepath.Join(filepath.Dir(cfg.cacheDir), "images.lock")
 	unlock, err := lockBuilds(ctx, lockPath, func() {
-		cfg.progressf("images: waiting for another process building the lab's images (%s)…", lockPath)
+		cfg.logger.Info(fmt.Sprintf("images: waiting for another process building the lab's images (%s)…", lockPath), "stage", "wait", "lock", lockPath)
 	})
 	if err != nil {
 		return Refs{}, err
@@ -118,22 +107,22 @@ type builtImage struct {
 }
 
 type builder struct {
-	eng Engine
+	eng runtime.Images
 	cfg config
 }
 
 // lookup reports whether ref exists and was built from the inputs with the
 // given hash.
 func (b *builder) lookup(ctx context.Context, ref, hash string) (builtImage, bool, error) {
-	res, err := b.eng.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
+	res, err := b.eng.InspectImage(ctx, ref)
+	if errors.Is(err, runtime.ErrNotFound) {
 		return builtImage{}, false, nil
 	}
 	if err != nil {
 		return builtImage{}, false, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	img := builtImage{ref: ref, hash: hash, id: res.ID, size: res.Size}
-	if res.Config == nil || res.Config.Labels[LabelInputHash] != hash {
+	if res.Labels[LabelInputHash] != hash {
 		return img, false, nil
 	}
 	return img, true, nil
@@ -154,14 +143,16 @@ func (b *builder) finish(ctx context.Context, what, repo, ref, hash, oldID strin
 	}
 	if oldID != "" && oldID != img.id {
 		// Best effort: an image still used by a container stays.
-		_, _ = b.eng.ImageRemove(ctx, oldID, client.ImageRemoveOptions{PruneChildren: true})
+		_ = b.eng.RemoveImage(ctx, oldID)
 	}
-	b.cfg.progressf("%s: built %s (%s) in %s", what, ref, megabytes(img.size), b.cfg.now().Sub(start).Round(100*time.Millisecond))
+	took := b.cfg.now().Sub(start).Round(100 * time.Millisecond)
+	b.cfg.logger.Info(fmt.Sprintf("%s: built %s (%s) in %s", what, ref, megabytes(img.size), took),
+		"image", what, "ref", ref, "stage", "built", "size", img.size, "elapsed", took)
 	return img, nil
 }
 
 func (b *builder) tagLatest(ctx context.Context, ref, repo string) error {
-	if _, err := b.eng.ImageTag(ctx, client.ImageTagOptions{Source: ref, Target: repo + ":latest"}); err != nil {
+	if err := b.eng.TagImage(ctx, ref, repo+":latest"); err != nil {
 		return fmt.Errorf("tag %s as %s:latest: %w", ref, repo, err)
 	}
 	return nil

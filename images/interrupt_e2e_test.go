@@ -32,7 +32,7 @@ func TestInterruptedBaseBuildLeavesNothingBehind(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Ensure(ctx, cli, WithRebuild(), WithTempDir(tmp))
+		_, err := Ensure(ctx, runtimeOf(t), WithRebuild(), WithTempDir(tmp))
 		done <- err
 	}()
 

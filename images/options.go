@@ -3,11 +3,12 @@ package images
 import (
 	"context"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
 )
 
 // Option configures Ensure.
@@ -36,7 +37,7 @@ const (
 )
 
 type config struct {
-	progress io.Writer
+	logger   *slog.Logger
 	rebuild  bool
 	source   BaseSource
 	mirror   string
@@ -47,10 +48,13 @@ type config struct {
 	debootstrap func(ctx context.Context, cfg *config, dir string) error
 }
 
-// WithProgress writes one line per step to w: whether each image is cached
-// or being built, and how long a build took.
-func WithProgress(w io.Writer) Option {
-	return func(c *config) { c.progress = w }
+// WithLogger logs one Info record per step on l: whether each image is
+// cached or being built, and how long a build took. The message is the
+// line a person reads; the attributes are image (base, dnsserver, host),
+// ref, stage, and where they apply size (bytes) and elapsed. Without it (or
+// with nil) nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
 }
 
 // WithRebuild ignores the cache and builds every image again.
@@ -87,10 +91,9 @@ func newConfig(opts []Option) (config, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.progress == nil {
-		c.progress = io.Discard
+	if c.logger == nil {
+		c.logger = progress.Discard()
 	}
-	c.progress = &lockedWriter{w: c.progress}
 	if c.source == "" {
 		c.source = BaseSource(getenv(EnvBase))
 		if c.source == "" {
@@ -124,20 +127,4 @@ func newConfig(opts []Option) (config, error) {
 		c.tmpDir = os.TempDir()
 	}
 	return c, nil
-}
-
-// lockedWriter serialises the progress lines of concurrent builds.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (c *config) progressf(format string, args ...any) {
-	fmt.Fprintf(c.progress, format+"\n", args...)
 }

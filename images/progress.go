@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -70,7 +71,7 @@ func (p *debootstrapProgress) line(l string) {
 	switch {
 	case word == "Resolving" && !p.resolvingAnnounced:
 		p.resolvingAnnounced = true
-		p.cfg.progressf("base: debootstrap: resolving the packages' dependencies")
+		p.info("base: debootstrap: resolving the packages' dependencies", "step", stageIndex)
 	case (word == "Retrieving" || word == "Validating") && len(f) == 3:
 		// "Retrieving bash 5.2.15-2": a package (the indices have no
 		// version).
@@ -78,7 +79,7 @@ func (p *debootstrapProgress) line(l string) {
 		p.retrieved[pkg] = true
 		p.lastPackage = pkg
 		p.every(func() {
-			p.cfg.progressf("base: debootstrap: retrieving packages: %d so far (%s)", len(p.retrieved), pkg)
+			p.info(fmt.Sprintf("base: debootstrap: retrieving packages: %d so far (%s)", len(p.retrieved), pkg), "step", stageRetrieving, "packages", len(p.retrieved))
 		})
 	case word == "Extracting":
 		p.enter(stageExtracting)
@@ -96,8 +97,8 @@ func (p *debootstrapProgress) line(l string) {
 			p.lastPackage = pkg
 		}
 		p.every(func() {
-			p.cfg.progressf("base: debootstrap: installing: %d of %d packages unpacked, %d configured (%s)",
-				p.unpacked, len(p.retrieved), p.configured, p.lastPackage)
+			p.info(fmt.Sprintf("base: debootstrap: installing: %d of %d packages unpacked, %d configured (%s)",
+				p.unpacked, len(p.retrieved), p.configured, p.lastPackage), "step", stageInstalling, "packages", len(p.retrieved), "unpacked", p.unpacked, "configured", p.configured)
 		})
 	case word == "Base" && strings.Contains(l, "installed successfully"):
 		p.enter(stageDone)
@@ -113,21 +114,26 @@ func (p *debootstrapProgress) enter(stage string) {
 	took := now.Sub(p.stageBegan).Round(100 * time.Millisecond)
 	switch p.stage {
 	case stageRetrieving:
-		p.cfg.progressf("base: debootstrap: retrieved %d packages in %s", len(p.retrieved), took)
+		p.info(fmt.Sprintf("base: debootstrap: retrieved %d packages in %s", len(p.retrieved), took), "step", p.stage, "packages", len(p.retrieved), "elapsed", took)
 	case stageExtracting:
-		p.cfg.progressf("base: debootstrap: extracted %d required packages in %s", p.extracted, took)
+		p.info(fmt.Sprintf("base: debootstrap: extracted %d required packages in %s", p.extracted, took), "step", p.stage, "packages", p.extracted, "elapsed", took)
 	case stageInstalling:
-		p.cfg.progressf("base: debootstrap: installed %d packages in %s", len(p.retrieved), took)
+		p.info(fmt.Sprintf("base: debootstrap: installed %d packages in %s", len(p.retrieved), took), "step", p.stage, "packages", len(p.retrieved), "elapsed", took)
 	}
 	switch stage {
 	case stageRetrieving:
-		p.cfg.progressf("base: debootstrap: retrieving packages…")
+		p.info("base: debootstrap: retrieving packages…", "step", stage)
 	case stageExtracting:
-		p.cfg.progressf("base: debootstrap: extracting the required packages…")
+		p.info("base: debootstrap: extracting the required packages…", "step", stage)
 	case stageInstalling:
-		p.cfg.progressf("base: debootstrap: installing %d packages…", len(p.retrieved))
+		p.info(fmt.Sprintf("base: debootstrap: installing %d packages…", len(p.retrieved)), "step", stage, "packages", len(p.retrieved))
 	}
 	p.stage, p.stageBegan, p.lastReport = stage, now, now
+}
+
+// info logs one of debootstrap's progress lines for the base image.
+func (p *debootstrapProgress) info(msg string, attrs ...any) {
+	p.cfg.logger.Info(msg, append([]any{"image", "base", "stage", "debootstrap"}, attrs...)...)
 }
 
 // every runs report when progressEvery has passed since the last report.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
 )
 
 // TestDebootstrapProgressSummarisesTheLog replays a real debootstrap run's
@@ -19,7 +21,7 @@ func TestDebootstrapProgressSummarisesTheLog(t *testing.T) {
 	}
 	var out bytes.Buffer
 	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
-	cfg := &config{progress: &out, now: func() time.Time { return now }}
+	cfg := &config{logger: progress.New(&out, false), now: func() time.Time { return now }}
 	p := newDebootstrapProgress(cfg)
 	// Written in odd-sized pieces, as a pipe delivers it.
 	for len(log) > 0 {

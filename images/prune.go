@@ -2,53 +2,44 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
-
-// Pruner is the part of the Docker Engine API that Prune uses. It is
-// satisfied by *client.Client from github.com/moby/moby/client.
-type Pruner interface {
-	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
-	ImageRemove(ctx context.Context, imageID string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
-}
 
 // Prune removes the images this package built (those labelled
 // lab3.managed=true), except the ones keep names, and returns the IDs it
 // removed. An image that a container still uses is left in place. Prune with
 // a zero Refs removes every lab image not in use; no other image is ever
 // touched.
-func Prune(ctx context.Context, eng Pruner, keep Refs) ([]string, error) {
-	res, err := eng.ImageList(ctx, client.ImageListOptions{
-		Filters: client.Filters{}.Add("label", LabelManaged+"=true"),
-	})
+func Prune(ctx context.Context, eng runtime.Images, keep Refs) ([]string, error) {
+	imgs, err := eng.ListImages(ctx, map[string]string{LabelManaged: "true"})
 	if err != nil {
 		return nil, fmt.Errorf("list lab images: %w", err)
 	}
 	kept := []string{keep.Base, keep.DNS, keep.Host}
 	var removed []string
-	for _, img := range res.Items {
+	for _, img := range imgs {
 		if img.Labels[LabelManaged] != "true" {
 			continue // the filter already says so; never trust it with a removal
 		}
-		if slices.ContainsFunc(img.RepoTags, func(t string) bool { return t != "" && slices.Contains(kept, t) }) {
+		if slices.ContainsFunc(img.Tags, func(t string) bool { return t != "" && slices.Contains(kept, t) }) {
 			continue
 		}
 		// Removing by tag untags; removing by ID would refuse an image
 		// with several tags. The last tag takes the image with it.
-		targets := slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return t == "<none>:<none>" })
+		targets := slices.Clone(img.Tags)
 		if len(targets) == 0 {
 			targets = []string{img.ID}
 		}
 		gone := true
 		for _, t := range targets {
-			_, err := eng.ImageRemove(ctx, t, client.ImageRemoveOptions{PruneChildren: true})
+			err := eng.RemoveImage(ctx, t)
 			switch {
 			case err == nil:
-			case cerrdefs.IsConflict(err), cerrdefs.IsNotFound(err):
+			case errors.Is(err, runtime.ErrConflict), errors.Is(err, runtime.ErrNotFound):
 				// In use by a container, or already gone with a parent.
 				gone = false
 			default:

@@ -3,26 +3,17 @@ package images
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
-
-// Replicator is the part of the Docker Engine API that Replicate needs of
-// each engine. It is satisfied by *client.Client.
-type Replicator interface {
-	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
-	ImageSave(ctx context.Context, imageIDs []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
-	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
-}
 
 // Replicate makes the lab's images (refs, as Ensure returned them on src)
 // exist on dst too, streaming "docker save" from src into "docker load" on
 // dst for those dst lacks. It builds nothing: an engine elsewhere (ssh://,
 // tcp://) has neither the build cache nor, often, debootstrap, and a load
 // gives it the very image src grades with, byte for byte.
-func Replicate(ctx context.Context, src, dst Replicator, refs Refs, opts ...Option) error {
+func Replicate(ctx context.Context, src, dst runtime.Images, refs Refs, opts ...Option) error {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return err
@@ -32,7 +23,7 @@ func Replicate(ctx context.Context, src, dst Replicator, refs Refs, opts ...Opti
 		if ref == "" {
 			continue
 		}
-		if _, err := dst.ImageInspect(ctx, ref); err != nil {
+		if _, err := dst.InspectImage(ctx, ref); err != nil {
 			missing = append(missing, ref)
 		}
 	}
@@ -40,33 +31,29 @@ func Replicate(ctx context.Context, src, dst Replicator, refs Refs, opts ...Opti
 		return nil
 	}
 	start := time.Now()
-	cfg.progressf("images: copying %v to another engine…", missing)
+	cfg.logger.Info(fmt.Sprintf("images: copying %v to another engine…", missing), "stage", "copy", "refs", missing)
 	if err := Copy(ctx, src, dst, missing); err != nil {
 		return err
 	}
 	for _, ref := range missing {
-		if _, err := dst.ImageInspect(ctx, ref); err != nil {
+		if _, err := dst.InspectImage(ctx, ref); err != nil {
 			return fmt.Errorf("load %v: %s is still missing afterwards", missing, ref)
 		}
 	}
-	cfg.progressf("images: copied in %.1fs", time.Since(start).Seconds())
+	took := time.Since(start)
+	cfg.logger.Info(fmt.Sprintf("images: copied in %.1fs", took.Seconds()), "stage", "copy", "refs", missing, "elapsed", took)
 	return nil
 }
 
 // Copy streams "docker save" of refs on src into "docker load" on dst, and
-// returns the load's own error, if its progress stream reports one.
-func Copy(ctx context.Context, src, dst Replicator, refs []string) error {
-	saved, err := src.ImageSave(ctx, refs)
+// returns the load's own error, if it reports one.
+func Copy(ctx context.Context, src, dst runtime.Images, refs []string) error {
+	saved, err := src.SaveImages(ctx, refs)
 	if err != nil {
 		return fmt.Errorf("save %v: %w", refs, err)
 	}
 	defer saved.Close()
-	loaded, err := dst.ImageLoad(ctx, saved, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		return fmt.Errorf("load %v: %w", refs, err)
-	}
-	defer loaded.Close()
-	if err := readJSONMessages(loaded); err != nil {
+	if err := dst.LoadImages(ctx, saved); err != nil {
 		return fmt.Errorf("load %v: %w", refs, err)
 	}
 	return nil

@@ -7,8 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/client"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // role is an image that adds files to the base and nothing else.
@@ -134,7 +133,7 @@ func (b *builder) planRole(ctx context.Context, r role, base builtImage) (rolePl
 		if err := b.tagLatest(ctx, ref, r.repo); err != nil {
 			return rolePlan{}, err
 		}
-		b.cfg.progressf("%s: cached %s (%s)", r.name, ref, megabytes(old.size))
+		b.cfg.logger.Info(fmt.Sprintf("%s: cached %s (%s)", r.name, ref, megabytes(old.size)), "image", r.name, "ref", ref, "stage", "cached", "size", old.size)
 	}
 	return p, nil
 }
@@ -142,30 +141,21 @@ func (b *builder) planRole(ctx context.Context, r role, base builtImage) (rolePl
 // buildRole builds a planned role image.
 func (b *builder) buildRole(ctx context.Context, p rolePlan, base builtImage) (builtImage, error) {
 	start := b.cfg.now()
-	b.cfg.progressf("%s: building %s from %s…", p.role.name, p.ref, base.ref)
-	if err := b.build(ctx, p.role.name, bytes.NewReader(p.ctxTar), client.ImageBuildOptions{
-		Tags:        []string{p.ref},
-		Labels:      labels(p.role.name, p.hash),
-		NoCache:     b.cfg.rebuild,
-		Remove:      true,
-		ForceRemove: true,
-		PullParent:  false,
-		Version:     build.BuilderV1,
+	b.cfg.logger.Info(fmt.Sprintf("%s: building %s from %s…", p.role.name, p.ref, base.ref), "image", p.role.name, "ref", p.ref, "stage", "building", "from", base.ref)
+	if err := b.build(ctx, p.role.name, bytes.NewReader(p.ctxTar), runtime.BuildOptions{
+		Tags:    []string{p.ref},
+		Labels:  labels(p.role.name, p.hash),
+		NoCache: b.cfg.rebuild,
 	}); err != nil {
 		return builtImage{}, err
 	}
 	return b.finish(ctx, p.role.name, p.role.repo, p.ref, p.hash, p.old.id, start)
 }
 
-// build runs an image build and reads its output to the end, returning the
-// build's own error message if it failed.
-func (b *builder) build(ctx context.Context, what string, buildCtx io.Reader, opts client.ImageBuildOptions) error {
-	res, err := b.eng.ImageBuild(ctx, buildCtx, opts)
-	if err != nil {
-		return fmt.Errorf("build %s: %w", what, err)
-	}
-	defer res.Body.Close()
-	if err := readJSONMessages(res.Body); err != nil {
+// build runs an image build to its end, returning the build's own error
+// message if it failed.
+func (b *builder) build(ctx context.Context, what string, buildCtx io.Reader, opts runtime.BuildOptions) error {
+	if err := b.eng.BuildImage(ctx, buildCtx, opts); err != nil {
 		return fmt.Errorf("build %s: %w", what, err)
 	}
 	return nil

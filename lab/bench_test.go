@@ -18,7 +18,7 @@ import (
 
 func BenchmarkUpWarm(b *testing.B) {
 	d, refs := labcontainers.Engine(b)
-	topo := topology(b, "bench-up", 30, "10.99.30.0/24")
+	topo := testTopology(b, "bench-up", 30, "10.99.30.0/24")
 	removeOnCleanup(b, d, topo.Name)
 	ctx := context.Background()
 	phases := map[string]time.Duration{}
@@ -47,7 +47,7 @@ func BenchmarkUpWarm(b *testing.B) {
 
 func BenchmarkComposeUpWarm(b *testing.B) {
 	d, _ := labcontainers.Engine(b)
-	topo := topology(b, "bench-compose", 30, "10.99.31.0/24")
+	topo := testTopology(b, "bench-compose", 30, "10.99.31.0/24")
 	removeOnCleanup(b, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func TestRemotePath(t *testing.T) {
@@ -23,14 +25,6 @@ func TestRemotePath(t *testing.T) {
 	}
 }
 
-func TestParseStopped(t *testing.T) {
-	got := parseStopped("44 tcpdump -i eth0 -w client1.pcap\n13 python3 chatroom_p2p_server.py\n\nnoise\n")
-	want := []Stopped{{13, "python3 chatroom_p2p_server.py"}, {44, "tcpdump -i eth0 -w client1.pcap"}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("parseStopped = %+v, want %+v", got, want)
-	}
-}
-
 // TestPlanDeployOneFile: --files may name one file, which goes where a
 // folder's files would, under its own name; a link is refused as in a
 // folder.
@@ -40,7 +34,7 @@ func TestPlanDeployOneFile(t *testing.T) {
 	if err := os.WriteFile(src, []byte("print(1)\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := PlanDeploy(Default(), "", src, DeployClient)
+	plan, err := PlanDeploy(topology.Default(), "", src, DeployClient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +50,7 @@ func TestPlanDeployOneFile(t *testing.T) {
 	if err := os.Symlink(src, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := PlanDeploy(Default(), "", link, DeployAll); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := PlanDeploy(topology.Default(), "", link, DeployAll); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a link: %v, want it refused", err)
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // DeployDir is where deploy puts programs on a host: root's home, the
@@ -34,8 +38,9 @@ const (
 )
 
 // maxDeployFile bounds each of our reference binaries, which make build
-// puts in binDir. A student's files (--files) have ReadFolder's limits.
-const maxDeployFile = 64 << 20
+// puts in binDir: what one copy into a host may move. A student's files
+// (--files) have ReadFolder's limits.
+const maxDeployFile = runtime.MaxCopy
 
 // PlanDeploy decides what deploy copies where. With filesDir empty it takes
 // the reference chat-server (for the webserver) and chat-client (for the
@@ -46,7 +51,7 @@ const maxDeployFile = 64 << 20
 // file with the same limits, so a link, a special file or too much data is
 // refused and nothing is deployed. role ("all", "server" or "client")
 // narrows the hosts.
-func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error) {
+func PlanDeploy(topo topology.Topology, binDir, filesDir, role string) ([]FileCopy, error) {
 	if filesDir == "" {
 		return PlanReference(topo, ProgramsIn(binDir), role)
 	}
@@ -59,7 +64,7 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
 	}
-	hosts := append(append([]Host{}, servers...), clients...)
+	hosts := append(append([]topology.Host{}, servers...), clients...)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: %s holds no files to copy", ErrDeploy, filesDir)
 	}
@@ -82,14 +87,14 @@ func PlanDeploy(topo Topology, binDir, filesDir, role string) ([]FileCopy, error
 // PlanReference plans the reference chat-server for the webserver and
 // chat-client for the clients (as role narrows them), reading each with
 // load, by name, which also says where it came from.
-func PlanReference(topo Topology, load func(name string) (data []byte, src string, err error), role string) ([]FileCopy, error) {
+func PlanReference(topo topology.Topology, load func(name string) (data []byte, src string, err error), role string) ([]FileCopy, error) {
 	servers, clients, err := deployHosts(topo, role)
 	if err != nil {
 		return nil, err
 	}
 	var plan []FileCopy
 	for _, set := range []struct {
-		hosts []Host
+		hosts []topology.Host
 		name  string
 	}{{servers, "chat-server"}, {clients, "chat-client"}} {
 		if len(set.hosts) == 0 {
@@ -126,7 +131,7 @@ func ProgramsIn(dir string) func(name string) (data []byte, src string, err erro
 }
 
 // deployHosts are the webserver and the clients as role narrows them.
-func deployHosts(topo Topology, role string) (servers, clients []Host, err error) {
+func deployHosts(topo topology.Topology, role string) (servers, clients []topology.Host, err error) {
 	if role == "" {
 		role = DeployAll
 	}
@@ -134,7 +139,7 @@ func deployHosts(topo Topology, role string) (servers, clients []Host, err error
 		return nil, nil, fmt.Errorf("%w: role %q: want all, server or client", ErrDeploy, role)
 	}
 	if role != DeployClient {
-		servers = []Host{topo.WebServer()}
+		servers = []topology.Host{topo.WebServer()}
 	}
 	if role != DeployServer {
 		clients = topo.Clients()
@@ -191,22 +196,35 @@ func isDir(p string) bool {
 	return err == nil && info.IsDir()
 }
 
-// FileCopier puts a file into a container; *Docker is one.
-type FileCopier interface {
-	CopyFile(ctx context.Context, container, dst string, mode os.FileMode, data []byte) error
-}
-
-// Deploy carries out a plan from PlanDeploy on the lab topo, reporting one
-// line per file on progress.
-func Deploy(ctx context.Context, cp FileCopier, topo Topology, plan []FileCopy, progress io.Writer) error {
+// Deploy carries out a plan from PlanDeploy on the lab topo, one copy per
+// file, reporting one line per file on progress.
+func Deploy(ctx context.Context, eng runtime.Engine, topo topology.Topology, plan []FileCopy, progress io.Writer) error {
 	if progress == nil {
 		progress = io.Discard
 	}
+	hosts := eng.Lab(topo.Name)
 	for _, f := range plan {
-		if err := cp.CopyFile(ctx, topo.ContainerName(f.Host), f.Dst, f.Mode, f.Data); err != nil {
+		if err := hosts.CopyFiles(ctx, f.Host, []runtime.File{{Path: f.Dst, Mode: f.Mode, Data: f.Data, Src: f.Src}}); err != nil {
 			return fmt.Errorf("deploy %s to %s: %w", f.Src, f.Host, err)
 		}
 		fmt.Fprintf(progress, "%s: %s (%d bytes)\n", f.Host, f.Dst, len(f.Data))
 	}
 	return nil
+}
+
+// RemotePath is where a host path given to lab cp points: relative paths
+// and "" are under DeployDir (/root), like scp's "host:".
+func RemotePath(p string) string {
+	if p == "" {
+		return DeployDir + "/"
+	}
+	if path.IsAbs(p) {
+		return p
+	}
+	trail := strings.HasSuffix(p, "/")
+	p = path.Join(DeployDir, p)
+	if trail {
+		p += "/"
+	}
+	return p
 }

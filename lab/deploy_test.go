@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func TestPlanDeploy(t *testing.T) {
-	topo := Default()
+	topo := topology.Default()
 	bin := t.TempDir()
 	for _, n := range []string{"chat-server", "chat-client"} {
 		if err := os.WriteFile(filepath.Join(bin, n), []byte("ELF "+n), 0o755); err != nil {
@@ -70,28 +73,30 @@ func TestPlanDeploy(t *testing.T) {
 	})
 }
 
-type recordingCopier struct{ got []string }
-
-func (r *recordingCopier) CopyFile(ctx context.Context, ctr, dst string, mode os.FileMode, data []byte) error {
-	r.got = append(r.got, ctr+":"+dst)
-	return nil
-}
-
 func TestDeployCopiesIntoTheLabsContainers(t *testing.T) {
 	topo := mustTopo(t, "other", 30, "10.99.9.0/24")
-	plan := []FileCopy{{Host: "webserver", Src: "x", Dst: "/root/x", Mode: 0o644, Data: []byte("x")}}
-	var rc recordingCopier
-	var progress strings.Builder
-	if err := Deploy(context.Background(), &rc, topo, plan, &progress); err != nil {
+	eng := newFakeEngine()
+	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rc.got, ",") != "other-webserver:/root/x" || progress.String() != "webserver: /root/x (1 bytes)\n" {
-		t.Errorf("copied %v, progress %q", rc.got, progress.String())
+	plan := []FileCopy{{Host: "webserver", Src: "x", Dst: "/root/x", Mode: 0o644, Data: []byte("x")}}
+	before := len(eng.Calls())
+	var progress strings.Builder
+	if err := Deploy(context.Background(), eng, topo, plan, &progress); err != nil {
+		t.Fatal(err)
+	}
+	calls := eng.Calls()[before:]
+	if strings.Join(calls, ",") != "copy 1 file(s) to other-webserver:/root" || eng.copied("other", "webserver", "/root/x") != "x" ||
+		progress.String() != "webserver: /root/x (1 bytes)\n" {
+		t.Errorf("copied %v, progress %q", calls, progress.String())
+	}
+	if err := Deploy(context.Background(), eng, topo, []FileCopy{{Host: "nohost", Src: "x", Dst: "/root/x", Data: []byte("x")}}, nil); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("deploy to a host the lab lacks: %v, want ErrNotFound", err)
 	}
 }
 
 func TestPlanDeployRefusesAHostileFolder(t *testing.T) {
-	topo := Default()
+	topo := topology.Default()
 	for _, tc := range hostileFolders {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -6,6 +6,9 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Removed counts what Down removed.
@@ -19,9 +22,9 @@ func (r Removed) Total() int { return r.Containers + r.Networks + r.Volumes }
 // Down removes every container, network and volume labelled as belonging to
 // the lab called name, whether `lab up` or compose created them. Removing a
 // lab that is not there removes nothing and is not an error.
-func Down(ctx context.Context, eng Engine, name string) (Removed, error) {
+func Down(ctx context.Context, eng runtime.Engine, name string) (Removed, error) {
 	var r Removed
-	sel := map[string]string{LabelLab: name}
+	sel := map[string]string{topology.LabelLab: name}
 	cs, err := eng.Containers(ctx, sel)
 	if err != nil {
 		return r, fmt.Errorf("list containers of lab %s: %w", name, err)
@@ -55,7 +58,7 @@ func Down(ctx context.Context, eng Engine, name string) (Removed, error) {
 		return r, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range nets {
-		if n.Labels[LabelLab] != name || n.Labels[LabelManaged] != "true" {
+		if n.Labels[topology.LabelLab] != name || n.Labels[topology.LabelManaged] != "true" {
 			continue
 		}
 		if err := eng.RemoveNetwork(ctx, n.ID); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // buildChat builds the reference chat programs as static binaries, the way
@@ -30,7 +31,7 @@ func buildChat(t *testing.T) string {
 
 // waitListening polls, inside the container, until something listens on
 // the TCP port.
-func waitListening(t *testing.T, ctx context.Context, d *lab.Docker, ctr string, port int) {
+func waitListening(t *testing.T, ctx context.Context, d runtime.Hosts, ctr string, port int) {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -50,7 +51,7 @@ func waitListening(t *testing.T, ctx context.Context, d *lab.Docker, ctr string,
 func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
 	bin := buildChat(t)
-	topo := topology(t, "e2e-chat", 30, "10.99.19.0/24")
+	topo := testTopology(t, "e2e-chat", 30, "10.99.19.0/24")
 	upLab(t, d, refs, topo)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -62,21 +63,21 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 	if err := lab.Deploy(ctx, d, topo, plan, nil); err != nil {
 		t.Fatal(err)
 	}
-	web := topo.ContainerName("webserver")
-	run(t, d, web, "test", "-x", "/root/chat-server")
+	hosts, web := d.Lab(topo.Name), "webserver"
+	run(t, hosts, web, "test", "-x", "/root/chat-server")
 	for _, c := range topo.Clients() {
-		run(t, d, topo.ContainerName(c.Name), "test", "-x", "/root/chat-client")
+		run(t, hosts, c.Name, "test", "-x", "/root/chat-client")
 	}
 
-	server, err := d.Spawn(ctx, web, []string{"/root/chat-server", "--mode", "chatroom"}, nil, "/root")
+	server, err := hosts.Spawn(ctx, web, []string{"/root/chat-server", "--mode", "chatroom"}, runtime.SpawnOptions{Workdir: "/root"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	serverOut := watch(server.Output())
-	waitListening(t, ctx, d, web, 5000)
+	waitListening(t, ctx, hosts, web, 5000)
 
-	join := func(host, user string) (*lab.Process, *watcher) {
-		p, err := d.Spawn(ctx, topo.ContainerName(host), []string{"/root/chat-client", "--server", "team30.com:5000"}, nil, "/root")
+	join := func(host, user string) (runtime.Process, *watcher) {
+		p, err := hosts.Spawn(ctx, host, []string{"/root/chat-client", "--server", "team30.com:5000"}, runtime.SpawnOptions{Workdir: "/root"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +114,7 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 		t.Error(err)
 	}
 	aliceOut.waitFor(t, ctx, "bob (IP: 10.99.19.12): is offline")
-	for _, p := range []*lab.Process{alice, server} {
+	for _, p := range []runtime.Process{alice, server} {
 		if err := p.Signal(ctx, 15); err != nil {
 			t.Error(err)
 		}
@@ -125,7 +126,7 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 
 func TestE2EDeployStudentFiles(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-files", 30, "10.99.20.0/24")
+	topo := testTopology(t, "e2e-files", 30, "10.99.20.0/24")
 	upLab(t, d, refs, topo)
 	dir := t.TempDir()
 	files := map[string]string{
@@ -149,13 +150,14 @@ func TestE2EDeployStudentFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The handout's server resolves the team's domain, never a literal IP.
-	if got := strings.TrimSpace(run(t, d, topo.ContainerName("webserver"), "python3", "/root/chatroom_server.py")); got != "10.99.20.3" {
+	hosts := d.Lab(topo.Name)
+	if got := strings.TrimSpace(run(t, hosts, "webserver", "python3", "/root/chatroom_server.py")); got != "10.99.20.3" {
 		t.Errorf("python3 chatroom_server.py printed %q", got)
 	}
 	for _, c := range topo.Clients() {
-		run(t, d, topo.ContainerName(c.Name), "test", "-f", "/root/chatroom_client.py")
+		run(t, hosts, c.Name, "test", "-f", "/root/chatroom_client.py")
 	}
-	if res, err := d.Exec(ctx, topo.ContainerName("dnsserver"), []string{"test", "-e", "/root/chatroom_client.py"}, nil); err != nil || res.ExitCode == 0 {
+	if res, err := hosts.Exec(ctx, "dnsserver", []string{"test", "-e", "/root/chatroom_client.py"}, nil); err != nil || res.ExitCode == 0 {
 		t.Errorf("student files reached the DNS server: %+v %v", res, err)
 	}
 }

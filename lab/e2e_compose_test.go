@@ -11,6 +11,8 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // composeCommand is `docker compose` where the plugin exists, else the
@@ -32,13 +34,13 @@ func composeCommand(t testing.TB) []string {
 
 // composeUp writes the compose file and zone folder for topo into a fresh
 // folder and runs `compose up -d` there.
-func composeUp(t testing.TB, topo lab.Topology) {
+func composeUp(t testing.TB, topo topology.Topology) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := lab.WriteCompose(dir, topo); err != nil {
+	if err := topology.WriteCompose(dir, topo); err != nil {
 		t.Fatal(err)
 	}
-	argv := append(composeCommand(t), "-f", filepath.Join(dir, lab.ComposeFile), "-p", topo.Name, "up", "-d")
+	argv := append(composeCommand(t), "-f", filepath.Join(dir, topology.ComposeFile), "-p", topo.Name, "up", "-d")
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
@@ -47,13 +49,13 @@ func composeUp(t testing.TB, topo lab.Topology) {
 
 // waitDig polls named inside the DNS container, as Up does, until it
 // answers the zone's SOA.
-func waitDig(t testing.TB, ctx context.Context, d *lab.Docker, topo lab.Topology) {
+func waitDig(t testing.TB, ctx context.Context, d runtime.Engine, topo topology.Topology) {
 	t.Helper()
-	ctr := topo.ContainerName(topo.DNSServer().Name)
+	ctr := topo.DNSServer().Name
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		res, err := d.Exec(ctx, ctr, []string{"dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", topo.Domain(), "SOA"}, nil)
+		res, err := d.Lab(topo.Name).Exec(ctx, ctr, []string{"dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", topo.Domain(), "SOA"}, nil)
 		if err == nil && res.ExitCode == 0 && strings.TrimSpace(string(res.Stdout)) != "" {
 			return
 		}
@@ -69,7 +71,7 @@ func waitDig(t testing.TB, ctx context.Context, d *lab.Docker, topo lab.Topology
 // generated file and checks that lab sees exactly what it would have made.
 func TestE2EComposeBuildsTheSameLab(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-compose", 30, "10.99.21.0/24")
+	topo := testTopology(t, "e2e-compose", 30, "10.99.21.0/24")
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -83,14 +85,14 @@ func TestE2EComposeBuildsTheSameLab(t *testing.T) {
 	if !st.Up() || len(st.Hosts) != 5 || st.Domain != "team30.com" || st.Network != topo.NetworkName() {
 		t.Fatalf("status of the compose lab: %+v", st)
 	}
-	client := topo.ContainerName("client2")
-	if got := run(t, d, client, "cat", "/etc/resolv.conf"); got != "nameserver 10.99.21.2\n" {
+	hosts, client := d.Lab(topo.Name), "client2"
+	if got := run(t, hosts, client, "cat", "/etc/resolv.conf"); got != "nameserver 10.99.21.2\n" {
 		t.Errorf("resolv.conf = %q", got)
 	}
-	if got := strings.TrimSpace(run(t, d, client, "dig", "+short", "-x", "10.99.21.13")); got != "client3.team30.com." {
+	if got := strings.TrimSpace(run(t, hosts, client, "dig", "+short", "-x", "10.99.21.13")); got != "client3.team30.com." {
 		t.Errorf("PTR of client3 = %q", got)
 	}
-	if got := strings.TrimSpace(run(t, d, client, "hostname")); got != "client2" {
+	if got := strings.TrimSpace(run(t, hosts, client, "hostname")); got != "client2" {
 		t.Errorf("hostname = %q", got)
 	}
 

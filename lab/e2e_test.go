@@ -6,18 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
-	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // The end-to-end tests bring real labs up on the local Docker engine. Each
@@ -28,9 +30,9 @@ import (
 // their labs up with lab.Up itself, the code under test, rather than with
 // labcontainers.Run.
 
-func topology(t testing.TB, name string, team int, subnet string) lab.Topology {
+func testTopology(t testing.TB, name string, team int, subnet string) topology.Topology {
 	t.Helper()
-	topo, err := lab.New(name, team, netip.MustParsePrefix(subnet), netip.Prefix{})
+	topo, err := topology.New(name, team, netip.MustParsePrefix(subnet), netip.Prefix{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func topology(t testing.TB, name string, team int, subnet string) lab.Topology {
 }
 
 // removeOnCleanup downs the lab after the test, with a context of its own.
-func removeOnCleanup(t testing.TB, d *lab.Docker, name string) {
+func removeOnCleanup(t testing.TB, d runtime.Engine, name string) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -50,7 +52,7 @@ func removeOnCleanup(t testing.TB, d *lab.Docker, name string) {
 }
 
 // upLab brings a lab up with the built images and removes it after the test.
-func upLab(t testing.TB, d *lab.Docker, refs images.Refs, topo lab.Topology, opts ...lab.Option) lab.LabStatus {
+func upLab(t testing.TB, d runtime.Engine, refs images.Refs, topo topology.Topology, opts ...lab.Option) lab.LabStatus {
 	t.Helper()
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -63,11 +65,11 @@ func upLab(t testing.TB, d *lab.Docker, refs images.Refs, topo lab.Topology, opt
 }
 
 // leftovers lists whatever Docker still holds under the lab's label.
-func leftovers(t testing.TB, d *lab.Docker, name string) []string {
+func leftovers(t testing.TB, d runtime.Engine, name string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: name})
+	cs, err := d.Containers(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +81,11 @@ func leftovers(t testing.TB, d *lab.Docker, name string) []string {
 		t.Fatal(err)
 	}
 	for _, n := range nets {
-		if n.Labels[lab.LabelLab] == name {
+		if n.Labels[topology.LabelLab] == name {
 			out = append(out, "network "+n.Name)
 		}
 	}
-	vols, err := d.Volumes(ctx, map[string]string{lab.LabelLab: name})
+	vols, err := d.Volumes(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,43 +95,44 @@ func leftovers(t testing.TB, d *lab.Docker, name string) []string {
 	return out
 }
 
-func run(t testing.TB, d *lab.Docker, ctr string, cmd ...string) string {
+// run runs cmd on host and returns its output; a failure is fatal.
+func run(t testing.TB, hosts runtime.Hosts, host string, cmd ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := d.Exec(ctx, ctr, cmd, nil)
+	res, err := hosts.Exec(ctx, host, cmd, nil)
 	if err != nil {
-		t.Fatalf("%s: %v: %v", ctr, cmd, err)
+		t.Fatalf("%s: %v: %v", host, cmd, err)
 	}
 	if res.ExitCode != 0 {
-		t.Fatalf("%s: %v: exit %d: %s%s", ctr, cmd, res.ExitCode, res.Stdout, res.Stderr)
+		t.Fatalf("%s: %v: exit %d: %s%s", host, cmd, res.ExitCode, res.Stdout, res.Stderr)
 	}
 	return string(res.Stdout)
 }
 
 func TestE2EHostsAddressesAndResolver(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-hosts", 30, "10.99.11.0/24")
+	topo := testTopology(t, "e2e-hosts", 30, "10.99.11.0/24")
 	st := upLab(t, d, refs, topo)
 	if !st.Up() || !st.Changed {
 		t.Fatalf("status after up: %+v", st)
 	}
 	for _, h := range topo.Hosts {
 		t.Run(h.Name, func(t *testing.T) {
-			ctr := topo.ContainerName(h.Name)
-			addrs := run(t, d, ctr, "ip", "-o", "addr", "show", "dev", "eth0")
+			hosts, ctr := d.Lab(topo.Name), h.Name
+			addrs := run(t, hosts, ctr, "ip", "-o", "addr", "show", "dev", "eth0")
 			for _, want := range []string{h.IPv4.String() + "/24", h.IPv6.String() + "/64"} {
 				if !strings.Contains(addrs, want) {
 					t.Errorf("eth0 lacks %s:\n%s", want, addrs)
 				}
 			}
-			if got := strings.TrimSpace(run(t, d, ctr, "hostname")); got != h.Name {
+			if got := strings.TrimSpace(run(t, hosts, ctr, "hostname")); got != h.Name {
 				t.Errorf("hostname = %q, want %q", got, h.Name)
 			}
-			if got, want := run(t, d, ctr, "cat", "/etc/resolv.conf"), "nameserver 10.99.11.2\n"; got != want {
+			if got, want := run(t, hosts, ctr, "cat", "/etc/resolv.conf"), "nameserver 10.99.11.2\n"; got != want {
 				t.Errorf("resolv.conf = %q, want exactly %q", got, want)
 			}
-			caps := run(t, d, ctr, "grep", "CapEff", "/proc/self/status")
+			caps := run(t, hosts, ctr, "grep", "CapEff", "/proc/self/status")
 			// NET_ADMIN is capability 12: bit 0x1000.
 			var eff uint64
 			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(caps, "CapEff:")), "%x", &eff)
@@ -142,9 +145,9 @@ func TestE2EHostsAddressesAndResolver(t *testing.T) {
 
 func TestE2EDNSFromAClient(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-dns", 30, "10.99.12.0/24")
+	topo := testTopology(t, "e2e-dns", 30, "10.99.12.0/24")
 	upLab(t, d, refs, topo)
-	client := topo.ContainerName("client1")
+	hosts, client := d.Lab(topo.Name), "client1"
 	tests := []struct {
 		name, qtype, want string
 	}{
@@ -175,7 +178,7 @@ func TestE2EDNSFromAClient(t *testing.T) {
 			// No @server: the client's resolv.conf must lead to our named.
 			// Three tries: a loaded machine can delay one answer past 2 s,
 			// and these cases check the answer, not its promptness.
-			got := strings.TrimSpace(run(t, d, client, "dig", "+short", "+time=2", "+tries=3", tc.name, tc.qtype))
+			got := strings.TrimSpace(run(t, hosts, client, "dig", "+short", "+time=2", "+tries=3", tc.name, tc.qtype))
 			if got != tc.want {
 				t.Errorf("dig %s %s = %q, want %q", tc.name, tc.qtype, got, tc.want)
 			}
@@ -184,13 +187,13 @@ func TestE2EDNSFromAClient(t *testing.T) {
 	t.Run("outside the zones is refused at once", func(t *testing.T) {
 		// One try with a short timeout: a server that did not answer would
 		// show no status at all, so REFUSED proves a prompt answer.
-		out := run(t, d, client, "dig", "+time=2", "+tries=1", "example.org", "A")
+		out := run(t, hosts, client, "dig", "+time=2", "+tries=1", "example.org", "A")
 		if !strings.Contains(out, "status: REFUSED") {
 			t.Errorf("dig example.org: want status REFUSED:\n%s", out)
 		}
 	})
 	t.Run("hostnames resolve through the resolver", func(t *testing.T) {
-		out := run(t, d, client, "getent", "hosts", "team30.com")
+		out := run(t, hosts, client, "getent", "hosts", "team30.com")
 		if !strings.HasPrefix(out, "10.99.12.3") && !strings.HasPrefix(out, "fd00:0:0:630c::3") {
 			t.Errorf("getent hosts team30.com = %q", out)
 		}
@@ -200,19 +203,19 @@ func TestE2EDNSFromAClient(t *testing.T) {
 func TestE2ELifecycle(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
 	ctx := context.Background()
-	a := topology(t, "e2e-life-a", 12, "10.99.13.0/24")
-	b := topology(t, "e2e-life-b", 13, "10.99.14.0/24")
+	a := testTopology(t, "e2e-life-a", 12, "10.99.13.0/24")
+	b := testTopology(t, "e2e-life-b", 13, "10.99.14.0/24")
 	upLab(t, d, refs, a)
 	upLab(t, d, refs, b)
 
 	t.Run("two labs side by side answer for their own teams", func(t *testing.T) {
-		if got := strings.TrimSpace(run(t, d, a.ContainerName("client1"), "dig", "+short", "team12.com")); got != "10.99.13.3" {
+		if got := strings.TrimSpace(run(t, d.Lab(a.Name), "client1", "dig", "+short", "team12.com")); got != "10.99.13.3" {
 			t.Errorf("lab a: team12.com = %q", got)
 		}
-		if got := strings.TrimSpace(run(t, d, b.ContainerName("client1"), "dig", "+short", "team13.com")); got != "10.99.14.3" {
+		if got := strings.TrimSpace(run(t, d.Lab(b.Name), "client1", "dig", "+short", "team13.com")); got != "10.99.14.3" {
 			t.Errorf("lab b: team13.com = %q", got)
 		}
-		if got := run(t, d, b.ContainerName("client2"), "cat", "/etc/resolv.conf"); got != "nameserver 10.99.14.2\n" {
+		if got := run(t, d.Lab(b.Name), "client2", "cat", "/etc/resolv.conf"); got != "nameserver 10.99.14.2\n" {
 			t.Errorf("lab b resolv.conf = %q", got)
 		}
 	})
@@ -232,7 +235,7 @@ func TestE2ELifecycle(t *testing.T) {
 	})
 
 	t.Run("a killed host shows its exit code and up restarts it", func(t *testing.T) {
-		if err := d.Kill(ctx, a.ContainerName("client2")); err != nil {
+		if err := d.Lab(a.Name).Kill(ctx, "client2"); err != nil {
 			t.Fatal(err)
 		}
 		st, err := lab.Status(ctx, d, a.Name)
@@ -249,13 +252,13 @@ func TestE2ELifecycle(t *testing.T) {
 		if !st.Changed || hostState(st, "client2") != "running" {
 			t.Errorf("after up: changed=%v client2=%s", st.Changed, hostState(st, "client2"))
 		}
-		if got := run(t, d, a.ContainerName("client2"), "cat", "/etc/resolv.conf"); got != "nameserver 10.99.13.2\n" {
+		if got := run(t, d.Lab(a.Name), "client2", "cat", "/etc/resolv.conf"); got != "nameserver 10.99.13.2\n" {
 			t.Errorf("restarted client2 resolv.conf = %q", got)
 		}
 	})
 
 	t.Run("a taken subnet is refused, naming the network", func(t *testing.T) {
-		c := topology(t, "e2e-life-c", 30, "10.99.13.0/24")
+		c := testTopology(t, "e2e-life-c", 30, "10.99.13.0/24")
 		removeOnCleanup(t, d, c.Name)
 		_, err := lab.Up(ctx, d, c, lab.WithImages(refs.DNS, refs.Host))
 		if !errors.Is(err, lab.ErrConflict) || !strings.Contains(err.Error(), `"e2e-life-a_net"`) {
@@ -284,9 +287,9 @@ func TestE2ELifecycle(t *testing.T) {
 	})
 }
 
-func containerIDs(t testing.TB, d *lab.Docker, name string) string {
+func containerIDs(t testing.TB, d runtime.Engine, name string) string {
 	t.Helper()
-	cs, err := d.Containers(context.Background(), map[string]string{lab.LabelLab: name})
+	cs, err := d.Containers(context.Background(), map[string]string{topology.LabelLab: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,14 +330,14 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 
 func TestE2EInterruptedUpLeavesNothing(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-cancel", 30, "10.99.15.0/24")
+	topo := testTopology(t, "e2e-cancel", 30, "10.99.15.0/24")
 	removeOnCleanup(t, d, topo.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The first created container cancels the run: the network and at least
 	// one container exist by then.
 	progress := &cancelOn{trigger: ": created", cancel: cancel}
-	_, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithProgress(progress))
+	_, err := lab.Up(ctx, d, topo, lab.WithImages(refs.DNS, refs.Host), lab.WithLogger(textLogger(progress)))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -348,7 +351,7 @@ func TestE2EInterruptedUpLeavesNothing(t *testing.T) {
 
 func TestE2EBrokenZoneDirIsReported(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-badzone", 30, "10.99.16.0/24")
+	topo := testTopology(t, "e2e-badzone", 30, "10.99.16.0/24")
 	dir := t.TempDir()
 	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 1 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.16.2\nwww IN AAA fd00::3\n"
 	if err := os.WriteFile(dir+"/db.team30.com", []byte(zone), 0o644); err != nil {
@@ -372,7 +375,7 @@ func TestE2EBrokenZoneDirIsReported(t *testing.T) {
 
 func TestE2EStudentZoneDir(t *testing.T) {
 	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-zonedir", 30, "10.99.17.0/24")
+	topo := testTopology(t, "e2e-zonedir", 30, "10.99.17.0/24")
 	dir := t.TempDir()
 	zone := "$TTL 1h\n@ IN SOA ns.team30.com. admin.team30.com. 7 1d 2h 4w 3h\n@ IN NS ns.team30.com.\nns IN A 10.99.17.2\n@ IN A 10.99.17.3\nstudent IN TXT \"mine\"\n"
 	conf := "zone \"team30.com\" {\n\ttype master;\n\tfile \"/etc/bind/zones/db.team30.com\";\n};\n"
@@ -382,154 +385,8 @@ func TestE2EStudentZoneDir(t *testing.T) {
 		}
 	}
 	upLab(t, d, refs, topo, lab.WithZoneDir(dir))
-	if got := strings.TrimSpace(run(t, d, topo.ContainerName("client3"), "dig", "+short", "student.team30.com", "TXT")); got != `"mine"` {
+	if got := strings.TrimSpace(run(t, d.Lab(topo.Name), "client3", "dig", "+short", "student.team30.com", "TXT")); got != `"mine"` {
 		t.Errorf("student's record = %q", got)
-	}
-}
-
-func TestE2EFilesProcessesAndNetworkFaults(t *testing.T) {
-	d, refs := labcontainers.Engine(t)
-	topo := topology(t, "e2e-proc", 30, "10.99.18.0/24")
-	upLab(t, d, refs, topo)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	web := topo.ContainerName("webserver")
-
-	t.Run("copy and read a file", func(t *testing.T) {
-		data := []byte("print('hello')\n")
-		if err := d.CopyFile(ctx, web, "/root/sub/dir/hello.py", 0o755, data); err != nil {
-			t.Fatal(err)
-		}
-		got, err := d.ReadFile(ctx, web, "/root/sub/dir/hello.py")
-		if err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("ReadFile = %q, %v", got, err)
-		}
-		if mode := strings.TrimSpace(run(t, d, web, "stat", "-c", "%a", "/root/sub/dir/hello.py")); mode != "755" {
-			t.Errorf("mode = %s, want 755", mode)
-		}
-		if _, err := d.ReadFile(ctx, web, "/root/sub"); err == nil {
-			t.Error("ReadFile of a directory succeeded")
-		}
-	})
-
-	t.Run("exec passes exit codes and stdin", func(t *testing.T) {
-		res, err := d.Exec(ctx, web, []string{"sh", "-c", "cat; echo oops >&2; exit 3"}, strings.NewReader("in"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.ExitCode != 3 || string(res.Stdout) != "in" || string(res.Stderr) != "oops\n" {
-			t.Errorf("exec = %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
-		}
-	})
-
-	t.Run("spawn, talk, signal, wait", func(t *testing.T) {
-		p, err := d.Spawn(ctx, web, []string{"sh", "-c", `echo "in $PWD as $GREETING"; while read l; do echo "got $l"; done; echo bye >&2; exit 4`}, []string{"GREETING=hi"}, "/tmp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := watch(p.Output())
-		w.waitFor(t, ctx, "in /tmp as hi")
-		if p.PID() <= 1 {
-			t.Errorf("PID = %d", p.PID())
-		}
-		fmt.Fprintln(p.Stdin(), "line one")
-		w.waitFor(t, ctx, "got line one")
-		if err := p.Stdin().Close(); err != nil {
-			t.Fatal(err)
-		}
-		code, err := p.Wait()
-		if err != nil || code != 4 {
-			t.Errorf("Wait = %d, %v; want 4", code, err)
-		}
-		w.waitFor(t, ctx, "bye")
-
-		q, err := d.Spawn(ctx, web, []string{"sleep", "600"}, nil, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Spawn returns once the shell has printed its PID, which may be
-		// before it has exec'd the command: until then ps shows the shell.
-		if ps := eventually(func() string {
-			return strings.TrimSpace(run(t, d, web, "ps", "-o", "args=", "-p", fmt.Sprint(q.PID())))
-		}, func(ps string) bool { return ps == "sleep 600" }); ps != "sleep 600" {
-			t.Errorf("PID %d is %q, want the command itself", q.PID(), ps)
-		}
-		if err := q.Signal(ctx, syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if code, err := q.Wait(); err != nil || code != 128+int(syscall.SIGTERM) {
-			t.Errorf("Wait after SIGTERM = %d, %v", code, err)
-		}
-	})
-
-	t.Run("disconnect and reconnect keep the addresses", func(t *testing.T) {
-		c1 := topo.ContainerName("client1")
-		if err := d.Disconnect(ctx, topo, "client1"); err != nil {
-			t.Fatal(err)
-		}
-		if out := run(t, d, c1, "ip", "-o", "addr"); strings.Contains(out, "10.99.18.11") {
-			t.Errorf("still has its address after disconnect:\n%s", out)
-		}
-		if err := d.Reconnect(ctx, topo, "client1"); err != nil {
-			t.Fatal(err)
-		}
-		v4, v6, err := d.Addresses(ctx, c1, topo.NetworkName())
-		if err != nil || v4.String() != "10.99.18.11" || v6.String() != "fd00:0:0:6312::11" {
-			t.Errorf("addresses after reconnect = %s %s %v", v4, v6, err)
-		}
-		if got := strings.TrimSpace(run(t, d, c1, "dig", "+short", "team30.com")); got != "10.99.18.3" {
-			t.Errorf("dig after reconnect = %q", got)
-		}
-		if got := run(t, d, c1, "cat", "/etc/resolv.conf"); got != "nameserver 10.99.18.2\n" {
-			t.Errorf("resolv.conf after reconnect = %q", got)
-		}
-	})
-
-	t.Run("status shows what runs", func(t *testing.T) {
-		p, err := d.Spawn(ctx, web, []string{"sleep", "601"}, nil, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = p.Signal(ctx, syscall.SIGKILL); _, _ = p.Wait() }()
-		// As above, the shell may not have exec'd sleep yet.
-		st := eventually(func() lab.LabStatus {
-			st, err := lab.Status(ctx, d, topo.Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}, func(st lab.LabStatus) bool {
-			return slices.ContainsFunc(st.Hosts, func(h lab.HostStatus) bool {
-				return h.Host == "webserver" && strings.Contains(strings.Join(h.Processes, ", "), "sleep 601")
-			})
-		})
-		for _, h := range st.Hosts {
-			runs := strings.Join(h.Processes, ", ")
-			switch h.Host {
-			case "dnsserver":
-				if !strings.Contains(runs, "named") {
-					t.Errorf("dnsserver runs %q, want named", runs)
-				}
-			case "webserver":
-				if !strings.Contains(runs, "sleep 601") {
-					t.Errorf("webserver runs %q, want sleep 601", runs)
-				}
-			}
-		}
-	})
-}
-
-// eventually calls get until ok accepts its result or 10 s have passed,
-// and returns the last result, for the caller to check: for what a
-// container shows shortly after an action, such as a spawned command's exec.
-func eventually[T any](get func() T, ok func(T) bool) T {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		v := get()
-		if ok(v) || time.Now().After(deadline) {
-			return v
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -577,3 +434,6 @@ func (w *watcher) waitFor(t testing.TB, ctx context.Context, s string) {
 		}
 	}
 }
+
+// textLogger is a progress logger printing lines on w, as lab up does.
+func textLogger(w io.Writer) *slog.Logger { return progress.New(w, false) }

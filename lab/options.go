@@ -1,40 +1,39 @@
 package lab
 
 import (
-	"fmt"
-	"io"
-	"sync"
+	"log/slog"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Option configures Up.
 type Option func(*upConfig)
 
 type upConfig struct {
-	progress     io.Writer
+	logger       *slog.Logger
 	zoneDir      string
 	dnsImage     string
 	hostImage    string
 	readyTimeout time.Duration
-	sandbox      *Sandbox
+	sandbox      *runtime.Sandbox
 	pollInterval time.Duration
 	now          func() time.Time
 	// afterStage lets tests fail Up at a chosen point, to prove cleanup.
 	// It is called concurrently for the per-host "create" stage.
 	afterStage func(stage string) error
-	// mu serialises progress lines from concurrent steps.
-	mu *sync.Mutex
 }
 
 func newUpConfig(opts []Option) upConfig {
 	c := upConfig{
-		progress:     io.Discard,
-		dnsImage:     DefaultDNSImage,
-		hostImage:    DefaultHostImage,
+		logger:       progress.Discard(),
+		dnsImage:     topology.DefaultDNSImage,
+		hostImage:    topology.DefaultHostImage,
 		readyTimeout: 60 * time.Second,
 		pollInterval: 50 * time.Millisecond,
 		now:          time.Now,
-		mu:           &sync.Mutex{},
 	}
 	for _, o := range opts {
 		o(&c)
@@ -42,23 +41,20 @@ func newUpConfig(opts []Option) upConfig {
 	return c
 }
 
-func (c *upConfig) progressf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fmt.Fprintf(c.progress, format+"\n", args...)
-}
-
-// WithProgress makes Up report each step as one line on w.
-func WithProgress(w io.Writer) Option {
+// WithLogger makes Up report each step as one Info record on l, its
+// message the line a person reads (progress.NewText prints just that) and
+// its attributes lab, stage and, for a host's step, host. Without it (or
+// with nil) Up reports nothing.
+func WithLogger(l *slog.Logger) Option {
 	return func(c *upConfig) {
-		if w != nil {
-			c.progress = w
+		if l != nil {
+			c.logger = l
 		}
 	}
 }
 
 // WithZoneDir makes the DNS server serve a student's own zone files from dir
-// instead of the generated ones; see ZonesFromDir for what dir must hold.
+// instead of the generated ones; see topology.ZonesFromDir for what dir must hold.
 func WithZoneDir(dir string) Option {
 	return func(c *upConfig) { c.zoneDir = dir }
 }
@@ -97,9 +93,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithSandbox confines the lab's chat hosts (webserver and clients) for
-// grading untrusted programs: see Sandbox, and DefaultSandbox for the usual
-// limits. The lab's network is made internal. Interactive labs are made
+// grading untrusted programs: see runtime.Sandbox, and DefaultSandbox for
+// the usual limits. The lab's network is made internal. Interactive labs are made
 // without it.
-func WithSandbox(s Sandbox) Option {
+func WithSandbox(s runtime.Sandbox) Option {
 	return func(c *upConfig) { c.sandbox = &s }
 }

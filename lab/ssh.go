@@ -16,6 +16,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // ErrSandboxedSSH is returned by EnableSSH for a sandboxed (grading) lab:
@@ -199,8 +202,8 @@ pgrep -x sshd >/dev/null || /usr/sbin/sshd
 // each running host, starts its sshd, and writes the lab's known_hosts.
 // Running it again changes nothing. A sandboxed lab is refused
 // (ErrSandboxedSSH): grading labs never run sshd.
-func EnableSSH(ctx context.Context, eng Engine, topo Topology, keys SSHKeys) error {
-	cs, err := eng.Containers(ctx, map[string]string{LabelLab: topo.Name})
+func EnableSSH(ctx context.Context, eng runtime.Engine, topo topology.Topology, keys SSHKeys) error {
+	cs, err := eng.Containers(ctx, map[string]string{topology.LabelLab: topo.Name})
 	if err != nil {
 		return fmt.Errorf("ssh: %w", err)
 	}
@@ -209,26 +212,28 @@ func EnableSSH(ctx context.Context, eng Engine, topo Topology, keys SSHKeys) err
 		if c.Labels[LabelSandbox] != "" {
 			return fmt.Errorf("ssh: lab %s: %w", topo.Name, ErrSandboxedSSH)
 		}
-		if c.State == "running" && c.Labels[LabelHost] != "" {
-			running = append(running, c.Name)
+		if c.State == "running" && c.Labels[topology.LabelHost] != "" {
+			running = append(running, c.Labels[topology.LabelHost])
 		}
 	}
 	if len(running) == 0 {
 		return fmt.Errorf("ssh: %w: lab %s has no running host", ErrNotUp, topo.Name)
 	}
-	files := map[string][]byte{
-		"authorized_keys":       keys.Authorized,
-		SSHHostKeyFile:          keys.HostKey,
-		SSHHostKeyFile + ".pub": keys.HostPublic,
-		"keys-dir":              []byte(keys.Dir + "\n"),
+	files := []runtime.File{
+		{Path: sshInstallDir + "/authorized_keys", Mode: 0o644, Data: keys.Authorized},
+		{Path: sshInstallDir + "/keys-dir", Mode: 0o644, Data: []byte(keys.Dir + "\n")},
+		{Path: sshInstallDir + "/" + SSHHostKeyFile, Mode: 0o644, Data: keys.HostKey},
+		{Path: sshInstallDir + "/" + SSHHostKeyFile + ".pub", Mode: 0o644, Data: keys.HostPublic},
 	}
+	hosts := eng.Lab(topo.Name)
 	var g errgroup.Group
-	for _, ctr := range running {
+	for _, host := range running {
+		ctr := topo.ContainerName(host)
 		g.Go(func() error {
-			if err := eng.CopyFiles(ctx, ctr, sshInstallDir, files); err != nil {
+			if err := hosts.CopyFiles(ctx, host, files); err != nil {
 				return fmt.Errorf("ssh: copy keys into %s: %w", ctr, err)
 			}
-			res, err := eng.Exec(ctx, ctr, []string{"sh", "-c", enableSSHScript}, nil)
+			res, err := hosts.Exec(ctx, host, []string{"sh", "-c", enableSSHScript}, nil)
 			if err != nil {
 				return fmt.Errorf("ssh: start sshd in %s: %w", ctr, err)
 			}
@@ -250,8 +255,8 @@ func EnableSSH(ctx context.Context, eng Engine, topo Topology, keys SSHKeys) err
 
 // InstalledSSHDir is the folder of the keys EnableSSH last installed in the
 // lab's webserver, if that folder still holds them; "" otherwise.
-func InstalledSSHDir(ctx context.Context, eng Engine, topo Topology) string {
-	b, err := eng.ReadFile(ctx, topo.ContainerName(topo.WebServer().Name), sshKeysRecord)
+func InstalledSSHDir(ctx context.Context, eng runtime.Engine, topo topology.Topology) string {
+	b, err := eng.Lab(topo.Name).ReadFile(ctx, topo.WebServer().Name, sshKeysRecord)
 	if err != nil {
 		return ""
 	}
@@ -264,7 +269,7 @@ func InstalledSSHDir(ctx context.Context, eng Engine, topo Topology) string {
 
 // KnownHosts is the lab's known_hosts: the hosts' key under each host's
 // addresses.
-func KnownHosts(topo Topology, hostPublic []byte) []byte {
+func KnownHosts(topo topology.Topology, hostPublic []byte) []byte {
 	f := strings.Fields(string(hostPublic))
 	if len(f) < 2 {
 		return nil
@@ -283,8 +288,8 @@ func KnownHosts(topo Topology, hostPublic []byte) []byte {
 // SSHAlias is the name a host of the lab goes by in its SSH config: the
 // host's own name in the course's lab (ssh webserver), <lab>-<host> in any
 // other, so that the configs of several labs can be included together.
-func SSHAlias(topo Topology, host string) string {
-	if topo.Name == DefaultName {
+func SSHAlias(topo topology.Topology, host string) string {
+	if topo.Name == topology.DefaultName {
 		return host
 	}
 	return topo.Name + "-" + host
@@ -295,7 +300,7 @@ func SSHAlias(topo Topology, host string) string {
 // root, with the lab's key and known_hosts. Included from ~/.ssh/config (or
 // given with ssh -F), it makes the handout's `ssh 10.20.30.11` and
 // `scp file 10.20.30.3:~/` work as they are written.
-func SSHConfig(topo Topology, keys SSHKeys) []byte {
+func SSHConfig(topo topology.Topology, keys SSHKeys) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# SSH config of lab %s (%s, %s), written by lab ssh-config.\n", topo.Name, topo.Domain(), topo.Subnet4)
 	fmt.Fprintf(&b, "# Use it with ssh -F %s HOST, or put this line at the top of ~/.ssh/config:\n", filepath.Join(keys.Dir, SSHConfigFile))
@@ -318,7 +323,7 @@ func SSHConfig(topo Topology, keys SSHKeys) []byte {
 
 // WriteSSHConfig writes SSHConfig into the lab's SSH folder and returns its
 // path.
-func WriteSSHConfig(topo Topology, keys SSHKeys) (string, error) {
+func WriteSSHConfig(topo topology.Topology, keys SSHKeys) (string, error) {
 	p := filepath.Join(keys.Dir, SSHConfigFile)
 	if err := writeFileAtomic(p, SSHConfig(topo, keys), 0o644); err != nil {
 		return "", fmt.Errorf("write ssh config: %w", err)

@@ -16,6 +16,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func TestLoadSSHKeysMakesThemOncePrivately(t *testing.T) {
@@ -67,7 +70,7 @@ func TestTheLabsKeysLogIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo := mustTopo(t, DefaultName, 30, "10.20.30.0/24")
+	topo := mustTopo(t, topology.DefaultName, 30, "10.20.30.0/24")
 	if err := os.WriteFile(keys.KnownHosts(), KnownHosts(topo, keys.HostPublic), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -149,27 +152,28 @@ func TestTheLabsKeysLogIn(t *testing.T) {
 type sshFake struct {
 	*fakeEngine
 	mu      sync.Mutex
-	scripts map[string]string // container → script run
+	scripts map[string]string // host → script run
 }
 
-func (f *sshFake) Exec(ctx context.Context, ctr string, cmd []string, stdin io.Reader) (ExecResult, error) {
-	if len(cmd) == 3 && cmd[0] == "sh" && cmd[2] == enableSSHScript {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.scripts[ctr] = cmd[2]
-		// What the script does with the record of the keys' folder.
-		f.fakeEngine.mu.Lock()
-		defer f.fakeEngine.mu.Unlock()
-		if c, ok := f.find(ctr); ok {
-			f.copied[c.info.Name][sshKeysRecord] = f.copied[c.info.Name][sshInstallDir+"/keys-dir"]
+func newSSHFake() *sshFake {
+	f := &sshFake{fakeEngine: newFakeEngine(), scripts: map[string]string{}}
+	exec := f.ExecFunc
+	f.ExecFunc = func(ctx context.Context, lab, host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
+		if len(cmd) == 3 && cmd[0] == "sh" && cmd[2] == enableSSHScript {
+			f.mu.Lock()
+			f.scripts[host] = cmd[2]
+			f.mu.Unlock()
+			// What the script does with the record of the keys' folder.
+			dir, _ := f.File(lab, host, sshInstallDir+"/keys-dir")
+			return runtime.ExecResult{}, f.SetFile(lab, host, runtime.File{Path: sshKeysRecord, Mode: 0o644, Data: dir.Data})
 		}
-		return ExecResult{}, nil
+		return exec(ctx, lab, host, cmd, stdin)
 	}
-	return f.fakeEngine.Exec(ctx, ctr, cmd, stdin)
+	return f
 }
 
 func TestEnableSSHInstallsTheKeysInEveryHost(t *testing.T) {
-	eng := &sshFake{fakeEngine: newFakeEngine(), scripts: map[string]string{}}
+	eng := newSSHFake()
 	topo := upTopo(t)
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)
@@ -182,13 +186,11 @@ func TestEnableSSHInstallsTheKeysInEveryHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range topo.Hosts {
-		ctr := topo.ContainerName(h.Name)
-		copied := eng.copied[ctr]
-		if !bytes.Equal(copied[sshInstallDir+"/authorized_keys"], keys.Authorized) ||
-			!bytes.Equal(copied[sshInstallDir+"/"+SSHHostKeyFile], keys.HostKey) {
-			t.Errorf("%s: the keys were not copied in: %v", h.Name, slices.Collect(mapKeys(copied)))
+		if eng.copied(topo.Name, h.Name, sshInstallDir+"/authorized_keys") != string(keys.Authorized) ||
+			eng.copied(topo.Name, h.Name, sshInstallDir+"/"+SSHHostKeyFile) != string(keys.HostKey) {
+			t.Errorf("%s: the keys were not copied in: %v", h.Name, eng.Files(topo.Name, h.Name))
 		}
-		if eng.scripts[ctr] == "" {
+		if eng.scripts[h.Name] == "" {
 			t.Errorf("%s: sshd was not started", h.Name)
 		}
 	}
@@ -203,18 +205,8 @@ func TestEnableSSHInstallsTheKeysInEveryHost(t *testing.T) {
 	}
 }
 
-func mapKeys(m map[string][]byte) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func TestEnableSSHRefusesAGradingLab(t *testing.T) {
-	eng := &sshFake{fakeEngine: newFakeEngine(), scripts: map[string]string{}}
+	eng := newSSHFake()
 	topo := upTopo(t)
 	if _, err := Up(context.Background(), eng, topo, fastPoll, WithSandbox(DefaultSandbox())); err != nil {
 		t.Fatal(err)
@@ -244,7 +236,7 @@ func TestEnableSSHNeedsTheLabUp(t *testing.T) {
 
 func TestSSHConfigNamesEveryHostByAliasAndAddress(t *testing.T) {
 	keys := SSHKeys{Dir: "/home/student/lab3/.lab/lab3/ssh"}
-	got := string(SSHConfig(mustTopo(t, DefaultName, 30, "10.20.30.0/24"), keys))
+	got := string(SSHConfig(mustTopo(t, topology.DefaultName, 30, "10.20.30.0/24"), keys))
 	want := `
 Host webserver 10.20.30.3 fd00::3
     HostName 10.20.30.3
@@ -284,7 +276,7 @@ func TestStatusHidesTheSSHListenerButNotALogin(t *testing.T) {
 // TestTheHostsRememberWhereTheKeysAre: lab ssh-config run from another
 // folder finds the keys the lab's hosts have, instead of re-keying them.
 func TestTheHostsRememberWhereTheKeysAre(t *testing.T) {
-	eng := &sshFake{fakeEngine: newFakeEngine(), scripts: map[string]string{}}
+	eng := newSSHFake()
 	topo := upTopo(t)
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)

@@ -2,14 +2,15 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // LabStatus is the state of one lab: its hosts and, after Up, what Up did.
@@ -61,9 +62,9 @@ func (s LabStatus) Up() bool {
 
 // Status reports the state of the lab called name, found by label, whether
 // `lab up` or compose created it. A lab that does not exist has no hosts.
-func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
+func Status(ctx context.Context, eng runtime.Engine, name string) (LabStatus, error) {
 	st := LabStatus{Lab: name}
-	cs, err := eng.Containers(ctx, map[string]string{LabelLab: name})
+	cs, err := eng.Containers(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		return st, fmt.Errorf("list containers of lab %s: %w", name, err)
 	}
@@ -72,32 +73,33 @@ func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
 		return st, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range nets {
-		if n.Labels[LabelLab] == name {
+		if n.Labels[topology.LabelLab] == name {
 			st.Network = n.Name
-			st.Domain = n.Labels[LabelDomain]
+			st.Domain = n.Labels[topology.LabelDomain]
 		}
 	}
 	st.Hosts = make([]HostStatus, len(cs))
+	hosts := eng.Lab(name)
 	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range cs {
 		hs := HostStatus{
-			Host:      c.Labels[LabelHost],
-			Role:      c.Labels[LabelRole],
+			Host:      c.Labels[topology.LabelHost],
+			Role:      c.Labels[topology.LabelRole],
 			Container: c.Name,
-			IPv4:      c.Labels[LabelIPv4],
-			IPv6:      c.Labels[LabelIPv6],
-			State:     describeState(c),
+			IPv4:      c.Labels[topology.LabelIPv4],
+			IPv6:      c.Labels[topology.LabelIPv6],
+			State:     c.Describe(),
 			Running:   c.State == "running",
 		}
 		if st.Domain == "" {
-			st.Domain = c.Labels[LabelDomain]
+			st.Domain = c.Labels[topology.LabelDomain]
 		}
 		st.Hosts[i] = hs
 		if !hs.Running {
 			continue
 		}
 		g.Go(func() error {
-			procs, err := eng.Processes(gctx, c.Name)
+			procs, err := hosts.Processes(gctx, c.Labels[topology.LabelHost])
 			if err != nil {
 				// A host that stops between list and top is reported by
 				// its state on the next status; it is not an error.
@@ -115,9 +117,9 @@ func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
 		for _, h := range st.Hosts {
 			have[h.Host] = true
 		}
-		for _, h := range hostOffsets {
-			if !have[h.name] {
-				st.Missing = append(st.Missing, h.name)
+		for _, name := range topology.HostNames() {
+			if !have[name] {
+				st.Missing = append(st.Missing, name)
 			}
 		}
 	}
@@ -126,26 +128,12 @@ func Status(ctx context.Context, eng Engine, name string) (LabStatus, error) {
 }
 
 func hostRank(name string) string {
-	for i, h := range hostOffsets {
-		if h.name == name {
+	for i, h := range topology.HostNames() {
+		if h == name {
 			return fmt.Sprintf("0%03d", i)
 		}
 	}
 	return "1" + name
-}
-
-var exitedRE = regexp.MustCompile(`^Exited \((-?\d+)\)`)
-
-// describeState turns Docker's state into what status shows: "running",
-// "exited (137)", "created", "restarting", …
-func describeState(c ContainerInfo) string {
-	if m := exitedRE.FindStringSubmatch(c.Status); m != nil {
-		return "exited (" + m[1] + ")"
-	}
-	if c.State == "" {
-		return "unknown"
-	}
-	return c.State
 }
 
 // describeProcesses drops the plumbing every host runs (the init, the
@@ -184,86 +172,18 @@ func describeProcesses(cmds []string) []string {
 	return out
 }
 
-// ErrHostDown is returned, wrapped in a *DownError, when a command needs a
-// host that is stopped or missing.
-var ErrHostDown = errors.New("host is not running")
-
-// HostDown is a host of a lab that is not running, or has no container.
-type HostDown struct {
-	Lab   string
-	Host  string
-	State string // as Status shows it: "exited (137)", "created", …, or "missing"
-}
-
-// String says in one line what is wrong and how to fix it, e.g.
-// "dnsserver is stopped (exited (137)): start it with: lab up".
-func (h HostDown) String() string {
-	up := "lab up"
-	if h.Lab != "" && h.Lab != DefaultName {
-		up += " --name " + h.Lab
-	}
-	switch {
-	case h.State == "missing":
-		return fmt.Sprintf("%s is missing: create it with: %s", h.Host, up)
-	case h.State == "created":
-		return fmt.Sprintf("%s was created but never started: start it with: %s", h.Host, up)
-	case strings.HasPrefix(h.State, "exited"):
-		return fmt.Sprintf("%s is stopped (%s): start it with: %s", h.Host, h.State, up)
-	}
-	return fmt.Sprintf("%s is not running (%s): start it with: %s", h.Host, h.State, up)
-}
-
-// DownError reports the hosts a command needed that are not running.
-type DownError struct {
-	Hosts []HostDown
-}
-
-// Error names each host, joined on one line; print Hosts for one line each.
-func (e *DownError) Error() string {
-	msgs := make([]string, len(e.Hosts))
-	for i, h := range e.Hosts {
-		msgs[i] = h.String()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-// Unwrap makes errors.Is(err, ErrHostDown) true.
-func (e *DownError) Unwrap() error { return ErrHostDown }
-
 // NotRunning lists the lab's hosts that are not running or are missing, in
 // topology order.
-func (s LabStatus) NotRunning() []HostDown {
-	var out []HostDown
+func (s LabStatus) NotRunning() []runtime.HostDown {
+	var out []runtime.HostDown
 	for _, h := range s.Hosts {
 		if !h.Running {
-			out = append(out, HostDown{Lab: s.Lab, Host: h.Host, State: h.State})
+			out = append(out, runtime.HostDown{Lab: s.Lab, Host: h.Host, State: h.State})
 		}
 	}
 	for _, m := range s.Missing {
-		out = append(out, HostDown{Lab: s.Lab, Host: m, State: "missing"})
+		out = append(out, runtime.HostDown{Lab: s.Lab, Host: m, State: "missing"})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return hostRank(out[i].Host) < hostRank(out[j].Host) })
-	return out
-}
-
-// HostsDown says which of the named hosts of lab are not running, given the
-// lab's containers (as Containers lists them); nil when all run.
-func HostsDown(lab string, cs []ContainerInfo, hosts []string) []HostDown {
-	state := map[string]ContainerInfo{}
-	for _, c := range cs {
-		if c.Labels[LabelLab] == lab {
-			state[c.Labels[LabelHost]] = c
-		}
-	}
-	var out []HostDown
-	for _, h := range hosts {
-		c, ok := state[h]
-		switch {
-		case !ok:
-			out = append(out, HostDown{Lab: lab, Host: h, State: "missing"})
-		case c.State != "running":
-			out = append(out, HostDown{Lab: lab, Host: h, State: describeState(c)})
-		}
-	}
 	return out
 }

@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // ErrConflict is returned, wrapped, when something already in Docker stands
@@ -60,8 +65,9 @@ var fileLineRE = regexp.MustCompile(`^\S+:\d+: `)
 // already up changes nothing and says so (Changed is false); stopped hosts
 // are started and missing ones created. If Up fails or ctx is cancelled,
 // everything this call created is removed again.
-func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabStatus, err error) {
+func Up(ctx context.Context, eng runtime.Engine, topo topology.Topology, opts ...Option) (st LabStatus, err error) {
 	c := newUpConfig(opts)
+	hosts := eng.Lab(topo.Name)
 	clock := newPhaseClock(c.now)
 
 	zones, err := c.zones(topo)
@@ -71,7 +77,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	readyZone := readinessZone(topo, zones)
 	clock.lap("zones")
 
-	zonesHash := ZonesHash(zones)
+	zonesHash := topology.ZonesHash(zones)
 	plan, err := planUp(ctx, eng, topo, zones, c.sandboxLabel())
 	if err != nil {
 		return LabStatus{Lab: topo.Name}, err
@@ -102,7 +108,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			return
 		}
 		if n := created.count(); n > 0 {
-			c.progressf("cleaned up: removed the %d object(s) this run created", n)
+			c.logger.Info(fmt.Sprintf("cleaned up: removed the %d object(s) this run created", n), "lab", topo.Name, "stage", "cleanup", "removed", n)
 		}
 	}()
 
@@ -113,14 +119,14 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	defer opCancel()
 
 	if plan.network == "" {
-		c.progressf("network %s: creating (%s, %s)", topo.NetworkName(), topo.Subnet4, topo.Subnet6)
-		id, err := eng.CreateNetwork(opCtx, NetworkSpec{
+		c.logger.Info(fmt.Sprintf("network %s: creating (%s, %s)", topo.NetworkName(), topo.Subnet4, topo.Subnet6), "lab", topo.Name, "stage", "network")
+		id, err := eng.CreateNetwork(opCtx, runtime.NetworkSpec{
 			Name:     topo.NetworkName(),
 			Subnet4:  topo.Subnet4,
 			Subnet6:  topo.Subnet6,
 			Gateway4: topo.Gateway4(),
 			Gateway6: topo.Gateway6(),
-			Labels:   c.labels(labLabels(topo)),
+			Labels:   c.labels(topology.LabLabels(topo)),
 			Internal: c.sandbox != nil,
 		})
 		if err != nil {
@@ -133,7 +139,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	// again from scratch.
 	for _, h := range plan.recreate {
 		name := topo.ContainerName(h.Name)
-		c.progressf("%s: its set-up did not finish (%s); recreating it", h.Name, plan.why[h.Name])
+		c.logger.Info(fmt.Sprintf("%s: its set-up did not finish (%s); recreating it", h.Name, plan.why[h.Name]), "lab", topo.Name, "host", h.Name, "stage", "recreate")
 		if err := eng.RemoveContainer(opCtx, name); err != nil {
 			return LabStatus{Lab: topo.Name}, fmt.Errorf("remove half-made %s: %w", name, err)
 		}
@@ -141,7 +147,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	}
 	resolvConf := ""
 	if c.sandbox != nil {
-		mp, err := eng.CreateVolume(opCtx, resolvVolume(topo), labLabels(topo))
+		mp, err := eng.CreateVolume(opCtx, resolvVolume(topo), topology.LabLabels(topo))
 		if err != nil {
 			return LabStatus{Lab: topo.Name}, err
 		}
@@ -158,10 +164,10 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	// Each host is created and started in one go, concurrently, like
 	// compose does; named is polled as soon as the DNS server has started,
 	// while the other hosts are still starting.
-	dnsName := topo.ContainerName(topo.DNSServer().Name)
+	dnsName := topo.DNSServer().Name
 	dnsStarted := make(chan struct{})
 	toStart := map[string]bool{}
-	for _, n := range plan.startNames(topo) {
+	for _, n := range plan.startNames() {
 		toStart[n] = true
 	}
 	if !toStart[dnsName] {
@@ -171,19 +177,19 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	for _, h := range plan.create {
 		creating[h.Name] = true
 	}
-	createHost := func(h Host) (string, error) {
+	createHost := func(h topology.Host) (string, error) {
 		spec := c.sandboxSpec(c.containerSpec(topo, h, zonesHash), topo, h, resolvConf)
 		id, err := eng.CreateContainer(opCtx, spec)
 		if err != nil {
 			return "", fmt.Errorf("create container %s: %w", spec.Name, err)
 		}
 		created.addContainer(id)
-		if h.Role == RoleDNS {
-			if err := eng.CopyFiles(opCtx, id, ZoneDir, zones); err != nil {
+		if h.Role == topology.RoleDNS {
+			if err := hosts.CopyFiles(opCtx, h.Name, zoneFiles(zones)); err != nil {
 				return "", fmt.Errorf("copy zones into %s: %w", spec.Name, err)
 			}
 		}
-		c.progressf("%s: created", h.Name)
+		c.logger.Info(fmt.Sprintf("%s: created", h.Name), "lab", topo.Name, "host", h.Name, "stage", "create")
 		return id, c.hook("create")
 	}
 	// A sandboxed host's resolv.conf is a file in a volume the DNS server
@@ -198,19 +204,18 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			}
 			dnsMade = true
 		}
-		resolv := map[string][]byte{"resolv.conf": []byte("nameserver " + dnsHost.IPv4.String() + "\n")}
-		if err := eng.CopyFiles(opCtx, dnsName, resolvDir, resolv); err != nil {
+		resolv := []runtime.File{{Path: resolvDir + "/resolv.conf", Mode: 0o644, Data: []byte("nameserver " + dnsHost.IPv4.String() + "\n")}}
+		if err := hosts.CopyFiles(opCtx, dnsName, resolv); err != nil {
 			return LabStatus{Lab: topo.Name}, fmt.Errorf("write the hosts' resolv.conf: %w", err)
 		}
 	}
-	var hosts errgroup.Group
+	var starting errgroup.Group
 	for _, h := range topo.Hosts {
-		name := topo.ContainerName(h.Name)
-		if !toStart[name] {
+		if !toStart[h.Name] {
 			continue
 		}
-		hosts.Go(func() error {
-			if creating[h.Name] && !(h.Role == RoleDNS && dnsMade) {
+		starting.Go(func() error {
+			if creating[h.Name] && !(h.Role == topology.RoleDNS && dnsMade) {
 				if _, err := createHost(h); err != nil {
 					return err
 				}
@@ -218,17 +223,17 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := eng.Start(opCtx, name); err != nil {
-				return fmt.Errorf("start %s: %w", name, err)
+			if err := hosts.Start(opCtx, h.Name); err != nil {
+				return fmt.Errorf("start %s: %w", topo.ContainerName(h.Name), err)
 			}
-			if name == dnsName {
+			if h.Name == dnsName {
 				close(dnsStarted)
 			}
 			return nil
 		})
 	}
 	hostsDone := make(chan error, 1)
-	go func() { hostsDone <- hosts.Wait() }()
+	go func() { hostsDone <- starting.Wait() }()
 	// waitHosts returns the hosts' result, receiving it at most once.
 	var hostsErr error
 	hostsFinished := false
@@ -256,7 +261,7 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	if dnsErr != nil {
 		return LabStatus{Lab: topo.Name}, dnsErr
 	}
-	c.progressf("dns: named answers for %s", readyZone)
+	c.logger.Info(fmt.Sprintf("dns: named answers for %s", readyZone), "lab", topo.Name, "stage", "dns", "zone", readyZone)
 	if err := c.stageDone(ctx, "start"); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
@@ -284,11 +289,11 @@ func Up(ctx context.Context, eng Engine, topo Topology, opts ...Option) (st LabS
 	return st, nil
 }
 
-func (c *upConfig) zones(topo Topology) (map[string][]byte, error) {
+func (c *upConfig) zones(topo topology.Topology) (map[string][]byte, error) {
 	if c.zoneDir != "" {
-		return ZonesFromDir(c.zoneDir)
+		return topology.ZonesFromDir(c.zoneDir)
 	}
-	return Zones(topo)
+	return topology.Zones(topo)
 }
 
 // stageDone is the point between steps where Up notices cancellation (and
@@ -310,14 +315,14 @@ func (c *upConfig) hook(name string) error {
 }
 
 // containerSpec is what Up creates for host h in an interactive lab.
-func (c *upConfig) containerSpec(topo Topology, h Host, zonesHash string) ContainerSpec {
+func (c *upConfig) containerSpec(topo topology.Topology, h topology.Host, zonesHash string) runtime.ContainerSpec {
 	image := c.hostImage
-	labels := hostLabels(topo, h)
-	if h.Role == RoleDNS {
+	labels := topology.HostLabels(topo, h)
+	if h.Role == topology.RoleDNS {
 		image = c.dnsImage
-		labels[LabelZones] = zonesHash
+		labels[topology.LabelZones] = zonesHash
 	}
-	return ContainerSpec{
+	return runtime.ContainerSpec{
 		Name:     topo.ContainerName(h.Name),
 		Hostname: h.Name,
 		Image:    image,
@@ -333,18 +338,18 @@ func (c *upConfig) containerSpec(topo Topology, h Host, zonesHash string) Contai
 // and get their resolv.conf from resolvConf (a file on the engine's
 // machine, in the volume the DNS server holds at resolvDir), as their
 // read-only root file system keeps the entrypoint from writing it.
-func (c *upConfig) sandboxSpec(spec ContainerSpec, topo Topology, h Host, resolvConf string) ContainerSpec {
+func (c *upConfig) sandboxSpec(spec runtime.ContainerSpec, topo topology.Topology, h topology.Host, resolvConf string) runtime.ContainerSpec {
 	spec.Labels = c.labels(spec.Labels)
 	switch {
 	case c.sandbox == nil:
-	case h.Role == RoleDNS:
+	case h.Role == topology.RoleDNS:
 		spec.Volumes = map[string]string{resolvVolume(topo): resolvDir}
 	default:
 		sb := *c.sandbox
 		spec.Sandbox = &sb
 		spec.ResolvConf = resolvConf
 		spec.Env = []string{"HOME=" + DeployDir}
-		spec.Labels[LabelBlock] = topo.Gateway4().String() + "," + topo.Gateway6().String()
+		spec.Labels[runtime.LabelBlock] = topo.Gateway4().String() + "," + topo.Gateway6().String()
 	}
 	return spec
 }
@@ -364,17 +369,27 @@ func (c *upConfig) sandboxLabel() string {
 	return c.sandbox.Label()
 }
 
+// zoneFiles are the zone files (name → content) as Up copies them into
+// the DNS server's ZoneDir, in name order.
+func zoneFiles(zones map[string][]byte) []runtime.File {
+	var files []runtime.File
+	for _, name := range slices.Sorted(maps.Keys(zones)) {
+		files = append(files, runtime.File{Path: topology.ZoneDir + "/" + name, Mode: 0o644, Data: zones[name]})
+	}
+	return files
+}
+
 // readinessZone is the zone whose SOA proves named is serving: the team's
 // domain, unless a student's zone folder does not declare it.
-func readinessZone(topo Topology, zones map[string][]byte) string {
-	declared := zoneStmtRE.FindAllSubmatch(zones[ZonesConf], -1)
-	for _, m := range declared {
-		if strings.TrimSuffix(string(m[1]), ".") == topo.Domain() {
-			return topo.Domain()
+func readinessZone(topo topology.Topology, zones map[string][]byte) string {
+	declared := topology.DeclaredZones(zones[topology.ZonesConf])
+	for _, z := range declared {
+		if z == topo.Domain() {
+			return z
 		}
 	}
 	if len(declared) > 0 {
-		return strings.TrimSuffix(string(declared[0][1]), ".")
+		return declared[0]
 	}
 	return topo.Domain()
 }
@@ -382,16 +397,18 @@ func readinessZone(topo Topology, zones map[string][]byte) string {
 // waitDNS polls named from inside the DNS container, so no traffic crosses
 // from the host into the lab's network, until it answers the zone's SOA. If
 // the container exits (zone check failed), its last output is the error.
-func (c *upConfig) waitDNS(ctx context.Context, eng Engine, topo Topology, zone string) error {
+func (c *upConfig) waitDNS(ctx context.Context, eng runtime.Engine, topo topology.Topology, zone string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.readyTimeout)
 	defer cancel()
-	name := topo.ContainerName(topo.DNSServer().Name)
+	dns := topo.DNSServer().Name
+	name := topo.ContainerName(dns)
+	hosts := eng.Lab(topo.Name)
 	cmd := []string{"dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", zone, "SOA"}
 	tick := time.NewTicker(c.pollInterval)
 	defer tick.Stop()
 	last := "no answer yet"
 	for {
-		res, err := eng.Exec(ctx, name, cmd, nil)
+		res, err := hosts.Exec(ctx, dns, cmd, nil)
 		if err == nil && res.ExitCode == 0 && len(bytes.TrimSpace(res.Stdout)) > 0 {
 			return nil
 		}
@@ -420,8 +437,8 @@ func (c *upConfig) waitDNS(ctx context.Context, eng Engine, topo Topology, zone 
 
 // dnsExited returns a *ZoneError when the DNS container is no longer
 // running, carrying the tail of its logs.
-func (c *upConfig) dnsExited(ctx context.Context, eng Engine, topo Topology, name string) (*ZoneError, error) {
-	cs, err := eng.Containers(ctx, map[string]string{LabelLab: topo.Name, LabelHost: topo.DNSServer().Name})
+func (c *upConfig) dnsExited(ctx context.Context, eng runtime.Engine, topo topology.Topology, name string) (*ZoneError, error) {
+	cs, err := eng.Containers(ctx, map[string]string{topology.LabelLab: topo.Name, topology.LabelHost: topo.DNSServer().Name})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
@@ -434,7 +451,7 @@ func (c *upConfig) dnsExited(ctx context.Context, eng Engine, topo Topology, nam
 	if len(cs) == 1 && cs[0].State == "created" {
 		return nil, nil
 	}
-	logs, _ := eng.Logs(ctx, name, 20)
+	logs, _ := eng.Lab(topo.Name).Logs(ctx, topo.DNSServer().Name, 20)
 	return &ZoneError{Output: string(logs)}, nil
 }
 
@@ -450,11 +467,11 @@ func oneLine(s string) string {
 type upPlan struct {
 	network string // existing network's ID, "" to create
 	fresh   bool   // no object of the lab exists yet
-	create  []Host
-	start   []Host // existing but not running
+	create  []topology.Host
+	start   []topology.Host // existing but not running
 	// recreate are hosts whose set-up did not finish, to remove and create
 	// again; why says what was wrong with each.
-	recreate []Host
+	recreate []topology.Host
 	why      map[string]string
 }
 
@@ -462,10 +479,11 @@ func (p upPlan) nothingToDo() bool {
 	return p.network != "" && len(p.create) == 0 && len(p.start) == 0 && len(p.recreate) == 0
 }
 
-func (p upPlan) startNames(topo Topology) []string {
+// startNames are the hosts to start.
+func (p upPlan) startNames() []string {
 	var names []string
-	for _, h := range append(append(append([]Host{}, p.create...), p.start...), p.recreate...) {
-		names = append(names, topo.ContainerName(h.Name))
+	for _, h := range append(append(append([]topology.Host{}, p.create...), p.start...), p.recreate...) {
+		names = append(names, h.Name)
 	}
 	return names
 }
@@ -476,10 +494,10 @@ func (p upPlan) startNames(topo Topology) []string {
 // lab (an up killed half-way) is repaired: a DNS server that is not running
 // and lacks its zone files, and hosts left without their network, are made
 // again.
-func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]byte, sandbox string) (upPlan, error) {
+func planUp(ctx context.Context, eng runtime.Engine, topo topology.Topology, zones map[string][]byte, sandbox string) (upPlan, error) {
 	p := upPlan{why: map[string]string{}}
-	zonesHash := ZonesHash(zones)
-	hash := ConfigHash(topo)
+	zonesHash := topology.ZonesHash(zones)
+	hash := topology.ConfigHash(topo)
 	sandboxRedo := fmt.Sprintf("lab %s already exists with other sandbox settings (grading labs are sandboxed, interactive ones not); remove it first with: lab down --name %s", topo.Name, topo.Name)
 	redo := fmt.Sprintf("lab %s already exists with a different team or subnet; remove it first with: lab down --name %s", topo.Name, topo.Name)
 
@@ -489,10 +507,10 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]b
 	}
 	for _, n := range nets {
 		if n.Name == topo.NetworkName() {
-			if n.Labels[LabelLab] != topo.Name {
+			if n.Labels[topology.LabelLab] != topo.Name {
 				return p, fmt.Errorf("%w: a Docker network named %s exists that lab did not create; remove it (docker network rm %s) or use another --name", ErrConflict, n.Name, n.Name)
 			}
-			if n.Labels[LabelConfig] != hash {
+			if n.Labels[topology.LabelConfig] != hash {
 				return p, fmt.Errorf("%w: %s", ErrConflict, redo)
 			}
 			if n.Labels[LabelSandbox] != sandbox {
@@ -512,13 +530,13 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]b
 	if err != nil {
 		return p, fmt.Errorf("list containers: %w", err)
 	}
-	byName := map[string]ContainerInfo{}
+	byName := map[string]runtime.ContainerInfo{}
 	for _, c := range all {
 		byName[c.Name] = c
-		if c.Labels[LabelLab] == topo.Name && c.Labels[LabelConfig] != hash {
+		if c.Labels[topology.LabelLab] == topo.Name && c.Labels[topology.LabelConfig] != hash {
 			return p, fmt.Errorf("%w: %s", ErrConflict, redo)
 		}
-		if c.Labels[LabelLab] == topo.Name && c.Labels[LabelSandbox] != sandbox {
+		if c.Labels[topology.LabelLab] == topo.Name && c.Labels[LabelSandbox] != sandbox {
 			return p, fmt.Errorf("%w: %s", ErrConflict, sandboxRedo)
 		}
 	}
@@ -528,19 +546,19 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]b
 		switch {
 		case !ok:
 			p.create = append(p.create, h)
-		case c.Labels[LabelLab] != topo.Name:
+		case c.Labels[topology.LabelLab] != topo.Name:
 			return p, fmt.Errorf("%w: a container named %s exists that lab did not create; remove it (docker rm -f %s) or use another --name", ErrConflict, c.Name, c.Name)
-		case h.Role == RoleDNS && c.Labels[LabelZones] != zonesHash:
+		case h.Role == topology.RoleDNS && c.Labels[topology.LabelZones] != zonesHash:
 			return p, fmt.Errorf("%w: lab %s's DNS server serves other zones than this up asks for (changed files or another --zone-dir); to switch, run: lab down --name %s, then lab up again", ErrConflict, topo.Name, topo.Name)
 		case p.network == "":
 			p.fresh = false
 			p.recreate = append(p.recreate, h)
 			p.why[h.Name] = "its network " + topo.NetworkName() + " is missing"
 		case c.State == "running":
-		case h.Role == RoleDNS:
+		case h.Role == topology.RoleDNS:
 			// named exits without its zones, so a DNS server that is not
 			// running may never have received them.
-			if why := missingZones(ctx, eng, c.Name, zones); why != "" {
+			if why := missingZones(ctx, eng.Lab(topo.Name), h.Name, zones); why != "" {
 				p.recreate = append(p.recreate, h)
 				p.why[h.Name] = why
 				continue
@@ -555,16 +573,16 @@ func planUp(ctx context.Context, eng Engine, topo Topology, zones map[string][]b
 
 // missingZones says what is wrong with the zone files in a DNS server's
 // container ("" when they are the ones Up would copy).
-func missingZones(ctx context.Context, eng Engine, ctr string, zones map[string][]byte) string {
+func missingZones(ctx context.Context, hosts runtime.Hosts, dns string, zones map[string][]byte) string {
 	got := map[string][]byte{}
-	for _, name := range sortedFileNames(zones) {
-		b, err := eng.ReadFile(ctx, ctr, ZoneDir+"/"+name)
+	for _, name := range slices.Sorted(maps.Keys(zones)) {
+		b, err := hosts.ReadFile(ctx, dns, topology.ZoneDir+"/"+name)
 		if err != nil {
 			return "zone file " + name + " is missing"
 		}
 		got[name] = b
 	}
-	if ZonesHash(got) != ZonesHash(zones) {
+	if topology.ZonesHash(got) != topology.ZonesHash(zones) {
 		return "its zone files differ from the ones it was made with"
 	}
 	return ""
@@ -609,7 +627,7 @@ func (s *createdSet) count() int {
 	return n
 }
 
-func (s *createdSet) remove(ctx context.Context, eng Engine) error {
+func (s *createdSet) remove(ctx context.Context, eng runtime.Engine) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

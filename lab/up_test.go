@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,9 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
-func upTopo(t *testing.T) Topology {
+func upTopo(t *testing.T) topology.Topology {
 	return mustTopo(t, "unit", 30, "10.99.1.0/24")
 }
 
@@ -54,19 +60,18 @@ func TestUpCreatesTheLab(t *testing.T) {
 	if len(st.Hosts[1].Processes) != 0 {
 		t.Errorf("webserver runs %v, want nothing besides init and sleep", st.Hosts[1].Processes)
 	}
-	zones, _ := Zones(topo)
-	copied := eng.copied["unit-dnsserver"]
+	zones, _ := topology.Zones(topo)
 	for n, b := range zones {
-		if string(copied[ZoneDir+"/"+n]) != string(b) {
+		if eng.copied("unit", "dnsserver", topology.ZoneDir+"/"+n) != string(b) {
 			t.Errorf("zone file %s not copied into the DNS server", n)
 		}
 	}
-	c, _ := eng.find("unit-client2")
-	if got := strings.Join(c.spec.Env, ","); got != "NAMESERVER=10.99.1.2" {
+	spec := eng.spec("unit", "client2")
+	if got := strings.Join(spec.Env, ","); got != "NAMESERVER=10.99.1.2" {
 		t.Errorf("client2 env = %s, want NAMESERVER of this lab's DNS server", got)
 	}
-	if c.spec.Image != DefaultHostImage || c.spec.Network != "unit_net" || c.spec.IPv4 != netip.MustParseAddr("10.99.1.12") {
-		t.Errorf("client2 spec = %+v", c.spec)
+	if spec.Image != topology.DefaultHostImage || spec.Network != "unit_net" || spec.IPv4 != netip.MustParseAddr("10.99.1.12") {
+		t.Errorf("client2 spec = %+v", spec)
 	}
 }
 
@@ -76,7 +81,7 @@ func TestUpTwiceChangesNothing(t *testing.T) {
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)
 	}
-	before := len(eng.calls)
+	before := len(eng.Calls())
 	st, err := Up(context.Background(), eng, topo, fastPoll)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,7 @@ func TestUpTwiceChangesNothing(t *testing.T) {
 	if !strings.Contains(st.Summary, "nothing changed") {
 		t.Errorf("summary %q does not say nothing changed", st.Summary)
 	}
-	if extra := eng.calls[before:]; len(extra) != 0 {
+	if extra := eng.Calls()[before:]; len(extra) != 0 {
 		t.Errorf("second up changed Docker: %v", extra)
 	}
 }
@@ -98,8 +103,9 @@ func TestUpStartsAStoppedHost(t *testing.T) {
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := eng.find("unit-client3")
-	c.info.State, c.info.Status = "exited", "Exited (137) 3 seconds ago"
+	if err := eng.Lab("unit").Kill(context.Background(), "client3"); err != nil {
+		t.Fatal(err)
+	}
 	st, err := Status(context.Background(), eng, topo.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +113,12 @@ func TestUpStartsAStoppedHost(t *testing.T) {
 	if got := st.Hosts[4].State; got != "exited (137)" {
 		t.Errorf("status of killed client3 = %q, want %q", got, "exited (137)")
 	}
-	before := len(eng.calls)
+	before := len(eng.Calls())
 	st, err = Up(context.Background(), eng, topo, fastPoll)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(eng.calls[before:], ","); got != "start unit-client3" {
+	if got := strings.Join(eng.Calls()[before:], ","); got != "start unit-client3" {
 		t.Errorf("up did %q, want only: start unit-client3", got)
 	}
 	if !st.Changed || !st.Up() {
@@ -130,28 +136,28 @@ func TestUpRefusesConflicts(t *testing.T) {
 		{
 			name: "subnet used by another network",
 			setup: func(f *fakeEngine) {
-				f.nets["x"] = NetworkInfo{ID: "x", Name: "someone_else", Subnets: []netip.Prefix{netip.MustParsePrefix("10.99.0.0/16")}}
+				f.AddNetwork(runtime.NetworkInfo{ID: "x", Name: "someone_else", Subnets: []netip.Prefix{netip.MustParsePrefix("10.99.0.0/16")}})
 			},
 			wantErr: `subnet 10.99.0.0/16 is already used by Docker network "someone_else"; choose another with --subnet`,
 		},
 		{
 			name: "IPv6 subnet used by another network",
 			setup: func(f *fakeEngine) {
-				f.nets["x"] = NetworkInfo{ID: "x", Name: "v6net", Subnets: []netip.Prefix{netip.MustParsePrefix("fd00:0:0:6301::/64")}}
+				f.AddNetwork(runtime.NetworkInfo{ID: "x", Name: "v6net", Subnets: []netip.Prefix{netip.MustParsePrefix("fd00:0:0:6301::/64")}})
 			},
 			wantErr: `Docker network "v6net"`,
 		},
 		{
 			name: "foreign network with the lab's network name",
 			setup: func(f *fakeEngine) {
-				f.nets["x"] = NetworkInfo{ID: "x", Name: "unit_net"}
+				f.AddNetwork(runtime.NetworkInfo{ID: "x", Name: "unit_net"})
 			},
 			wantErr: "a Docker network named unit_net exists that lab did not create",
 		},
 		{
 			name: "foreign container with a host's name",
 			setup: func(f *fakeEngine) {
-				f.ctrs["y"] = &fakeContainer{info: ContainerInfo{ID: "y", Name: "unit-webserver", State: "running"}}
+				f.AddContainer(runtime.ContainerInfo{ID: "y", Name: "unit-webserver", State: "running"})
 			},
 			wantErr: "a container named unit-webserver exists that lab did not create",
 		},
@@ -170,7 +176,7 @@ func TestUpRefusesConflicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := newFakeEngine()
 			tc.setup(eng)
-			before := len(eng.calls)
+			before := len(eng.Calls())
 			_, err := Up(context.Background(), eng, topo, fastPoll)
 			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want ErrConflict containing %q", err, tc.wantErr)
@@ -178,7 +184,7 @@ func TestUpRefusesConflicts(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
 			}
-			if extra := eng.calls[before:]; len(extra) != 0 {
+			if extra := eng.Calls()[before:]; len(extra) != 0 {
 				t.Errorf("a refused up changed Docker: %v", extra)
 			}
 		})
@@ -229,7 +235,7 @@ func TestUpFailureLeavesNothing(t *testing.T) {
 				})
 			}
 			var progress strings.Builder
-			opts = append(opts, WithProgress(&progress))
+			opts = append(opts, WithLogger(textLogger(&progress)))
 			_, err := Up(ctx, eng, upTopo(t), opts...)
 			if err == nil {
 				t.Fatal("up succeeded, want failure")
@@ -240,7 +246,7 @@ func TestUpFailureLeavesNothing(t *testing.T) {
 			if tc.wantMsg != "" && err.Error() != tc.wantMsg {
 				t.Errorf("err:\n got %q\nwant %q", err, tc.wantMsg)
 			}
-			if left := eng.objects("unit"); len(left) != 0 {
+			if left := eng.Objects("unit"); len(left) != 0 {
 				t.Errorf("left behind: %v", left)
 			}
 			if !strings.Contains(progress.String(), "cleaned up") {
@@ -260,12 +266,12 @@ func TestUpRefusesToSwitchZonesSilently(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "db.team30.com"), []byte("$TTL 1h\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := len(eng.calls)
+	before := len(eng.Calls())
 	_, err := Up(context.Background(), eng, topo, fastPoll, WithZoneDir(dir))
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "serves other zones") {
 		t.Fatalf("err = %v, want a conflict about the zones", err)
 	}
-	if extra := eng.calls[before:]; len(extra) != 0 {
+	if extra := eng.Calls()[before:]; len(extra) != 0 {
 		t.Errorf("a refused up changed Docker: %v", extra)
 	}
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
@@ -276,11 +282,11 @@ func TestUpRefusesToSwitchZonesSilently(t *testing.T) {
 func TestUpBadZoneDirChangesNothing(t *testing.T) {
 	eng := newFakeEngine()
 	_, err := Up(context.Background(), eng, upTopo(t), WithZoneDir(filepath.Join(t.TempDir(), "missing")))
-	if !errors.Is(err, ErrZoneDir) {
+	if !errors.Is(err, topology.ErrZoneDir) {
 		t.Fatalf("err = %v, want ErrZoneDir", err)
 	}
-	if len(eng.calls) != 0 {
-		t.Errorf("Docker was changed: %v", eng.calls)
+	if len(eng.Calls()) != 0 {
+		t.Errorf("Docker was changed: %v", eng.Calls())
 	}
 }
 
@@ -311,7 +317,9 @@ func TestDownRemovesEverythingLabelled(t *testing.T) {
 	if _, err := Up(context.Background(), eng, other, fastPoll); err != nil {
 		t.Fatal(err)
 	}
-	eng.vols["unit_data"] = map[string]string{LabelLab: "unit", LabelManaged: "true"}
+	if _, err := eng.CreateVolume(context.Background(), "unit_data", map[string]string{topology.LabelLab: "unit", topology.LabelManaged: "true"}); err != nil {
+		t.Fatal(err)
+	}
 	r, err := Down(context.Background(), eng, "unit")
 	if err != nil {
 		t.Fatal(err)
@@ -319,10 +327,10 @@ func TestDownRemovesEverythingLabelled(t *testing.T) {
 	if r != (Removed{Containers: 5, Networks: 1, Volumes: 1}) {
 		t.Errorf("removed %+v, want 5 containers, 1 network, 1 volume", r)
 	}
-	if left := eng.objects("unit"); len(left) != 0 {
+	if left := eng.Objects("unit"); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	if n := len(eng.objects("neighbour")); n != 6 {
+	if n := len(eng.Objects("neighbour")); n != 6 {
 		t.Errorf("down of one lab touched another: neighbour has %d objects, want 6", n)
 	}
 	r, err = Down(context.Background(), eng, "unit")
@@ -338,26 +346,6 @@ func TestStatusOfAMissingLab(t *testing.T) {
 	}
 	if len(st.Hosts) != 0 || st.Up() {
 		t.Errorf("status = %+v, want no hosts", st)
-	}
-}
-
-func TestDescribeState(t *testing.T) {
-	tests := []struct {
-		state, status, want string
-	}{
-		{"running", "Up 3 minutes", "running"},
-		{"exited", "Exited (137) 5 seconds ago", "exited (137)"},
-		{"exited", "Exited (0) About a minute ago", "exited (0)"},
-		{"created", "Created", "created"},
-		{"restarting", "Restarting (1) 2 seconds ago", "restarting"},
-		{"", "", "unknown"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.status, func(t *testing.T) {
-			if got := describeState(ContainerInfo{State: tc.state, Status: tc.status}); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
 	}
 }
 
@@ -392,7 +380,7 @@ func TestLoadRebuildsTheTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ConfigHash(got) != ConfigHash(topo) || got.Domain() != "team30.com" || got.Subnet6 != topo.Subnet6 {
+	if topology.ConfigHash(got) != topology.ConfigHash(topo) || got.Domain() != "team30.com" || got.Subnet6 != topo.Subnet6 {
 		t.Errorf("Load = %+v, want %+v", got, topo)
 	}
 	if _, err := Load(context.Background(), eng, "absent"); !errors.Is(err, ErrNotUp) {
@@ -406,20 +394,19 @@ func TestLoadRebuildsTheTopology(t *testing.T) {
 func TestUpRepairsAHalfMadeLab(t *testing.T) {
 	topo := upTopo(t)
 	c := newUpConfig(nil)
-	zones, _ := Zones(topo)
+	zones, _ := topology.Zones(topo)
 	network := func(f *fakeEngine) {
-		if _, err := f.CreateNetwork(context.Background(), NetworkSpec{Name: topo.NetworkName(), Subnet4: topo.Subnet4, Subnet6: topo.Subnet6, Labels: labLabels(topo)}); err != nil {
+		if _, err := f.CreateNetwork(context.Background(), runtime.NetworkSpec{Name: topo.NetworkName(), Subnet4: topo.Subnet4, Subnet6: topo.Subnet6, Labels: topology.LabLabels(topo)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	host := func(f *fakeEngine, name string, withZones bool) {
 		h, _ := topo.Host(name)
-		id, err := f.CreateContainer(context.Background(), c.containerSpec(topo, h, ZonesHash(zones)))
-		if err != nil {
+		if _, err := f.CreateContainer(context.Background(), c.containerSpec(topo, h, topology.ZonesHash(zones))); err != nil {
 			t.Fatal(err)
 		}
 		if withZones {
-			_ = f.CopyFiles(context.Background(), id, ZoneDir, zones)
+			_ = f.Lab(topo.Name).CopyFiles(context.Background(), name, zoneFiles(zones))
 		}
 	}
 	tests := []struct {
@@ -431,7 +418,7 @@ func TestUpRepairsAHalfMadeLab(t *testing.T) {
 		{
 			name:        "dns server created, zones never copied",
 			setup:       func(f *fakeEngine) { network(f); host(f, "dnsserver", false) },
-			wantCalls:   []string{"remove container unit-dnsserver", "create container unit-dnsserver", "copy 3 file(s) to unit-dnsserver:" + ZoneDir, "start unit-dnsserver"},
+			wantCalls:   []string{"remove container unit-dnsserver", "create container unit-dnsserver", "copy 3 file(s) to unit-dnsserver:" + topology.ZoneDir, "start unit-dnsserver"},
 			wantSummary: "lab unit is up: repaired dnsserver (set-up had not finished); created 5 and started 5 host(s)",
 		},
 		{
@@ -454,16 +441,16 @@ func TestUpRepairsAHalfMadeLab(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := newFakeEngine()
 			tc.setup(eng)
-			before := len(eng.calls)
+			before := len(eng.Calls())
 			var progress strings.Builder
-			st, err := Up(context.Background(), eng, topo, fastPoll, WithProgress(&progress))
+			st, err := Up(context.Background(), eng, topo, fastPoll, WithLogger(textLogger(&progress)))
 			if err != nil {
 				t.Fatalf("up on the half-made lab: %v\n%s", err, progress.String())
 			}
 			if !st.Up() || !strings.HasPrefix(st.Summary, tc.wantSummary) {
 				t.Errorf("Up()=%v summary %q, want it to start with %q", st.Up(), st.Summary, tc.wantSummary)
 			}
-			calls := eng.calls[before:]
+			calls := eng.Calls()[before:]
 			at := 0
 			for _, w := range tc.wantCalls {
 				i := slices.Index(calls[at:], w)
@@ -472,12 +459,12 @@ func TestUpRepairsAHalfMadeLab(t *testing.T) {
 				}
 				at += i + 1
 			}
-			if got := string(eng.copied["unit-dnsserver"][ZoneDir+"/"+ZonesConf]); got != string(zones[ZonesConf]) {
-				t.Errorf("dns server's %s = %q", ZonesConf, got)
+			if got := eng.copied("unit", "dnsserver", topology.ZoneDir+"/"+topology.ZonesConf); got != string(zones[topology.ZonesConf]) {
+				t.Errorf("dns server's %s = %q", topology.ZonesConf, got)
 			}
-			before = len(eng.calls)
-			if st, err := Up(context.Background(), eng, topo, fastPoll); err != nil || st.Changed || len(eng.calls) != before {
-				t.Errorf("up after the repair: changed=%v err=%v calls %v", st.Changed, err, eng.calls[before:])
+			before = len(eng.Calls())
+			if st, err := Up(context.Background(), eng, topo, fastPoll); err != nil || st.Changed || len(eng.Calls()) != before {
+				t.Errorf("up after the repair: changed=%v err=%v calls %v", st.Changed, err, eng.Calls()[before:])
 			}
 		})
 	}
@@ -489,8 +476,9 @@ func TestStatusNamesHostsThatAreDown(t *testing.T) {
 	if _, err := Up(context.Background(), eng, topo, fastPoll); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := eng.find("unit-dnsserver")
-	c.info.State, c.info.Status = "exited", "Exited (0) 3 seconds ago"
+	if err := eng.Lab("unit").Stop(context.Background(), "dnsserver"); err != nil {
+		t.Fatal(err)
+	}
 	_ = eng.RemoveContainer(context.Background(), "unit-client2")
 	st, err := Status(context.Background(), eng, topo.Name)
 	if err != nil {
@@ -511,3 +499,6 @@ func TestStatusNamesHostsThatAreDown(t *testing.T) {
 		t.Error("Up() with hosts down")
 	}
 }
+
+// textLogger is a progress logger printing lines on w, as lab up does.
+func textLogger(w io.Writer) *slog.Logger { return progress.New(w, false) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // BenchmarkRunVsUp measures, side by side and with the images built, the
@@ -23,7 +24,7 @@ func BenchmarkRunVsUp(b *testing.B) {
 	d, refs := labcontainers.Engine(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	topo, err := lab.New("tc-bench-up", lab.DefaultTeam, netip.MustParsePrefix("10.96.250.0/24"), netip.Prefix{})
+	topo, err := topology.New("tc-bench-up", topology.DefaultTeam, netip.MustParsePrefix("10.96.250.0/24"), netip.Prefix{})
 	if err != nil {
 		b.Fatal(err)
 	}

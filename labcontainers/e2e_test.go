@@ -15,6 +15,8 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // The end-to-end tests bring real labs up on the local Docker engine, each
@@ -39,11 +41,11 @@ func run(t *testing.T, c testcontainers.Container, cmd ...string) string {
 }
 
 // leftovers lists what Docker still holds under the lab's label.
-func leftovers(t *testing.T, d *lab.Docker, name string) []string {
+func leftovers(t *testing.T, d runtime.Engine, name string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: name})
+	cs, err := d.Containers(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +57,11 @@ func leftovers(t *testing.T, d *lab.Docker, name string) []string {
 		t.Fatal(err)
 	}
 	for _, n := range nets {
-		if n.Labels[lab.LabelLab] == name {
+		if n.Labels[topology.LabelLab] == name {
 			out = append(out, "network "+n.Name)
 		}
 	}
-	vols, err := d.Volumes(ctx, map[string]string{lab.LabelLab: name})
+	vols, err := d.Volumes(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +98,8 @@ func TestRunBringsUpTheLab(t *testing.T) {
 			if in.HostConfig.Init == nil || !*in.HostConfig.Init {
 				t.Error("no init process")
 			}
-			for k, want := range map[string]string{lab.LabelManaged: "true", lab.LabelLab: topo.Name, lab.LabelHost: h.Name,
-				lab.LabelRole: string(h.Role), lab.LabelIPv4: h.IPv4.String(), "org.testcontainers": "true"} {
+			for k, want := range map[string]string{topology.LabelManaged: "true", topology.LabelLab: topo.Name, topology.LabelHost: h.Name,
+				topology.LabelRole: string(h.Role), topology.LabelIPv4: h.IPv4.String(), "org.testcontainers": "true"} {
 				if got := in.Config.Labels[k]; got != want {
 					t.Errorf("label %s = %q, want %q", k, got, want)
 				}

@@ -4,42 +4,58 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
-// engine is the lab.Engine that Run hands to lab.Up: the network and the
-// containers are created and started through testcontainers-go, everything
-// else (inspecting, copying the zones, removing on failure) goes to the
-// lab's own Docker client. lab.Up thus decides what the lab is, once, for
-// `lab up`, `lab grade` and this package alike.
+// engine is the runtime.Engine that Run hands to lab.Up: the network and
+// the containers are created and started through testcontainers-go,
+// everything else (inspecting, copying the zones, removing on failure)
+// goes to the lab's own Docker runtime. lab.Up thus decides what the lab
+// is, once, for `lab up`, `lab grade` and this package alike.
 type engine struct {
-	*lab.Docker
+	*docker.Docker
 	customizers []testcontainers.ContainerCustomizer
 
 	mu         sync.Mutex
 	network    *testcontainers.DockerNetwork
-	containers map[string]testcontainers.Container // by container name
-	blocked    map[string]bool                     // sandboxed hosts, by name
+	containers map[string]*made // by container name
 }
 
-func newEngine(d *lab.Docker, customizers []testcontainers.ContainerCustomizer) *engine {
-	return &engine{Docker: d, customizers: customizers,
-		containers: map[string]testcontainers.Container{}, blocked: map[string]bool{}}
+// made is a host this engine created through testcontainers.
+type made struct {
+	lab, host string
+	ctr       testcontainers.Container
+	blocked   bool // sandboxed: its routes are cut when it starts
+}
+
+func newEngine(d *docker.Docker, customizers []testcontainers.ContainerCustomizer) *engine {
+	return &engine{Docker: d, customizers: customizers, containers: map[string]*made{}}
+}
+
+// host is the container this engine made for host of lab, if any.
+func (e *engine) host(lab, host string) *made {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.containers {
+		if m.lab == lab && m.host == host {
+			return m
+		}
+	}
+	return nil
 }
 
 // CreateNetwork creates the lab's network as a testcontainers network. It
-// must carry the lab's own name (<lab>_net: lab's Disconnect and Reconnect
-// address it so), which network.New cannot give, hence the older request
-// form.
-func (e *engine) CreateNetwork(ctx context.Context, spec lab.NetworkSpec) (string, error) {
+// must carry the lab's own name (<lab>_net: the runtime's Disconnect and
+// Reconnect address it so), which network.New cannot give, hence the older
+// request form.
+func (e *engine) CreateNetwork(ctx context.Context, spec runtime.NetworkSpec) (string, error) {
 	ipv6 := true
 	//nolint:staticcheck // network.New names networks itself; the lab's is fixed.
 	n, err := testcontainers.GenericNetwork(ctx, testcontainers.GenericNetworkRequest{
@@ -48,11 +64,8 @@ func (e *engine) CreateNetwork(ctx context.Context, spec lab.NetworkSpec) (strin
 			Driver:     "bridge",
 			Internal:   spec.Internal,
 			EnableIPv6: &ipv6,
-			IPAM: &network.IPAM{Config: []network.IPAMConfig{
-				{Subnet: spec.Subnet4, Gateway: spec.Gateway4},
-				{Subnet: spec.Subnet6, Gateway: spec.Gateway6},
-			}},
-			Labels: maps.Clone(spec.Labels),
+			IPAM:       docker.IPAM(spec),
+			Labels:     maps.Clone(spec.Labels),
 		},
 	})
 	if err != nil {
@@ -69,9 +82,10 @@ func (e *engine) CreateNetwork(ctx context.Context, spec lab.NetworkSpec) (strin
 }
 
 // CreateContainer creates a host through testcontainers, not started, with
-// exactly the configuration lab.Up gives it (lab.DockerConfig) plus
-// testcontainers' labels and the caller's customizers.
-func (e *engine) CreateContainer(ctx context.Context, spec lab.ContainerSpec) (string, error) {
+// exactly the configuration the Docker runtime gives it
+// (docker.ContainerModifiers) plus testcontainers' labels and the caller's
+// customizers.
+func (e *engine) CreateContainer(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	req, err := hostRequest(spec, e.customizers)
 	if err != nil {
 		return "", err
@@ -86,15 +100,15 @@ func (e *engine) CreateContainer(ctx context.Context, spec lab.ContainerSpec) (s
 		return "", reaperHint(err)
 	}
 	e.mu.Lock()
-	e.containers[spec.Name] = ctr
-	e.blocked[spec.Name] = spec.Labels[lab.LabelBlock] != ""
+	e.containers[spec.Name] = &made{lab: spec.Labels[topology.LabelLab], host: spec.Labels[topology.LabelHost], ctr: ctr,
+		blocked: spec.Labels[runtime.LabelBlock] != ""}
 	e.mu.Unlock()
 	return ctr.GetContainerID(), nil
 }
 
 // hostRequest is the testcontainers request for one host of the lab.
-func hostRequest(spec lab.ContainerSpec, customizers []testcontainers.ContainerCustomizer) (testcontainers.GenericContainerRequest, error) {
-	cfg, hc, nc := lab.DockerConfig(spec)
+func hostRequest(spec runtime.ContainerSpec, customizers []testcontainers.ContainerCustomizer) (testcontainers.GenericContainerRequest, error) {
+	cfg, hc, eps := docker.ContainerModifiers(spec)
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:  spec.Image,
@@ -102,16 +116,9 @@ func hostRequest(spec lab.ContainerSpec, customizers []testcontainers.ContainerC
 			Labels: maps.Clone(spec.Labels),
 			// testcontainers fills in its labels and the caller's
 			// environment before these run; they are kept.
-			ConfigModifier: func(c *container.Config) {
-				labels, env := c.Labels, c.Env
-				*c = *cfg
-				c.Labels = labels
-				c.Env = append(slices.Clone(cfg.Env), env...)
-			},
-			HostConfigModifier: func(h *container.HostConfig) { *h = *hc },
-			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
-				maps.Copy(eps, nc.EndpointsConfig)
-			},
+			ConfigModifier:           cfg,
+			HostConfigModifier:       hc,
+			EndpointSettingsModifier: eps,
 		},
 	}
 	for _, c := range customizers {
@@ -122,23 +129,32 @@ func hostRequest(spec lab.ContainerSpec, customizers []testcontainers.ContainerC
 	return req, nil
 }
 
+// Lab is the Docker runtime's hosts of the lab, but for Start, which goes
+// through testcontainers for the hosts this engine made.
+func (e *engine) Lab(name string) runtime.Hosts {
+	return labHosts{Hosts: e.Docker.Lab(name), e: e, lab: name}
+}
+
+type labHosts struct {
+	runtime.Hosts
+	e   *engine
+	lab string
+}
+
 // Start starts a host through testcontainers (its lifecycle hooks and any
-// wait strategy a customizer set run then). A sandboxed host also gets
-// its routes to the gateway cut, which lab.Docker's Start does on a host
-// that is already running.
-func (e *engine) Start(ctx context.Context, name string) error {
-	e.mu.Lock()
-	ctr, ok := e.containers[name]
-	blocked := e.blocked[name]
-	e.mu.Unlock()
-	if !ok {
-		return e.Docker.Start(ctx, name)
+// wait strategy a customizer set run then). A sandboxed host also gets its
+// routes to the gateway cut, which the Docker runtime's Start does on a
+// host that is already running.
+func (h labHosts) Start(ctx context.Context, host string) error {
+	m := h.e.host(h.lab, host)
+	if m == nil {
+		return h.Hosts.Start(ctx, host)
 	}
-	if err := ctr.Start(ctx); err != nil {
+	if err := m.ctr.Start(ctx); err != nil {
 		return err
 	}
-	if blocked {
-		return e.Docker.Start(ctx, name)
+	if m.blocked {
+		return h.Hosts.Start(ctx, host)
 	}
 	return nil
 }
@@ -158,8 +174,8 @@ func (e *engine) RemoveContainer(ctx context.Context, id string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for name, c := range e.containers {
-		if c.GetContainerID() == id || name == id {
+	for name, m := range e.containers {
+		if m.ctr.GetContainerID() == id || name == id {
 			delete(e.containers, name)
 		}
 	}

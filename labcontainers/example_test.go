@@ -13,6 +13,7 @@ import (
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
@@ -78,7 +79,7 @@ func TestStaffChecksOneRequirement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := scenarios.NewDockerRuntime(l.Docker(), l.Topology, nil)
+	rt := grading.NewLabRuntime(l.Docker(), l.Topology, nil)
 	eng := scenarios.NewEngine(rt, sub.Programs, scenarios.VarsFor(l.Topology, sub.Port, sub.P2PPort))
 	res := eng.Run(ctx, broadcast[0])
 

@@ -23,18 +23,21 @@ import (
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/testcontainers/testcontainers-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/provision"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Lab is a running lab made by Run. Each host is a testcontainers.Container.
 type Lab struct {
 	// Topology is the lab's name, team, subnets and hosts.
-	Topology lab.Topology
+	Topology topology.Topology
 	// Refs are the images the hosts run.
 	Refs images.Refs
 	// Network is the lab's Docker network (<name>_net).
@@ -46,7 +49,7 @@ type Lab struct {
 	Clients   []testcontainers.Container
 
 	hosts     map[string]testcontainers.Container
-	docker    *lab.Docker
+	docker    *docker.Docker
 	ownDocker bool
 	once      sync.Once
 	termErr   error
@@ -59,9 +62,10 @@ func (l *Lab) Host(name string) (testcontainers.Container, bool) {
 }
 
 // Docker is the lab's engine connection, for the packages that work on a
-// lab through lab.Docker: scenarios.NewDockerRuntime, dnscheck.RunLab,
-// traffic, lab.Deploy. It stays open until Terminate.
-func (l *Lab) Docker() *lab.Docker { return l.docker }
+// lab through the runtime: grading.NewLabRuntime, dnscheck.RunLab,
+// traffic, lab.Deploy (its hosts are Docker().Lab(Topology.Name)). It
+// stays open until Terminate.
+func (l *Lab) Docker() *docker.Docker { return l.docker }
 
 // ErrLabExists is returned, wrapped, when a lab of the requested name is
 // already in Docker: Run always makes a lab of its own.
@@ -79,7 +83,7 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (*Lab,
 	d, own := s.docker, false
 	if d == nil {
 		var err error
-		if d, err = lab.Connect(ctx); err != nil {
+		if d, err = docker.Connect(ctx); err != nil {
 			return nil, err
 		}
 		own = true
@@ -90,20 +94,6 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (*Lab,
 		}
 		return nil, err
 	}
-	refs := images.Refs{DNS: s.dnsImage, Host: s.hostImage}
-	if refs.DNS == "" || refs.Host == "" {
-		r, err := images.Ensure(ctx, d.Client(), s.imageOpts...)
-		if err != nil {
-			return closeOnError(fmt.Errorf("build the lab's images: %w", err))
-		}
-		if refs.DNS == "" {
-			refs.DNS = r.DNS
-		}
-		if refs.Host == "" {
-			refs.Host = r.Host
-		}
-		refs.Base = r.Base
-	}
 	if s.name == "" {
 		s.name = "tc-" + randomHex(4)
 	}
@@ -111,55 +101,60 @@ func Run(ctx context.Context, opts ...testcontainers.ContainerCustomizer) (*Lab,
 		return closeOnError(err)
 	}
 
-	upOpts := []lab.Option{lab.WithImages(refs.DNS, refs.Host), lab.WithProgress(s.progress)}
+	var labOpts []lab.Option
 	if s.zoneDir != "" {
-		upOpts = append(upOpts, lab.WithZoneDir(s.zoneDir))
+		labOpts = append(labOpts, lab.WithZoneDir(s.zoneDir))
 	}
 	if s.sandbox != nil {
-		upOpts = append(upOpts, lab.WithSandbox(*s.sandbox))
+		labOpts = append(labOpts, lab.WithSandbox(*s.sandbox))
 	}
-	var (
-		eng  *engine
-		topo lab.Topology
-		err  error
-	)
 	// A subnet that another network took in the meantime is a conflict;
 	// the next free one is tried, as lab grade does.
-	for attempt := 0; ; attempt++ {
+	nextTopo := func(ctx context.Context, _ int) (topology.Topology, error) {
 		subnet := s.subnet
 		if !subnet.IsValid() {
+			var err error
 			if subnet, err = freeSubnet(ctx, d); err != nil {
-				return closeOnError(err)
+				return topology.Topology{}, err
 			}
 		}
-		if topo, err = lab.New(s.name, s.team, subnet, netip.Prefix{}); err != nil {
-			return closeOnError(err)
-		}
-		eng = newEngine(d, customizers)
-		_, err = lab.Up(ctx, eng, topo, upOpts...)
-		if err == nil || s.subnet.IsValid() || attempt == 4 || !subnetTaken(err) {
-			break
-		}
+		return topology.New(s.name, s.team, subnet, netip.Prefix{})
+	}
+	topo, err := nextTopo(ctx, 0)
+	if err != nil {
+		return closeOnError(err)
+	}
+	var eng *engine
+	popts := []provision.Option{provision.WithoutGate(), provision.WithLogger(s.logger),
+		provision.WithImages(images.Refs{DNS: s.dnsImage, Host: s.hostImage}), provision.WithImageOptions(s.imageOpts...),
+		provision.WithLabOptions(labOpts...),
+		provision.WithEngine(func() runtime.Engine { eng = newEngine(d, customizers); return eng })}
+	if !s.subnet.IsValid() {
+		popts = append(popts, provision.WithRetry(provision.Retry{Attempts: 5, Next: nextTopo, If: subnetTaken}))
+	}
+	res, err := provision.Lab(ctx, d, topo, popts...)
+	var perr *provision.Error
+	if errors.As(err, &perr) && perr.Stage == provision.StageImages {
+		return closeOnError(fmt.Errorf("build the lab's images: %w", perr.Err))
 	}
 	if err != nil {
 		// lab.Up removed whatever it created.
 		return closeOnError(fmt.Errorf("run lab %s: %w", s.name, err))
 	}
+	topo, refs := res.Topology, res.Refs
 
-	// The engine knows the containers by container name; Host takes host
-	// names.
 	l := &Lab{Topology: topo, Refs: refs, Network: eng.network, docker: d, ownDocker: own,
 		hosts: make(map[string]testcontainers.Container, len(topo.Hosts))}
 	for _, h := range topo.Hosts {
-		l.hosts[h.Name] = eng.containers[topo.ContainerName(h.Name)]
-		if l.hosts[h.Name] != nil {
+		if m := eng.host(topo.Name, h.Name); m != nil {
+			l.hosts[h.Name] = m.ctr
 			continue
 		}
 		// lab.Up found the host already there: another Run of the same
 		// name got in between the check above and Up. The lab is not
 		// this call's to return, or to remove; only what it made goes.
-		for _, c := range eng.containers {
-			_ = testcontainers.TerminateContainer(c)
+		for _, m := range eng.containers {
+			_ = testcontainers.TerminateContainer(m.ctr)
 		}
 		return closeOnError(fmt.Errorf("%w: lab %s was made by someone else while Run was starting it", ErrLabExists, s.name))
 	}
@@ -244,8 +239,8 @@ func (l *Lab) Terminate(ctx context.Context, opts ...testcontainers.TerminateOpt
 
 // refuseExisting fails when anything in Docker already belongs to a lab
 // called name: Run must not adopt, or later remove, a lab it did not make.
-func refuseExisting(ctx context.Context, d *lab.Docker, name string) error {
-	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: name})
+func refuseExisting(ctx context.Context, d runtime.Engine, name string) error {
+	cs, err := d.Containers(ctx, map[string]string{topology.LabelLab: name})
 	if err != nil {
 		return fmt.Errorf("list containers of lab %s: %w", name, err)
 	}
@@ -255,7 +250,7 @@ func refuseExisting(ctx context.Context, d *lab.Docker, name string) error {
 	}
 	taken := len(cs) > 0
 	for _, n := range nets {
-		if n.Labels[lab.LabelLab] == name || n.Name == name+"_net" {
+		if n.Labels[topology.LabelLab] == name || n.Name == name+"_net" {
 			taken = true
 		}
 	}
@@ -271,7 +266,7 @@ func refuseExisting(ctx context.Context, d *lab.Docker, name string) error {
 var subnetPool = struct{ first, count int }{first: 90, count: 6}
 
 // freeSubnet picks a random /24 of the pool that no Docker network uses.
-func freeSubnet(ctx context.Context, d *lab.Docker) (netip.Prefix, error) {
+func freeSubnet(ctx context.Context, d runtime.Engine) (netip.Prefix, error) {
 	nets, err := d.Networks(ctx)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("list networks: %w", err)
@@ -311,7 +306,9 @@ func subnetTaken(err error) bool {
 		strings.Contains(err.Error(), "overlaps")
 }
 
-func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+// isNotFound says whether testcontainers' (the moby client's) error is
+// about something already gone.
+func isNotFound(err error) bool { return errors.Is(docker.Classify(err), runtime.ErrNotFound) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

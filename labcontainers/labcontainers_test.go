@@ -14,19 +14,22 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // specFor is what lab.Up asks the engine to create for host in topo.
-func specFor(t *testing.T, topo lab.Topology, host string, sandbox bool) lab.ContainerSpec {
+func specFor(t *testing.T, topo topology.Topology, host string, sandbox bool) runtime.ContainerSpec {
 	t.Helper()
 	h, ok := topo.Host(host)
 	if !ok {
 		t.Fatalf("no host %s", host)
 	}
-	spec := lab.ContainerSpec{
-		Name: topo.ContainerName(h.Name), Hostname: h.Name, Image: lab.DefaultHostImage,
+	spec := runtime.ContainerSpec{
+		Name: topo.ContainerName(h.Name), Hostname: h.Name, Image: topology.DefaultHostImage,
 		Env:     []string{"NAMESERVER=" + topo.DNSServer().IPv4.String()},
-		Labels:  map[string]string{lab.LabelManaged: "true", lab.LabelLab: topo.Name, lab.LabelHost: h.Name},
+		Labels:  map[string]string{topology.LabelManaged: "true", topology.LabelLab: topo.Name, topology.LabelHost: h.Name},
 		Network: topo.NetworkName(), IPv4: h.IPv4, IPv6: h.IPv6,
 	}
 	if sandbox {
@@ -57,9 +60,9 @@ func create(req testcontainers.GenericContainerRequest) (*container.Config, *con
 }
 
 // TestHostRequestMakesWhatUpMakes holds the testcontainers request to
-// lab.DockerConfig: the same host, whoever creates it.
+// docker.ContainerConfig: the same host, whoever creates it.
 func TestHostRequestMakesWhatUpMakes(t *testing.T) {
-	topo := lab.Default()
+	topo := topology.Default()
 	for _, tc := range []struct {
 		host    string
 		sandbox bool
@@ -73,7 +76,7 @@ func TestHostRequestMakesWhatUpMakes(t *testing.T) {
 			if req.Name != spec.Name || req.Image != spec.Image || req.Started {
 				t.Errorf("request: name %q image %q started %v", req.Name, req.Image, req.Started)
 			}
-			wantCfg, wantHC, wantNC := lab.DockerConfig(spec)
+			wantCfg, wantHC, wantNC := docker.ContainerConfig(spec)
 			cfg, hc, eps := create(req)
 			if hc.Init == nil || !*hc.Init {
 				t.Error("no init process (HostConfig.Init)")
@@ -101,7 +104,7 @@ func TestHostRequestMakesWhatUpMakes(t *testing.T) {
 }
 
 func TestHostRequestKeepsTheCallersCustomizers(t *testing.T) {
-	topo := lab.Default()
+	topo := topology.Default()
 	spec := specFor(t, topo, "client1", false)
 	req, err := hostRequest(spec, []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(map[string]string{"LAB_SEND_GAP": "0.1"}),
@@ -115,7 +118,7 @@ func TestHostRequestKeepsTheCallersCustomizers(t *testing.T) {
 	if want := []string{"NAMESERVER=10.20.30.2", "LAB_SEND_GAP=0.1"}; !slices.Equal(cfg.Env, want) {
 		t.Errorf("env %q, want %q", cfg.Env, want)
 	}
-	if cfg.Labels["course"] != "ttm4200" || cfg.Labels[lab.LabelHost] != "client1" {
+	if cfg.Labels["course"] != "ttm4200" || cfg.Labels[topology.LabelHost] != "client1" {
 		t.Errorf("labels %v", cfg.Labels)
 	}
 	if hc.ShmSize != 1<<20 || hc.Init == nil || !*hc.Init {
@@ -140,7 +143,7 @@ func TestOptionsAreSeparatedFromCustomizers(t *testing.T) {
 	if len(rest) != 1 {
 		t.Errorf("customizers left for the hosts: %d, want 1", len(rest))
 	}
-	if d, _ := newSettings(nil); d.team != lab.DefaultTeam || d.name != "" || d.progress == nil {
+	if d, _ := newSettings(nil); d.team != topology.DefaultTeam || d.name != "" || d.logger == nil {
 		t.Errorf("defaults %+v", d)
 	}
 }

@@ -1,14 +1,17 @@
 package labcontainers
 
 import (
-	"io"
+	"log/slog"
 	"net/netip"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/ntnu-ttm4200/lab3/images"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Option configures Run. It is a testcontainers.ContainerCustomizer, so it
@@ -31,15 +34,15 @@ type settings struct {
 	dnsImage  string
 	hostImage string
 	imageOpts []images.Option
-	docker    *lab.Docker
+	docker    *docker.Docker
 	zoneDir   string
-	sandbox   *lab.Sandbox
-	progress  io.Writer
+	sandbox   *runtime.Sandbox
+	logger    *slog.Logger
 	wait      wait.Strategy
 }
 
 func newSettings(opts []testcontainers.ContainerCustomizer) (settings, []testcontainers.ContainerCustomizer) {
-	s := settings{team: lab.DefaultTeam, progress: io.Discard}
+	s := settings{team: topology.DefaultTeam, logger: progress.Discard()}
 	var rest []testcontainers.ContainerCustomizer
 	for _, o := range opts {
 		if opt, ok := o.(Option); ok {
@@ -67,7 +70,7 @@ func WithTeam(team int) Option {
 }
 
 // WithSubnet puts the lab on an IPv4 /24 of your choice (the IPv6 /64 is
-// derived from it, as lab.New does). The default is a free 10.90-95.x.0/24,
+// derived from it, as topology.New does). The default is a free 10.90-95.x.0/24,
 // chosen at random among the subnets no Docker network uses.
 func WithSubnet(p netip.Prefix) Option {
 	return func(s *settings) { s.subnet = p }
@@ -81,15 +84,16 @@ func WithImages(dns, host string) Option {
 }
 
 // WithImageOptions passes options to the images.Ensure call Run makes when
-// WithImages is not given, e.g. images.WithProgress(os.Stderr).
+// WithImages is not given, e.g. images.WithLogger(logger).
 func WithImageOptions(opts ...images.Option) Option {
 	return func(s *settings) { s.imageOpts = append(s.imageOpts, opts...) }
 }
 
 // WithDocker makes Run use an engine connection the caller already has;
-// Terminate then leaves it open. By default Run connects with lab.Connect
-// (DOCKER_HOST or the local socket), as testcontainers-go does.
-func WithDocker(d *lab.Docker) Option {
+// Terminate then leaves it open. By default Run connects with
+// docker.Connect (DOCKER_HOST or the local socket), as testcontainers-go
+// does.
+func WithDocker(d *docker.Docker) Option {
 	return func(s *settings) { s.docker = d }
 }
 
@@ -102,16 +106,17 @@ func WithZoneDir(dir string) Option {
 }
 
 // WithSandbox confines the chat hosts as a grading lab does (see
-// lab.Sandbox and lab.DefaultSandbox); the network is made internal.
-func WithSandbox(sb lab.Sandbox) Option {
+// runtime.Sandbox and lab.DefaultSandbox); the network is made internal.
+func WithSandbox(sb runtime.Sandbox) Option {
 	return func(s *settings) { s.sandbox = &sb }
 }
 
-// WithProgress writes lab.Up's progress, one line a step, to w.
-func WithProgress(w io.Writer) Option {
+// WithLogger logs the images' and lab.Up's progress, one record a step,
+// on l (see provision.WithLogger); by default it is discarded.
+func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) {
-		if w != nil {
-			s.progress = w
+		if l != nil {
+			s.logger = l
 		}
 	}
 }

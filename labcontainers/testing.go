@@ -12,7 +12,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/ntnu-ttm4200/lab3/images"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
 // CleanupLab removes the lab when the test ends, passed or failed, as
@@ -36,25 +36,25 @@ func CleanupLab(tb testing.TB, l *Lab) {
 
 var shared struct {
 	once sync.Once
-	d    *lab.Docker
+	d    *docker.Docker
 	refs images.Refs
 	skip string
 	err  error
 }
 
 // Engine is the local Docker engine with the lab's images built, once per
-// test binary, for tests that bring labs up (Run, lab.Up, scenarios.Grade).
+// test binary, for tests that bring labs up (Run, lab.Up, grading.Grade).
 // The test is skipped in -short mode, and when there is no engine and the
 // CI environment variable is unset, with a message saying why. In CI,
 // where an engine must be, it fails instead.
-func Engine(tb testing.TB) (*lab.Docker, images.Refs) {
+func Engine(tb testing.TB) (*docker.Docker, images.Refs) {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("end-to-end test needs Docker; skipped in -short mode")
 	}
 	shared.once.Do(func() {
 		ctx := context.Background()
-		d, err := lab.Connect(ctx)
+		d, err := docker.Connect(ctx)
 		if err != nil {
 			if os.Getenv("CI") == "" {
 				shared.skip = "no Docker engine here and CI is unset, so the end-to-end test cannot run: " + err.Error()
@@ -65,7 +65,7 @@ func Engine(tb testing.TB) (*lab.Docker, images.Refs) {
 		}
 		bctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 		defer cancel()
-		refs, err := images.Ensure(bctx, d.Client())
+		refs, err := images.Ensure(bctx, d)
 		if err != nil {
 			shared.err = fmt.Errorf("build the lab's images: %w", err)
 			return

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // fakeChat is an in-memory Milestone 1 chat room behind the fake runtime's
@@ -111,11 +113,11 @@ func (c *fakeChat) client(p *fakeProc) {
 }
 
 // exec answers the listening step: port 5000 is bound once the server is up.
-func (c *fakeChat) exec(host string, cmd []string) (ExecResult, error) {
+func (c *fakeChat) exec(host string, cmd []string) (runtime.ExecResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.up || cmd[0] != "cat" {
-		return ExecResult{}, nil
+		return runtime.ExecResult{}, nil
 	}
-	return ExecResult{Stdout: []byte("   0: 0300140A:1388 00000000:0000 0A\n")}, nil
+	return runtime.ExecResult{Stdout: []byte("   0: 0300140A:1388 00000000:0000 0A\n")}, nil
 }

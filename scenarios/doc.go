@@ -1,6 +1,9 @@
-// Package scenarios grades Lab 3 chat implementations: it runs the
-// handout's requirements as scripted scenarios (YAML files, embedded and
-// overridable) on the lab's hosts, through a small Runtime interface, and
-// reports points with evidence as a table, JUnit, Gradescope results and
-// JSON. README.md describes the file format.
+// Package scenarios is the language and the engine that grade Lab 3 chat
+// implementations: it reads the handout's requirements as scripted
+// scenarios (YAML files, embedded and overridable), runs one on a lab's
+// hosts through runtime.Hosts (by host name), and judges it: a Result with
+// points and evidence. It also judges a submission's own files (Milestone
+// 3 and Delivery Q2). Provisioning labs, deploying, resetting, retrying and
+// writing reports are package grading's. README.md describes the file
+// format.
 package scenarios

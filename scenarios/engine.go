@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // Programs tells the engine how to run one submission: the command of each
@@ -57,12 +59,16 @@ func DefaultAuth() AuthDialogue {
 	}
 }
 
-// Engine runs scenarios against one lab through a Runtime.
+// Engine runs scenarios against one lab's hosts.
 type Engine struct {
-	rt    Runtime
+	rt    runtime.Hosts
 	prog  Programs
 	vars  Vars
 	clock Clock
+	// sandbox, when not nil, confines the submission's programs (not the
+	// grader's own): they run as its user without capabilities.
+	sandbox  *runtime.Sandbox
+	dnsCheck DNSCheck
 
 	mu      sync.Mutex
 	learned learnedPorts // ports read from the lab, kept across scenarios
@@ -91,9 +97,19 @@ type Option func(*Engine)
 // WithClock replaces the wall clock, for tests.
 func WithClock(c Clock) Option { return func(e *Engine) { e.clock = c } }
 
-// NewEngine returns an engine that runs prog's programs on rt, expanding
-// scenario variables from vars.
-func NewEngine(rt Runtime, prog Programs, vars Vars, opts ...Option) *Engine {
+// WithSandbox says the lab's chat hosts are confined by sb
+// (lab.WithSandbox): the submission's programs are started as sb's user
+// without capabilities (sb.Command); the grader's own (tcpdump) stay root.
+func WithSandbox(sb runtime.Sandbox) Option { return func(e *Engine) { e.sandbox = &sb } }
+
+// WithDNSChecker makes the dnscheck step run check (LabRuntime.CheckDNS);
+// without it, or when check says ErrNoDNSCheck, the step asks getent.
+func WithDNSChecker(check DNSCheck) Option { return func(e *Engine) { e.dnsCheck = check } }
+
+// NewEngine returns an engine that runs prog's programs on the hosts rt,
+// expanding scenario variables from vars. Where rt is also an Observer,
+// scenarios are paced by what it reads.
+func NewEngine(rt runtime.Hosts, prog Programs, vars Vars, opts ...Option) *Engine {
 	e := &Engine{rt: rt, prog: prog, vars: vars, clock: realClock{}}
 	if e.prog.Workdir == "" {
 		e.prog.Workdir = "/root"
@@ -115,7 +131,7 @@ func NewEngine(rt Runtime, prog Programs, vars Vars, opts ...Option) *Engine {
 type proc struct {
 	name, host string
 	command    string
-	p          Process
+	p          runtime.Process
 	tr         *transcript
 	stdinMu    sync.Mutex
 	// written counts the bytes the program has printed.
@@ -265,7 +281,7 @@ func (r *run) cleanup(parent context.Context) {
 		default:
 			continue
 		}
-		_ = r.e.rt.Host(ctx, host, undo) // best effort: the lab is torn down after grading anyway
+		_ = hostAction(ctx, r.e.rt, host, undo) // best effort: the lab is torn down after grading anyway
 	}
 	r.mu.Lock()
 	procs := make([]*proc, 0, len(r.procs))
@@ -462,7 +478,7 @@ const spawnGuard = 10 * time.Second
 // with the privileges it needs whatever limits the submission runs under.
 func (r *run) spawnWith(ctx context.Context, name, host string, cmd []string, command string, grader bool) *stepError {
 	type spawned struct {
-		p   Process
+		p   runtime.Process
 		err error
 	}
 	ch := make(chan spawned, 1)
@@ -471,12 +487,17 @@ func (r *run) spawnWith(ctx context.Context, name, host string, cmd []string, co
 	// a kill per process on the context's end would cost one each.
 	ctx = context.WithoutCancel(ctx)
 	go func() {
-		if gs, ok := r.e.rt.(GraderSpawner); ok && grader {
-			p, err := gs.SpawnGrader(ctx, host, cmd)
-			ch <- spawned{p, err}
-			return
+		// stderr is merged into stdout on the host: two streams arrive
+		// separately, and a transcript would interleave them out of order.
+		opts := runtime.SpawnOptions{Env: r.e.prog.Env, Workdir: r.e.prog.Workdir, MergeStderr: true}
+		argv := cmd
+		switch {
+		case grader:
+			opts = runtime.SpawnOptions{Workdir: "/", MergeStderr: true}
+		case r.e.sandbox != nil:
+			argv = r.e.sandbox.Command(cmd)
 		}
-		p, err := r.e.rt.Spawn(ctx, host, cmd, r.e.prog.Env, r.e.prog.Workdir)
+		p, err := r.e.rt.Spawn(ctx, host, argv, opts)
 		ch <- spawned{p, err}
 	}()
 	guard := time.NewTimer(spawnGuard)
@@ -763,7 +784,7 @@ func (r *run) kill(ctx context.Context, name, signal string) *stepError {
 // signal sends sig to processes of one host: all at once where the runtime
 // can, each on its own where it cannot (or could not).
 func (r *run) signal(ctx context.Context, host string, sig syscall.Signal, ps ...*proc) error {
-	if s, ok := r.e.rt.(Signaller); ok {
+	if s, ok := r.e.rt.(Observer); ok {
 		pids := make([]int, 0, len(ps))
 		for _, p := range ps {
 			// PID 0 would signal the agent's own process group.
@@ -798,7 +819,7 @@ func (r *run) host(ctx context.Context, host string, action HostAction) *stepErr
 		}
 	}
 	r.mu.Unlock()
-	if err := r.e.rt.Host(ctx, host, action); err != nil {
+	if err := hostAction(ctx, r.e.rt, host, action); err != nil {
 		return infraf(fmt.Sprintf("%s host %s", action, host), "%v", err)
 	}
 	return nil

@@ -2,11 +2,16 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/dnscheck"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 var fakePrograms = Programs{Commands: map[Milestone]map[Role][]string{
@@ -187,35 +192,35 @@ func TestExecSteps(t *testing.T) {
 	tests := []struct {
 		name     string
 		steps    string
-		exec     func(host string, cmd []string) (ExecResult, error)
+		exec     func(host string, cmd []string) (runtime.ExecResult, error)
 		wantFail string
 	}{
-		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte(tcpTable)}, nil
+		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, ""},
-		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte(tcpTable)}, nil
+		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, "nothing listened on port 5001"},
-		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{ExitCode: 1}, nil
+		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{ExitCode: 1}, nil
 		}, ""},
-		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte("/root/users.json\n")}, nil
+		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte("/root/users.json\n")}, nil
 		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`},
-		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (ExecResult, error) {
+		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			if cmd[0] != "python3" || !strings.Contains(cmd[3], `"to":"team30.com:5000"`) {
-				return ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
+				return runtime.ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
 			}
-			return ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil
+			return runtime.ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil
 		}, ""},
-		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte(`{"ok": false, "got": "Welcome", "at": 1, "error": "timed out"}`)}, nil
+		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(`{"ok": false, "got": "Welcome", "at": 1, "error": "timed out"}`)}, nil
 		}, `expect the connection to close failed: timed out; received "Welcome"`},
-		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte("10.20.30.3      STREAM team30.com\n")}, nil
+		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte("10.20.30.3      STREAM team30.com\n")}, nil
 		}, ""},
-		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string) (ExecResult, error) {
-			return ExecResult{Stdout: []byte("10.20.30.4 STREAM team30.com\n")}, nil
+		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte("10.20.30.4 STREAM team30.com\n")}, nil
 		}, "client3 resolves team30.com to 10.20.30.3 within 1s: getent ahosts team30.com gave: 10.20.30.4 STREAM team30.com"},
 	}
 	for _, tc := range tests {
@@ -278,46 +283,77 @@ func TestDurationUsesClock(t *testing.T) {
 	}
 }
 
-// dnsFake is a runtime with dnscheck.
+// dnsFake is a runtime with a dnscheck (WithDNSChecker).
 type dnsFake struct {
 	*fakeRuntime
-	pass   bool
-	report string
+	report dnscheck.Report
 	err    error
 	hosts  []string
 }
 
-func (f *dnsFake) CheckDNS(ctx context.Context, hosts []string) (bool, string, error) {
+func (f *dnsFake) CheckDNS(ctx context.Context, hosts []string) (dnscheck.Report, error) {
 	f.hosts = hosts
-	return f.pass, f.report, f.err
+	return f.report, f.err
 }
 
 func TestDNSCheckStep(t *testing.T) {
 	const src = "name: t\nmilestone: DNS\nrequirement: r\nsteps:\n  - dnscheck: {hosts: [client1, client2]}\n"
-	getent := func(host string, cmd []string) (ExecResult, error) {
+	getent := func(host string, cmd []string) (runtime.ExecResult, error) {
 		if host == "client2" {
-			return ExecResult{ExitCode: 2}, nil
+			return runtime.ExecResult{ExitCode: 2}, nil
 		}
-		return ExecResult{Stdout: []byte("10.20.30.3 STREAM team30.com\n")}, nil
+		return runtime.ExecResult{Stdout: []byte("10.20.30.3 STREAM team30.com\n")}, nil
 	}
+	a := dnscheck.Expectation{Name: "team30.com.", Type: "A", Want: []string{"10.20.30.3"}}
+	ok := func(path dnscheck.Path) dnscheck.Result {
+		return dnscheck.Result{Expectation: a, Path: path, Server: "10.20.30.2:53", Pass: true, Reason: dnscheck.ReasonOK}
+	}
+	passing := dnscheck.Report{Hosts: []dnscheck.HostReport{
+		{Host: "client1", Results: []dnscheck.Result{ok(dnscheck.PathResolv), ok(dnscheck.PathDirect)}},
+		{Host: "client2", Results: []dnscheck.Result{ok(dnscheck.PathResolv), ok(dnscheck.PathDirect)}},
+	}}
+	failing := dnscheck.Report{Hosts: []dnscheck.HostReport{
+		passing.Hosts[0],
+		{Host: "client2", Results: []dnscheck.Result{
+			{Expectation: a, Path: dnscheck.PathResolv, Server: "10.20.30.66:53", Reason: dnscheck.ReasonTimeout, Detail: "no answer in 3 tries"},
+			ok(dnscheck.PathDirect)},
+			Findings: []dnscheck.Finding{{Kind: dnscheck.FindingResolvElsewhere, Detail: "first nameserver is 10.20.30.66"},
+				{Kind: dnscheck.FindingResolvExtra, Detail: "a second nameserver", Warning: true}}},
+	}}
 	tests := []struct {
-		name string
-		rt   Runtime
-		want string // failure substring; "" passes
+		name       string
+		rt         runtime.Hosts
+		want       string // failure substring; "" passes
+		status     Status
+		transcript bool // the report is kept as the dnscheck transcript
 	}{
-		{"dnscheck passes", &dnsFake{fakeRuntime: echoRuntime(), pass: true}, ""},
-		{"dnscheck fails", &dnsFake{fakeRuntime: echoRuntime(), report: "client2\n  FAIL team30.com. A: timeout\n"}, "FAIL team30.com. A: timeout"},
-		{"no binary falls back to getent", &dnsFake{fakeRuntime: &fakeRuntime{exec: getent}, err: ErrNoDNSCheck}, "client2 resolves team30.com to 10.20.30.3"},
-		{"no dnscheck falls back to getent", &fakeRuntime{exec: getent}, "getent ahosts team30.com gave: no answer"},
+		{"dnscheck passes", &dnsFake{fakeRuntime: echoRuntime(), report: passing}, "", Passed, true},
+		{"dnscheck fails", &dnsFake{fakeRuntime: echoRuntime(), report: failing},
+			"client2: FAIL resolv team30.com. A via 10.20.30.66:53: timeout: no answer in 3 tries | client2: FAIL resolv-elsewhere: first nameserver is 10.20.30.66", Failed, true},
+		{"the machine, not the lab", &dnsFake{fakeRuntime: echoRuntime(), report: failing, err: errors.New("the machine is overloaded")},
+			"the machine is overloaded", Error, true},
+		{"dnscheck could not run", &dnsFake{fakeRuntime: echoRuntime(), err: errors.New("client2 is stopped")}, "client2 is stopped", Error, false},
+		{"no binary falls back to getent", &dnsFake{fakeRuntime: &fakeRuntime{exec: getent}, err: ErrNoDNSCheck}, "client2 resolves team30.com to 10.20.30.3", Failed, false},
+		{"no dnscheck falls back to getent", &fakeRuntime{exec: getent}, "getent ahosts team30.com gave: no answer", Failed, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := NewEngine(tc.rt, fakePrograms, defaultVars(), WithClock(newFakeClock()))
+			opts := []Option{WithClock(newFakeClock())}
+			if f, ok := tc.rt.(*dnsFake); ok {
+				opts = append(opts, WithDNSChecker(f.CheckDNS))
+			}
+			e := NewEngine(tc.rt, fakePrograms, defaultVars(), opts...)
 			res := e.Run(context.Background(), mustParse(t, src))
+			if res.Status != tc.status {
+				t.Errorf("status %s, want %s (failure %+v)", res.Status, tc.status, res.Failure)
+			}
+			kept := slices.ContainsFunc(res.Transcripts, func(tr Transcript) bool {
+				return tr.Proc == "dnscheck" && strings.Contains(tr.Text, "== client2: ")
+			})
+			if kept != tc.transcript {
+				t.Errorf("dnscheck transcript kept: %v, want %v (%+v)", kept, tc.transcript, res.Transcripts)
+			}
 			if tc.want == "" {
-				if res.Status != Passed {
-					t.Fatalf("failure %+v", res.Failure)
-				}
 				if got := tc.rt.(*dnsFake).hosts; fmt.Sprint(got) != "[client1 client2]" {
 					t.Errorf("checked hosts %v", got)
 				}

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -72,7 +74,7 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 		}
 		var socks []Socket
 		for _, line := range strings.Split(string(res.Stdout), "\n") {
-			if s, ok := parseSocket(append([]string{proto}, strings.Fields(line)...)); ok {
+			if s, ok := ParseSocket(append([]string{proto}, strings.Fields(line)...)); ok {
 				socks = append(socks, s)
 			}
 		}
@@ -384,41 +386,6 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// connectScript is a tiny netcat run with python3 on a lab host: it relays
-// stdin lines to a TCP or UDP peer and prints everything the peer sends. It
-// exits 0 when the peer closes the connection and 1 if it cannot connect.
-const connectScript = `
-import os, select, socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-udp = sys.argv[2] == "udp"
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-try:
-    s.connect((host, int(port)))
-except OSError as e:
-    print("connect %s: %s" % (sys.argv[1], e), file=sys.stderr, flush=True)
-    sys.exit(1)
-print("connected to %s" % sys.argv[1], file=sys.stderr, flush=True)
-watch = [s, 0]
-while True:
-    r, _, _ = select.select(watch, [], [])
-    if s in r:
-        try:
-            data = s.recv(65536)
-        except (ConnectionResetError, ConnectionRefusedError):
-            data = b""
-        if not data and not udp:
-            print("connection closed by peer", file=sys.stderr, flush=True)
-            sys.exit(0)
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    if 0 in r:
-        line = os.read(0, 65536)
-        if not line:
-            watch = [s]
-        else:
-            s.send(line)
-`
-
 func (r *run) connect(ctx context.Context, st Step) *stepError {
 	proto := st.Proto
 	if proto == "" {
@@ -428,26 +395,41 @@ func (r *run) connect(ctx context.Context, st Step) *stepError {
 	if err != nil {
 		return infraf("connect", "%v", err)
 	}
-	return r.spawn(ctx, st.Procs[0], st.Host, []string{"python3", "-c", connectScript, to, proto},
-		fmt.Sprintf("python3 (raw %s client to %s)", proto, to))
+	host, port, err := net.SplitHostPort(to)
+	if err != nil {
+		return infraf("connect", "to %q: %v", to, err)
+	}
+	// netcat-openbsd, as on every lab host: -v says on stderr that it
+	// connected (or why not, exiting 1), -4 keeps to IPv4 as the chat
+	// clients of the handout do, and it exits 0 once the peer closes.
+	cmd := []string{"nc", "-4", "-v"}
+	if proto == "udp" {
+		cmd = append(cmd, "-u")
+	}
+	return r.spawn(ctx, st.Procs[0], st.Host, append(cmd, host, port),
+		fmt.Sprintf("nc (raw %s client to %s)", proto, to))
 }
 
 // dnscheck asks package dnscheck, through the runtime, whether the hosts
-// resolve the team domain; without it, it asks getent in each host.
+// resolve the team domain; without it, it asks getent in each host. The
+// typed report decides: its text is the dnscheck.log transcript, its
+// problems (failed results and findings) the failure.
 func (r *run) dnscheck(ctx context.Context, st Step) *stepError {
 	what := fmt.Sprintf("%s resolve %s to the web server (dnscheck)", strings.Join(st.Hosts, ", "), r.vars.Domain)
-	if dc, ok := r.e.rt.(DNSChecker); ok {
-		pass, report, err := dc.CheckDNS(ctx, st.Hosts)
-		if report != "" {
+	if r.e.dnsCheck != nil {
+		rep, err := r.e.dnsCheck(ctx, st.Hosts)
+		if len(rep.Hosts) > 0 {
+			var b strings.Builder
+			_ = dnscheck.WriteText(&b, rep)
 			r.mu.Lock()
-			r.extra = append(r.extra, Transcript{Proc: "dnscheck", Host: "dnscheck", Command: "dnscheck " + strings.Join(st.Hosts, " "), Text: report})
+			r.extra = append(r.extra, Transcript{Proc: "dnscheck", Host: "dnscheck", Command: "dnscheck " + strings.Join(st.Hosts, " "), Text: b.String()})
 			r.mu.Unlock()
 		}
 		switch {
-		case err == nil && pass:
+		case err == nil && rep.Pass():
 			return nil
 		case err == nil:
-			return failf(what, "%s", failingLines(report))
+			return failf(what, "%s", strings.Join(rep.Problems(), " | "))
 		case !errors.Is(err, ErrNoDNSCheck):
 			return infraf(what, "%v", err)
 		}
@@ -455,19 +437,4 @@ func (r *run) dnscheck(ctx context.Context, st Step) *stepError {
 	fallback := st
 	fallback.Text, fallback.Want = "${domain}", "${ip:webserver}"
 	return r.each(st.Hosts, func(host string) *stepError { return r.resolve(ctx, host, fallback) })
-}
-
-// failingLines keeps the lines of a dnscheck report that say what failed.
-func failingLines(report string) string {
-	var out []string
-	for _, l := range strings.Split(report, "\n") {
-		low := strings.ToLower(l)
-		if (strings.Contains(low, "fail") && !strings.Contains(low, " 0 failed")) || strings.Contains(low, "finding") {
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	if len(out) == 0 {
-		return oneLine(report)
-	}
-	return strings.Join(out, " | ")
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // fakeClock is instant: After(d) moves time forward by d and fires at once,
@@ -172,19 +174,22 @@ func (p *fakeProc) Signal(ctx context.Context, sig syscall.Signal) error {
 // program builds a fake program's behaviour when it starts.
 type program func(p *fakeProc)
 
-// fakeRuntime runs fake programs chosen by the command's first word and
-// answers Exec from a table.
+// fakeRuntime is a lab's hosts (runtime.Hosts) that run fake programs
+// chosen by the command's first word, answer Exec from a table and record
+// the host actions. The engine uses nothing else of runtime.Hosts: the
+// rest is left unset.
 type fakeRuntime struct {
+	runtime.Hosts
 	mu       sync.Mutex
 	idle     *sync.Cond
 	busy     int // programs running start-up code or exiting on a signal
 	programs map[string]program
-	exec     func(host string, cmd []string) (ExecResult, error)
+	exec     func(host string, cmd []string) (runtime.ExecResult, error)
 	procs    []*fakeProc
 	actions  []string
 }
 
-func (rt *fakeRuntime) Spawn(ctx context.Context, host string, cmd, env []string, workdir string) (Process, error) {
+func (rt *fakeRuntime) Spawn(ctx context.Context, host string, cmd []string, opts runtime.SpawnOptions) (runtime.Process, error) {
 	prog, ok := rt.programs[cmd[0]]
 	if !ok {
 		return nil, fmt.Errorf("exec %s: no such file", cmd[0])
@@ -225,18 +230,29 @@ func (rt *fakeRuntime) settle() {
 	}
 }
 
-func (rt *fakeRuntime) Exec(ctx context.Context, host string, cmd []string, stdin io.Reader) (ExecResult, error) {
+func (rt *fakeRuntime) Exec(ctx context.Context, host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 	if rt.exec == nil {
-		return ExecResult{}, errors.New("no exec in this fake")
+		return runtime.ExecResult{}, errors.New("no exec in this fake")
 	}
 	return rt.exec(host, cmd)
 }
 
-func (rt *fakeRuntime) Host(ctx context.Context, host string, action HostAction) error {
+// act records a host action, as "stop webserver".
+func (rt *fakeRuntime) act(action HostAction, host string) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.actions = append(rt.actions, string(action)+" "+host)
 	return nil
+}
+
+func (rt *fakeRuntime) Stop(ctx context.Context, host string) error  { return rt.act(HostStop, host) }
+func (rt *fakeRuntime) Kill(ctx context.Context, host string) error  { return rt.act(HostKill, host) }
+func (rt *fakeRuntime) Start(ctx context.Context, host string) error { return rt.act(HostStart, host) }
+func (rt *fakeRuntime) Disconnect(ctx context.Context, host string) error {
+	return rt.act(HostDisconnect, host)
+}
+func (rt *fakeRuntime) Reconnect(ctx context.Context, host string) error {
+	return rt.act(HostReconnect, host)
 }
 
 func (rt *fakeRuntime) proc(host string) *fakeProc {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,9 @@ type FileGradeConfig struct {
 	// ResultsDir, if set, receives the TA's review sheet of Delivery Q2 in
 	// <ResultsDir>/<submission>/.
 	ResultsDir string
+	// WriteFile writes each file of the review sheet; nil writes it in
+	// place. Grading passes its atomic grading.WriteFile.
+	WriteFile func(path string, perm os.FileMode, write func(io.Writer) error) error
 }
 
 // answer is one answer the student gave, with where it was read.
@@ -445,7 +449,7 @@ func (g *fileGrader) reportReview(ctx context.Context, res *Result) {
 		return
 	}
 	dir := filepath.Join(g.cfg.ResultsDir, SafeName(g.sub.Name))
-	sheet, err := writeReviewSheet(dir, g.sub.Name, name, pdf.Data, diagram)
+	sheet, err := writeReviewSheet(dir, g.sub.Name, name, pdf.Data, diagram, g.cfg.WriteFile)
 	if err != nil {
 		res.Notes = append(res.Notes, "review sheet not written: "+err.Error())
 		return

@@ -99,8 +99,11 @@ func TestGradeFiles(t *testing.T) {
 			got := GradeFiles(context.Background(), sub, FileGradeConfig{ResultsDir: results})
 			var text strings.Builder
 			for _, r := range got {
-				if r.Failure != nil {
-					writeFailure(&text, r)
+				if f := r.Failure; f != nil {
+					text.WriteString(f.Expectation + ": " + f.Got + "\n")
+					for _, ev := range f.Evidence {
+						text.WriteString(strings.Join(ev.Lines, "\n") + "\n")
+					}
 				}
 				for _, n := range r.Notes {
 					text.WriteString(n + "\n")

@@ -1,23 +1,24 @@
 package scenarios
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
-// Observer reads the state of a lab host that no event announces: where
-// each thread of the given processes is blocked, and the host's sockets
-// with their queues. The pacing rule ("settled", see README.md) and the
-// TCP-level Milestone 4 checks are built on it. A Runtime without it runs
-// scenarios unpaced.
+// Observer is the grader's agent on each host of a lab (LabRuntime): it
+// reads the state of a host that no event announces, where each thread of
+// the given processes is blocked and the host's sockets with their queues,
+// and signals processes of a host without starting a command there, which
+// is cheaper than runtime.Process.Signal one process at a time. The pacing
+// rule ("settled", see README.md) and the TCP-level Milestone 4 checks are
+// built on it. Hosts without it run scenarios unpaced.
 type Observer interface {
 	Observe(ctx context.Context, host string, pids []int) (HostState, error)
+	SignalAll(ctx context.Context, host string, sig syscall.Signal, pids []int) error
 }
 
 // HostState is one reading of a host.
@@ -103,128 +104,10 @@ const (
 	sysPpoll          = 271
 )
 
-// agentScript is the grader's agent on a host, one per host for the life
-// of the lab. It reads requests, one a line: an operation, a sequence
-// number and the operation's arguments, and answers each with its lines,
-// then "E" and the sequence number, so that an answer is never taken for
-// another's.
-//
-//   - O SEQ PID...: each thread's syscall and stat, then the socket tables;
-//   - K SEQ -SIG PID...: signals the processes, then "X" and kill's status;
-//   - R SEQ WORKDIR STAGEDIR: resets the host (resetScript, its $1), then
-//     "X" and the reset's status.
-//
-// Reading and signalling use bash built-ins only, so they keep working
-// when the submission has exhausted the host's process limit; the agent
-// saves the grader an exec (tens of milliseconds of Docker's time) for
-// each of them. A socket table is read whole with mapfile: the kernel walks
-// its whole connection hash for each read(2) that reaches the table's end,
-// and a read a byte at a time (dash's read) costs twice as much.
-const agentScript = `
-while read -r op seq args; do
-	case $op in
-	O)
-		for p in $args; do
-			for t in /proc/$p/task/[0-9]*; do
-				[ -d "$t" ] || continue
-				s=; st=
-				{ read -r s <"$t/syscall"; } 2>/dev/null
-				{ read -r st <"$t/stat"; } 2>/dev/null
-				echo "T $p ${t##*/} $s|$st"
-			done
-		done
-		for f in tcp tcp6 udp udp6; do
-			L=()
-			{ mapfile -t -s 1 L <"/proc/net/$f"; } 2>/dev/null
-			[ ${#L[@]} -gt 0 ] && printf "S $f %s\n" "${L[@]}"
-		done
-		;;
-	K)
-		kill $args 2>/dev/null
-		echo "X $?"
-		;;
-	R)
-		sh -c "$1" reset $args </dev/null 2>&1
-		echo "X $?"
-		;;
-	esac
-	echo "E $seq"
-done
-`
-
-// agent is a running agentScript with its reader.
-type agent struct {
-	p   Process
-	out *bufio.Reader
-	seq int
-}
-
-// ask sends one request and returns its answer's lines; the remains of an
-// earlier answer are skipped.
-func (a *agent) ask(op string, args ...string) ([]string, error) {
-	a.seq++
-	words := append([]string{op, strconv.Itoa(a.seq)}, args...)
-	if _, err := io.WriteString(a.p.Stdin(), strings.Join(words, " ")+"\n"); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	end := "E " + strconv.Itoa(a.seq)
-	var lines []string
-	for {
-		line, err := a.out.ReadString('\n')
-		if err != nil {
-			return nil, fmt.Errorf("agent: it stopped: %w", err)
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == end:
-			return lines, nil
-		case strings.HasPrefix(line, "E "):
-			lines = lines[:0] // an earlier answer's end: what came before is stale
-		default:
-			lines = append(lines, line)
-		}
-	}
-}
-
-// status reads the "X CODE" line that ends a K or R answer, and the lines
-// before it.
-func status(lines []string) (code int, out string, err error) {
-	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "X ") {
-		return -1, strings.Join(lines, "\n"), errors.New("agent: no status in its answer")
-	}
-	code, err = strconv.Atoi(strings.TrimPrefix(lines[len(lines)-1], "X "))
-	return code, strings.Join(lines[:len(lines)-1], "\n"), err
-}
-
-func pidWords(pids []int) []string {
-	out := make([]string, len(pids))
-	for i, p := range pids {
-		out[i] = strconv.Itoa(p)
-	}
-	return out
-}
-
-// parseObservation reads the agent's lines; lines it cannot read are
-// skipped, so a thread that vanished mid-read costs nothing.
-func parseObservation(lines []string) HostState {
-	var st HostState
-	for _, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "T "):
-			if t, ok := parseTask(l[2:]); ok {
-				st.Tasks = append(st.Tasks, t)
-			}
-		case strings.HasPrefix(l, "S "):
-			if s, ok := parseSocket(strings.Fields(l[2:])); ok {
-				st.Sockets = append(st.Sockets, s)
-			}
-		}
-	}
-	return st
-}
-
-// parseTask reads "PID TID <syscall line>|<stat line>".
-func parseTask(l string) (TaskState, bool) {
+// ParseTask reads one thread of a process as "PID TID <syscall line>|<stat
+// line>": the IDs, then the lines of /proc/PID/task/TID/syscall and stat
+// (the grader's agent prints them so, see package grading).
+func ParseTask(l string) (TaskState, bool) {
 	head, rest, ok := strings.Cut(l, "|")
 	if !ok {
 		return TaskState{}, false
@@ -266,11 +149,11 @@ func parseTask(l string) (TaskState, bool) {
 	return t, true
 }
 
-// parseSocket reads a line of /proc/net/{tcp,tcp6,udp,udp6} as the kernel
+// ParseSocket reads a line of /proc/net/{tcp,tcp6,udp,udp6} as the kernel
 // prints it, after the table's name: "tcp 0: LOCAL REMOTE ST TX:RX TR:WHEN
 // RETRNSMT UID TIMEOUT INODE ..." (addresses in hex, in the kernel's byte
 // order); a line cut short after the state still counts.
-func parseSocket(f []string) (Socket, bool) {
+func ParseSocket(f []string) (Socket, bool) {
 	if len(f) < 5 || !strings.HasSuffix(f[1], ":") {
 		return Socket{}, false
 	}

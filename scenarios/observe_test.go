@@ -34,9 +34,9 @@ func TestParseTask(t *testing.T) {
 		{taskSelect0, false, true, false, true, 'S'}, // select() on nothing is a sleep
 	}
 	for _, tt := range tests {
-		task, ok := parseTask(tt.line)
+		task, ok := ParseTask(tt.line)
 		if !ok {
-			t.Fatalf("parseTask(%q) failed", tt.line)
+			t.Fatalf("ParseTask(%q) failed", tt.line)
 		}
 		if task.Running != tt.running || task.sleeping() != tt.sleeping || task.readingStdin() != tt.stdin ||
 			task.Readable != tt.readable || task.State != tt.state {
@@ -48,7 +48,8 @@ func TestParseTask(t *testing.T) {
 }
 
 func TestParseSocket(t *testing.T) {
-	st := parseObservation([]string{
+	var st HostState
+	for _, l := range []string{
 		"S tcp 0: 0300140A:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 641 1 000000002012cfa2 100 0 0 10 0",
 		"S tcp 1: 0300140A:1388 0B00140A:C350 01 00000000:0000001F 00:00000000 00000000  1000        0 7001 1 000000002012cfa2 20 4 30 10 -1",
 		"S tcp 2: 0300140A:1388 0C00140A:C351 06 00000000:00000000 03:00000F9C 00000000     0        0 0 3 000000002012cfa2",
@@ -57,7 +58,13 @@ func TestParseSocket(t *testing.T) {
 		"S tcp garbage",
 		"S tcp 3: 0300140A:1388",
 		"E never reached",
-	})
+	} {
+		if rest, ok := strings.CutPrefix(l, "S "); ok {
+			if s, ok := ParseSocket(strings.Fields(rest)); ok {
+				st.Sockets = append(st.Sockets, s)
+			}
+		}
+	}
 	want := []string{
 		"tcp 10.20.0.3:5000 0.0.0.0:0 LISTEN 0/0 641",
 		"tcp 10.20.0.3:5000 10.20.0.11:50000 ESTABLISHED 0/31 7001",

@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Parse reads one scenario file. file names the source in errors, which are
@@ -394,7 +394,7 @@ func (p *parser) dialog(n *yaml.Node) []ProbeOp {
 // check validates what a single step cannot see: host and process names,
 // roles, regexes and ${...} references.
 func (p *parser) check(sc Scenario) {
-	topo := lab.Default()
+	topo := topology.Default()
 	known := map[string]bool{}
 	var walk func(steps []Step, defined map[string]bool)
 	walk = func(steps []Step, defined map[string]bool) {
@@ -423,7 +423,7 @@ func (p *parser) check(sc Scenario) {
 	walk(sc.Steps, map[string]bool{})
 }
 
-func (p *parser) checkStep(sc Scenario, st Step, topo lab.Topology, defined, known map[string]bool) {
+func (p *parser) checkStep(sc Scenario, st Step, topo topology.Topology, defined, known map[string]bool) {
 	at := &yaml.Node{Line: st.Line}
 	what := string(st.Kind)
 	hostOK := func(h string) {
@@ -587,10 +587,10 @@ func (p *parser) checkRegex(at *yaml.Node, what, re string) {
 
 // defaultVars are the course lab's values; they validate references at load
 // time.
-func defaultVars() Vars { return VarsFor(lab.Default(), 5000, 6000) }
+func defaultVars() Vars { return VarsFor(topology.Default(), 5000, 6000) }
 
 // VarsFor derives the ${...} values of a lab.
-func VarsFor(topo lab.Topology, port, p2pPort int) Vars {
+func VarsFor(topo topology.Topology, port, p2pPort int) Vars {
 	v := Vars{Domain: topo.Domain(), Port: port, P2PPort: p2pPort, Team: topo.Team,
 		IPv4: map[string]string{}, IPv6: map[string]string{}}
 	for _, h := range topo.Hosts {

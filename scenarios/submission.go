@@ -385,3 +385,15 @@ func (s Submission) Milestones() []Milestone {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// SafeName turns a submission name into a folder name: its folder of
+// results (grading) and of review sheets.
+func SafeName(s string) string {
+	s = unsafeName.ReplaceAllString(s, "_")
+	if s == "" || s == "." || s == ".." {
+		return "_"
+	}
+	return s
+}

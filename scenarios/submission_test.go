@@ -172,3 +172,11 @@ func TestLoadSubmissionReadsLinkedFiles(t *testing.T) {
 		t.Error("the linked chatroom_client.py is not the handout's")
 	}
 }
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{"team 07/a": "team_07_a", "..": "_", "ok-1.2": "ok-1.2"} {
+		if got := SafeName(in); got != want {
+			t.Errorf("SafeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

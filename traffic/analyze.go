@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // ErrNoFiles is returned when no capture file is given.
@@ -144,7 +144,7 @@ type fileScan struct {
 // Analyze streams the captures once each and answers Tasks 3.2 and 3.3.
 // Files are classic pcap or pcapng, Ethernet or Linux cooked (SLL, SLL2)
 // captures; hosts are named from topo.
-func Analyze(ctx context.Context, files []string, topo lab.Topology, opts ...Option) (Report, error) {
+func Analyze(ctx context.Context, files []string, topo topology.Topology, opts ...Option) (Report, error) {
 	cfg := newConfig(opts)
 	if len(files) == 0 {
 		return Report{}, fmt.Errorf("analyze: %w: pass chatserver.pcap, client1.pcap, …", ErrNoFiles)
@@ -252,14 +252,14 @@ func fileList(files []string) string {
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 }
 
 // clientHost returns the named client host of topo.
-func clientHost(topo lab.Topology, name string) (lab.Host, error) {
+func clientHost(topo topology.Topology, name string) (topology.Host, error) {
 	h, ok := topo.Host(name)
-	if !ok || h.Role != lab.RoleClient {
+	if !ok || h.Role != topology.RoleClient {
 		var names []string
 		for _, c := range topo.Clients() {
 			names = append(names, c.Name)
 		}
-		return lab.Host{}, fmt.Errorf("%w %q: want one of %s", ErrUnknownHost, name, strings.Join(names, ", "))
+		return topology.Host{}, fmt.Errorf("%w %q: want one of %s", ErrUnknownHost, name, strings.Join(names, ", "))
 	}
 	return h, nil
 }
@@ -420,17 +420,17 @@ func fnv64a(b []byte) uint64 {
 
 // namer names addresses after the topology's hosts.
 type namer struct {
-	byAddr  map[netip.Addr]lab.Host
+	byAddr  map[netip.Addr]topology.Host
 	clients map[netip.Addr]bool
 }
 
-func newNamer(topo lab.Topology) namer {
-	n := namer{byAddr: map[netip.Addr]lab.Host{}, clients: map[netip.Addr]bool{}}
+func newNamer(topo topology.Topology) namer {
+	n := namer{byAddr: map[netip.Addr]topology.Host{}, clients: map[netip.Addr]bool{}}
 	for _, h := range topo.Hosts {
 		for _, a := range []netip.Addr{h.IPv4, h.IPv6} {
 			if a.IsValid() {
 				n.byAddr[a] = h
-				if h.Role == lab.RoleClient {
+				if h.Role == topology.RoleClient {
 					n.clients[a] = true
 				}
 			}

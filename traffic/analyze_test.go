@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func TestAnalyzeTask32(t *testing.T) {
@@ -91,7 +91,7 @@ func TestAnalyzeTask32(t *testing.T) {
 			if tc.client != "" {
 				opts = append(opts, WithClient(tc.client))
 			}
-			rep, err := Analyze(context.Background(), tc.files, lab.Default(), opts...)
+			rep, err := Analyze(context.Background(), tc.files, topology.Default(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestAnalyzeTask33(t *testing.T) {
 		MaxPayloadOverIP: 65507,
 		IPHeaderBytes:    20,
 	}
-	rep, err := Analyze(context.Background(), paths, lab.Default())
+	rep, err := Analyze(context.Background(), paths, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestAnalyzeTask33(t *testing.T) {
 	}
 
 	t.Run("no datagram between clients", func(t *testing.T) {
-		rep, err := Analyze(context.Background(), paths[:1], lab.Default())
+		rep, err := Analyze(context.Background(), paths[:1], topology.Default())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestAnalyzeTask33(t *testing.T) {
 
 func TestAnalyzeReportFormats(t *testing.T) {
 	paths, frames, _ := writeLab(t)
-	rep, err := Analyze(context.Background(), paths, lab.Default())
+	rep, err := Analyze(context.Background(), paths, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestAnalyzeBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Analyze(context.Background(), tc.files, lab.Default(), tc.opts...)
+			_, err := Analyze(context.Background(), tc.files, topology.Default(), tc.opts...)
 			if !errors.Is(err, tc.target) {
 				t.Fatalf("got %v, want %v", err, tc.target)
 			}
@@ -282,7 +282,7 @@ func TestAnalyzeIPv6(t *testing.T) {
 	g.tcp("synack", ms(2), "webserver", "client1", 5000, 45000, synackSeq, synSeq+1, "SA", "")
 	g.udp("p2p", ms(3), "client1", "client2", 6000, 6000, []byte("hi over v6"))
 	paths, frames := g.write(t.TempDir(), g.labFiles()[1:2])
-	rep, err := Analyze(context.Background(), paths, lab.Default())
+	rep, err := Analyze(context.Background(), paths, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,11 +309,11 @@ func TestAnalyzeTruncatedCapture(t *testing.T) {
 	if err := os.WriteFile(cut, data[:len(data)-10], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	full, err := Analyze(context.Background(), paths[:1], lab.Default())
+	full, err := Analyze(context.Background(), paths[:1], topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Analyze(context.Background(), []string{cut}, lab.Default())
+	rep, err := Analyze(context.Background(), []string{cut}, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

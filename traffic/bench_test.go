@@ -17,7 +17,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 var (
@@ -83,7 +83,7 @@ func writeBenchCapture(path string, size int64) error {
 	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
 		return err
 	}
-	topo := lab.Default()
+	topo := topology.Default()
 	ip := func(n string) net.IP { h, _ := topo.Host(n); return net.IP(h.IPv4.AsSlice()) }
 	server, c1, c2, c3 := ip("webserver"), ip("client1"), ip("client2"), ip("client3")
 	ts := genBase
@@ -160,7 +160,7 @@ func BenchmarkAnalyze100MB(b *testing.B) {
 	b.ReportAllocs()
 	var rep Report
 	for b.Loop() {
-		rep, err = Analyze(context.Background(), []string{path}, lab.Default())
+		rep, err = Analyze(context.Background(), []string{path}, topology.Default())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func BenchmarkSequence100MB(b *testing.B) {
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := Sequence(context.Background(), []string{path}, lab.Default(), WithClient("client1"))
+		d, err := Sequence(context.Background(), []string{path}, topology.Default(), WithClient("client1"))
 		if err != nil {
 			b.Fatal(err)
 		}

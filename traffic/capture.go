@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,16 +14,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
-
-// Runner is what capturing needs from the lab's Docker engine: run a
-// command in a container and collect its output. *lab.Docker satisfies it.
-// The capture is copied out through the same exec that stops tcpdump, so
-// stopping costs one round trip per host.
-type Runner interface {
-	Exec(ctx context.Context, container string, cmd []string, stdin io.Reader) (ExecResult, error)
-}
 
 // CaptureDir is where tcpdump writes inside each container.
 const CaptureDir = "/var/tmp/lab-capture"
@@ -40,8 +32,8 @@ var errAlreadyRunning = errors.New("a capture is already running there")
 
 // FileName is the capture file the handout names for a host:
 // chatserver.pcap for the chat server, <host>.pcap for the others.
-func FileName(h lab.Host) string {
-	if h.Role == lab.RoleServer {
+func FileName(h topology.Host) string {
+	if h.Role == topology.RoleServer {
 		return "chatserver.pcap"
 	}
 	return h.Name + ".pcap"
@@ -88,16 +80,15 @@ var ifaceRE = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,15}$`)
 
 // Capture is a running tcpdump on some of the lab's hosts.
 type Capture struct {
-	r     Runner
+	lab   runtime.Hosts
 	cfg   captureConfig
 	hosts []*capHost
 }
 
 type capHost struct {
-	host      lab.Host
-	container string
-	file      string
-	started   bool
+	host    topology.Host
+	file    string
+	started bool
 }
 
 func (h *capHost) path() string { return CaptureDir + "/" + h.file }
@@ -115,8 +106,11 @@ type CaptureFile struct {
 // named) and returns once every tcpdump reports that it is listening, so
 // the scenario's first packet is captured. On failure the captures already
 // started are stopped and removed.
-func StartCapture(ctx context.Context, r Runner, topo lab.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
-	c, err := newCapture(r, topo, hosts, opts)
+//
+// Each step costs one exec per host: the waits run inside the hosts, and
+// the capture is copied out through the same exec that stops tcpdump.
+func StartCapture(ctx context.Context, eng runtime.Engine, topo topology.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
+	c, err := newCapture(eng, topo, hosts, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start capture: %w", err)
 	}
@@ -171,7 +165,7 @@ exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.
 	// that does not answer.
 	sctx, cancel := context.WithTimeout(ctx, 2*c.cfg.readyTimeout+10*time.Second)
 	defer cancel()
-	res, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", script}, nil)
+	res, err := c.lab.Exec(sctx, h.host.Name, []string{"sh", "-c", script}, nil)
 	if err != nil {
 		return fmt.Errorf("start capture on %s: %w", h.host.Name, err)
 	}
@@ -193,8 +187,8 @@ exit %[8]d`, CaptureDir, p, c.cfg.iface, c.cfg.polls(c.cfg.readyTimeout), c.cfg.
 // in another process (lab capture start), left running on the named hosts
 // (all hosts when none are named), so that Stop or Abort can end it.
 // Stop reports a host where no capture runs.
-func RunningCapture(r Runner, topo lab.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
-	c, err := newCapture(r, topo, hosts, opts)
+func RunningCapture(eng runtime.Engine, topo topology.Topology, hosts []string, opts ...CaptureOption) (*Capture, error) {
+	c, err := newCapture(eng, topo, hosts, opts)
 	if err != nil {
 		return nil, fmt.Errorf("stop capture: %w", err)
 	}
@@ -205,7 +199,7 @@ func RunningCapture(r Runner, topo lab.Topology, hosts []string, opts ...Capture
 }
 
 // newCapture checks the options and resolves the hosts, running nothing.
-func newCapture(r Runner, topo lab.Topology, hosts []string, opts []CaptureOption) (*Capture, error) {
+func newCapture(eng runtime.Engine, topo topology.Topology, hosts []string, opts []CaptureOption) (*Capture, error) {
 	cfg := captureConfig{iface: "eth0", poll: 10 * time.Millisecond, readyTimeout: 10 * time.Second, stopTimeout: 10 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
@@ -213,7 +207,7 @@ func newCapture(r Runner, topo lab.Topology, hosts []string, opts []CaptureOptio
 	if !ifaceRE.MatchString(cfg.iface) {
 		return nil, fmt.Errorf("%w: interface %q: use a name such as eth0 or any", ErrCapture, cfg.iface)
 	}
-	c := &Capture{r: r, cfg: cfg}
+	c := &Capture{lab: eng.Lab(topo.Name), cfg: cfg}
 	if len(hosts) == 0 {
 		for _, h := range topo.Hosts {
 			hosts = append(hosts, h.Name)
@@ -233,7 +227,7 @@ func newCapture(r Runner, topo lab.Topology, hosts []string, opts []CaptureOptio
 			continue
 		}
 		seen[name] = true
-		c.hosts = append(c.hosts, &capHost{host: h, container: topo.ContainerName(name), file: FileName(h)})
+		c.hosts = append(c.hosts, &capHost{host: h, file: FileName(h)})
 	}
 	return c, nil
 }
@@ -317,7 +311,7 @@ until gone; do
 done
 %[6]s
 rm -f $f $f.log $f.pid`, h.path(), c.cfg.polls(c.cfg.stopTimeout), c.cfg.seconds(), exitKilled, exitNoFile, out)
-	res, err := c.r.Exec(sctx, h.container, []string{"sh", "-c", script}, nil)
+	res, err := c.lab.Exec(sctx, h.host.Name, []string{"sh", "-c", script}, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
 	}

@@ -7,18 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
-func exec(t *testing.T, d *lab.Docker, ctr string, cmd ...string) string {
+func exec(t *testing.T, hosts runtime.Hosts, host string, cmd ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := d.Exec(ctx, ctr, cmd, nil)
+	res, err := hosts.Exec(ctx, host, cmd, nil)
 	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("%s: %v: exit %d, %v: %s%s", ctr, cmd, res.ExitCode, err, res.Stdout, res.Stderr)
+		t.Fatalf("%s: %v: exit %d, %v: %s%s", host, cmd, res.ExitCode, err, res.Stdout, res.Stderr)
 	}
 	return string(res.Stdout)
 }
@@ -71,11 +72,12 @@ func TestCaptureRealLab(t *testing.T) {
 	}
 }
 
-func captureScenario(t *testing.T, d *lab.Docker, topo lab.Topology, iface string) {
-	web, c1 := topo.ContainerName("webserver"), topo.ContainerName("client1")
+func captureScenario(t *testing.T, eng runtime.Engine, topo topology.Topology, iface string) {
+	d := eng.Lab(topo.Name)
+	web, c1 := "webserver", "client1"
 	client2, _ := topo.Host("client2")
 
-	c2 := topo.ContainerName("client2")
+	c2 := "client2"
 	exec(t, d, web, "sh", "-c", `python3 -c "$1" >/tmp/chat.log 2>&1 </dev/null &`, "sh", chatServer)
 	exec(t, d, c2, "sh", "-c", `python3 -c "$1" >/tmp/peer.log 2>&1 </dev/null &`, "sh", peer)
 	for _, l := range []struct{ ctr, cmd, port string }{{web, "-ltn", ":5000"}, {c2, "-lun", ":6000"}} {
@@ -90,7 +92,7 @@ func captureScenario(t *testing.T, d *lab.Docker, topo lab.Topology, iface strin
 
 	ctx := context.Background()
 	started := time.Now()
-	c, err := traffic.StartCapture(ctx, d, topo, []string{"webserver", "client1", "client2"}, traffic.WithInterface(iface))
+	c, err := traffic.StartCapture(ctx, eng, topo, []string{"webserver", "client1", "client2"}, traffic.WithInterface(iface))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func captureScenario(t *testing.T, d *lab.Docker, topo lab.Topology, iface strin
 	wantLink := map[string]string{"eth0": "Ethernet", "any": "Linux SLL2"}[iface]
 	// Nothing is left in the containers.
 	for _, h := range []string{"webserver", "client1", "client2"} {
-		if out := exec(t, d, topo.ContainerName(h), "sh", "-c", "ls -A "+traffic.CaptureDir+"; pgrep -x tcpdump || true"); strings.TrimSpace(out) != "" {
+		if out := exec(t, d, h, "sh", "-c", "ls -A "+traffic.CaptureDir+"; pgrep -x tcpdump || true"); strings.TrimSpace(out) != "" {
 			t.Errorf("%s still holds %q", h, out)
 		}
 	}

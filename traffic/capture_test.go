@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/fake"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // fakeHost is what the fake engine knows of one container's tcpdump.
@@ -26,10 +28,12 @@ type fakeHost struct {
 	path     string // the capture file, from the start script
 }
 
-// fakeEngine plays the lab's containers: it answers the shell scripts that
-// capture.go sends with the exit codes and output the scripts produce in a
-// real container (capture_e2e_test.go runs them there).
+// fakeEngine plays the lab's containers: runtime/fake's engine with the
+// default lab up, whose hosts answer the shell scripts that capture.go
+// sends with the exit codes and output the scripts produce in a real
+// container (capture_e2e_test.go runs them there).
 type fakeEngine struct {
+	*fake.Engine
 	mu         sync.Mutex
 	hosts      map[string]*fakeHost
 	neverReady bool            // tcpdump never prints "listening on"
@@ -40,7 +44,16 @@ type fakeEngine struct {
 	execs      []string
 }
 
-func newFakeEngine() *fakeEngine { return &fakeEngine{hosts: map[string]*fakeHost{}} }
+func newFakeEngine() *fakeEngine {
+	e := &fakeEngine{Engine: fake.New("fake"), hosts: map[string]*fakeHost{}}
+	if err := e.AddLab(context.Background(), topology.Default()); err != nil {
+		panic(err)
+	}
+	e.ExecFunc = func(ctx context.Context, lab, host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
+		return e.exec(host, cmd)
+	}
+	return e
+}
 
 func (e *fakeEngine) host(c string) *fakeHost {
 	h, ok := e.hosts[c]
@@ -53,58 +66,58 @@ func (e *fakeEngine) host(c string) *fakeHost {
 
 const fakeLog = "tcpdump: listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n7 packets captured\n9 packets received by filter\n2 packets dropped by kernel\n"
 
-func (e *fakeEngine) Exec(ctx context.Context, container string, cmd []string, stdin io.Reader) (ExecResult, error) {
+func (e *fakeEngine) exec(host string, cmd []string) (runtime.ExecResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(cmd) != 3 || cmd[0] != "sh" || cmd[1] != "-c" {
-		return ExecResult{}, errors.New("fake: not a shell script")
+		return runtime.ExecResult{}, errors.New("fake: not a shell script")
 	}
 	script := cmd[2]
-	e.execs = append(e.execs, container+": "+strings.SplitN(strings.TrimSpace(script), "\n", 2)[0])
-	h := e.host(container)
+	e.execs = append(e.execs, host+": "+strings.SplitN(strings.TrimSpace(script), "\n", 2)[0])
+	fh := e.host(host)
 	switch {
 	case strings.Contains(script, "tcpdump -i"):
 		if e.missing {
-			return ExecResult{ExitCode: exitMissing, Stderr: []byte("tcpdump: not installed\n")}, nil
+			return runtime.ExecResult{ExitCode: exitMissing, Stderr: []byte("tcpdump: not installed\n")}, nil
 		}
-		if e.running[container] {
-			return ExecResult{ExitCode: exitRunning}, nil
+		if e.running[host] {
+			return runtime.ExecResult{ExitCode: exitRunning}, nil
 		}
-		h.started, h.script = true, script
+		fh.started, fh.script = true, script
 		if i := strings.Index(script, " -w "); i >= 0 {
-			h.path = strings.Fields(script[i+4:])[0]
+			fh.path = strings.Fields(script[i+4:])[0]
 		}
 		switch {
 		case e.dies:
-			return ExecResult{ExitCode: exitExited, Stdout: []byte("tcpdump: eth9: No such device exists\n(SIOCGIFHWADDR: No such device)\n")}, nil
+			return runtime.ExecResult{ExitCode: exitExited, Stdout: []byte("tcpdump: eth9: No such device exists\n(SIOCGIFHWADDR: No such device)\n")}, nil
 		case e.neverReady:
-			return ExecResult{ExitCode: exitNotReady}, nil
+			return runtime.ExecResult{ExitCode: exitNotReady}, nil
 		}
-		return ExecResult{}, nil
+		return runtime.ExecResult{}, nil
 	case strings.Contains(script, "kill -INT"):
-		h.stopping, h.stop = true, script
-		h.removed = strings.Contains(script, "rm -f $f $f.log $f.pid")
+		fh.stopping, fh.stop = true, script
+		fh.removed = strings.Contains(script, "rm -f $f $f.log $f.pid")
 		if e.neverStops {
-			h.killed = true
-			return ExecResult{ExitCode: exitKilled}, nil
+			fh.killed = true
+			return runtime.ExecResult{ExitCode: exitKilled}, nil
 		}
 		if strings.Contains(script, ".log >&2") {
-			return ExecResult{Stdout: []byte(container + ":pcap bytes"), Stderr: []byte(fakeLog)}, nil
+			return runtime.ExecResult{Stdout: []byte(host + ":pcap bytes"), Stderr: []byte(fakeLog)}, nil
 		}
-		return ExecResult{}, nil
+		return runtime.ExecResult{}, nil
 	}
-	return ExecResult{}, errors.New("fake: unknown script " + script)
+	return runtime.ExecResult{}, errors.New("fake: unknown script " + script)
 }
 
 func TestStartCaptureScript(t *testing.T) {
 	e := newFakeEngine()
-	topo := lab.Default()
+	topo := topology.Default()
 	c, err := StartCapture(context.Background(), e, topo, []string{"webserver"},
 		WithPollInterval(50*time.Millisecond), WithReadyTimeout(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := e.hosts[topo.ContainerName("webserver")]
+	h := e.hosts["webserver"]
 	for _, want := range []string{
 		"tcpdump -i eth0 -U --immediate-mode -Z root -w /var/tmp/lab-capture/chatserver.pcap",
 		">/var/tmp/lab-capture/chatserver.pcap.log 2>&1 </dev/null &",
@@ -134,7 +147,7 @@ func TestStartCaptureScript(t *testing.T) {
 
 func TestStartCaptureAllHosts(t *testing.T) {
 	e := newFakeEngine()
-	topo := lab.Default()
+	topo := topology.Default()
 	c, err := StartCapture(context.Background(), e, topo, nil, WithInterface("any"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +157,7 @@ func TestStartCaptureAllHosts(t *testing.T) {
 		t.Errorf("Files() = %q, want the handout's names %q", got, want)
 	}
 	for _, h := range topo.Hosts {
-		fh := e.hosts[topo.ContainerName(h.Name)]
+		fh := e.hosts[h.Name]
 		if fh == nil || !fh.started || !strings.Contains(fh.script, "tcpdump -i any ") {
 			t.Errorf("no tcpdump -i any started on %s", h.Name)
 		}
@@ -178,7 +191,7 @@ func TestStartCaptureFailures(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(e)
 			}
-			_, err := StartCapture(context.Background(), e, lab.Default(), tc.hosts, tc.opts...)
+			_, err := StartCapture(context.Background(), e, topology.Default(), tc.hosts, tc.opts...)
 			if !errors.Is(err, tc.target) || !strings.Contains(err.Error(), tc.hint) {
 				t.Fatalf("got %v, want %v with %q", err, tc.target, tc.hint)
 			}
@@ -200,8 +213,8 @@ func TestStartCaptureFailures(t *testing.T) {
 
 func TestStartCaptureLeavesARunningCaptureAlone(t *testing.T) {
 	e := newFakeEngine()
-	topo := lab.Default()
-	busy := topo.ContainerName("client1")
+	topo := topology.Default()
+	busy := "client1"
 	e.running = map[string]bool{busy: true}
 	_, err := StartCapture(context.Background(), e, topo, []string{"client1", "client2"})
 	if !errors.Is(err, ErrCapture) || !strings.Contains(err.Error(), "start capture on client1: capture failed: a capture is already running there: stop it first") {
@@ -210,17 +223,17 @@ func TestStartCaptureLeavesARunningCaptureAlone(t *testing.T) {
 	if h := e.hosts[busy]; h.started || h.stopping {
 		t.Errorf("client1's running capture was replaced (%v) or stopped (%v)", h.started, h.stopping)
 	}
-	if h := e.hosts[topo.ContainerName("client2")]; h.started && (!h.stopping || !h.removed) {
+	if h := e.hosts["client2"]; h.started && (!h.stopping || !h.removed) {
 		t.Errorf("client2's new capture was left behind")
 	}
-	if !strings.Contains(e.hosts[topo.ContainerName("client2")].script, "grep -q tcpdump /proc/$old/cmdline") {
+	if !strings.Contains(e.hosts["client2"].script, "grep -q tcpdump /proc/$old/cmdline") {
 		t.Errorf("the start script does not check for a running capture")
 	}
 }
 
 func TestStopCaptureCopiesCompleteFiles(t *testing.T) {
 	e := newFakeEngine()
-	topo := lab.Default()
+	topo := topology.Default()
 	c, err := StartCapture(context.Background(), e, topo, []string{"webserver", "client1"},
 		WithStopTimeout(4*time.Second), WithPollInterval(20*time.Millisecond))
 	if err != nil {
@@ -235,18 +248,18 @@ func TestStopCaptureCopiesCompleteFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []CaptureFile{
-		{Host: "webserver", Path: filepath.Join(dir, "chatserver.pcap"), Bytes: len("lab3-webserver:pcap bytes"), Captured: 7, Dropped: 2},
-		{Host: "client1", Path: filepath.Join(dir, "client1.pcap"), Bytes: len("lab3-client1:pcap bytes"), Captured: 7, Dropped: 2},
+		{Host: "webserver", Path: filepath.Join(dir, "chatserver.pcap"), Bytes: len("webserver:pcap bytes"), Captured: 7, Dropped: 2},
+		{Host: "client1", Path: filepath.Join(dir, "client1.pcap"), Bytes: len("client1:pcap bytes"), Captured: 7, Dropped: 2},
 	}
 	if !reflect.DeepEqual(files, want) {
 		t.Errorf("got %+v\nwant %+v", files, want)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "chatserver.pcap"))
-	if err != nil || string(data) != "lab3-webserver:pcap bytes" {
+	if err != nil || string(data) != "webserver:pcap bytes" {
 		t.Errorf("chatserver.pcap = %q, %v", data, err)
 	}
 	for _, name := range []string{"webserver", "client1"} {
-		h := e.hosts[topo.ContainerName(name)]
+		h := e.hosts[name]
 		if !h.removed || h.killed {
 			t.Errorf("%s: removed %v, killed %v", name, h.removed, h.killed)
 		}
@@ -269,7 +282,7 @@ func TestStopCaptureCopiesCompleteFiles(t *testing.T) {
 func TestStopCaptureKillsStuckTcpdump(t *testing.T) {
 	e := newFakeEngine()
 	e.neverStops = true
-	c, err := StartCapture(context.Background(), e, lab.Default(), []string{"client2"}, WithStopTimeout(time.Second))
+	c, err := StartCapture(context.Background(), e, topology.Default(), []string{"client2"}, WithStopTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +290,14 @@ func TestStopCaptureKillsStuckTcpdump(t *testing.T) {
 	if !errors.Is(err, ErrCapture) || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("got %v, want ErrCapture saying it was killed", err)
 	}
-	h := e.hosts[lab.Default().ContainerName("client2")]
+	h := e.hosts["client2"]
 	if !h.killed || !h.removed {
 		t.Errorf("killed %v, removed %v; want both", h.killed, h.removed)
 	}
 }
 
 func TestFileName(t *testing.T) {
-	topo := lab.Default()
+	topo := topology.Default()
 	want := map[string]string{"webserver": "chatserver.pcap", "client1": "client1.pcap", "client2": "client2.pcap", "client3": "client3.pcap", "dnsserver": "dnsserver.pcap"}
 	for host, file := range want {
 		h, _ := topo.Host(host)
@@ -298,7 +311,7 @@ func TestFileName(t *testing.T) {
 // lab capture stop: the second process finds the capture by host.
 func TestRunningCaptureStopsFromAnotherProcess(t *testing.T) {
 	e := newFakeEngine()
-	topo := lab.Default()
+	topo := topology.Default()
 	if _, err := StartCapture(context.Background(), e, topo, []string{"client1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Participant is one lifeline of the sequence diagram: a lab host, or an
@@ -60,7 +60,7 @@ type Diagram struct {
 // seen on both ends into one, and builds the sequence diagram of Delivery
 // Q2: a new client connects and sends one direct message. WithFrom, WithTo
 // and WithClient choose another window.
-func Sequence(ctx context.Context, files []string, topo lab.Topology, opts ...Option) (Diagram, error) {
+func Sequence(ctx context.Context, files []string, topo topology.Topology, opts ...Option) (Diagram, error) {
 	cfg := newConfig(opts)
 	if len(files) == 0 {
 		return Diagram{}, fmt.Errorf("diagram: %w: pass the captures of all hosts (chatserver.pcap client1.pcap …)", ErrNoFiles)
@@ -109,7 +109,7 @@ func Sequence(ctx context.Context, files []string, topo lab.Topology, opts ...Op
 // participants orders the lifelines: the new client, the DNS server, the
 // chat server, the other hosts in topology order, then unknown addresses
 // in order of appearance.
-func participants(sel []*packet, topo lab.Topology, client string) []Participant {
+func participants(sel []*packet, topo topology.Topology, client string) []Participant {
 	names := newNamer(topo)
 	used := map[netip.Addr]bool{}
 	var unknown []netip.Addr
@@ -123,7 +123,7 @@ func participants(sel []*packet, topo lab.Topology, client string) []Participant
 			}
 		}
 	}
-	var order []lab.Host
+	var order []topology.Host
 	if h, ok := topo.Host(client); ok {
 		order = append(order, h)
 	}
@@ -144,7 +144,7 @@ func participants(sel []*packet, topo lab.Topology, client string) []Participant
 				addrs = append(addrs, a)
 			}
 		}
-		if len(addrs) == 0 && (h.Name == client || h.Role == lab.RoleServer) {
+		if len(addrs) == 0 && (h.Name == client || h.Role == topology.RoleServer) {
 			addrs = []netip.Addr{h.IPv4}
 		}
 		if len(addrs) > 0 {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -83,7 +83,7 @@ func messageNames(t *testing.T, d Diagram, g *labTraffic) []string {
 
 func TestSequenceDeliveryQ2Window(t *testing.T) {
 	paths, _, g := writeLab(t)
-	d, err := Sequence(context.Background(), paths, lab.Default())
+	d, err := Sequence(context.Background(), paths, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSequenceWindows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := Sequence(context.Background(), paths, lab.Default(), tc.opts...)
+			d, err := Sequence(context.Background(), paths, topology.Default(), tc.opts...)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("got error %v, want %v", err, tc.wantErr)
@@ -250,7 +250,7 @@ func TestParseBound(t *testing.T) {
 
 func TestMessageLimit(t *testing.T) {
 	paths, _, _ := writeLab(t)
-	d, err := Sequence(context.Background(), paths, lab.Default(), WithMaxMessages(5))
+	d, err := Sequence(context.Background(), paths, topology.Default(), WithMaxMessages(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func decodeSVG(t *testing.T, data []byte) svgDoc {
 
 func TestSVG(t *testing.T) {
 	paths, _, _ := writeLab(t)
-	d, err := Sequence(context.Background(), paths, lab.Default())
+	d, err := Sequence(context.Background(), paths, topology.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +495,7 @@ func TestAutoWindowChoosesTheNewClient(t *testing.T) {
 			if tc.client != "" {
 				opts = append(opts, WithClient(tc.client))
 			}
-			d, err := Sequence(context.Background(), paths, lab.Default(), opts...)
+			d, err := Sequence(context.Background(), paths, topology.Default(), opts...)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("got %v, want %v", err, tc.wantErr)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -19,7 +19,7 @@ var sample = []string{
 // Analyze answers Milestone 3's questions from the captures, each answer
 // with the file and frame it was read from.
 func ExampleAnalyze() {
-	rep, err := traffic.Analyze(context.Background(), sample, lab.Default())
+	rep, err := traffic.Analyze(context.Background(), sample, topology.Default())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -38,7 +38,7 @@ func ExampleAnalyze() {
 
 // Sequence finds the exchange of Delivery Q2 in the merged captures.
 func ExampleSequence() {
-	d, err := traffic.Sequence(context.Background(), sample, lab.Default())
+	d, err := traffic.Sequence(context.Background(), sample, topology.Default())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // FuzzCaptures feeds arbitrary bytes to Analyze and Sequence as a capture
@@ -29,10 +29,10 @@ func FuzzCaptures(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		if _, err := Analyze(ctx, []string{path}, lab.Default()); err != nil && strings.Contains(err.Error(), "\n") {
+		if _, err := Analyze(ctx, []string{path}, topology.Default()); err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("analyze error is not one line: %q", err)
 		}
-		d, err := Sequence(ctx, []string{path}, lab.Default(), WithFrom(Bound{Kind: BoundOffset}))
+		d, err := Sequence(ctx, []string{path}, topology.Default(), WithFrom(Bound{Kind: BoundOffset}))
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("diagram error is not one line: %q", err)

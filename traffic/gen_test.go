@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // This file generates the captures the tests read: a lab where client2 is
@@ -38,21 +38,21 @@ type genFile struct {
 	name  string
 	link  layers.LinkType
 	ng    bool
-	host  lab.Host
+	host  topology.Host
 	delay time.Duration // added to packets the host receives
 }
 
 // labTraffic builds the scenario's packets in time order.
 type labTraffic struct {
 	t       *testing.T
-	topo    lab.Topology
+	topo    topology.Topology
 	packets []genPacket
 	ids     map[netip.Addr]uint16
 	v6      bool // hosts talk over IPv6
 }
 
 func newLabTraffic(t *testing.T) *labTraffic {
-	return &labTraffic{t: t, topo: lab.Default(), ids: map[netip.Addr]uint16{}}
+	return &labTraffic{t: t, topo: topology.Default(), ids: map[netip.Addr]uint16{}}
 }
 
 func (g *labTraffic) ip(name string) netip.Addr {
@@ -221,7 +221,7 @@ func deliveryQ2(t *testing.T) *labTraffic {
 // labFiles are the handout's captures: chatserver.pcap on eth0, the clients
 // with -i any (Linux cooked v2 and v1), the DNS server as pcapng.
 func (g *labTraffic) labFiles() []genFile {
-	h := func(n string) lab.Host { x, _ := g.topo.Host(n); return x }
+	h := func(n string) topology.Host { x, _ := g.topo.Host(n); return x }
 	return []genFile{
 		{name: "chatserver.pcap", link: layers.LinkTypeEthernet, host: h("webserver"), delay: 40 * time.Microsecond},
 		{name: "client1.pcap", link: layers.LinkTypeLinuxSLL2, host: h("client1"), delay: 35 * time.Microsecond},

@@ -15,7 +15,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // ErrNoSession is returned, wrapped, when the captures show no chat
@@ -31,7 +31,7 @@ type Session struct {
 	// Topology is the lab the captures come from: the course's layout on
 	// the subnet the captures show (the web server at .3), or, when the
 	// addresses do not follow that layout, the observed addresses.
-	Topology lab.Topology `json:"topology"`
+	Topology topology.Topology `json:"topology"`
 	// Team is the team number of the domain the clients looked up; 0 when
 	// no lookup was captured.
 	Team int `json:"team,omitempty"`
@@ -333,25 +333,25 @@ func (s *Session) infer() error {
 // inferTopology returns the course's layout on the web server's /24 when
 // the web server sits at its usual .3; otherwise a topology of the
 // addresses seen, in the course's host names.
-func inferTopology(team int, server, dns netip.Addr, clients []netip.Addr) lab.Topology {
+func inferTopology(team int, server, dns netip.Addr, clients []netip.Addr) topology.Topology {
 	t := team
 	if t == 0 {
-		t = lab.DefaultTeam
+		t = topology.DefaultTeam
 	}
 	if server.Is4() && server.As4()[3] == 3 {
 		p := netip.PrefixFrom(server, 24).Masked()
-		if topo, err := lab.New("captured", t, p, netip.Prefix{}); err == nil {
+		if topo, err := topology.New("captured", t, p, netip.Prefix{}); err == nil {
 			return topo
 		}
 	}
-	topo := lab.Topology{Name: "captured", Team: t}
+	topo := topology.Topology{Name: "captured", Team: t}
 	if server.Is4() {
 		topo.Subnet4 = netip.PrefixFrom(server, 24).Masked()
 	}
-	topo.Hosts = append(topo.Hosts, lab.Host{Name: "dnsserver", Role: lab.RoleDNS, IPv4: dns})
-	topo.Hosts = append(topo.Hosts, lab.Host{Name: "webserver", Role: lab.RoleServer, IPv4: server})
+	topo.Hosts = append(topo.Hosts, topology.Host{Name: "dnsserver", Role: topology.RoleDNS, IPv4: dns})
+	topo.Hosts = append(topo.Hosts, topology.Host{Name: "webserver", Role: topology.RoleServer, IPv4: server})
 	for i, c := range clients {
-		topo.Hosts = append(topo.Hosts, lab.Host{Name: fmt.Sprintf("client%d", i+1), Role: lab.RoleClient, IPv4: c})
+		topo.Hosts = append(topo.Hosts, topology.Host{Name: fmt.Sprintf("client%d", i+1), Role: topology.RoleClient, IPv4: c})
 	}
 	return topo
 }
@@ -444,14 +444,14 @@ func (s Session) Check(team int) []Problem {
 		}
 		client1 := clients[0]
 		switch want.Role {
-		case lab.RoleServer:
+		case topology.RoleServer:
 			if f.SYN == nil || !s.synFrom(f, client1.IPv4) {
 				add(f.File, nil, "has no TCP connection request from client1 (%s) to the chat server %s: start the capture before the clients connect", client1.IPv4, netip.AddrPortFrom(server.IPv4, s.Server.Port))
 			}
 			if f.Chat == 0 {
 				add(f.File, nil, "has no chat messages (TCP data on port %d)", s.Server.Port)
 			}
-		case lab.RoleClient:
+		case topology.RoleClient:
 			if f.Lookup == nil && want.Name == client1.Name {
 				add(f.File, nil, "has no DNS lookup of the team domain: start the capture before the client starts")
 			}
@@ -497,13 +497,13 @@ func (s Session) synFrom(f CaptureFacts, client netip.Addr) bool {
 
 // captureHost returns the host a file named as the handout names them was
 // taken on: chatserver.pcap the web server, clientN.pcap clientN.
-func captureHost(topo lab.Topology, file string) (lab.Host, bool) {
+func captureHost(topo topology.Topology, file string) (topology.Host, bool) {
 	name := strings.TrimSuffix(strings.TrimSuffix(file, ".pcapng"), ".pcap")
 	if name == "chatserver" {
 		return topo.WebServer(), true
 	}
-	if h, ok := topo.Host(name); ok && h.Role == lab.RoleClient {
+	if h, ok := topo.Host(name); ok && h.Role == topology.RoleClient {
 		return h, true
 	}
-	return lab.Host{}, false
+	return topology.Host{}, false
 }

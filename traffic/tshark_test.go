@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // TestTask32MatchesTshark checks the Task 3.2 answers against Wireshark's
@@ -24,7 +24,7 @@ func TestTask32MatchesTshark(t *testing.T) {
 	paths, _, _ := writeLab(t)
 	for _, path := range paths[:2] { // chatserver.pcap (Ethernet) and client1.pcap (SLL2)
 		t.Run(path[strings.LastIndexByte(path, '/')+1:], func(t *testing.T) {
-			rep, err := Analyze(context.Background(), []string{path}, lab.Default())
+			rep, err := Analyze(context.Background(), []string{path}, topology.Default())
 			if err != nil {
 				t.Fatal(err)
 			}

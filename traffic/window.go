@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // ErrNoExchange is returned, wrapped, when the captures hold no exchange of
@@ -134,7 +134,7 @@ type Window struct {
 
 // conn is one TCP connection from a client to the chat server.
 type conn struct {
-	client  lab.Host
+	client  topology.Host
 	src     netip.AddrPort
 	dst     netip.AddrPort
 	syn     *packet
@@ -163,7 +163,7 @@ const dnsGather = 2 * time.Second
 
 // selectWindow picks the packets of the diagram: the given bounds, or the
 // Delivery Q2 exchange found in the captures.
-func selectWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, error) {
+func selectWindow(m *merged, topo topology.Topology, cfg config) ([]*packet, Window, error) {
 	if cfg.from != nil || cfg.to != nil {
 		return boundWindow(m, cfg)
 	}
@@ -201,15 +201,15 @@ func boundWindow(m *merged, cfg config) ([]*packet, Window, error) {
 	return sel, w, nil
 }
 
-func autoWindow(m *merged, topo lab.Topology, cfg config) ([]*packet, Window, error) {
+func autoWindow(m *merged, topo topology.Topology, cfg config) ([]*packet, Window, error) {
 	names := newNamer(topo)
 	server := topo.WebServer()
 	isServer := func(a netip.Addr) bool { return a == server.IPv4 || a == server.IPv6 }
-	clientOf := func(a netip.Addr) (lab.Host, bool) {
+	clientOf := func(a netip.Addr) (topology.Host, bool) {
 		h, ok := names.byAddr[a]
-		return h, ok && h.Role == lab.RoleClient
+		return h, ok && h.Role == topology.RoleClient
 	}
-	var want *lab.Host
+	var want *topology.Host
 	if cfg.client != "" {
 		h, err := clientHost(topo, cfg.client)
 		if err != nil {

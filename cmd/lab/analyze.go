@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -89,22 +90,22 @@ type captureSource struct {
 func (s *captureSource) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&s.dir, "dir", "", "read every capture in this folder when no files are given (default: results/<lab>/captures)")
-	f.IntVar(&s.team, "team", lab.DefaultTeam, "name hosts by this team's lab instead of the running lab's")
-	f.StringVar(&s.subnet, "subnet", lab.DefaultSubnet4.String(), "name hosts by the lab on this /24 instead of the running lab's")
+	f.IntVar(&s.team, "team", topology.DefaultTeam, "name hosts by this team's lab instead of the running lab's")
+	f.StringVar(&s.subnet, "subnet", topology.DefaultSubnet4.String(), "name hosts by the lab on this /24 instead of the running lab's")
 }
 
 // resolve checks the input and finds the files and the topology: the
 // flags' lab when --team or --subnet is given, else the running lab, else
 // the course's lab (with a note on stderr).
-func (s *captureSource) resolve(ctx context.Context, cmd *cobra.Command, a *app, args []string) ([]string, lab.Topology, error) {
+func (s *captureSource) resolve(ctx context.Context, cmd *cobra.Command, a *app, args []string) ([]string, topology.Topology, error) {
 	given := cmd.Flags().Changed("team") || cmd.Flags().Changed("subnet")
-	var topo lab.Topology
+	var topo topology.Topology
 	if given {
-		p4, err := lab.ParseSubnet(s.subnet)
+		p4, err := topology.ParseSubnet(s.subnet)
 		if err != nil {
 			return nil, topo, err
 		}
-		if topo, err = lab.New(a.name, s.team, p4, netip.Prefix{}); err != nil {
+		if topo, err = topology.New(a.name, s.team, p4, netip.Prefix{}); err != nil {
 			return nil, topo, err
 		}
 	}
@@ -133,8 +134,8 @@ func (s *captureSource) resolve(ctx context.Context, cmd *cobra.Command, a *app,
 	}
 	// Captures saved by lab capture stop or lab grade --capture say which
 	// lab they came from; that beats whatever lab runs now.
-	if saved := filepath.Join(filepath.Dir(files[0]), lab.TopologyFile); fileExists(saved) {
-		t, err := lab.LoadTopology(saved)
+	if saved := filepath.Join(filepath.Dir(files[0]), topology.TopologyFile); fileExists(saved) {
+		t, err := topology.Load(saved)
 		if err != nil {
 			return nil, topo, fmt.Errorf("%w (or name the lab with --team and --subnet)", err)
 		}
@@ -149,9 +150,9 @@ func (s *captureSource) resolve(ctx context.Context, cmd *cobra.Command, a *app,
 
 // runningTopology is the topology of the lab called a.name when it is up,
 // else the course's lab: analysing copied captures needs no Docker.
-func runningTopology(ctx context.Context, a *app) (lab.Topology, error) {
-	def := lab.Default()
-	fallback := func(why string) (lab.Topology, error) {
+func runningTopology(ctx context.Context, a *app) (topology.Topology, error) {
+	def := topology.Default()
+	fallback := func(why string) (topology.Topology, error) {
 		fmt.Fprintf(a.stderr, "note: %s, so hosts are named as in the course's lab (%s, %s); use --team and --subnet for another\n",
 			why, def.Domain(), def.Subnet4)
 		return def, nil
@@ -161,7 +162,7 @@ func runningTopology(ctx context.Context, a *app) (lab.Topology, error) {
 	d, err := a.connect(cctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return lab.Topology{}, ctx.Err()
+			return topology.Topology{}, ctx.Err()
 		}
 		return fallback("no Docker engine answers")
 	}
@@ -171,7 +172,7 @@ func runningTopology(ctx context.Context, a *app) (lab.Topology, error) {
 	case errors.Is(err, lab.ErrNotUp):
 		return fallback("lab " + a.name + " is not up")
 	case err != nil:
-		return lab.Topology{}, err
+		return topology.Topology{}, err
 	}
 	return topo, nil
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -264,7 +264,7 @@ func TestAnalyzeNamesHostsFromTheSavedTopology(t *testing.T) {
 	}
 	t.Run("the capture's own lab", func(t *testing.T) {
 		dir := copyTo(t)
-		if err := lab.SaveTopology(dir, lab.Default()); err != nil {
+		if err := topology.Save(dir, topology.Default()); err != nil {
 			t.Fatal(err)
 		}
 		code, stdout, stderr := runLab(t, "analyze", "--dir", dir)
@@ -277,11 +277,11 @@ func TestAnalyzeNamesHostsFromTheSavedTopology(t *testing.T) {
 	})
 	t.Run("another lab's addresses", func(t *testing.T) {
 		dir := copyTo(t)
-		other, err := lab.New("grade-9", 30, netip.MustParsePrefix("10.99.9.0/24"), netip.Prefix{})
+		other, err := topology.New("grade-9", 30, netip.MustParsePrefix("10.99.9.0/24"), netip.Prefix{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := lab.SaveTopology(dir, other); err != nil {
+		if err := topology.Save(dir, other); err != nil {
 			t.Fatal(err)
 		}
 		// client1 of that lab never appears in these captures.
@@ -291,7 +291,7 @@ func TestAnalyzeNamesHostsFromTheSavedTopology(t *testing.T) {
 	})
 	t.Run("a broken file", func(t *testing.T) {
 		dir := copyTo(t)
-		if err := os.WriteFile(filepath.Join(dir, lab.TopologyFile), []byte("{"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, topology.TopologyFile), []byte("{"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, _, stderr := runLab(t, "analyze", "--dir", dir)

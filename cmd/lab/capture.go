@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/student"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -148,7 +150,7 @@ running.`,
 			}
 			// Names the hosts for lab analyze and lab diagram once the
 			// lab is gone or the files are copied elsewhere.
-			if err := lab.SaveTopology(dir, topo); err != nil {
+			if err := topology.Save(dir, topo); err != nil {
 				return err
 			}
 			printCaptureFiles(a.stdout, dir, files)
@@ -179,7 +181,7 @@ func defaultCaptureDir(name string) string {
 
 // checkHostNames rejects a name that is not a host of the lab.
 func checkHostNames(hosts []string) error {
-	def := lab.Default()
+	def := topology.Default()
 	for _, h := range hosts {
 		if _, ok := def.Host(h); !ok {
 			var all []string
@@ -197,32 +199,32 @@ func checkHostNames(hosts []string) error {
 // than the pid files, so that a capture whose tcpdump died does not count
 // as running. A stopped host runs nothing, so one killed host does not keep
 // stop from stopping the others.
-func runningCaptures(ctx context.Context, d *lab.Docker, topo lab.Topology) ([]string, error) {
+func runningCaptures(ctx context.Context, d runtime.Engine, topo topology.Topology) ([]string, error) {
 	running, _, err := captureState(ctx, d, topo)
 	return running, err
 }
 
 // captureState is runningCaptures plus the hosts that are not running.
-func captureState(ctx context.Context, d *lab.Docker, topo lab.Topology) (running, down []string, err error) {
-	cs, err := d.Containers(ctx, map[string]string{lab.LabelLab: topo.Name})
+func captureState(ctx context.Context, d runtime.Engine, topo topology.Topology) (running, down []string, err error) {
+	cs, err := d.Containers(ctx, map[string]string{topology.LabelLab: topo.Name})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list hosts of lab %s: %w", topo.Name, err)
 	}
 	up := map[string]bool{}
 	for _, c := range cs {
-		up[c.Name] = c.State == "running"
+		up[c.Labels[topology.LabelHost]] = c.State == "running"
 	}
+	hosts := d.Lab(topo.Name)
 	marker := " -w " + traffic.CaptureDir + "/"
 	found := make([]bool, len(topo.Hosts))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, h := range topo.Hosts {
-		ctr := topo.ContainerName(h.Name)
-		if !up[ctr] {
+		if !up[h.Name] {
 			down = append(down, h.Name)
 			continue
 		}
 		g.Go(func() error {
-			procs, err := d.Processes(gctx, ctr)
+			procs, err := hosts.Processes(gctx, h.Name)
 			if err != nil {
 				return fmt.Errorf("list processes on %s: %w", h.Name, err)
 			}
@@ -261,7 +263,7 @@ func printCaptureFiles(w io.Writer, dir string, files []traffic.CaptureFile) {
 
 // staleCaptures names the handout-named files in dir that this stop did
 // not write: left over from a capture on other hosts.
-func staleCaptures(dir string, topo lab.Topology, written []traffic.CaptureFile) []string {
+func staleCaptures(dir string, topo topology.Topology, written []traffic.CaptureFile) []string {
 	var stale []string
 	for _, h := range topo.Hosts {
 		name := traffic.FileName(h)

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -41,7 +44,7 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := lab.Connect(ctx)
+	d, err := docker.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +152,7 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 	}
 
 	t.Run("a stopped host", func(t *testing.T) {
-		if err := d.Stop(ctx, topo.ContainerName("client3")); err != nil {
+		if err := d.Lab(topo.Name).Stop(ctx, "client3"); err != nil {
 			t.Fatal(err)
 		}
 		code, _, errOut := runLab(t, with("capture", "start")...)
@@ -170,17 +173,18 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 // chatM2 runs the Milestone 2 chat: the p2p server on webserver, client2
 // joins, then client1 joins, says one line to the room and sends client2
 // one direct message; both leave. Every step waits for what it causes.
-func chatM2(t *testing.T, ctx context.Context, d *lab.Docker, topo lab.Topology) {
+func chatM2(t *testing.T, ctx context.Context, eng runtime.Engine, topo topology.Topology) {
 	t.Helper()
+	d := eng.Lab(topo.Name)
 	c1, _ := topo.Host("client1")
-	server, err := d.Spawn(ctx, topo.ContainerName("webserver"), []string{"/root/chat-server", "--mode", "p2p"}, nil, "/root")
+	server, err := d.Spawn(ctx, "webserver", []string{"/root/chat-server", "--mode", "p2p"}, runtime.SpawnOptions{Workdir: "/root"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	serverOut := newOutputWatcher(server.Output())
 	serverOut.await(t, ctx, `msg="server started"`)
-	join := func(host string) (*lab.Process, *outputWatcher) {
-		p, err := d.Spawn(ctx, topo.ContainerName(host), []string{"/root/chat-client", "--mode", "p2p", "--server", topo.Domain() + ":5000"}, nil, "/root")
+	join := func(host string) (runtime.Process, *outputWatcher) {
+		p, err := d.Spawn(ctx, host, []string{"/root/chat-client", "--mode", "p2p", "--server", topo.Domain() + ":5000"}, runtime.SpawnOptions{Workdir: "/root"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +207,7 @@ func chatM2(t *testing.T, ctx context.Context, d *lab.Docker, topo lab.Topology)
 	secondOut.await(t, ctx, "[P2P] "+who+" says: hi")
 
 	for _, p := range []struct {
-		proc *lab.Process
+		proc runtime.Process
 		out  *outputWatcher
 	}{{first, firstOut}, {second, secondOut}} {
 		if err := p.proc.Stdin().Close(); err != nil {

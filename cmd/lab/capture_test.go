@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
@@ -75,7 +75,7 @@ func TestCaptureStaleFilesAreTheHandoutFilesNotWritten(t *testing.T) {
 		}
 	}
 	written := []traffic.CaptureFile{{Host: "webserver", Path: filepath.Join(dir, "chatserver.pcap")}, {Host: "client1", Path: filepath.Join(dir, "client1.pcap")}}
-	if got := strings.Join(staleCaptures(dir, lab.Default(), written), " "); got != "dnsserver.pcap" {
+	if got := strings.Join(staleCaptures(dir, topology.Default(), written), " "); got != "dnsserver.pcap" {
 		t.Errorf("stale = %q, want dnsserver.pcap", got)
 	}
 }

@@ -42,24 +42,24 @@ destination receives the source under its own name.`,
 			}
 			defer d.Close()
 			if dstRemote {
-				ctr, err := a.container(ctx, d, dstHost)
+				hosts, err := a.hostUp(ctx, d, dstHost)
 				if err != nil {
 					return err
 				}
-				files, err := d.CopyIn(ctx, ctr, srcPath, lab.RemotePath(dstPath))
+				files, err := hosts.CopyIn(ctx, dstHost, srcPath, lab.RemotePath(dstPath))
 				if err != nil {
 					return err
 				}
 				for _, f := range files {
-					fmt.Fprintf(a.stdout, "%s -> %s:%s (%d bytes)\n", f.Src, dstHost, f.Dst, len(f.Data))
+					fmt.Fprintf(a.stdout, "%s -> %s:%s (%d bytes)\n", f.Src, dstHost, f.Path, len(f.Data))
 				}
 				return nil
 			}
-			ctr, err := a.container(ctx, d, srcHost)
+			hosts, err := a.hostUp(ctx, d, srcHost)
 			if err != nil {
 				return err
 			}
-			written, err := d.CopyOut(ctx, ctr, lab.RemotePath(srcPath), dstPath)
+			written, err := hosts.CopyOut(ctx, srcHost, lab.RemotePath(srcPath), dstPath)
 			if err != nil {
 				return err
 			}

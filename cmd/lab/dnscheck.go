@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/provision"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func newDNSCheckCmd(a *app) *cobra.Command {
@@ -52,7 +54,7 @@ missing DNS server or client is named in one line and exits 3.`,
 				return err
 			}
 			rep, err := runDNSCheck(ctx, d, topo, opts...)
-			var down *lab.DownError
+			var down *runtime.DownError
 			if errors.As(err, &down) {
 				// One line per host instead of a timeout per query.
 				for _, h := range down.Hosts {
@@ -84,48 +86,34 @@ missing DNS server or client is named in one line and exits 3.`,
 	return cmd
 }
 
-// runDNSCheck runs the checker binary on the lab's clients.
-func runDNSCheck(ctx context.Context, d *lab.Docker, topo lab.Topology, opts ...dnscheck.Option) (dnscheck.Report, error) {
+// runDNSCheck runs the checker binary on the lab's clients, with the lab's
+// patience (see provision.DNSTimeout).
+func runDNSCheck(ctx context.Context, d runtime.Engine, topo topology.Topology, opts ...dnscheck.Option) (dnscheck.Report, error) {
 	bin, err := dnscheckBinary(ctx)
 	if err != nil {
 		return dnscheck.Report{}, err
 	}
-	opts = append([]dnscheck.Option{dnscheck.WithTimeout(labDNSTimeout), dnscheck.WithRetries(labDNSRetries)}, opts...)
-	return dnscheck.RunLab(ctx, d, topo, bin, opts...)
+	return provision.Check(ctx, d, topo, bin, opts...)
 }
 
-// lab up's gate and lab dnscheck wait longer than the checker's own
-// default (1 s, one retry). The server they ask is the lab's own named,
-// whatever zones it serves: a zone it cannot load gets SERVFAIL, a name
-// outside them REFUSED, and a stopped server is named before any query. So
-// silence is a machine too loaded to answer in time (a busy CI runner, a
-// laptop building images), not a broken server, and only silence waits.
-// The same values as a graded lab's check.
-const (
-	labDNSTimeout = 3 * time.Second
-	labDNSRetries = 2
-)
-
-// dnsGate is lab up's readiness gate: the check from every client, reported
-// as one line. The lab stays up when it fails, so the zones can be debugged.
-func dnsGate(ctx context.Context, w io.Writer, d *lab.Docker, topo lab.Topology) error {
-	rep, err := runDNSCheck(ctx, d, topo)
-	if err != nil {
-		return fmt.Errorf("dnscheck: %w", err)
-	}
-	passed, failed := 0, 0
-	for _, h := range rep.Hosts {
-		p, f := h.Counts()
-		passed += p
-		failed += f
-	}
-	if rep.Pass() {
+// dnsGate reports lab up's readiness gate, the check from every client
+// that provision.Lab ran (err is its error), as one line. The lab stays up
+// when it fails, so the zones can be debugged.
+func dnsGate(w io.Writer, topo topology.Topology, res provision.Result, err error) error {
+	var ge *provision.GateError
+	switch {
+	case errors.As(err, &ge):
+		passed, failed := ge.Counts()
+		fmt.Fprintf(w, "dnscheck: FAIL, %d of %d checks failed from the clients; the lab is up: see lab dnscheck --name %s\n",
+			failed, passed+failed, topo.Name)
+		// A check failed: 1, as for lab dnscheck (4 is an unreachable engine).
+		return exitError{code: 1}
+	case err != nil:
+		return err
+	case res.DNS != nil:
+		passed, _ := provision.Counts(*res.DNS)
 		fmt.Fprintf(w, "dnscheck: PASS, %d clients resolve %s: %d checks passed in %s\n",
-			len(rep.Hosts), topo.Domain(), passed, rep.Elapsed.Round(1e6))
-		return nil
+			len(res.DNS.Hosts), topo.Domain(), passed, res.DNS.Elapsed.Round(1e6))
 	}
-	fmt.Fprintf(w, "dnscheck: FAIL, %d of %d checks failed from the clients; the lab is up: see lab dnscheck --name %s\n",
-		failed, passed+failed, topo.Name)
-	// A check failed: 1, as for lab dnscheck (4 is an unreachable engine).
-	return exitError{code: 1}
+	return nil
 }

@@ -39,6 +39,27 @@ func TestE2ECommands(t *testing.T) {
 		t.Errorf("second up: exit %d, output:\n%s", code, out)
 	}
 
+	// --log-json: the progress lines on stderr are JSON objects; the
+	// result on stdout is unchanged.
+	code, out, errOut = runLab(t, with("up", "--subnet", "10.99.22.0/24", "--log-json")...)
+	if code != 0 || !strings.Contains(out, "nothing changed") {
+		t.Errorf("up --log-json: exit %d, output:\n%s", code, out)
+	}
+	cached := false
+	for _, line := range strings.Split(errOut, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue // the ssh hint and warnings stay text
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("up --log-json: a progress line is not JSON: %v: %s", err, line)
+		}
+		cached = cached || (rec["image"] == "dnsserver" && rec["stage"] == "cached")
+	}
+	if !cached {
+		t.Errorf("up --log-json: no record of the cached dnsserver image:\n%s", errOut)
+	}
+
 	code, out, _ = runLab(t, with("status", "--json")...)
 	var st lab.LabStatus
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || !st.Up() || len(st.Hosts) != 5 {

@@ -7,15 +7,17 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/internal/dockerdtest"
-	"github.com/ntnu-ttm4200/lab3/lab"
-	"github.com/ntnu-ttm4200/lab3/scenarios"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // engineChecks are the scenarios the engine tests grade: DNS from the
@@ -46,10 +48,10 @@ func copiesOf(t *testing.T, fixture string, n int) []string {
 }
 
 // gradeJSON runs lab grade --json with args and decodes its reports.
-func gradeJSON(ctx context.Context, t *testing.T, args ...string) (int, []scenarios.Report, string) {
+func gradeJSON(ctx context.Context, t *testing.T, args ...string) (int, []grading.Report, string) {
 	t.Helper()
 	code, out, stderr := runLabContext(ctx, t, append([]string{"grade", "--json"}, args...)...)
-	var reports []scenarios.Report
+	var reports []grading.Report
 	if err := json.Unmarshal([]byte(out), &reports); err != nil {
 		t.Fatalf("exit %d; the reports are not JSON: %v\n%s\nstderr:\n%s", code, err, out, stderr)
 	}
@@ -57,7 +59,7 @@ func gradeJSON(ctx context.Context, t *testing.T, args ...string) (int, []scenar
 }
 
 // verdicts is a report's outcome, check by check, without timings.
-func verdicts(r scenarios.Report) map[string]string {
+func verdicts(r grading.Report) map[string]string {
 	out := map[string]string{}
 	for _, res := range r.Results {
 		out[res.Scenario] = fmt.Sprintf("%s %d/%d", res.Status, res.Points, res.MaxPoints)
@@ -99,7 +101,7 @@ func TestGradeAcrossTwoEngines(t *testing.T) {
 	if !strings.Contains(stderr, "images: copying") {
 		t.Errorf("the second engine got no images from the first:\n%s", stderr)
 	}
-	assertNoLabs(t, second.Client)
+	assertNoLabs(t, second.Engine)
 }
 
 // TestGradeEngineDiesMidRun kills the second engine while it grades: its
@@ -113,8 +115,8 @@ func TestGradeEngineDiesMidRun(t *testing.T) {
 		defer close(killed)
 		// Kill it once one of its labs runs, as a machine lost mid-run.
 		for deadline := time.Now().Add(4 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			res, err := second.Client.ContainerList(context.Background(), client.ContainerListOptions{})
-			if err == nil && len(res.Items) > 0 {
+			cs, err := second.Engine.Containers(context.Background(), nil)
+			if err == nil && slices.ContainsFunc(cs, func(c runtime.ContainerInfo) bool { return c.State == "running" }) {
 				time.Sleep(2 * time.Second)
 				second.Kill()
 				return
@@ -139,14 +141,19 @@ func TestGradeEngineDiesMidRun(t *testing.T) {
 }
 
 // assertNoLabs fails if the engine still holds a lab's container.
-func assertNoLabs(t *testing.T, c *client.Client) {
+func assertNoLabs(t *testing.T, eng runtime.Engine) {
 	t.Helper()
-	res, err := c.ContainerList(context.Background(), client.ContainerListOptions{All: true,
-		Filters: client.Filters{}.Add("label", lab.LabelLab)})
+	cs, err := eng.Containers(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Items) > 0 {
-		t.Errorf("%d lab containers left on the second engine", len(res.Items))
+	left := 0
+	for _, c := range cs {
+		if _, ok := c.Labels[topology.LabelLab]; ok {
+			left++
+		}
+	}
+	if left > 0 {
+		t.Errorf("%d lab containers left on the second engine", left)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // usageError is a misuse of the command line: an unknown flag, a wrong
@@ -38,7 +38,7 @@ func (e usageError) Unwrap() error { return e.err }
 // is.
 func asUsage(err error) error {
 	var ue usageError
-	if err == nil || errors.As(err, &ue) || errors.Is(err, lab.ErrEngineUnreachable) || errors.Is(err, context.Canceled) {
+	if err == nil || errors.As(err, &ue) || errors.Is(err, runtime.ErrEngineUnreachable) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return usageError{err: err}
@@ -49,7 +49,7 @@ func asUsage(err error) error {
 func asGraderFailure(err error) error {
 	var ue usageError
 	var ee exitError
-	if err == nil || errors.As(err, &ue) || errors.As(err, &ee) || errors.Is(err, lab.ErrEngineUnreachable) || errors.Is(err, context.Canceled) {
+	if err == nil || errors.As(err, &ue) || errors.As(err, &ee) || errors.Is(err, runtime.ErrEngineUnreachable) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return codeError{code: exitLabBroken, err: err}

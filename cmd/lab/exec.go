@@ -11,6 +11,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func newExecCmd(a *app) *cobra.Command {
@@ -53,19 +55,19 @@ command started on the host ends with it, so nothing is left running there
 				return err
 			}
 			defer d.Close()
-			ctr, err := a.container(ctx, d, host)
+			hosts, err := a.hostUp(ctx, d, host)
 			if err != nil {
 				return err
 			}
 			if detach {
-				if err := d.Detach(ctx, ctr, argv, lab.DeployDir); err != nil {
+				if err := hosts.Detach(ctx, host, argv, lab.DeployDir); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "%s: started %s in the background; stop it with: lab%s stop %s %s\n",
 					host, strings.Join(argv, " "), a.nameFlag(), host, programName(argv))
 				return nil
 			}
-			s := lab.Session{Cmd: argv, Workdir: lab.DeployDir, Stdout: a.stdout, Stderr: a.stderr}
+			s := runtime.Session{Cmd: argv, Workdir: lab.DeployDir, Stdout: a.stdout, Stderr: a.stderr}
 			switch {
 			case tty:
 				s.TTY = a.stdin
@@ -74,7 +76,7 @@ command started on the host ends with it, so nothing is left running there
 				// terminal's only with -i, as docker exec does.
 				s.Stdin = a.stdin
 			}
-			code, err := d.Attach(ctx, ctr, s)
+			code, err := hosts.Attach(ctx, host, s)
 			hint := stdinTTY && !interactive && !tty &&
 				(errors.Is(err, context.Canceled) || (err == nil && code != 0))
 			if hint {
@@ -115,7 +117,7 @@ func programName(argv []string) string {
 // nameFlag is " --name NAME" for a lab other than the default, for hints
 // that show a command to type.
 func (a *app) nameFlag() string {
-	if a.name == lab.DefaultName {
+	if a.name == topology.DefaultName {
 		return ""
 	}
 	return " --name " + a.name

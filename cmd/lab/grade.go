@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,8 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/images"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -26,6 +31,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		junit      string
 		gradescope string
 		asJSON     bool
+		logJSON    bool
 		binDir     string
 		only       string
 		maxPayload []int
@@ -36,7 +42,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		// submission, and the Markdown summary of a GitHub job.
 		gradescopeDir string
 		summary       string
-		visibility    scenarios.Visibilities
+		visibility    grading.Visibilities
 		labPrefix     string
 		engines       []string
 	)
@@ -65,7 +71,8 @@ engine stops answering is graded again on another.`,
 			// lab is made: a bad value or path is a usage error (2), and
 			// an output path that cannot be written fails now, not after
 			// an hour of grading.
-			subs, refused, opts, err := func() ([]scenarios.Submission, []scenarios.Report, []scenarios.GradeOption, error) {
+			errLog := progress.New(a.stderr, logJSON)
+			subs, refused, opts, err := func() ([]scenarios.Submission, []grading.Report, []grading.Option, error) {
 				if gradescope != "" && len(args) > 1 {
 					return nil, nil, nil, fmt.Errorf("--gradescope writes one submission's results.json; use --gradescope-dir DIR for one results.json per submission")
 				}
@@ -97,7 +104,7 @@ engine stops answering is graded again on another.`,
 				if err != nil {
 					return nil, nil, nil, err
 				}
-				visibility = scenarios.VisibilitiesOf(selected)
+				visibility = grading.VisibilitiesOf(selected)
 				for _, dir := range args {
 					if err := needDir("submission", dir); err != nil {
 						return nil, nil, nil, err
@@ -121,26 +128,26 @@ engine stops answering is graded again on another.`,
 						}
 					}
 				}
-				opts := []scenarios.GradeOption{
-					scenarios.WithLabsPerSubmission(labsPer),
-					scenarios.WithResultsDir(resultsDir),
-					scenarios.WithDNSCheck(scenarios.LoadOnce(dnscheckBinary)),
-					scenarios.WithScenarios(selected),
-					scenarios.WithFileChecks(fileChecks),
-					scenarios.WithMaxPayloadAnswers(maxPayload...),
-					scenarios.WithCapture(capture),
+				opts := []grading.Option{
+					grading.WithLabsPerSubmission(labsPer),
+					grading.WithResultsDir(resultsDir),
+					grading.WithDNSCheck(grading.LoadOnce(dnscheckBinary)),
+					grading.WithScenarios(selected),
+					grading.WithFileChecks(fileChecks),
+					grading.WithMaxPayloadAnswers(maxPayload...),
+					grading.WithCapture(capture),
 				}
 				if cmd.Flags().Changed("parallel") {
 					// Otherwise each engine grades one per CPU of its own.
-					opts = append(opts, scenarios.WithParallel(parallel))
+					opts = append(opts, grading.WithParallel(parallel))
 				}
 				if labPrefix != "" {
-					opts = append(opts, scenarios.WithLabPrefix(labPrefix))
+					opts = append(opts, grading.WithLabPrefix(labPrefix))
 				}
 				if !asJSON {
-					opts = append(opts, scenarios.WithProgress(a.stdout))
+					opts = append(opts, grading.WithLogger(progress.New(a.stdout, logJSON)))
 				} else {
-					opts = append(opts, scenarios.WithProgress(a.stderr))
+					opts = append(opts, grading.WithLogger(errLog))
 				}
 				return subs, refused, opts, nil
 			}()
@@ -155,14 +162,14 @@ engine stops answering is graded again on another.`,
 			return asGraderFailure(gradeAll(cmd.Context(), a, subs, refused, opts, gradeOutputs{
 				resultsDir: resultsDir, junit: junit, gradescope: gradescope, asJSON: asJSON,
 				gradescopeDir: gradescopeDir, summary: summary, visibility: visibility,
-				engines: engines,
+				engines: engines, log: errLog, logJSON: logJSON,
 			}))
 		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&parallel, "parallel", 0, "grade this many submissions at once on each engine, each in its own lab (default: one per CPU of the engine's machine, at most 4)")
 	f.StringArrayVar(&engines, "engine", nil, "grade on this Docker engine: unix:///path, tcp://host:port, ssh://user@host or a docker context name; repeat it to spread the submissions over several (default: $DOCKER_HOST or the local engine)")
-	f.IntVar(&labsPer, "labs", scenarios.DefaultLabsPerSubmission, "share each submission's scenarios among this many labs of its own, run at once")
+	f.IntVar(&labsPer, "labs", grading.DefaultLabsPerSubmission, "share each submission's scenarios among this many labs of its own, run at once")
 	f.StringVar(&scenDir, "scenarios", "", "use the scenario files of this folder instead of the built-in ones")
 	f.StringVar(&resultsDir, "results", "results", "folder for transcripts, reports and the summary")
 	f.StringVar(&junit, "junit", "", "write JUnit XML to this file")
@@ -171,6 +178,7 @@ engine stops answering is graded again on another.`,
 	f.StringVar(&labPrefix, "lab-prefix", "", "name the graded labs PREFIX-<n> (default: grade-<random>)")
 	f.StringVar(&summary, "summary", "", "write a Markdown summary (checks, points, first failure) to this file, - for standard output")
 	f.BoolVar(&asJSON, "json", false, "print the reports as JSON instead of tables")
+	f.BoolVar(&logJSON, "log-json", false, "print the progress lines (images, labs, checks; a batch's grade.log) as JSON objects, one a line")
 	f.StringVar(&binDir, "bin", "", "folder holding the reference chat-server and chat-client (default: beside lab, else lab itself)")
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
@@ -189,7 +197,7 @@ const (
 // gradeExit is lab grade's exit status: "could not grade" wins over
 // "failed", because a failure next to an ungraded check is not a final
 // grade.
-func gradeExit(reports []scenarios.Report) error {
+func gradeExit(reports []grading.Report) error {
 	code := exitGradePassed
 	for _, r := range reports {
 		switch {
@@ -277,7 +285,7 @@ func selectScenarios(dir, only string) ([]scenarios.Scenario, []scenarios.FileCh
 // several folders, a refused one (a link, too many files) becomes a failed
 // report of its own and the others are graded; a single refused folder, or
 // a batch where none can be read, is an error.
-func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []scenarios.Report, error) {
+func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []grading.Report, error) {
 	if len(dirs) == 0 {
 		load := programs(binDir)
 		ref, err := scenarios.ReferenceFrom(func(name string) ([]byte, error) {
@@ -292,7 +300,7 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []sc
 	var (
 		subs    []scenarios.Submission
 		from    []string
-		refused []scenarios.Report
+		refused []grading.Report
 		errs    []error
 	)
 	for _, dir := range dirs {
@@ -301,7 +309,7 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []sc
 		case err == nil:
 			subs, from = append(subs, s), append(from, dir)
 		case errors.Is(err, scenarios.ErrSubmission) && len(dirs) > 1:
-			refused = append(refused, scenarios.RefusedReport(filepath.Base(filepath.Clean(dir)), err))
+			refused = append(refused, grading.RefusedReport(filepath.Base(filepath.Clean(dir)), err))
 			errs = append(errs, err)
 		default:
 			return nil, nil, err
@@ -323,22 +331,11 @@ func loadSubmissions(dirs []string, binDir string) ([]scenarios.Submission, []sc
 	return subs, refused, nil
 }
 
-// writeFileWith writes a report file atomically enough for a grader: to a
-// temporary name first, renamed into place only when complete.
-func writeFileWith(path string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".lab-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+// writeFileWith writes a report file atomically (grading.WriteFile): to a
+// temporary name first, renamed into place only when complete. Its mode
+// stays 0600, as before.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	if err := grading.WriteFile(path, 0o600, write); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -348,14 +345,19 @@ func writeFileWith(path string, write func(*os.File) error) error {
 type gradeOutputs struct {
 	resultsDir, junit, gradescope string
 	gradescopeDir, summary        string
-	visibility                    scenarios.Visibilities
+	visibility                    grading.Visibilities
 	asJSON                        bool
 	engines                       []string // --engine: grade on these engines
+
+	// Progress lines: the logger on stderr, and whether they are JSON
+	// (--log-json), for RESULTS/grade.log.
+	log     *slog.Logger
+	logJSON bool
 }
 
 // gradeAll grades the submissions and writes the reports; every error it
 // returns is the grader's (exit 3), not a student's failure.
-func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused []scenarios.Report, opts []scenarios.GradeOption, out gradeOutputs) error {
+func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused []grading.Report, opts []grading.Option, out gradeOutputs) error {
 	resultsDir, junit, gradescope, asJSON := out.resultsDir, out.junit, out.gradescope, out.asJSON
 	engines, err := connectEngines(ctx, a, out.engines)
 	if err != nil {
@@ -367,14 +369,14 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 	}()
 	d := engines[0]
-	refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
+	refs, err := images.Ensure(ctx, d, images.WithLogger(out.log))
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
 	// The other engines get the very images the first one grades with.
-	var more []*lab.Docker
+	var more []runtime.Engine
 	for _, e := range engines[1:] {
-		if err := images.Replicate(ctx, d.Client(), e.Client(), refs, images.WithProgress(a.stderr)); err != nil {
+		if err := images.Replicate(ctx, d, e, refs, images.WithLogger(out.log)); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -383,7 +385,7 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 		more = append(more, e)
 	}
-	opts = append(opts, scenarios.WithLabImages(refs.DNS, refs.Host), scenarios.WithEngines(more...))
+	opts = append(opts, grading.WithLabImages(refs.DNS, refs.Host), grading.WithEngines(more...))
 	// Made only now that every input has been accepted: bad input leaves
 	// no folder behind.
 	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
@@ -399,14 +401,14 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		if asJSON {
 			progress = a.stderr
 		}
-		var more []scenarios.GradeOption
-		if more, done, err = watchBatch(progress, subs, resultsDir); err != nil {
+		var more []grading.Option
+		if more, done, err = watchBatch(progress, subs, resultsDir, out.logJSON); err != nil {
 			return err
 		}
 		defer done()
 		opts = append(opts, more...)
 	}
-	reports, err := scenarios.Grade(ctx, d, subs, opts...)
+	reports, err := grading.Grade(ctx, d, subs, opts...)
 	if derr := done(); err == nil && derr != nil {
 		err = fmt.Errorf("write %s: %w", gradeLog, derr)
 	}
@@ -415,18 +417,18 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 	}
 	if len(refused) > 0 {
 		for _, r := range refused {
-			if err := scenarios.WriteTranscripts(resultsDir, r); err != nil {
+			if err := grading.WriteTranscripts(resultsDir, r); err != nil {
 				return err
 			}
 		}
 		reports = append(reports, refused...)
-		if err := scenarios.WriteSummaries(resultsDir, reports); err != nil {
+		if err := grading.WriteSummaries(resultsDir, reports); err != nil {
 			return err
 		}
 	}
 	switch {
 	case asJSON:
-		if err := scenarios.WriteJSON(a.stdout, reports); err != nil {
+		if err := grading.WriteJSON(a.stdout, reports); err != nil {
 			return err
 		}
 	case batch:
@@ -444,13 +446,13 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		fmt.Fprintf(a.stdout, "\nresults: %s\n", resultsDir)
 	}
 	if junit != "" {
-		if err := writeFileWith(junit, func(f *os.File) error { return scenarios.WriteJUnit(f, reports) }); err != nil {
+		if err := writeFileWith(junit, func(f io.Writer) error { return grading.WriteJUnit(f, reports) }); err != nil {
 			return err
 		}
 	}
 	if gradescope != "" {
-		if err := writeFileWith(gradescope, func(f *os.File) error {
-			return reports[0].WriteGradescope(f, scenarios.WithVisibilities(out.visibility))
+		if err := writeFileWith(gradescope, func(f io.Writer) error {
+			return reports[0].WriteGradescope(f, grading.WithVisibilities(out.visibility))
 		}); err != nil {
 			return err
 		}
@@ -461,19 +463,19 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return fmt.Errorf("--gradescope-dir: %w", err)
 			}
-			if err := writeFileWith(filepath.Join(dir, "results.json"), func(f *os.File) error {
-				return r.WriteGradescope(f, scenarios.WithVisibilities(out.visibility))
+			if err := writeFileWith(filepath.Join(dir, "results.json"), func(f io.Writer) error {
+				return r.WriteGradescope(f, grading.WithVisibilities(out.visibility))
 			}); err != nil {
 				return err
 			}
 		}
 	}
 	if out.summary == "-" {
-		if err := scenarios.WriteMarkdown(a.stdout, reports); err != nil {
+		if err := grading.WriteMarkdown(a.stdout, reports); err != nil {
 			return err
 		}
 	} else if out.summary != "" {
-		if err := writeFileWith(out.summary, func(f *os.File) error { return scenarios.WriteMarkdown(f, reports) }); err != nil {
+		if err := writeFileWith(out.summary, func(f io.Writer) error { return grading.WriteMarkdown(f, reports) }); err != nil {
 			return err
 		}
 	}
@@ -484,18 +486,18 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 // or the environment's. One that does not answer is left out with a
 // warning, so one machine down does not stop a class's grading; none
 // answering is an error.
-func connectEngines(ctx context.Context, a *app, names []string) ([]*lab.Docker, error) {
+func connectEngines(ctx context.Context, a *app, names []string) ([]runtime.Engine, error) {
 	if len(names) == 0 {
 		d, err := a.connect(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return []*lab.Docker{d}, nil
+		return []runtime.Engine{d}, nil
 	}
-	var engines []*lab.Docker
+	var engines []runtime.Engine
 	var lastErr error
 	for _, name := range names {
-		d, err := lab.ConnectEngine(ctx, name)
+		d, err := docker.ConnectEngine(ctx, name)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -510,7 +512,7 @@ func connectEngines(ctx context.Context, a *app, names []string) ([]*lab.Docker,
 	}
 	if len(engines) == 0 {
 		if len(names) > 1 {
-			return nil, fmt.Errorf("%w: none of the %d engines of --engine answers", lab.ErrEngineUnreachable, len(names))
+			return nil, fmt.Errorf("%w: none of the %d engines of --engine answers", runtime.ErrEngineUnreachable, len(names))
 		}
 		return nil, lastErr
 	}

@@ -7,22 +7,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/scenarios"
+	"github.com/ntnu-ttm4200/lab3/grading"
 )
 
 func TestGradeExit(t *testing.T) {
-	passed := scenarios.Report{Submission: "a", Passed: true}
-	failed := scenarios.Report{Submission: "b"}
-	incomplete := scenarios.Report{Submission: "c", Incomplete: true}
+	passed := grading.Report{Submission: "a", Passed: true}
+	failed := grading.Report{Submission: "b"}
+	incomplete := grading.Report{Submission: "c", Incomplete: true}
 	tests := []struct {
 		name    string
-		reports []scenarios.Report
+		reports []grading.Report
 		want    int
 	}{
-		{"all passed", []scenarios.Report{passed, passed}, 0},
-		{"one failed", []scenarios.Report{passed, failed}, 1},
-		{"could not grade", []scenarios.Report{passed, incomplete}, 3},
-		{"could not grade wins over failed", []scenarios.Report{failed, incomplete}, 3},
+		{"all passed", []grading.Report{passed, passed}, 0},
+		{"one failed", []grading.Report{passed, failed}, 1},
+		{"could not grade", []grading.Report{passed, incomplete}, 3},
+		{"could not grade wins over failed", []grading.Report{failed, incomplete}, 3},
 	}
 	for _, tt := range tests {
 		err := gradeExit(tt.reports)
@@ -84,7 +84,7 @@ func TestLoadSubmissionsRefusesOneFolderNotTheBatch(t *testing.T) {
 		refused[0].Passed || refused[0].Incomplete || !strings.Contains(refused[0].Error, "symbolic link") {
 		t.Errorf("batch: subs %d refused %+v err %v", len(subs), refused, err)
 	}
-	if code := gradeExitCode(t, append([]scenarios.Report{{Submission: "good", Passed: true}}, refused...)); code != 1 {
+	if code := gradeExitCode(t, append([]grading.Report{{Submission: "good", Passed: true}}, refused...)); code != 1 {
 		t.Errorf("a refused submission exits %d, want 1", code)
 	}
 	if _, _, err := loadSubmissions([]string{bad}, ""); err == nil || !strings.Contains(err.Error(), "symbolic link") {
@@ -92,7 +92,7 @@ func TestLoadSubmissionsRefusesOneFolderNotTheBatch(t *testing.T) {
 	}
 }
 
-func gradeExitCode(t *testing.T, reports []scenarios.Report) int {
+func gradeExitCode(t *testing.T, reports []grading.Report) int {
 	t.Helper()
 	var ee exitError
 	if err := gradeExit(reports); errors.As(err, &ee) {

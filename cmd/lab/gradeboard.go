@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -112,22 +114,22 @@ func (b *gradeBoard) stop() {
 	}
 }
 
-// event takes one grading event (scenarios.WithEvents).
-func (b *gradeBoard) event(e scenarios.Event) {
+// event takes one grading event (grading.WithEvents).
+func (b *gradeBoard) event(e grading.Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch e := e.(type) {
-	case scenarios.SubmissionStarted:
+	case grading.SubmissionStarted:
 		b.running = append(b.running, &subProgress{name: e.Submission, checks: e.Scenarios, began: b.now()})
 		b.checksStarted += e.Scenarios
 		if !b.live {
 			fmt.Fprintf(b.w, "%s %-*s  grading %d checks\n", b.count(), b.nameWidth, e.Submission, e.Scenarios)
 		}
-	case scenarios.ScenarioStarted:
+	case grading.ScenarioStarted:
 		if s := b.find(e.Submission); s != nil {
 			s.current = append(s.current, e.Scenario)
 		}
-	case scenarios.ScenarioDone:
+	case grading.ScenarioDone:
 		b.checksDone++
 		if s := b.find(e.Submission); s != nil {
 			s.done++
@@ -141,7 +143,7 @@ func (b *gradeBoard) event(e scenarios.Event) {
 		if !b.live {
 			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", checkWord(e), b.nameWidth, e.Submission, e.Scenario, e.Points, e.Max, seconds(e.Took))
 		}
-	case scenarios.SubmissionRetried:
+	case grading.SubmissionRetried:
 		if i := slices.IndexFunc(b.running, func(s *subProgress) bool { return s.name == e.Submission }); i >= 0 {
 			s := b.running[i]
 			b.checksStarted -= s.checks
@@ -151,7 +153,7 @@ func (b *gradeBoard) event(e scenarios.Event) {
 		if !b.live {
 			fmt.Fprintf(b.w, "%s %-*s  engine %s stopped answering: grading again on another\n", b.count(), b.nameWidth, e.Submission, e.Engine)
 		}
-	case scenarios.SubmissionDone:
+	case grading.SubmissionDone:
 		b.graded++
 		r := e.Report
 		var took time.Duration
@@ -261,8 +263,8 @@ func fit(s string, n int) string {
 }
 
 // checkWord is a finished check's word in the plain lines, as in a single
-// submission's progress (scenarios.ProgressLine).
-func checkWord(e scenarios.ScenarioDone) string {
+// submission's progress (grading.ProgressLine).
+func checkWord(e grading.ScenarioDone) string {
 	switch {
 	case e.Status == scenarios.Passed:
 		return "PASS"
@@ -293,7 +295,7 @@ func clock(d time.Duration) string {
 
 // failedChecks names a report's required checks that did not pass, an
 // ERROR marked as such (it is the grader's, to grade again).
-func failedChecks(r scenarios.Report) []string {
+func failedChecks(r grading.Report) []string {
 	var out []string
 	for _, res := range r.Results {
 		switch {
@@ -307,7 +309,7 @@ func failedChecks(r scenarios.Report) []string {
 }
 
 // verdict is a report's outcome in one word.
-func verdict(r scenarios.Report) string {
+func verdict(r grading.Report) string {
 	switch {
 	case strings.HasPrefix(r.Error, "submission refused: "):
 		return "refused"
@@ -320,7 +322,7 @@ func verdict(r scenarios.Report) string {
 }
 
 // verdictLine is a finished submission in the plain lines.
-func verdictLine(r scenarios.Report) string {
+func verdictLine(r grading.Report) string {
 	line := fmt.Sprintf("%s, %s", points(r), verdict(r))
 	if f := failedChecks(r); len(f) > 0 {
 		line += ": " + strings.Join(f, ", ")
@@ -332,7 +334,7 @@ func verdictLine(r scenarios.Report) string {
 }
 
 // points is a report's score, with what awaits a TA.
-func points(r scenarios.Report) string {
+func points(r grading.Report) string {
 	p := fmt.Sprintf("%d/%d", r.Score, r.MaxScore)
 	if r.AwaitingTA > 0 {
 		p += fmt.Sprintf(" +%d TA", r.AwaitingTA)
@@ -343,7 +345,7 @@ func points(r scenarios.Report) string {
 // writeClassTable prints a batch's grades on one screen: one row per
 // submission with its points, its verdict and the checks it failed, then
 // the totals and where the full reports are.
-func writeClassTable(w io.Writer, reports []scenarios.Report, resultsDir string) error {
+func writeClassTable(w io.Writer, reports []grading.Report, resultsDir string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBMISSION\tPOINTS\tRESULT\tFAILED CHECKS")
 	var passed, failed, again int
@@ -383,9 +385,9 @@ func writeClassTable(w io.Writer, reports []scenarios.Report, resultsDir string)
 const gradeLog = "grade.log"
 
 // watchBatch prepares the progress of a batch: the board on w and the
-// detailed lines in RESULTS/grade.log. done stops the board and closes
-// the log.
-func watchBatch(w io.Writer, subs []scenarios.Submission, resultsDir string) (opts []scenarios.GradeOption, done func() error, err error) {
+// detailed lines in RESULTS/grade.log (JSON objects with logJSON). done
+// stops the board and closes the log.
+func watchBatch(w io.Writer, subs []scenarios.Submission, resultsDir string, logJSON bool) (opts []grading.Option, done func() error, err error) {
 	log, err := os.Create(filepath.Join(resultsDir, gradeLog))
 	if err != nil {
 		return nil, nil, fmt.Errorf("write %s: %w", gradeLog, err)
@@ -396,7 +398,7 @@ func watchBatch(w io.Writer, subs []scenarios.Submission, resultsDir string) (op
 	}
 	board := newGradeBoard(w, names, time.Now)
 	board.start()
-	opts = []scenarios.GradeOption{scenarios.WithProgress(log), scenarios.WithEvents(board.event)}
+	opts = []grading.Option{grading.WithLogger(progress.New(log, logJSON)), grading.WithEvents(board.event)}
 	var once sync.Once
 	var closeErr error
 	return opts, func() error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -26,34 +27,34 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 // three checks each, moving the clock as the checks take time. Between
 // events it calls between, with a label of what just happened.
 func batchOfTwo(b *gradeBoard, clk *fakeClock, between func(string)) {
-	step := func(label string, d time.Duration, e scenarios.Event) {
+	step := func(label string, d time.Duration, e grading.Event) {
 		clk.advance(d)
 		b.event(e)
 		if between != nil {
 			between(label)
 		}
 	}
-	done := func(sub, sc string, st scenarios.Status, pts, max int) scenarios.ScenarioDone {
-		return scenarios.ScenarioDone{Submission: sub, Scenario: sc, Status: st, Required: true, Points: pts, Max: max, Took: 2 * time.Second}
+	done := func(sub, sc string, st scenarios.Status, pts, max int) grading.ScenarioDone {
+		return grading.ScenarioDone{Submission: sub, Scenario: sc, Status: st, Required: true, Points: pts, Max: max, Took: 2 * time.Second}
 	}
-	step("alice starts", 0, scenarios.SubmissionStarted{Submission: "alice", Scenarios: 3})
-	step("bob starts", 0, scenarios.SubmissionStarted{Submission: "bob", Scenarios: 3})
-	step("alice runs m1-broadcast", time.Second, scenarios.ScenarioStarted{Submission: "alice", Scenario: "m1-broadcast"})
-	step("alice runs m2-p2p-udp", 0, scenarios.ScenarioStarted{Submission: "alice", Scenario: "m2-p2p-udp"})
-	step("bob runs m1-broadcast", 0, scenarios.ScenarioStarted{Submission: "bob", Scenario: "m1-broadcast"})
+	step("alice starts", 0, grading.SubmissionStarted{Submission: "alice", Scenarios: 3})
+	step("bob starts", 0, grading.SubmissionStarted{Submission: "bob", Scenarios: 3})
+	step("alice runs m1-broadcast", time.Second, grading.ScenarioStarted{Submission: "alice", Scenario: "m1-broadcast"})
+	step("alice runs m2-p2p-udp", 0, grading.ScenarioStarted{Submission: "alice", Scenario: "m2-p2p-udp"})
+	step("bob runs m1-broadcast", 0, grading.ScenarioStarted{Submission: "bob", Scenario: "m1-broadcast"})
 	step("alice passes m1-broadcast", 2*time.Second, done("alice", "m1-broadcast", scenarios.Passed, 2, 2))
 	step("bob fails m1-broadcast", 0, done("bob", "m1-broadcast", scenarios.Failed, 0, 2))
-	step("alice runs m4-register", 0, scenarios.ScenarioStarted{Submission: "alice", Scenario: "m4-register"})
+	step("alice runs m4-register", 0, grading.ScenarioStarted{Submission: "alice", Scenario: "m4-register"})
 	step("alice fails m2-p2p-udp", time.Second, done("alice", "m2-p2p-udp", scenarios.Failed, 0, 3))
 	step("alice passes m4-register", 2*time.Second, done("alice", "m4-register", scenarios.Passed, 3, 3))
-	step("alice is done", 0, scenarios.SubmissionDone{Report: scenarios.Report{Submission: "alice", Score: 5, MaxScore: 8,
+	step("alice is done", 0, grading.SubmissionDone{Report: grading.Report{Submission: "alice", Score: 5, MaxScore: 8,
 		Results: []scenarios.Result{
 			{Scenario: "m1-broadcast", Status: scenarios.Passed, Required: true, Points: 2, MaxPoints: 2},
 			{Scenario: "m2-p2p-udp", Status: scenarios.Failed, Required: true, MaxPoints: 3},
 			{Scenario: "m4-register", Status: scenarios.Passed, Required: true, Points: 3, MaxPoints: 3},
 		}}})
 	// bob's second lab never came up: he is done with one check of three.
-	step("bob is done", 4*time.Second, scenarios.SubmissionDone{Report: scenarios.Report{Submission: "bob", Incomplete: true,
+	step("bob is done", 4*time.Second, grading.SubmissionDone{Report: grading.Report{Submission: "bob", Incomplete: true,
 		Error:   "lab grade-1-b: timed out",
 		Results: []scenarios.Result{{Scenario: "m1-broadcast", Status: scenarios.Failed, Required: true, MaxPoints: 2}}}})
 }
@@ -117,7 +118,7 @@ func TestGradeBoardETA(t *testing.T) {
 }
 
 func TestClassTable(t *testing.T) {
-	reports := []scenarios.Report{
+	reports := []grading.Report{
 		{Submission: "alice", Score: 37, MaxScore: 37, Passed: true},
 		{Submission: "bob", Score: 30, MaxScore: 37, AwaitingTA: 2, Results: []scenarios.Result{
 			{Scenario: "m2-p2p-udp", Status: scenarios.Failed, Required: true},
@@ -129,7 +130,7 @@ func TestClassTable(t *testing.T) {
 			{Scenario: "m1-broadcast", Status: scenarios.Error, Required: true},
 		}},
 		{Submission: "dave", Incomplete: true, Error: "lab grade-1-4: timed out"},
-		scenarios.RefusedReport("eve", os.ErrPermission),
+		grading.RefusedReport("eve", os.ErrPermission),
 	}
 	var out bytes.Buffer
 	if err := writeClassTable(&out, reports, "results"); err != nil {
@@ -270,7 +271,7 @@ func TestGradeBoardLiveOnATerminal(t *testing.T) {
 	}
 	shots := map[string]string{}
 	batchOfTwo(b, clk, func(label string) { shots[label] = screenNow() })
-	b.event(scenarios.SubmissionStarted{Submission: long, Scenarios: 3})
+	b.event(grading.SubmissionStarted{Submission: long, Scenarios: 3})
 	shots["long starts"] = screenNow()
 
 	want := map[string]string{
@@ -307,7 +308,7 @@ func TestGradeBoardLiveOnATerminal(t *testing.T) {
 func TestWatchBatchKeepsTheDetailsInTheResultsFolder(t *testing.T) {
 	results := t.TempDir()
 	var out bytes.Buffer
-	opts, done, err := watchBatch(&out, []scenarios.Submission{{Name: "alice"}, {Name: "bob"}}, results)
+	opts, done, err := watchBatch(&out, []scenarios.Submission{{Name: "alice"}, {Name: "bob"}}, results, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,14 +333,14 @@ func TestGradeBoardRetriedOnAnotherEngine(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)}
 	var out bytes.Buffer
 	b := newGradeBoard(&out, []string{"carol"}, clk.now)
-	b.event(scenarios.SubmissionStarted{Submission: "carol", Scenarios: 2})
-	b.event(scenarios.ScenarioDone{Submission: "carol", Scenario: "m1-broadcast", Status: scenarios.Passed, Required: true, Points: 2, Max: 2})
-	b.event(scenarios.SubmissionRetried{Submission: "carol", Engine: "ssh://grader2"})
+	b.event(grading.SubmissionStarted{Submission: "carol", Scenarios: 2})
+	b.event(grading.ScenarioDone{Submission: "carol", Scenario: "m1-broadcast", Status: scenarios.Passed, Required: true, Points: 2, Max: 2})
+	b.event(grading.SubmissionRetried{Submission: "carol", Engine: "ssh://grader2"})
 	if b.checksStarted != 0 || b.checksDone != 0 || len(b.running) != 0 {
 		t.Fatalf("after the retry: %d of %d checks, %d running; want the first attempt forgotten", b.checksDone, b.checksStarted, len(b.running))
 	}
-	b.event(scenarios.SubmissionStarted{Submission: "carol", Scenarios: 2})
-	b.event(scenarios.SubmissionDone{Report: scenarios.Report{Submission: "carol", Score: 2, MaxScore: 2, Passed: true}})
+	b.event(grading.SubmissionStarted{Submission: "carol", Scenarios: 2})
+	b.event(grading.SubmissionDone{Report: grading.Report{Submission: "carol", Score: 2, MaxScore: 2, Passed: true}})
 	if !strings.Contains(out.String(), "[0/1] carol  engine ssh://grader2 stopped answering: grading again on another\n") {
 		t.Errorf("no retry line in:\n%s", out.String())
 	}

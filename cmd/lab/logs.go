@@ -20,11 +20,11 @@ func newLogsCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			ctr, err := a.containerAnyState(ctx, d, args[0])
+			hosts, err := a.hostAnyState(ctx, d, args[0])
 			if err != nil {
 				return err
 			}
-			return d.StreamLogs(ctx, ctr, follow, tail, a.stdout, a.stderr)
+			return hosts.StreamLogs(ctx, args[0], follow, tail, a.stdout, a.stderr)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until Ctrl-C")

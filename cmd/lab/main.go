@@ -18,6 +18,9 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/internal/multicall"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func main() {
@@ -42,7 +45,7 @@ type app struct {
 	stderr io.Writer
 	// connect reaches the engine; replaced nowhere but kept as a field so
 	// that commands that need no engine (compose) never dial it.
-	connect func(context.Context) (*lab.Docker, error)
+	connect func(context.Context) (runtime.Engine, error)
 }
 
 // errRolledBack marks an interrupted lab up, which removed what it had
@@ -68,7 +71,7 @@ const (
 )
 
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	a := &app{name: lab.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connect: lab.Connect}
+	a := &app{name: topology.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connect: connectDocker}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -91,7 +94,7 @@ func exitCode(err error) int {
 	var ue usageError
 	var ce codeError
 	switch {
-	case errors.Is(err, lab.ErrEngineUnreachable):
+	case errors.Is(err, runtime.ErrEngineUnreachable):
 		return exitEngine
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
@@ -99,7 +102,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &ce):
 		return ce.code
-	case errors.Is(err, lab.ErrHostDown), errors.Is(err, lab.ErrNotUp):
+	case errors.Is(err, runtime.ErrHostDown), errors.Is(err, lab.ErrNotUp):
 		return exitLabBroken
 	}
 	return exitFailed
@@ -109,7 +112,7 @@ func exitCode(err error) int {
 // read as noise to a person, and turns what Go says into what to do.
 func userMessage(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{lab.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": ", lab.ErrNotUp.Error() + ": ", lab.ErrCopy.Error() + ": "} {
+	for _, prefix := range []string{runtime.ErrEngineUnreachable.Error() + ": ", lab.ErrConflict.Error() + ": ", lab.ErrDeploy.Error() + ": ", lab.ErrNotUp.Error() + ": ", runtime.ErrCopy.Error() + ": "} {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	if errors.Is(err, context.Canceled) && !strings.Contains(msg, "cleanup failed") {
@@ -124,7 +127,7 @@ func userMessage(err error) string {
 		first, _, _ := strings.Cut(msg, "\n")
 		return first + "; see: lab --help"
 	}
-	if errors.Is(err, lab.ErrZoneDir) || isZoneError(err) {
+	if errors.Is(err, topology.ErrZoneDir) || isZoneError(err) {
 		return msg + " (check the zones with named-checkzone, fix them and run lab up again)"
 	}
 	// What the engine and Go's context say, in words.
@@ -173,7 +176,7 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&a.name, "name", lab.DefaultName, "the lab's name; several labs can coexist under different names and subnets")
+	root.PersistentFlags().StringVar(&a.name, "name", topology.DefaultName, "the lab's name; several labs can coexist under different names and subnets")
 	root.AddCommand(
 		newUpCmd(a),
 		newDownCmd(a),
@@ -200,45 +203,44 @@ func newRootCmd(a *app) *cobra.Command {
 	return root
 }
 
-// container resolves a host of the lab to its container, with a helpful
-// error when the lab or the host is not there.
-func (a *app) container(ctx context.Context, d *lab.Docker, host string) (string, error) {
-	st, err := lab.Status(ctx, d, a.name)
+// connectDocker reaches the environment's Docker engine.
+func connectDocker(ctx context.Context) (runtime.Engine, error) {
+	d, err := docker.Connect(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if len(st.Hosts) == 0 {
-		return "", fmt.Errorf("%w: lab %s is not up; start it with: lab up --name %s", lab.ErrNotUp, a.name, a.name)
-	}
-	var names []string
-	for _, h := range st.Hosts {
-		if h.Host == host {
-			if !h.Running {
-				return "", kind(lab.ErrHostDown, fmt.Errorf("host %s of lab %s is %s; start it again with: lab up --name %s", host, a.name, h.State, a.name))
-			}
-			return h.Container, nil
-		}
-		names = append(names, h.Host)
-	}
-	return "", fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
+	return d, nil
 }
 
-// containerAnyState is container for commands that also make sense on a
-// host that has stopped, such as logs.
-func (a *app) containerAnyState(ctx context.Context, d *lab.Docker, host string) (string, error) {
+// hostUp checks that host of the lab runs, with a helpful error when the
+// lab or the host is not there, and returns the lab's hosts.
+func (a *app) hostUp(ctx context.Context, d runtime.Engine, host string) (runtime.Hosts, error) {
+	return a.hostIn(ctx, d, host, true)
+}
+
+// hostAnyState is hostUp for commands that also make sense on a host that
+// has stopped, such as logs.
+func (a *app) hostAnyState(ctx context.Context, d runtime.Engine, host string) (runtime.Hosts, error) {
+	return a.hostIn(ctx, d, host, false)
+}
+
+func (a *app) hostIn(ctx context.Context, d runtime.Engine, host string, running bool) (runtime.Hosts, error) {
 	st, err := lab.Status(ctx, d, a.name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(st.Hosts) == 0 {
-		return "", fmt.Errorf("%w: lab %s is not up; start it with: lab up --name %s", lab.ErrNotUp, a.name, a.name)
+		return nil, fmt.Errorf("%w: lab %s is not up; start it with: lab up --name %s", lab.ErrNotUp, a.name, a.name)
 	}
 	var names []string
 	for _, h := range st.Hosts {
 		if h.Host == host {
-			return h.Container, nil
+			if running && !h.Running {
+				return nil, kind(runtime.ErrHostDown, fmt.Errorf("host %s of lab %s is %s; start it again with: lab up --name %s", host, a.name, h.State, a.name))
+			}
+			return d.Lab(a.name), nil
 		}
 		names = append(names, h.Host)
 	}
-	return "", fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
+	return nil, fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // runLab runs the CLI in-process and returns its exit code and output.
@@ -34,7 +36,7 @@ func runLabContext(ctx context.Context, t *testing.T, args ...string) (int, stri
 
 func TestUnreachableEngineIsOneLineAndExitCode4(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
-	for _, args := range [][]string{{"status"}, {"down"}, {"up", "--name", "cli-unreachable"}, {"exec", "client1", "--", "true"}, {"stop", "client1"}, {"cp", "client1:x", "."}} {
+	for _, args := range [][]string{{"status"}, {"down"}, {"up", "--name", "cli-unreachable"}, {"up", "--log-json", "--name", "cli-unreachable"}, {"exec", "client1", "--", "true"}, {"stop", "client1"}, {"cp", "client1:x", "."}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, _, stderr := runLab(t, args...)
 			if code != exitEngine {
@@ -147,11 +149,11 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"usage", usagef("--team 0"), 2},
 		{"input marked as usage", asUsage(errors.New("submission empty")), 2},
-		{"engine", fmt.Errorf("%w: cannot reach", lab.ErrEngineUnreachable), 4},
-		{"engine met while grading", asGraderFailure(fmt.Errorf("%w: x", lab.ErrEngineUnreachable)), 4},
+		{"engine", fmt.Errorf("%w: cannot reach", runtime.ErrEngineUnreachable), 4},
+		{"engine met while grading", asGraderFailure(fmt.Errorf("%w: x", runtime.ErrEngineUnreachable)), 4},
 		{"grader failure", asGraderFailure(errors.New("images: build failed")), 3},
 		{"lab not up", fmt.Errorf("%w: lab x", lab.ErrNotUp), 3},
-		{"host down", kind(lab.ErrHostDown, errors.New("host client1 is exited (0)")), 3},
+		{"host down", kind(runtime.ErrHostDown, errors.New("host client1 is exited (0)")), 3},
 		{"interrupted", fmt.Errorf("exec: %w", context.Canceled), 130},
 		{"anything else", errors.New("a capture is already running"), 1},
 	}
@@ -191,8 +193,8 @@ func TestVersion(t *testing.T) {
 
 func TestComposePrintsAndWritesTheGeneratedFiles(t *testing.T) {
 	code, stdout, stderr := runLab(t, "compose")
-	if code != 0 || stdout != string(lab.Compose(lab.Default())) {
-		t.Fatalf("lab compose: exit %d, stderr %q; stdout differs from lab.Compose(lab.Default())", code, stderr)
+	if code != 0 || stdout != string(topology.Compose(topology.Default())) {
+		t.Fatalf("lab compose: exit %d, stderr %q; stdout differs from topology.Compose(topology.Default())", code, stderr)
 	}
 	dir := t.TempDir()
 	if code, _, stderr := runLab(t, "compose", "--write", "--dir", dir); code != 0 {
@@ -202,9 +204,9 @@ func TestComposePrintsAndWritesTheGeneratedFiles(t *testing.T) {
 	if err != nil || string(got) != stdout {
 		t.Errorf("written compose.yaml differs from the printed one (%v)", err)
 	}
-	zones, _ := lab.Zones(lab.Default())
+	zones, _ := topology.Zones(topology.Default())
 	for name, want := range zones {
-		b, err := os.ReadFile(filepath.Join(dir, "lab", "zones", "team30", name))
+		b, err := os.ReadFile(filepath.Join(dir, topology.ComposeZoneDir(topology.Default()), name))
 		if err != nil || !bytes.Equal(b, want) {
 			t.Errorf("zone file %s not written as generated (%v)", name, err)
 		}
@@ -259,6 +261,24 @@ func TestSplitRemote(t *testing.T) {
 		host, p, remote := splitRemote(tt.arg)
 		if host != tt.host || p != tt.path || remote != tt.remote {
 			t.Errorf("splitRemote(%q) = %q, %q, %v; want %q, %q, %v", tt.arg, host, p, remote, tt.host, tt.path, tt.remote)
+		}
+	}
+}
+
+// TestLogJSONFlag: the commands that print progress take --log-json for
+// it, beside their --json for the result.
+func TestLogJSONFlag(t *testing.T) {
+	a := &app{}
+	root := newRootCmd(a)
+	for _, name := range []string{"up", "grade"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []string{"json", "log-json"} {
+			if f := cmd.Flags().Lookup(flag); f == nil || f.Value.Type() != "bool" || f.DefValue != "false" {
+				t.Errorf("lab %s --%s: %v, want a bool flag, off by default", name, flag, f)
+			}
 		}
 	}
 }

@@ -25,11 +25,11 @@ program started from it ends too.`,
 				return err
 			}
 			defer d.Close()
-			ctr, err := a.container(ctx, d, args[0])
+			hosts, err := a.hostUp(ctx, d, args[0])
 			if err != nil {
 				return err
 			}
-			code, err := d.Shell(ctx, ctr, []string{"bash", "-l"}, lab.DeployDir, a.stdin, a.stdout)
+			code, err := hosts.Shell(ctx, args[0], []string{"bash", "-l"}, lab.DeployDir, a.stdin, a.stdout)
 			if err != nil {
 				return err
 			}

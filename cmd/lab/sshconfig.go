@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // systemSSHConfigDir is where OpenSSH's system-wide config includes every
@@ -88,7 +90,7 @@ Grading labs (lab grade) never run sshd.`,
 // under the current folder, or under $LAB_STATE_DIR; when that folder does
 // not exist, the folder whose keys the hosts already have), turns sshd on in every host and writes the lab's
 // SSH config, whose path it returns.
-func enableSSH(ctx context.Context, d *lab.Docker, topo lab.Topology) (string, error) {
+func enableSSH(ctx context.Context, d runtime.Engine, topo topology.Topology) (string, error) {
 	dir := lab.SSHDir(topo.Name)
 	if _, err := os.Stat(dir); err != nil {
 		// Not made here: the lab's keys may be where lab up ran.

@@ -29,11 +29,11 @@ seconds. The DNS server's named is never stopped. lab status shows what runs.`,
 				return err
 			}
 			defer d.Close()
-			ctr, err := a.container(ctx, d, args[0])
+			hosts, err := a.hostUp(ctx, d, args[0])
 			if err != nil {
 				return err
 			}
-			stopped, err := d.StopPrograms(ctx, ctr, program)
+			stopped, err := hosts.StopPrograms(ctx, args[0], program)
 			if err != nil {
 				return err
 			}

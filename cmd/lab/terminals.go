@@ -17,6 +17,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func newTerminalsCmd(a *app) *cobra.Command {
@@ -196,7 +198,7 @@ type terminalsPlan struct {
 // same lab program, as tmux runs it (through sh -c).
 func (t terminalsPlan) shellCommand(host string) string {
 	argv := []string{t.self}
-	if t.lab != lab.DefaultName {
+	if t.lab != topology.DefaultName {
 		argv = append(argv, "--name", t.lab)
 	}
 	argv = append(argv, "shell", host)
@@ -337,12 +339,12 @@ func attachTmux(ctx context.Context, a *app, tmux, session string) error {
 // *server*.py or chat-server (role "server"), *client*.py or chat-client
 // (role "client"). With none or several it returns no command and a note
 // saying how to choose.
-func guessProgram(ctx context.Context, d *lab.Docker, a *app, host, role string) (string, []string) {
-	ctr, err := a.container(ctx, d, host)
+func guessProgram(ctx context.Context, d runtime.Engine, a *app, host, role string) (string, []string) {
+	hosts, err := a.hostUp(ctx, d, host)
 	if err != nil {
 		return "", []string{err.Error()}
 	}
-	res, err := d.Exec(ctx, ctr, []string{"ls", "-1A", lab.DeployDir}, nil)
+	res, err := hosts.Exec(ctx, host, []string{"ls", "-1A", lab.DeployDir}, nil)
 	if err != nil || res.ExitCode != 0 {
 		return "", []string{fmt.Sprintf("could not list %s's %s: choose the %s with --%s", host, lab.DeployDir, role, role)}
 	}

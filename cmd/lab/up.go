@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
 	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/provision"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 func newUpCmd(a *app) *cobra.Command {
@@ -23,6 +25,7 @@ func newUpCmd(a *app) *cobra.Command {
 		zoneDir string
 		timings bool
 		asJSON  bool
+		logJSON bool
 		noCheck bool
 	)
 	cmd := &cobra.Command{
@@ -50,52 +53,59 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			}
 			defer d.Close()
 
-			imgStart := time.Now()
-			refs, err := images.Ensure(ctx, d.Client(), images.WithProgress(a.stderr))
-			if err != nil {
-				return fmt.Errorf("images: %w", err)
-			}
-			imgTime := time.Since(imgStart)
-
-			opts := []lab.Option{lab.WithProgress(a.stderr), lab.WithImages(refs.DNS, refs.Host)}
+			logger := progress.New(a.stderr, logJSON)
+			var labOpts []lab.Option
 			if zoneDir != "" {
-				opts = append(opts, lab.WithZoneDir(zoneDir))
-			}
-			upCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			st, err := lab.Up(upCtx, d, topo, opts...)
-			if errors.Is(err, context.Canceled) {
-				return fmt.Errorf("%w: %w", errRolledBack, err)
-			}
-			if err != nil {
-				return zoneErrorInFolder(err, zoneDir)
+				labOpts = append(labOpts, lab.WithZoneDir(zoneDir))
 			}
 			// ssh and scp from this machine, as in the course's
 			// environment. A lab made before the images had sshd still
-			// works without it, so this is a warning.
-			sshStart := time.Now()
-			if path, err := enableSSH(ctx, d, topo); err != nil {
-				fmt.Fprintf(a.stderr, "lab: warning: %s\n", oneLine(userMessage(err)))
-			} else {
-				fmt.Fprintf(a.stderr, "ssh: root@%s with the lab's key: ssh -F %s %s (see: lab ssh-config)\n",
-					topo.WebServer().IPv4, path, lab.SSHAlias(topo, topo.WebServer().Name))
+			// works without it, so this is a warning. The status shows
+			// while the clients are being checked.
+			var sshTime time.Duration
+			afterUp := func(ctx context.Context, st lab.LabStatus) {
+				sshStart := time.Now()
+				if path, err := enableSSH(ctx, d, topo); err != nil {
+					fmt.Fprintf(a.stderr, "lab: warning: %s\n", oneLine(userMessage(err)))
+				} else {
+					fmt.Fprintf(a.stderr, "ssh: root@%s with the lab's key: ssh -F %s %s (see: lab ssh-config)\n",
+						topo.WebServer().IPv4, path, lab.SSHAlias(topo, topo.WebServer().Name))
+				}
+				sshTime = time.Since(sshStart)
+				if !asJSON {
+					fmt.Fprintln(a.stdout, st.Summary)
+					printStatus(a.stdout, st)
+				}
 			}
-			st.Timings = append(st.Timings, lab.Phase{Name: "ssh", Duration: time.Since(sshStart)})
+			opts := []provision.Option{provision.WithLogger(logger), provision.WithLabOptions(labOpts...),
+				provision.WithUpTimeout(2 * time.Minute), provision.WithDNSCheckBinary(dnscheckBinary), provision.WithAfterUp(afterUp)}
+			if asJSON || noCheck {
+				opts = append(opts, provision.WithoutGate())
+			}
+			res, err := provision.Lab(ctx, d, topo, opts...)
+			var perr *provision.Error
+			if errors.As(err, &perr) && perr.Stage == provision.StageImages {
+				return err
+			}
+			if errors.As(err, &perr) && perr.Stage == provision.StageUp {
+				if errors.Is(err, context.Canceled) {
+					return fmt.Errorf("%w: %w", errRolledBack, perr.Err)
+				}
+				return zoneErrorInFolder(perr.Err, zoneDir)
+			}
+			st := res.Status
+			st.Timings = append(st.Timings, lab.Phase{Name: "ssh", Duration: sshTime})
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
 			}
-			fmt.Fprintln(a.stdout, st.Summary)
-			printStatus(a.stdout, st)
-			var gateErr error
+			gateErr := dnsGate(a.stdout, topo, res, err)
 			if !noCheck {
-				checkStart := time.Now()
-				gateErr = dnsGate(ctx, a.stdout, d, topo)
-				st.Timings = append(st.Timings, lab.Phase{Name: "dnscheck", Duration: time.Since(checkStart)})
+				st.Timings = append(st.Timings, lab.Phase{Name: "dnscheck", Duration: res.DNSCheck})
 			}
 			if timings {
-				fmt.Fprintf(a.stdout, "\ntimings:\n  %-16s %7.3fs\n", "images", imgTime.Seconds())
+				fmt.Fprintf(a.stdout, "\ntimings:\n  %-16s %7.3fs\n", "images", res.Images.Seconds())
 				for _, p := range st.Timings {
 					fmt.Fprintf(a.stdout, "  %-16s %7.3fs\n", p.Name, p.Duration.Seconds())
 				}
@@ -105,45 +115,46 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&team, "team", lab.DefaultTeam, "team number N; the domain is teamN.com")
-	f.StringVar(&subnet, "subnet", lab.DefaultSubnet4.String(), "the lab's IPv4 /24; hosts get .2, .3, .11-.13")
+	f.IntVar(&team, "team", topology.DefaultTeam, "team number N; the domain is teamN.com")
+	f.StringVar(&subnet, "subnet", topology.DefaultSubnet4.String(), "the lab's IPv4 /24; hosts get .2, .3, .11-.13")
 	f.StringVar(&subnet6, "subnet6", "", "the lab's IPv6 /64 (default: fd00::/64 for the course's subnet, else derived from --subnet)")
 	f.StringVar(&zoneDir, "zone-dir", "", "serve your own lab 2 zone files from this folder (named.conf.zones, or files named db.<zone> / <zone>.zone)")
 	f.BoolVar(&timings, "timings", false, "print how long each phase took")
 	f.BoolVar(&asJSON, "json", false, "print the resulting status as JSON (skips the DNS check)")
+	f.BoolVar(&logJSON, "log-json", false, "print the progress lines on stderr as JSON objects, one a line")
 	f.BoolVar(&noCheck, "no-dnscheck", false, "skip the DNS check from the clients (the gate that named answers stays)")
 	return cmd
 }
 
 // upTopology checks up's flags one by one, so that a bad value is named by
 // its flag, and derives the lab's topology from them.
-func upTopology(name string, team int, subnet, subnet6 string) (lab.Topology, error) {
-	if _, err := lab.New(name, lab.DefaultTeam, lab.DefaultSubnet4, netip.Prefix{}); err != nil {
-		return lab.Topology{}, usagef("--name %q: use 1-40 lowercase letters, digits, '-', '_' or '.'", name)
+func upTopology(name string, team int, subnet, subnet6 string) (topology.Topology, error) {
+	if _, err := topology.New(name, topology.DefaultTeam, topology.DefaultSubnet4, netip.Prefix{}); err != nil {
+		return topology.Topology{}, usagef("--name %q: use 1-40 lowercase letters, digits, '-', '_' or '.'", name)
 	}
-	if _, err := lab.New(name, team, lab.DefaultSubnet4, netip.Prefix{}); err != nil {
-		return lab.Topology{}, usagef("--team %d: must be between 1 and 9999", team)
+	if _, err := topology.New(name, team, topology.DefaultSubnet4, netip.Prefix{}); err != nil {
+		return topology.Topology{}, usagef("--team %d: must be between 1 and 9999", team)
 	}
-	p4, err := lab.ParseSubnet(subnet)
+	p4, err := topology.ParseSubnet(subnet)
 	if err == nil && (!p4.Addr().Is4() || p4.Bits() != 24) {
-		err = lab.ErrInvalidTopology
+		err = topology.ErrInvalidTopology
 	}
 	if err != nil {
-		return lab.Topology{}, usagef("--subnet %q: want an IPv4 /24 in CIDR notation, such as 10.20.30.0/24", subnet)
+		return topology.Topology{}, usagef("--subnet %q: want an IPv4 /24 in CIDR notation, such as 10.20.30.0/24", subnet)
 	}
 	var p6 netip.Prefix
 	if subnet6 != "" {
-		p6, err = lab.ParseSubnet(subnet6)
+		p6, err = topology.ParseSubnet(subnet6)
 		if err == nil && (!p6.Addr().Is6() || p6.Bits() != 64) {
-			err = lab.ErrInvalidTopology
+			err = topology.ErrInvalidTopology
 		}
 		if err != nil {
-			return lab.Topology{}, usagef("--subnet6 %q: want an IPv6 /64 in CIDR notation, such as fd00::/64", subnet6)
+			return topology.Topology{}, usagef("--subnet6 %q: want an IPv6 /64 in CIDR notation, such as fd00::/64", subnet6)
 		}
 	}
-	topo, err := lab.New(name, team, p4, p6)
+	topo, err := topology.New(name, team, p4, p6)
 	if err != nil {
-		return lab.Topology{}, usageError{msg: strings.TrimPrefix(err.Error(), lab.ErrInvalidTopology.Error()+": ")}
+		return topology.Topology{}, usageError{msg: strings.TrimPrefix(err.Error(), topology.ErrInvalidTopology.Error()+": ")}
 	}
 	return topo, nil
 }
@@ -156,5 +167,5 @@ func zoneErrorInFolder(err error, zoneDir string) error {
 		return err
 	}
 	msg := strings.ReplaceAll(err.Error(), "/etc/bind/lab/", strings.TrimSuffix(zoneDir, "/")+"/")
-	return kind(lab.ErrZoneDir, errors.New(msg))
+	return kind(topology.ErrZoneDir, errors.New(msg))
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
@@ -104,7 +105,7 @@ func TestGradeScript(t *testing.T) {
 	t.Logf("faithful: %d/%d points (GitHub Classroom: %d), first failure shown in the summary", report.Score, report.MaxScore, classroom)
 }
 
-func checkSummary(t *testing.T, report scenarios.Report, summary string) {
+func checkSummary(t *testing.T, report grading.Report, summary string) {
 	t.Helper()
 	rest, ok := strings.CutPrefix(summary, "earlier step\n")
 	if !ok {
@@ -136,7 +137,7 @@ func checkSummary(t *testing.T, report scenarios.Report, summary string) {
 	}
 }
 
-func checkJUnit(t *testing.T, report scenarios.Report, path string) {
+func checkJUnit(t *testing.T, report grading.Report, path string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -157,13 +158,13 @@ func checkJUnit(t *testing.T, report scenarios.Report, path string) {
 	}
 }
 
-func readReport(t *testing.T, path string) scenarios.Report {
+func readReport(t *testing.T, path string) grading.Report {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r scenarios.Report
+	var r grading.Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -31,23 +31,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
+	labrt "github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
 // Daemon is a running private dockerd.
 type Daemon struct {
 	// Host is its API address, unix://DIR/docker.sock, for
-	// client.WithHost, docker -H or lab's --engine.
+	// docker.ConnectEngine, docker -H or lab's --engine.
 	Host string
 	// Dir is its folder: the socket, dockerd.log, data/ (the data root)
 	// and exec/ (the exec root, with containerd's socket and state).
 	Dir string
-	// Client talks to it; it is closed at cleanup.
-	Client *client.Client
+	// Engine talks to it (the lab's Docker runtime); it is closed at
+	// cleanup.
+	Engine *docker.Docker
 
 	tb     testing.TB
 	cmd    *exec.Cmd
@@ -149,15 +151,11 @@ func Start(tb testing.TB, opts ...Option) *Daemon {
 		tb.Fatalf("dockerdtest: start dockerd: %v", err)
 	}
 
-	d.Client, err = client.New(client.WithHost(d.Host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		tb.Fatalf("dockerdtest: %v", err)
-	}
 	deadline := time.Now().Add(cfg.timeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err = d.Client.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
-		cancel()
+		// ConnectEngine pings, and gives up on a silent engine within
+		// a couple of seconds.
+		d.Engine, err = docker.ConnectEngine(context.Background(), d.Host)
 		if err == nil {
 			return d
 		}
@@ -283,8 +281,8 @@ func (d *Daemon) running() bool {
 // the test's log when the test failed.
 func (d *Daemon) cleanup() {
 	d.Stop()
-	if d.Client != nil {
-		_ = d.Client.Close()
+	if d.Engine != nil {
+		_ = d.Engine.Close()
 	}
 	if d.tb.Failed() && !d.shown {
 		d.tb.Logf("dockerdtest: log of dockerd at %s ends:\n%s", d.Host, d.logTail())
@@ -422,10 +420,10 @@ func waitGone(pids []int, timeout time.Duration) error {
 	}
 }
 
-// LoadImages copies images from one engine to another, streaming ImageSave
-// of from into ImageLoad of to, as "docker save | docker -H ... load"
-// does. Any failure is fatal.
-func LoadImages(tb testing.TB, from, to *client.Client, refs ...string) {
+// LoadImages copies images from one engine to another, streaming a save
+// of from into a load of to, as "docker save | docker -H ... load" does.
+// Any failure is fatal.
+func LoadImages(tb testing.TB, from, to labrt.Images, refs ...string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Minute)
 	defer cancel()

@@ -26,6 +26,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/ntnu-ttm4200/lab3/internal/dockerdtest"
+	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
 // The lab's network: a fixed subnet, fixed addresses, dual stack.
@@ -50,8 +51,9 @@ func TestSecondEngineCarriesTheLabAndLeavesTheFirstAlone(t *testing.T) {
 		t.Errorf("Host = %q; want a short unix:///tmp/ URL", d.Host)
 	}
 
-	dockerdtest.LoadImages(t, main, d.Client, ref)
-	nw, err := d.Client.NetworkCreate(t.Context(), "lab", client.NetworkCreateOptions{
+	dockerdtest.LoadImages(t, runtimeOf(t), d.Engine, ref)
+	second := clientOf(t, d.Host)
+	nw, err := second.NetworkCreate(t.Context(), "lab", client.NetworkCreateOptions{
 		Driver:     "bridge",
 		EnableIPv6: new(true),
 		IPAM:       &network.IPAM{Config: []network.IPAMConfig{{Subnet: labSubnet4}, {Subnet: labSubnet6}}},
@@ -59,11 +61,11 @@ func TestSecondEngineCarriesTheLabAndLeavesTheFirstAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := run(t, d.Client, "peer-a", "lab", netip.MustParseAddr("10.199.7.10"), netip.MustParseAddr("fd00:0:0:141f::10"), ref, "serve", "7")
-	b := run(t, d.Client, "peer-b", "lab", netip.MustParseAddr("10.199.7.11"), netip.MustParseAddr("fd00:0:0:141f::11"), ref, "serve", "7")
-	probe(t, d.Client, b, "10.199.7.10:7")
-	probe(t, d.Client, a, "10.199.7.11:7")
-	probe(t, d.Client, a, "[fd00:0:0:141f::11]:7")
+	a := run(t, second, "peer-a", "lab", netip.MustParseAddr("10.199.7.10"), netip.MustParseAddr("fd00:0:0:141f::10"), ref, "serve", "7")
+	b := run(t, second, "peer-b", "lab", netip.MustParseAddr("10.199.7.11"), netip.MustParseAddr("fd00:0:0:141f::11"), ref, "serve", "7")
+	probe(t, second, b, "10.199.7.10:7")
+	probe(t, second, a, "10.199.7.11:7")
+	probe(t, second, a, "[fd00:0:0:141f::11]:7")
 
 	// The second engine's network is its own: no bridge, no rule on the host.
 	bridge := "br-" + nw.ID[:12]
@@ -83,7 +85,7 @@ func TestSecondEngineCarriesTheLabAndLeavesTheFirstAlone(t *testing.T) {
 	// An engine that fails mid-run stops answering at once.
 	d.Kill()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	_, err = d.Client.Ping(ctx, client.PingOptions{})
+	_, err = second.Ping(ctx, client.PingOptions{})
 	cancel()
 	if err == nil {
 		t.Fatal("the killed engine still answers /_ping")
@@ -127,14 +129,15 @@ func TestStartStopLeavesNothing(t *testing.T) {
 			d := dockerdtest.Start(t)
 			starts = append(starts, time.Since(began))
 			dir = d.Dir
-			dockerdtest.LoadImages(t, main, d.Client, ref)
-			if _, err := d.Client.NetworkCreate(t.Context(), "lab", client.NetworkCreateOptions{
+			dockerdtest.LoadImages(t, runtimeOf(t), d.Engine, ref)
+			second := clientOf(t, d.Host)
+			if _, err := second.NetworkCreate(t.Context(), "lab", client.NetworkCreateOptions{
 				Driver: "bridge",
 				IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: labSubnet4}}},
 			}); err != nil {
 				t.Fatal(err)
 			}
-			run(t, d.Client, "peer-a", "lab", netip.MustParseAddr("10.199.7.10"), netip.Addr{}, ref, "serve", "7")
+			run(t, second, "peer-a", "lab", netip.MustParseAddr("10.199.7.10"), netip.Addr{}, ref, "serve", "7")
 			began = time.Now()
 			d.Stop()
 			stops = append(stops, time.Since(began))
@@ -215,6 +218,29 @@ func mainEngine(t *testing.T) *client.Client {
 			t.Skipf("no Docker engine (%v); set CI=1 to make this a failure", err)
 		}
 		t.Fatalf("Docker engine needed (CI is set): %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// runtimeOf is the machine's engine as the lab's Docker runtime.
+func runtimeOf(t *testing.T) *docker.Docker {
+	t.Helper()
+	d, err := docker.Connect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// clientOf is a moby client of the engine at host, for what the tests do
+// below the lab's runtime.
+func clientOf(t *testing.T, host string) *client.Client {
+	t.Helper()
+	c, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

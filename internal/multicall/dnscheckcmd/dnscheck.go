@@ -29,7 +29,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/internal/version"
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
 // Exit statuses.
@@ -56,8 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var (
 		expectJSON = fs.String("expect-json", "", "read expectations as JSON from `FILE` (- for standard input)")
 		expectYAML = fs.String("expect", "", "read expectations from a YAML expect `FILE`")
-		team       = fs.Int("team", lab.DefaultTeam, "team `number`: without --expect*, check the lab 2 template of teamN.com")
-		subnet     = fs.String("subnet", lab.DefaultSubnet4.String(), "the lab's IPv4 `CIDR`, for the template and the default --direct")
+		team       = fs.Int("team", topology.DefaultTeam, "team `number`: without --expect*, check the lab 2 template of teamN.com")
+		subnet     = fs.String("subnet", topology.DefaultSubnet4.String(), "the lab's IPv4 `CIDR`, for the template and the default --direct")
 		direct     = fs.String("direct", "", "the lab DNS server's `ADDR`ess (default: .2 of --subnet)")
 		resolv     = fs.String("resolv", dnscheck.DefaultResolvConf, "the resolv.conf `PATH` whose first nameserver is checked")
 		host       = fs.String("host", "", "`NAME` of this host in the report (default: the hostname)")
@@ -96,11 +96,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *port == 0 || *port > 65535 {
 		return usage("--port %d: want 1-65535", *port)
 	}
-	prefix, err := lab.ParseSubnet(*subnet)
+	prefix, err := topology.ParseSubnet(*subnet)
 	if err != nil {
 		return usage("%v", err)
 	}
-	topo, err := lab.New(lab.DefaultName, *team, prefix, netip.Prefix{})
+	topo, err := topology.New(topology.DefaultName, *team, prefix, netip.Prefix{})
 	if err != nil {
 		return usage("%v", err)
 	}
@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitPass
 }
 
-func loadExpectations(jsonPath, yamlPath string, stdin io.Reader, topo lab.Topology) ([]dnscheck.Expectation, error) {
+func loadExpectations(jsonPath, yamlPath string, stdin io.Reader, topo topology.Topology) ([]dnscheck.Expectation, error) {
 	switch {
 	case yamlPath != "":
 		return dnscheck.LoadExpectations(yamlPath)

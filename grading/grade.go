@@ -1,0 +1,383 @@
+package grading
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/provision"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+	"github.com/ntnu-ttm4200/lab3/topology"
+)
+
+// logResult logs a finished check: its ProgressLine and what it says.
+func (c *gradeConfig) logResult(submission string, res scenarios.Result) {
+	c.logger.Info(ProgressLine(submission, res), "submission", submission, "stage", "check", "scenario", res.Scenario,
+		"status", res.Status, "points", res.Points, "max", res.MaxPoints, "elapsed", res.Duration)
+}
+
+// Grade runs the scenarios against each submission, each in its own lab
+// with its own name and subnet, up to the parallel limit at once on each
+// engine: d, and those of WithEngines. Every lab is torn down afterwards,
+// also when grading fails or ctx is cancelled. A submission whose lab
+// cannot be set up gets a failed report saying why; when its engine has
+// stopped answering too, the submission is graded again on another engine
+// instead. The error is only for a cancelled ctx or an unwritable results
+// folder.
+func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, opts ...Option) ([]Report, error) {
+	c := &gradeConfig{labsPer: DefaultLabsPerSubmission, logger: progress.Discard()}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.scenarios == nil {
+		all, err := scenarios.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		c.scenarios = all
+	}
+	if c.labPrefix == "" {
+		c.labPrefix = "grade-" + randomHex(3)
+	}
+	if c.capture && c.resultsDir == "" {
+		return nil, errors.New("capture needs a results folder for its files: add WithResultsDir")
+	}
+	engines := append([]runtime.Engine{d}, c.engines...)
+	reports := make([]Report, len(subs))
+	q := newGradeQueue(len(subs))
+	g, gctx := errgroup.WithContext(ctx)
+	for _, e := range engines {
+		ge := &gradeEngine{d: e}
+		for range c.slots(ctx, e) {
+			g.Go(func() error { return c.gradeOn(gctx, ge, len(engines) > 1, q, subs, reports) })
+		}
+	}
+	err := g.Wait()
+	// Every engine stopped answering: what is left cannot be graded here.
+	for _, i := range q.left() {
+		reports[i] = NewReport(subs[i].Name, nil, errors.New("no Docker engine left to grade on: every engine stopped answering"), 0)
+		if err == nil && c.resultsDir != "" {
+			err = WriteTranscripts(c.resultsDir, reports[i])
+		}
+		c.emit(SubmissionDone{Report: reports[i]})
+	}
+	if err != nil {
+		return reports, err
+	}
+	if c.resultsDir != "" {
+		if err := WriteSummaries(c.resultsDir, reports); err != nil {
+			return reports, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return reports, fmt.Errorf("grading stopped: %w", err)
+	}
+	return reports, nil
+}
+
+// gradeEngine is one engine that Grade grades on, and whether it has
+// stopped answering.
+type gradeEngine struct {
+	d    runtime.Engine
+	mu   sync.Mutex
+	dead bool
+}
+
+// gradeOn is one of an engine's parallel slots: it grades the submissions
+// it takes from q until q is done. When a submission's lab broke and the
+// engine no longer answers (and others remain to retry on), the
+// submission goes back to q and the engine takes no more.
+func (c *gradeConfig) gradeOn(ctx context.Context, e *gradeEngine, retry bool, q *gradeQueue, subs []scenarios.Submission, reports []Report) error {
+	for {
+		i, ok := q.take()
+		if !ok {
+			return nil
+		}
+		if e.isDead() {
+			q.giveBack(i)
+			return nil
+		}
+		rep := c.gradeOne(ctx, e.d, fmt.Sprintf("%s-%d", c.labPrefix, i+1), subs[i])
+		if retry && rep.Incomplete && ctx.Err() == nil && !e.d.Alive(ctx) {
+			if e.markDead() {
+				c.logger.Info(fmt.Sprintf("engine %s stopped answering: its submissions are graded on the other engines", e.d.Name()), "engine", e.d.Name(), "stage", "engine-lost")
+			}
+			c.emit(SubmissionRetried{Submission: subs[i].Name, Engine: e.d.Name()})
+			q.giveBack(i)
+			return nil
+		}
+		if retry {
+			rep.Engine = e.d.Name()
+		}
+		reports[i] = rep
+		if c.resultsDir != "" {
+			if err := WriteTranscripts(c.resultsDir, rep); err != nil {
+				q.finish()
+				return err
+			}
+		}
+		c.emit(SubmissionDone{Report: rep})
+		q.finish()
+	}
+}
+
+func (e *gradeEngine) isDead() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dead
+}
+
+// markDead marks the engine dead and reports whether it was alive.
+func (e *gradeEngine) markDead() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	was := e.dead
+	e.dead = true
+	return !was
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// gradeOne brings a lab up for one submission, runs every scenario and
+// tears the lab down, whatever happens.
+func (c *gradeConfig) gradeOne(ctx context.Context, d runtime.Engine, name string, sub scenarios.Submission) Report {
+	start := time.Now()
+	gradesFiles := len(c.fileChecks) > 0 && len(sub.Bins) == 0
+	checks := len(c.scenarios)
+	if gradesFiles {
+		checks += len(c.fileChecks)
+	}
+	c.emit(SubmissionStarted{Submission: sub.Name, Scenarios: checks})
+	// The file checks need no lab: they are graded first and reported
+	// after the scenarios, also when the lab cannot be set up.
+	var fileResults []scenarios.Result
+	if gradesFiles {
+		for _, fc := range c.fileChecks {
+			c.emit(ScenarioStarted{Submission: sub.Name, Scenario: fc.Name})
+		}
+		fileResults = scenarios.GradeFiles(ctx, sub, scenarios.FileGradeConfig{Checks: c.fileChecks, MaxPayload: c.maxPayload, ResultsDir: c.resultsDir, WriteFile: WriteFile})
+		for _, res := range fileResults {
+			c.logResult(sub.Name, res)
+			c.emit(scenarioDone(sub.Name, res))
+		}
+	}
+	if len(c.scenarios) == 0 {
+		// Only file checks were selected: no lab is needed.
+		return NewReport(sub.Name, fileResults, nil, time.Since(start))
+	}
+	// The scenarios are shared among labs of the submission's own that run
+	// at once: most of a scenario is waiting (on the handout's sleeps and on
+	// the lab settling), so a submission's grade comes back sooner.
+	shards := shard(c.scenarios, c.labsPer)
+	results := make([]scenarios.Result, len(c.scenarios))
+	ran := make([]bool, len(c.scenarios))
+	var setupErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for k, idx := range shards {
+		labName := name
+		if k > 0 {
+			labName = fmt.Sprintf("%s-%c", name, 'a'+k)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.gradeShard(ctx, d, labName, sub, func(i int, res scenarios.Result) {
+				mu.Lock()
+				defer mu.Unlock()
+				results[idx[i]], ran[idx[i]] = res, true
+			}, idx)
+			if err != nil {
+				mu.Lock()
+				setupErr = errors.Join(setupErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if setupErr != nil {
+		return NewReport(sub.Name, fileResults, setupErr, time.Since(start))
+	}
+	var done []scenarios.Result
+	for i, res := range results {
+		if ran[i] {
+			done = append(done, res)
+		}
+	}
+	results = done
+	rep := NewReport(sub.Name, append(results, fileResults...), nil, time.Since(start))
+	if err := ctx.Err(); err != nil && len(results) < len(c.scenarios) {
+		// results are only the scenarios; the file checks always ran.
+		rep.Error = "interrupted before every scenario ran"
+		rep.Passed = false
+	}
+	return rep
+}
+
+// gradeShard brings one lab up for the submission, runs the scenarios
+// c.scenarios[i] for i in idx in order, reporting each result, and tears
+// the lab down, whatever happens. The error is a lab that could not be set
+// up.
+func (c *gradeConfig) gradeShard(ctx context.Context, d runtime.Engine, name string, sub scenarios.Submission, report func(i int, res scenarios.Result), idx []int) error {
+	start := time.Now()
+	topo, err := c.up(ctx, d, name, sub.Team)
+	defer func() {
+		if err := provision.Teardown(ctx, d, name); err != nil {
+			c.logger.Warn(fmt.Sprintf("%s: lab %s: tear-down failed: %v (remove it with: lab down --name %s)", sub.Name, name, err, name),
+				"submission", sub.Name, "lab", name, "stage", "down", "error", err)
+		}
+	}()
+	if err != nil {
+		c.logger.Warn(fmt.Sprintf("%s: lab %s could not start: %v", sub.Name, name, err), "submission", sub.Name, "lab", name, "stage", "up", "error", err)
+		return fmt.Errorf("lab %s: %w", name, err)
+	}
+	took := time.Since(start)
+	c.logger.Info(fmt.Sprintf("%s: lab %s up (%s, %s) in %.1fs", sub.Name, name, topo.Domain(), topo.Subnet4, took.Seconds()),
+		"submission", sub.Name, "lab", name, "stage", "up", "elapsed", took)
+	if err := deploy(ctx, d, topo, sub); err != nil {
+		// A loaded engine sometimes drops a copy's connection ("broken
+		// pipe"); staging is idempotent, so it is tried once more.
+		c.logger.Warn(fmt.Sprintf("%s: deploy failed, trying again: %v", sub.Name, err), "submission", sub.Name, "lab", name, "stage", "deploy", "error", err)
+		if ctx.Err() != nil || !d.Alive(ctx) {
+			return fmt.Errorf("deploy: %w", err)
+		}
+		if err := deploy(ctx, d, topo, sub); err != nil {
+			c.logger.Warn(fmt.Sprintf("%s: deploy failed: %v", sub.Name, err), "submission", sub.Name, "lab", name, "stage", "deploy", "error", err)
+			return fmt.Errorf("deploy: %w", err)
+		}
+	}
+	restage := func(ctx context.Context, host string) error { return deployHost(ctx, d, topo, host, sub) }
+	rt := NewLabRuntime(d, topo, c.dnsBin, WithRestage(restage))
+	eng := scenarios.NewEngine(rt, sub.Programs, scenarios.VarsFor(topo, sub.Port, sub.P2PPort), scenarios.WithSandbox(gradeSandbox), scenarios.WithDNSChecker(rt.CheckDNS))
+	for i, j := range idx {
+		sc := c.scenarios[j]
+		if ctx.Err() != nil {
+			break
+		}
+		var capt *scenarioCapture
+		if c.capture {
+			start := c.capturer
+			if start == nil {
+				start = TrafficCapturer(d)
+			}
+			capt = &scenarioCapture{start: start, topo: topo,
+				dir: filepath.Join(c.resultsDir, scenarios.SafeName(sub.Name), scenarios.SafeName(sc.Name), CaptureDir)}
+		}
+		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})
+		res := runOnce(ctx, rt, topo, eng, sc, capt)
+		if res.Status == scenarios.Error && ctx.Err() == nil {
+			// The lab, not the submission, failed: try once more from clean.
+			c.logger.Info(fmt.Sprintf("retry %s %s: %s: %s", sub.Name, sc.Name, res.Failure.Expectation, res.Failure.Got),
+				"submission", sub.Name, "lab", name, "stage", "retry", "scenario", sc.Name)
+			res = runOnce(ctx, rt, topo, eng, sc, capt)
+		}
+		c.logResult(sub.Name, res)
+		c.emit(scenarioDone(sub.Name, res))
+		report(i, res)
+		if res.Status == scenarios.Error && ctx.Err() == nil && !d.Alive(ctx) {
+			// Every other scenario would fail the same way, each after
+			// its deadlines.
+			return fmt.Errorf("engine %s stopped answering", d.Name())
+		}
+	}
+	return nil
+}
+
+// shard splits the scenarios among n labs, balancing their expected
+// length (a Milestone 4 scenario runs several logins, each with the
+// handout's 0.5 s pushes); each lab keeps the scenarios' order.
+func shard(scs []scenarios.Scenario, n int) [][]int {
+	n = max(1, min(n, len(scs)))
+	cost := func(sc scenarios.Scenario) int {
+		w := 1
+		for _, st := range sc.Steps {
+			w += 1 + len(st.Children)
+			if st.Kind == scenarios.StepJoin || st.Kind == scenarios.StepAuth {
+				w += 3
+			}
+			for _, c := range st.Children {
+				if c.Kind == scenarios.StepJoin {
+					w += 3
+				}
+			}
+		}
+		if sc.Milestone == scenarios.M4 {
+			w *= 2
+		}
+		return w
+	}
+	order := make([]int, len(scs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cost(scs[order[a]]) > cost(scs[order[b]]) })
+	load := make([]int, n)
+	out := make([][]int, n)
+	for _, i := range order {
+		k := 0
+		for j := range load {
+			if load[j] < load[k] {
+				k = j
+			}
+		}
+		load[k] += cost(scs[i])
+		out[k] = append(out[k], i)
+	}
+	for _, o := range out {
+		sort.Ints(o)
+	}
+	return out
+}
+
+// gradeSandbox confines every graded lab's chat hosts, so that one
+// submission cannot exhaust the machine or reach beyond its lab.
+var gradeSandbox = lab.DefaultSandbox()
+
+// up creates the submission's lab, sandboxed, on a free subnet; a subnet
+// another network already uses is a conflict, and the next candidate is
+// tried, after a teardown.
+func (c *gradeConfig) up(ctx context.Context, d runtime.Engine, name string, team int) (topology.Topology, error) {
+	next := func(context.Context, int) (topology.Topology, error) {
+		return topology.New(name, team, candidateSubnet(), netip.Prefix{})
+	}
+	topo, err := next(ctx, 0)
+	if err != nil {
+		return topology.Topology{}, err
+	}
+	res, err := provision.Lab(ctx, d, topo, provision.WithoutGate(),
+		provision.WithImages(images.Refs{DNS: c.dnsImage, Host: c.hostImage}),
+		provision.WithLabOptions(lab.WithSandbox(gradeSandbox)), provision.WithUpTimeout(3*time.Minute),
+		provision.WithRetry(provision.Retry{Attempts: 6, Next: next, Teardown: true}))
+	if err != nil {
+		return topology.Topology{}, err
+	}
+	return res.Topology, nil
+}
+
+// candidateSubnet picks a random 10.x.y.0/24 outside the course's
+// 10.20.30.0/24, so parallel graders and the default lab do not collide.
+func candidateSubnet() netip.Prefix {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	x := 100 + int(binary.BigEndian.Uint16(b[:])%150) // 10.100.0.0 - 10.249.255.0
+	y := int(b[1])
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), byte(y), 0}), 24)
+}

@@ -1,0 +1,53 @@
+package grading
+
+import (
+	"sync"
+)
+
+// gradeQueue holds the submissions (by index) still to grade. take blocks
+// until one is there or every submission is finished; a submission given
+// back is taken again by another slot. Its buffer holds every submission,
+// so giving back never blocks.
+type gradeQueue struct {
+	ch        chan int
+	mu        sync.Mutex
+	remaining int
+}
+
+func newGradeQueue(n int) *gradeQueue {
+	q := &gradeQueue{ch: make(chan int, n), remaining: n}
+	for i := range n {
+		q.ch <- i
+	}
+	if n == 0 {
+		close(q.ch)
+	}
+	return q
+}
+
+func (q *gradeQueue) take() (int, bool) { i, ok := <-q.ch; return i, ok }
+
+func (q *gradeQueue) giveBack(i int) { q.ch <- i }
+
+// finish marks one submission graded; the last one ends every take.
+func (q *gradeQueue) finish() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.remaining--; q.remaining == 0 {
+		close(q.ch)
+	}
+}
+
+// left is what no slot graded, once every slot has returned.
+func (q *gradeQueue) left() []int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.remaining == 0 {
+		return nil
+	}
+	var out []int
+	for len(q.ch) > 0 {
+		out = append(out, <-q.ch)
+	}
+	return out
+}

@@ -1,0 +1,427 @@
+package grading
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+)
+
+// Report is one submission's grade: every check's result, the score, and
+// whether all required checks passed.
+type Report struct {
+	Submission string `json:"submission"`
+	Score      int    `json:"score"`
+	MaxScore   int    `json:"max_score"`
+	Passed     bool   `json:"passed"`
+	// Incomplete is true when a check could not be run (the lab broke, or
+	// Docker refused): such a check costs no points, is left out of
+	// MaxScore, and the submission should be graded again.
+	Incomplete bool `json:"incomplete,omitempty"`
+	// AwaitingTA is the points of checks that need a TA (NeedsTA): in
+	// neither Score nor MaxScore until a TA grades them.
+	AwaitingTA int           `json:"awaiting_ta,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+	// Engine is the Docker engine that graded the submission, when it was
+	// graded on one of several (lab grade --engine).
+	Engine  string             `json:"engine,omitempty"`
+	Results []scenarios.Result `json:"results"`
+}
+
+// errorText says why the report has no results: a refused submission, or
+// a lab that could not be set up.
+func (r Report) errorText() string {
+	if strings.HasPrefix(r.Error, "submission refused: ") {
+		return r.Error
+	}
+	return "lab setup failed: " + r.Error
+}
+
+// RefusedReport is the report of a submission that was refused before
+// grading (a link, too many or too large files): it fails, and it is the
+// submission's doing, not the grader's, so it is not incomplete.
+func RefusedReport(submission string, err error) Report {
+	return Report{Submission: submission, Error: "submission refused: " + err.Error()}
+}
+
+// NewReport totals results. setupErr, if not nil, is a failure to bring the
+// submission's lab up; the report then fails.
+func NewReport(submission string, results []scenarios.Result, setupErr error, d time.Duration) Report {
+	r := Report{Submission: submission, Results: results, Passed: setupErr == nil, Duration: d}
+	if setupErr != nil {
+		r.Error = setupErr.Error()
+		r.Incomplete = true
+	}
+	for _, res := range results {
+		r.Score += res.Points
+		if res.Status == scenarios.NeedsTA {
+			// Neither passed nor failed: a TA decides.
+			r.AwaitingTA += res.MaxPoints
+			continue
+		}
+		if res.Status == scenarios.Error {
+			// Not the student's failure: it counts neither way.
+			r.Incomplete = true
+			if res.Required {
+				r.Passed = false
+			}
+			continue
+		}
+		r.MaxScore += res.MaxPoints
+		if res.Required && res.Status != scenarios.Passed {
+			r.Passed = false
+		}
+	}
+	return r
+}
+
+// ProgressLine is the one line printed as each scenario finishes.
+func ProgressLine(submission string, res scenarios.Result) string {
+	status := "PASS"
+	switch {
+	case res.Status == scenarios.Error:
+		status = "ERROR"
+	case res.Status == scenarios.NeedsTA:
+		status = "TA"
+	case res.Status != scenarios.Passed && !res.Required:
+		status = "warn"
+	case res.Status != scenarios.Passed:
+		status = "FAIL"
+	}
+	line := fmt.Sprintf("%-5s %s %-24s %d/%d  %.1fs", status, submission, res.Scenario, res.Points, res.MaxPoints, res.Duration.Seconds())
+	if res.Failure != nil {
+		line += "  " + res.Failure.Expectation
+	}
+	return line
+}
+
+func statusWord(res scenarios.Result) string {
+	switch {
+	case res.Status == scenarios.Passed:
+		return "passed"
+	case res.Status == scenarios.Error:
+		return "ERROR"
+	case res.Status == scenarios.NeedsTA:
+		return "NEEDS A TA"
+	case !res.Required:
+		return "failed (not graded)"
+	}
+	return "FAILED"
+}
+
+// WriteTable prints the final table of checks with points, then every
+// failure with its evidence.
+func (r Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "Submission %s\n", r.Submission)
+	if r.Error != "" {
+		fmt.Fprintf(w, "  %s\n", r.errorText())
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, statusWord(res))
+	}
+	verdict := map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed]
+	if r.Incomplete {
+		verdict = "incomplete: a check could not be run (no points taken for it); grade again"
+	}
+	if r.AwaitingTA > 0 {
+		verdict += fmt.Sprintf("; %d more points await a TA", r.AwaitingTA)
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t%s\n", r.Score, r.MaxScore, verdict)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, res := range r.Results {
+		if res.Failure != nil {
+			fmt.Fprintln(w)
+			writeFailure(w, res)
+		}
+		if res.Status == scenarios.NeedsTA {
+			fmt.Fprintln(w)
+			fmt.Fprint(w, reviewText(res))
+		}
+		if len(res.Notes) > 0 && res.Failure == nil {
+			fmt.Fprintln(w)
+			fmt.Fprintf(w, "NOTE %s\n", res.Scenario)
+			writeNotes(w, res)
+		}
+	}
+	return nil
+}
+
+// reviewText says what a TA is to grade and where the review sheet is.
+func reviewText(res scenarios.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "NEEDS A TA %s (%d points)\n", res.Scenario, res.MaxPoints)
+	fmt.Fprintf(&b, "  requirement: %s\n", res.Requirement)
+	if res.Review != "" {
+		fmt.Fprintf(&b, "  review sheet: %s\n", res.Review)
+	}
+	writeNotes(&b, res)
+	return b.String()
+}
+
+func writeNotes(w io.Writer, res scenarios.Result) {
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "  note:        %s\n", n)
+	}
+}
+
+func writeFailure(w io.Writer, res scenarios.Result) {
+	f := res.Failure
+	where := f.File
+	if f.Line > 0 {
+		where = fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	fmt.Fprintf(w, "%s %s (%s, step %s)\n", strings.ToUpper(string(res.Status)), res.Scenario, where, f.Step)
+	fmt.Fprintf(w, "  requirement: %s\n", res.Requirement)
+	fmt.Fprintf(w, "  expected:    %s\n", f.Expectation)
+	fmt.Fprintf(w, "  got:         %s\n", f.Got)
+	for _, ev := range f.Evidence {
+		fmt.Fprintf(w, "  last lines of %s on %s:\n", ev.Proc, ev.Host)
+		if len(ev.Lines) == 0 {
+			fmt.Fprintln(w, "    | (nothing)")
+		}
+		for _, l := range ev.Lines {
+			fmt.Fprintf(w, "    | %s\n", l)
+		}
+	}
+	writeNotes(w, res)
+}
+
+func failureText(res scenarios.Result) string {
+	if res.Failure == nil {
+		return fmt.Sprintf("%s %s\n  requirement: %s\n", strings.ToUpper(string(res.Status)), res.Scenario, res.Requirement)
+	}
+	var b strings.Builder
+	writeFailure(&b, res)
+	return b.String()
+}
+
+// WriteJSON writes the reports as indented JSON.
+func WriteJSON(w io.Writer, reports []Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reports)
+}
+
+func roundSeconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr,omitempty"`
+	Time     float64      `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr,omitempty"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      float64       `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// junitSkipped marks a case that was not decided: a check that needs a TA.
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// WriteJUnit writes the reports as JUnit XML, one test suite per
+// submission, as GitLab and GitHub test reports read it.
+func WriteJUnit(w io.Writer, reports []Report) error {
+	var out junitSuites
+	for _, r := range reports {
+		s := junitSuite{Name: r.Submission, Time: roundSeconds(r.Duration)}
+		if r.Error != "" {
+			s.Errors++
+			s.Cases = append(s.Cases, junitCase{Name: "lab-setup", Classname: r.Submission,
+				Error: &junitProblem{Message: r.Error, Type: "setup", Text: r.Error}})
+		}
+		for _, res := range r.Results {
+			c := junitCase{Name: res.Scenario, Classname: r.Submission + "." + string(res.Milestone), Time: roundSeconds(res.Duration)}
+			switch {
+			case res.Status == scenarios.NeedsTA:
+				// Neither passed nor failed: a TA decides.
+				c.Skipped = &junitSkipped{Message: fmt.Sprintf("needs a TA: %d points graded by hand", res.MaxPoints)}
+				c.SystemOut = reviewText(res)
+				s.Skipped++
+			case res.Status == scenarios.Error:
+				c.Error = &junitProblem{Message: res.Failure.Expectation + ": " + res.Failure.Got, Type: "lab", Text: failureText(res)}
+				s.Errors++
+			case res.Status != scenarios.Passed && res.Required:
+				c.Failure = &junitProblem{Message: res.Failure.Expectation + ": " + res.Failure.Got, Type: "failed", Text: failureText(res)}
+				s.Failures++
+			case res.Status != scenarios.Passed:
+				// Optional checks are reported but never fail the build.
+				c.SystemOut = "not graded:\n" + failureText(res)
+			}
+			s.Cases = append(s.Cases, c)
+		}
+		s.Tests = len(s.Cases)
+		out.Tests += s.Tests
+		out.Failures += s.Failures
+		out.Errors += s.Errors
+		out.Skipped += s.Skipped
+		out.Time += s.Time
+		out.Suites = append(out.Suites, s)
+	}
+	out.Time = float64(int64(out.Time*1000+0.5)) / 1000
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteSummaryCSV writes one row per submission: the summary of a batch.
+func WriteSummaryCSV(w io.Writer, reports []Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"submission", "score", "max_score", "passed", "failed_checks", "error", "seconds"})
+	for _, r := range reports {
+		var failed []string
+		for _, res := range r.Results {
+			if res.Status != scenarios.Passed && res.Status != scenarios.NeedsTA && res.Required {
+				failed = append(failed, res.Scenario)
+			}
+		}
+		_ = cw.Write([]string{r.Submission, fmt.Sprint(r.Score), fmt.Sprint(r.MaxScore), fmt.Sprint(r.Passed),
+			strings.Join(failed, " "), r.Error, fmt.Sprintf("%.1f", r.Duration.Seconds())})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTranscripts saves every process's output as
+// dir/<submission>/<scenario>/<host>.log (processes on the same host share
+// the file, each under its "### name on host: command" header) and the
+// report as dir/<submission>/report.txt and report.json. Each file is
+// written atomically (WriteFile): a reader never sees half a report.
+func WriteTranscripts(dir string, r Report) error {
+	base := filepath.Join(dir, scenarios.SafeName(r.Submission))
+	for _, res := range r.Results {
+		sdir := filepath.Join(base, scenarios.SafeName(res.Scenario))
+		if err := clearScenarioDir(sdir, res.Captures != ""); err != nil {
+			return fmt.Errorf("write transcripts: %w", err)
+		}
+		if len(res.Transcripts) == 0 {
+			continue
+		}
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			return fmt.Errorf("write transcripts: %w", err)
+		}
+		byHost := map[string]*strings.Builder{}
+		var hosts []string
+		for _, t := range res.Transcripts {
+			b, ok := byHost[t.Host]
+			if !ok {
+				b = &strings.Builder{}
+				byHost[t.Host] = b
+				hosts = append(hosts, t.Host)
+			}
+			b.WriteString(t.Text)
+			if !strings.HasSuffix(t.Text, "\n") {
+				b.WriteString("\n")
+			}
+		}
+		for _, h := range hosts {
+			if err := writeBytes(filepath.Join(sdir, scenarios.SafeName(h)+".log"), []byte(byHost[h].String())); err != nil {
+				return fmt.Errorf("write transcripts: %w", err)
+			}
+		}
+	}
+	var table strings.Builder
+	_ = r.WriteTable(&table)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := writeBytes(filepath.Join(base, "report.txt"), []byte(table.String())); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	err := WriteFile(filepath.Join(base, "report.json"), 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	})
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// WriteSummaries writes summary.csv and summary.json for a batch of
+// reports into dir, each atomically (WriteFile).
+func WriteSummaries(dir string, reports []Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer, []Report) error
+	}{{"summary.csv", WriteSummaryCSV}, {"summary.json", WriteJSON}} {
+		err := WriteFile(filepath.Join(dir, f.name), 0o644, func(w io.Writer) error { return f.write(w, reports) })
+		if err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	}
+	return nil
+}
+
+// clearScenarioDir removes what an earlier run left in a scenario's
+// folder; with keepCaptures the captures this run saved there stay.
+func clearScenarioDir(dir string, keepCaptures bool) error {
+	if !keepCaptures {
+		return os.RemoveAll(dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == CaptureDir {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
