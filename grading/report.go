@@ -86,38 +86,58 @@ func NewReport(submission string, results []scenarios.Result, setupErr error, d 
 	return r
 }
 
+// Outcome is how a finished check ended, as every report names it: the
+// five cases that each output (progress lines, the table, the Markdown
+// summary) gives a word of its own.
+type Outcome int
+
+const (
+	OutcomePassed         Outcome = iota
+	OutcomeFailed                 // a required check failed
+	OutcomeOptionalFailed         // a check that carries no points failed
+	OutcomeError                  // the lab failed, not the program: not graded
+	OutcomeNeedsTA                // a TA decides
+)
+
+// OutcomeOf classifies a check's status; a failure of a check that is not
+// required is an optional failure.
+func OutcomeOf(status scenarios.Status, required bool) Outcome {
+	switch {
+	case status == scenarios.Passed:
+		return OutcomePassed
+	case status == scenarios.Error:
+		return OutcomeError
+	case status == scenarios.NeedsTA:
+		return OutcomeNeedsTA
+	case !required:
+		return OutcomeOptionalFailed
+	}
+	return OutcomeFailed
+}
+
+// The words of each output for the outcomes.
+var (
+	// ProgressWords are the plain progress lines' words (ProgressLine,
+	// lab grade's board): at most five letters, for a column.
+	ProgressWords = [...]string{OutcomePassed: "PASS", OutcomeFailed: "FAIL", OutcomeOptionalFailed: "warn", OutcomeError: "ERROR", OutcomeNeedsTA: "TA"}
+	tableWords    = [...]string{OutcomePassed: "passed", OutcomeFailed: "FAILED", OutcomeOptionalFailed: "failed (not graded)", OutcomeError: "ERROR", OutcomeNeedsTA: "NEEDS A TA"}
+	markdownWords = [...]string{
+		OutcomePassed:         "✅ passed",
+		OutcomeFailed:         "❌ **failed**",
+		OutcomeOptionalFailed: "➖ failed (optional, not graded)",
+		OutcomeError:          "⚠️ not run (the lab failed, not the program; grade again)",
+		OutcomeNeedsTA:        "👀 needs a TA",
+	}
+)
+
 // ProgressLine is the one line printed as each scenario finishes.
 func ProgressLine(submission string, res scenarios.Result) string {
-	status := "PASS"
-	switch {
-	case res.Status == scenarios.Error:
-		status = "ERROR"
-	case res.Status == scenarios.NeedsTA:
-		status = "TA"
-	case res.Status != scenarios.Passed && !res.Required:
-		status = "warn"
-	case res.Status != scenarios.Passed:
-		status = "FAIL"
-	}
+	status := ProgressWords[OutcomeOf(res.Status, res.Required)]
 	line := fmt.Sprintf("%-5s %s %-24s %d/%d  %.1fs", status, submission, res.Scenario, res.Points, res.MaxPoints, res.Duration.Seconds())
 	if res.Failure != nil {
 		line += "  " + res.Failure.Expectation
 	}
 	return line
-}
-
-func statusWord(res scenarios.Result) string {
-	switch {
-	case res.Status == scenarios.Passed:
-		return "passed"
-	case res.Status == scenarios.Error:
-		return "ERROR"
-	case res.Status == scenarios.NeedsTA:
-		return "NEEDS A TA"
-	case !res.Required:
-		return "failed (not graded)"
-	}
-	return "FAILED"
 }
 
 // WriteTable prints the final table of checks with points, then every
@@ -130,7 +150,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, statusWord(res))
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, tableWords[OutcomeOf(res.Status, res.Required)])
 	}
 	verdict := map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed]
 	if r.Incomplete {

@@ -62,7 +62,7 @@ func (r Report) writeMarkdown(w io.Writer, vis Visibilities, studentView bool) e
 		if res.Status == scenarios.NeedsTA {
 			points = fmt.Sprintf("?/%d", res.MaxPoints)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", shownNumbers[i], mdEscape(res.Scenario), points, markdownStatus(res))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", shownNumbers[i], mdEscape(res.Scenario), points, markdownWords[OutcomeOf(res.Status, res.Required)])
 	}
 	fmt.Fprintf(&b, "| | **Total** | **%d/%d** | |\n", t.Score, t.MaxScore)
 	for _, v := range []scenarios.Visibility{scenarios.AfterDueDate, scenarios.AfterPublished, scenarios.Hidden} {
@@ -105,20 +105,6 @@ func markdownVerdict(r Report) string {
 		v += fmt.Sprintf("; %d more points await a TA", r.AwaitingTA)
 	}
 	return v
-}
-
-func markdownStatus(res scenarios.Result) string {
-	switch {
-	case res.Status == scenarios.Passed:
-		return "✅ passed"
-	case res.Status == scenarios.Error:
-		return "⚠️ not run (the lab failed, not the program; grade again)"
-	case res.Status == scenarios.NeedsTA:
-		return "👀 needs a TA"
-	case !res.Required:
-		return "➖ failed (optional, not graded)"
-	}
-	return "❌ **failed**"
 }
 
 // firstFailure is the index of the failure to show: the first failed

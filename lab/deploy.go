@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ntnu-ttm4200/lab3/folder"
 	"io"
 	"os"
 	"path"
@@ -39,7 +40,7 @@ const (
 
 // maxDeployFile bounds each of our reference binaries, which make build
 // puts in binDir: what one copy into a host may move. A student's files
-// (--files) have ReadFolder's limits.
+// (--files) have folder.Read's limits.
 const maxDeployFile = runtime.MaxCopy
 
 // PlanDeploy decides what deploy copies where. With filesDir empty it takes
@@ -47,7 +48,7 @@ const maxDeployFile = runtime.MaxCopy
 // clients) from binDir (see PlanReference). Otherwise filesDir names one
 // file, or a folder whose every regular, non-hidden file at the top is
 // taken; they go to the webserver and all clients, keeping their
-// executable bit. A folder is read as ReadFolder reads it, and a single
+// executable bit. A folder is read as folder.Read reads it, and a single
 // file with the same limits, so a link, a special file or too much data is
 // refused and nothing is deployed. role ("all", "server" or "client")
 // narrows the hosts.
@@ -60,7 +61,7 @@ func PlanDeploy(topo topology.Topology, binDir, filesDir, role string) ([]FileCo
 		return nil, err
 	}
 	var plan []FileCopy
-	files, err := readDeployFiles(filesDir)
+	files, err := folder.ReadPath(filesDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDeploy, err)
 	}
@@ -145,27 +146,6 @@ func deployHosts(topo topology.Topology, role string) (servers, clients []topolo
 		clients = topo.Clients()
 	}
 	return servers, clients, nil
-}
-
-// readDeployFiles reads what --files names: one file, or every file at
-// the top of a folder as ReadFolder reads it. A single file has the limits
-// of a file in a folder, and a link is refused as there.
-func readDeployFiles(p string) ([]FolderFile, error) {
-	info, err := os.Lstat(p)
-	if err != nil {
-		return nil, err
-	}
-	if info.IsDir() {
-		return ReadFolder(p)
-	}
-	if err := checkFolderEntry(info); err != nil {
-		return nil, err
-	}
-	f, err := readFolderFile(filepath.Dir(p), info, maxFileSize(info.Name()))
-	if err != nil {
-		return nil, err
-	}
-	return []FolderFile{f}, nil
 }
 
 func readDeployFile(src string) ([]byte, error) {

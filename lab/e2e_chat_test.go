@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/runtime"
@@ -73,27 +74,27 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverOut := watch(server.Output())
+	serverOut := outputtest.Watch(server.Output())
 	waitListening(t, ctx, hosts, web, 5000)
 
-	join := func(host, user string) (runtime.Process, *watcher) {
+	join := func(host, user string) (runtime.Process, *outputtest.Output) {
 		p, err := hosts.Spawn(ctx, host, []string{"/root/chat-client", "--server", "team30.com:5000"}, runtime.SpawnOptions{Workdir: "/root"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := watch(p.Output())
-		w.waitFor(t, ctx, "Type your username")
+		w := outputtest.Watch(p.Output())
+		w.WaitFor(t, ctx, "Type your username")
 		fmt.Fprintln(p.Stdin(), user)
-		w.waitFor(t, ctx, "Your username ("+user+") is valid")
+		w.WaitFor(t, ctx, "Your username ("+user+") is valid")
 		return p, w
 	}
 	alice, aliceOut := join("client1", "alice")
 	bob, bobOut := join("client2", "bob")
-	aliceOut.waitFor(t, ctx, "bob (IP: 10.99.19.12): connected")
+	aliceOut.WaitFor(t, ctx, "bob (IP: 10.99.19.12): connected")
 
 	fmt.Fprintln(alice.Stdin(), "hello bob")
-	bobOut.waitFor(t, ctx, "alice (IP: 10.99.19.11) says: hello bob")
-	serverOut.waitFor(t, ctx, `msg="client connected" name=bob`)
+	bobOut.WaitFor(t, ctx, "alice (IP: 10.99.19.11) says: hello bob")
+	serverOut.WaitFor(t, ctx, `msg="client connected" name=bob`)
 
 	st, err := lab.Status(ctx, d, topo.Name)
 	if err != nil {
@@ -113,7 +114,7 @@ func TestE2EDeployAndChatAcrossHosts(t *testing.T) {
 	if _, err := bob.Wait(); err != nil {
 		t.Error(err)
 	}
-	aliceOut.waitFor(t, ctx, "bob (IP: 10.99.19.12): is offline")
+	aliceOut.WaitFor(t, ctx, "bob (IP: 10.99.19.12): is offline")
 	for _, p := range []runtime.Process{alice, server} {
 		if err := p.Signal(ctx, 15); err != nil {
 			t.Error(err)

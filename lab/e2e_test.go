@@ -390,50 +390,5 @@ func TestE2EStudentZoneDir(t *testing.T) {
 	}
 }
 
-// watcher collects a stream so tests can wait for text to appear in it.
-type watcher struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func watch(r io.Reader) *watcher {
-	w := &watcher{changed: make(chan struct{}, 1)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			w.mu.Lock()
-			w.buf.Write(b[:n])
-			w.mu.Unlock()
-			select {
-			case w.changed <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return w
-}
-
-func (w *watcher) waitFor(t testing.TB, ctx context.Context, s string) {
-	t.Helper()
-	for {
-		w.mu.Lock()
-		got := w.buf.String()
-		w.mu.Unlock()
-		if strings.Contains(got, s) {
-			return
-		}
-		select {
-		case <-w.changed:
-		case <-ctx.Done():
-			t.Fatalf("never saw %q; output so far:\n%s", s, got)
-		}
-	}
-}
-
 // textLogger is a progress logger printing lines on w, as lab up does.
 func textLogger(w io.Writer) *slog.Logger { return progress.New(w, false) }

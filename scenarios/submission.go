@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/folder"
 )
 
 // ManifestFile is the optional file in a submission that says how to run it.
@@ -47,7 +47,7 @@ type Submission struct {
 	// Bins are copied once to BinDir on every host.
 	Bins map[string]File
 	// Data are the files the grader reads but the programs do not need
-	// (lab.IsDataFile: captures, notebooks, the PDF report, and
+	// (folder.IsData: captures, notebooks, the PDF report, and
 	// answers.yaml): never copied into the lab's hosts.
 	Data map[string]File
 	// Team is the team number the programs resolve (team<N>.com).
@@ -89,7 +89,7 @@ var handoutFiles = map[Milestone][2]string{
 
 // LoadSubmission reads a student's folder: every regular, non-hidden file
 // at its top level, and lab3.yaml if present. The folder is read as
-// lab.ReadFolder reads it: a symbolic link, a special file or too much data
+// folder.Read reads it: a symbolic link, a special file or too much data
 // is refused, and nothing is graded. Without a manifest it runs
 // the handout's file names with python3, and for Milestone 4 the one
 // *server*.py / *client*.py pair not used by Milestones 1 and 2.
@@ -98,8 +98,8 @@ func LoadSubmission(dir string) (Submission, error) {
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v", ErrSubmission, dir, err)
 	}
-	files, err := lab.ReadFolder(abs)
-	var refused *lab.FolderError
+	files, err := folder.Read(abs)
+	var refused *folder.Error
 	if errors.As(err, &refused) {
 		if refused.Name != "" {
 			// Name the folder too: lab grade checks a whole class's
@@ -114,7 +114,7 @@ func LoadSubmission(dir string) (Submission, error) {
 	sub := Submission{Name: filepath.Base(abs), Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
 	sub.Data = map[string]File{}
 	for _, f := range files {
-		if lab.IsDataFile(f.Name) || f.Name == AnswersFile {
+		if folder.IsData(f.Name) || f.Name == AnswersFile {
 			sub.Data[f.Name] = File{Mode: f.Mode | 0o400, Data: f.Data}
 			continue
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/student"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -66,15 +65,11 @@ first with lab capture stop.`,
 				return err
 			}
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			running, down, err := captureState(ctx, d, topo)
 			if err != nil {
 				return err
@@ -124,15 +119,11 @@ running.`,
 				dir = defaultCaptureDir(a.name)
 			}
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			running, err := runningCaptures(ctx, d, topo)
 			if err != nil {
 				return err

@@ -5,17 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
@@ -181,43 +180,43 @@ func chatM2(t *testing.T, ctx context.Context, eng runtime.Engine, topo topology
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverOut := newOutputWatcher(server.Output())
-	serverOut.await(t, ctx, `msg="server started"`)
-	join := func(host string) (runtime.Process, *outputWatcher) {
+	serverOut := outputtest.Watch(server.Output())
+	serverOut.WaitFor(t, ctx, `msg="server started"`)
+	join := func(host string) (runtime.Process, *outputtest.Output) {
 		p, err := d.Spawn(ctx, host, []string{"/root/chat-client", "--mode", "p2p", "--server", topo.Domain() + ":5000"}, runtime.SpawnOptions{Workdir: "/root"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := newOutputWatcher(p.Output())
-		w.await(t, ctx, "Type your username")
+		w := outputtest.Watch(p.Output())
+		w.WaitFor(t, ctx, "Type your username")
 		fmt.Fprintln(p.Stdin(), host)
-		w.await(t, ctx, "Your username ("+host+") is valid")
+		w.WaitFor(t, ctx, "Your username ("+host+") is valid")
 		return p, w
 	}
 	second, secondOut := join("client2")
 	first, firstOut := join("client1")
 	who := fmt.Sprintf("client1 (IP: %s)", c1.IPv4)
-	secondOut.await(t, ctx, who+" connected")
+	secondOut.WaitFor(t, ctx, who+" connected")
 	// The direct message needs client2 in client1's peer list.
 	fmt.Fprintln(first.Stdin(), ":l")
-	firstOut.await(t, ctx, "'client2'")
+	firstOut.WaitFor(t, ctx, "'client2'")
 	fmt.Fprintln(first.Stdin(), "hello client2")
-	secondOut.await(t, ctx, who+" said: hello client2")
+	secondOut.WaitFor(t, ctx, who+" said: hello client2")
 	fmt.Fprintln(first.Stdin(), "@client2: hi")
-	secondOut.await(t, ctx, "[P2P] "+who+" says: hi")
+	secondOut.WaitFor(t, ctx, "[P2P] "+who+" says: hi")
 
 	for _, p := range []struct {
 		proc runtime.Process
-		out  *outputWatcher
+		out  *outputtest.Output
 	}{{first, firstOut}, {second, secondOut}} {
 		if err := p.proc.Stdin().Close(); err != nil {
 			t.Fatal(err)
 		}
 		if code, err := p.proc.Wait(); code != 0 || err != nil {
-			t.Errorf("chat-client: exit %d, %v\n%s", code, err, p.out.text())
+			t.Errorf("chat-client: exit %d, %v\n%s", code, err, p.out.String())
 		}
 	}
-	serverOut.await(t, ctx, `msg="client disconnected" name=client2`)
+	serverOut.WaitFor(t, ctx, `msg="client disconnected" name=client2`)
 	if err := server.Signal(ctx, syscall.SIGTERM); err != nil {
 		t.Error(err)
 	}
@@ -264,56 +263,4 @@ func buildChatPrograms(t *testing.T) string {
 		t.Fatalf("build the chat programs: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// outputWatcher collects a process's output and wakes waiters as it grows.
-type outputWatcher struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-	eof     chan struct{} // closed when the process's output ends
-}
-
-func newOutputWatcher(r io.Reader) *outputWatcher {
-	w := &outputWatcher{changed: make(chan struct{}, 1), eof: make(chan struct{})}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			w.mu.Lock()
-			w.buf.Write(b[:n])
-			w.mu.Unlock()
-			select {
-			case w.changed <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				close(w.eof)
-				return
-			}
-		}
-	}()
-	return w
-}
-
-func (w *outputWatcher) text() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// await returns once the output holds s, failing the test when ctx ends.
-func (w *outputWatcher) await(t *testing.T, ctx context.Context, s string) {
-	t.Helper()
-	for !strings.Contains(w.text(), s) {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no %q in the output:\n%s", s, w.text())
-		case <-w.changed:
-		case <-w.eof:
-			if !strings.Contains(w.text(), s) {
-				t.Fatalf("the process ended without printing %q:\n%s", s, w.text())
-			}
-		}
-	}
 }

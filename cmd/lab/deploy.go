@@ -41,15 +41,11 @@ lab cp.`,
 				return usagef("--role %q: want all, server or client", role)
 			}
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			var plan []lab.FileCopy
 			if filesDir != "" {
 				plan, err = lab.PlanDeploy(topo, "", filesDir, role)

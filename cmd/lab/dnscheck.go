@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
-	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/provision"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -44,15 +43,11 @@ missing DNS server or client is named in one line and exits 3.`,
 				opts = append(opts, dnscheck.WithClients(clients...))
 			}
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			rep, err := runDNSCheck(ctx, d, topo, opts...)
 			var down *runtime.DownError
 			if errors.As(err, &down) {

@@ -141,7 +141,7 @@ func (b *gradeBoard) event(e grading.Event) {
 			}
 		}
 		if !b.live {
-			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", checkWord(e), b.nameWidth, e.Submission, e.Scenario, e.Points, e.Max, seconds(e.Took))
+			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", grading.ProgressWords[grading.OutcomeOf(e.Status, e.Required)], b.nameWidth, e.Submission, e.Scenario, e.Points, e.Max, seconds(e.Took))
 		}
 	case grading.SubmissionRetried:
 		if i := slices.IndexFunc(b.running, func(s *subProgress) bool { return s.name == e.Submission }); i >= 0 {
@@ -260,22 +260,6 @@ func fit(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// checkWord is a finished check's word in the plain lines, as in a single
-// submission's progress (grading.ProgressLine).
-func checkWord(e grading.ScenarioDone) string {
-	switch {
-	case e.Status == scenarios.Passed:
-		return "PASS"
-	case e.Status == scenarios.Error:
-		return "ERROR"
-	case e.Status == scenarios.NeedsTA:
-		return "TA"
-	case !e.Required:
-		return "warn"
-	}
-	return "FAIL"
 }
 
 // seconds is a check's duration, as ProgressLine prints it.

@@ -212,6 +212,21 @@ func connectDocker(ctx context.Context) (runtime.Engine, error) {
 	return d, nil
 }
 
+// loadLab connects to the engine and loads the lab's topology from its
+// containers' labels; the caller closes the engine.
+func (a *app) loadLab(ctx context.Context) (runtime.Engine, topology.Topology, error) {
+	d, err := a.connect(ctx)
+	if err != nil {
+		return nil, topology.Topology{}, err
+	}
+	topo, err := lab.Load(ctx, d, a.name)
+	if err != nil {
+		d.Close()
+		return nil, topology.Topology{}, err
+	}
+	return d, topo, nil
+}
+
 // hostUp checks that host of the lab runs, with a helpful error when the
 // lab or the host is not there, and returns the lab's hosts.
 func (a *app) hostUp(ctx context.Context, d runtime.Engine, host string) (runtime.Hosts, error) {

@@ -46,15 +46,11 @@ Grading labs (lab grade) never run sshd.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			path, err := enableSSH(ctx, d, topo)
 			if err != nil {
 				return err

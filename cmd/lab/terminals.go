@@ -58,15 +58,11 @@ It uses this machine's tmux (sudo apt-get install -y tmux).`,
 				return fmt.Errorf("find the lab program: %w", err)
 			}
 			ctx := cmd.Context()
-			d, err := a.connect(ctx)
+			d, topo, err := a.loadLab(ctx)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			topo, err := lab.Load(ctx, d, a.name)
-			if err != nil {
-				return err
-			}
 			run := tmuxRunner(tmux)
 			session := tmuxSession(a.name)
 			if _, err := run(ctx, "has-session", "-t", "="+session); err != nil {

@@ -5,16 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/runtime"
@@ -117,13 +116,13 @@ func TestE2EFilesProcessesAndNetworkFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := watch(p.Output())
-		w.waitFor(t, ctx, "in /tmp as hi")
+		w := outputtest.Watch(p.Output())
+		w.WaitFor(t, ctx, "in /tmp as hi")
 		if p.PID() <= 1 {
 			t.Errorf("PID = %d", p.PID())
 		}
 		fmt.Fprintln(p.Stdin(), "line one")
-		w.waitFor(t, ctx, "got line one")
+		w.WaitFor(t, ctx, "got line one")
 		if err := p.Stdin().Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +130,7 @@ func TestE2EFilesProcessesAndNetworkFaults(t *testing.T) {
 		if err != nil || code != 4 {
 			t.Errorf("Wait = %d, %v; want 4", code, err)
 		}
-		w.waitFor(t, ctx, "bye")
+		w.WaitFor(t, ctx, "bye")
 
 		q, err := hosts.Spawn(ctx, web, []string{"sleep", "600"}, runtime.SpawnOptions{})
 		if err != nil {
@@ -220,50 +219,5 @@ func eventually[T any](get func() T, ok func(T) bool) T {
 			return v
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// watcher collects a stream so tests can wait for text to appear in it.
-type watcher struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func watch(r io.Reader) *watcher {
-	w := &watcher{changed: make(chan struct{}, 1)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			w.mu.Lock()
-			w.buf.Write(b[:n])
-			w.mu.Unlock()
-			select {
-			case w.changed <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return w
-}
-
-func (w *watcher) waitFor(t testing.TB, ctx context.Context, s string) {
-	t.Helper()
-	for {
-		w.mu.Lock()
-		got := w.buf.String()
-		w.mu.Unlock()
-		if strings.Contains(got, s) {
-			return
-		}
-		select {
-		case <-w.changed:
-		case <-ctx.Done():
-			t.Fatalf("never saw %q; output so far:\n%s", s, got)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package lab
+package folder
 
 import (
 	"errors"
@@ -49,7 +49,7 @@ func symlink(t *testing.T, target, link string) {
 	}
 }
 
-// hostileFolders are submission folders that ReadFolder, and so deploy and
+// hostileFolders are submission folders that Read, and so deploy and
 // grading, must refuse with one line naming the problem.
 var hostileFolders = []struct {
 	name    string
@@ -141,16 +141,16 @@ var hostileFolders = []struct {
 				}
 			}
 		},
-		wantErr: fmt.Sprintf("holds more than %d files: give the folder with just the lab's programs", MaxFolderFiles),
+		wantErr: fmt.Sprintf("holds more than %d files: give the folder with just the lab's programs", MaxFiles),
 	},
 	{
 		name: "thousands of hidden files",
 		make: func(t *testing.T, dir string) {
-			for i := range 2 * maxFolderEntries {
+			for i := range 2 * maxEntries {
 				writeFile(t, dir, fmt.Sprintf(".f%05d", i), marker, 0o644)
 			}
 		},
-		wantErr: fmt.Sprintf("holds more than %d entries", maxFolderEntries),
+		wantErr: fmt.Sprintf("holds more than %d entries", maxEntries),
 	},
 	{
 		name: "40 sparse 16 MB files",
@@ -166,7 +166,7 @@ var hostileFolders = []struct {
 		make: func(t *testing.T, dir string) {
 			writeFile(t, dir, "chatroom_server.py", marker, 0o644)
 			for i := range 5 {
-				sparse(t, dir, fmt.Sprintf("data%d.bin", i), MaxFolderFileSize)
+				sparse(t, dir, fmt.Sprintf("data%d.bin", i), MaxFileSize)
 			}
 		},
 		wantErr: "come to 10.0 MiB: at most 8 MiB in all",
@@ -197,11 +197,11 @@ func TestReadFolderRefusesAHostileFolder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.make(t, dir)
-			files, err := ReadFolder(dir)
+			files, err := Read(dir)
 			checkRefusal(t, err, tc.wantErr, "")
-			var fe *FolderError
+			var fe *Error
 			if !errors.As(err, &fe) {
-				t.Errorf("err is a %T, want a *FolderError", err)
+				t.Errorf("err is a %T, want a *Error", err)
 			}
 			if files != nil {
 				t.Errorf("read %d files of a refused folder", len(files))
@@ -222,21 +222,21 @@ func TestReadFolder(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "__pycache__"), "x.pyc", marker, 0o644)
 
-	got, err := ReadFolder(dir)
+	got, err := Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []FolderFile{
+	want := []File{
 		{Name: "chatroom_server.py", Mode: 0o644, Data: []byte("print(1)\n")},
 		{Name: "empty.txt", Mode: 0o600, Data: []byte{}},
 		{Name: "run.sh", Mode: 0o755, Data: []byte("#!/bin/sh\n")},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ReadFolder:\n got %s\nwant %s", describe(got), describe(want))
+		t.Errorf("Read:\n got %s\nwant %s", describe(got), describe(want))
 	}
 }
 
-func describe(files []FolderFile) string {
+func describe(files []File) string {
 	var b strings.Builder
 	for _, f := range files {
 		fmt.Fprintf(&b, "%s:%o:%q ", f.Name, f.Mode, f.Data)
@@ -250,14 +250,14 @@ func TestReadFolderLimitsAreInclusive(t *testing.T) {
 		make  func(t *testing.T, dir string)
 		files int
 	}{
-		{name: "as many files as allowed", files: MaxFolderFiles, make: func(t *testing.T, dir string) {
-			for i := range MaxFolderFiles {
+		{name: "as many files as allowed", files: MaxFiles, make: func(t *testing.T, dir string) {
+			for i := range MaxFiles {
 				writeFile(t, dir, fmt.Sprintf("f%02d.py", i), "x", 0o644)
 			}
 		}},
-		{name: "as much data as allowed", files: MaxFolderSize / MaxFolderFileSize, make: func(t *testing.T, dir string) {
-			for i := range MaxFolderSize / MaxFolderFileSize {
-				sparse(t, dir, fmt.Sprintf("data%d.bin", i), MaxFolderFileSize)
+		{name: "as much data as allowed", files: MaxSize / MaxFileSize, make: func(t *testing.T, dir string) {
+			for i := range MaxSize / MaxFileSize {
+				sparse(t, dir, fmt.Sprintf("data%d.bin", i), MaxFileSize)
 			}
 		}},
 	}
@@ -265,7 +265,7 @@ func TestReadFolderLimitsAreInclusive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.make(t, dir)
-			got, err := ReadFolder(dir)
+			got, err := Read(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,10 +280,10 @@ func TestReadFolderMissingOrNotAFolder(t *testing.T) {
 	dir := t.TempDir()
 	file := writeFile(t, dir, "f.py", "x", 0o644)
 	for _, p := range []string{filepath.Join(dir, "nope"), file} {
-		_, err := ReadFolder(p)
+		_, err := Read(p)
 		var pe *os.PathError
 		if !errors.As(err, &pe) {
-			t.Errorf("ReadFolder(%s) = %v, want a *os.PathError", p, err)
+			t.Errorf("Read(%s) = %v, want a *os.PathError", p, err)
 		}
 	}
 }
@@ -317,7 +317,7 @@ func TestReadFolderFileChangedAfterTheListing(t *testing.T) {
 			}
 		}, wantErr: "a.py was replaced while the folder was read"},
 		{name: "grown past the limit", change: func(t *testing.T, dir, p string) {
-			if err := os.Truncate(p, MaxFolderFileSize+1); err != nil {
+			if err := os.Truncate(p, MaxFileSize+1); err != nil {
 				t.Fatal(err)
 			}
 		}, wantErr: "a.py is 2.0 MiB: a file may be at most 2 MiB"},
@@ -336,7 +336,7 @@ func TestReadFolderFileChangedAfterTheListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.change(t, dir, p)
-			f, err := readFolderFile(dir, listed, 1<<10)
+			f, err := readFile(dir, listed, 1<<10)
 			checkRefusal(t, err, tc.wantErr, "")
 			if f.Data != nil {
 				t.Errorf("read %q", f.Data)
