@@ -17,6 +17,32 @@ import (
 	"github.com/miekg/dns"
 )
 
+// Result is the outcome of one expectation asked of one server.
+type Result struct {
+	Expectation Expectation `json:"expectation"`
+	// Path is which way the question went: PathResolv or PathDirect, or
+	// empty for a plain Check.
+	Path Path `json:"path,omitempty"`
+	// Server is the address asked, host:port.
+	Server string `json:"server"`
+	// Pass is true only when Reason is ReasonOK.
+	Pass   bool   `json:"pass"`
+	Reason Reason `json:"reason"`
+	// Detail says precisely what was wrong, one line; empty on a pass.
+	Detail string `json:"detail,omitempty"`
+	// Rcode of the final answer, empty when none came.
+	Rcode string `json:"rcode,omitempty"`
+	// Got is the data of the records that answer the question, canonical
+	// and sorted, after following CNAMEs for other types.
+	Got []string `json:"got,omitempty"`
+	// Chain is the CNAMEs followed, e.g. ["www.team30.com. CNAME team30.com."].
+	Chain []string `json:"chain,omitempty"`
+	// RTT is the round-trip time of the answer that counted.
+	RTT time.Duration `json:"-"`
+	// TCP is true when the answer was truncated over UDP and came over TCP.
+	TCP bool `json:"tcp,omitempty"`
+}
+
 // Reason is why a check passed or failed, in words a report prints.
 type Reason string
 
@@ -52,32 +78,6 @@ const (
 	// ReasonError: the query could not be made (bad address, cancelled).
 	ReasonError Reason = "error"
 )
-
-// Result is the outcome of one expectation asked of one server.
-type Result struct {
-	Expectation Expectation `json:"expectation"`
-	// Path is which way the question went: PathResolv or PathDirect, or
-	// empty for a plain Check.
-	Path Path `json:"path,omitempty"`
-	// Server is the address asked, host:port.
-	Server string `json:"server"`
-	// Pass is true only when Reason is ReasonOK.
-	Pass   bool   `json:"pass"`
-	Reason Reason `json:"reason"`
-	// Detail says precisely what was wrong, one line; empty on a pass.
-	Detail string `json:"detail,omitempty"`
-	// Rcode of the final answer, empty when none came.
-	Rcode string `json:"rcode,omitempty"`
-	// Got is the data of the records that answer the question, canonical
-	// and sorted, after following CNAMEs for other types.
-	Got []string `json:"got,omitempty"`
-	// Chain is the CNAMEs followed, e.g. ["www.team30.com. CNAME team30.com."].
-	Chain []string `json:"chain,omitempty"`
-	// RTT is the round-trip time of the answer that counted.
-	RTT time.Duration `json:"-"`
-	// TCP is true when the answer was truncated over UDP and came over TCP.
-	TCP bool `json:"tcp,omitempty"`
-}
 
 // MarshalJSON writes the result with RTT in milliseconds as rtt_ms.
 func (r Result) MarshalJSON() ([]byte, error) {

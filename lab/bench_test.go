@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,4 +62,62 @@ func BenchmarkComposeUpWarm(b *testing.B) {
 		composeUp(b, topo)
 		waitDig(b, ctx, d, topo)
 	}
+}
+
+// BenchmarkUpVsComposeWarm times the two side by side: each iteration
+// brings the lab up once through lab.Up and once through compose, in
+// alternating order, so that a machine busy for a while slows both. It
+// reports the median of each and their ratio (lab up / compose); the
+// issue's target is a ratio of at most 1.0.
+//
+//	go test ./lab -run '^$' -bench UpVsCompose -benchtime 7x
+func BenchmarkUpVsComposeWarm(b *testing.B) {
+	d, refs := labcontainers.Engine(b)
+	upTopo := testTopology(b, "bench-up", 30, "10.99.30.0/24")
+	composeTopo := testTopology(b, "bench-compose", 30, "10.99.31.0/24")
+	removeOnCleanup(b, d, upTopo.Name)
+	removeOnCleanup(b, d, composeTopo.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	composeCommand(b)
+	timed := func(f func()) time.Duration {
+		start := time.Now()
+		f()
+		return time.Since(start)
+	}
+	viaUp := func() {
+		if _, err := lab.Up(ctx, d, upTopo, lab.WithImages(refs.DNS, refs.Host)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	viaCompose := func() {
+		composeUp(b, composeTopo)
+		waitDig(b, ctx, d, composeTopo)
+	}
+	var ups, composes []time.Duration
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		for _, name := range []string{upTopo.Name, composeTopo.Name} {
+			if _, err := lab.Down(ctx, d, name); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i%2 == 0 {
+			ups = append(ups, timed(viaUp))
+			composes = append(composes, timed(viaCompose))
+		} else {
+			composes = append(composes, timed(viaCompose))
+			ups = append(ups, timed(viaUp))
+		}
+	}
+	up, compose := median(ups), median(composes)
+	b.ReportMetric(float64(up.Microseconds())/1000, "lab-up-ms")
+	b.ReportMetric(float64(compose.Microseconds())/1000, "compose-ms")
+	b.ReportMetric(float64(up)/float64(compose), "ratio")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
