@@ -16,7 +16,37 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/runtime/fake"
 )
+
+// newEngine is an empty fake engine whose builds make images of 1 MB, so
+// that progress reports a size that is not zero.
+func newEngine() *fake.Engine {
+	eng := fake.New("fake")
+	eng.SetBuildSize(1_000_000)
+	return eng
+}
+
+// inspect describes the image ref names on eng.
+func inspect(t *testing.T, eng runtime.Images, ref string) runtime.ImageInfo {
+	t.Helper()
+	img, err := eng.InspectImage(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// allImages lists every image on eng, by ID.
+func allImages(t *testing.T, eng runtime.Images) []runtime.ImageInfo {
+	t.Helper()
+	imgs, err := eng.ListImages(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imgs
+}
 
 // fakeRootfs stands in for debootstrap: a tiny root filesystem.
 func fakeRootfs(calls *int) Option {
@@ -65,7 +95,7 @@ func fakeClock(step time.Duration) Option {
 }
 
 func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var debootstraps int
 	opts := append(fakeOpts(t, &debootstraps), fakeClock(time.Second))
 
@@ -74,15 +104,15 @@ func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Ensure: %v", err)
 	}
-	if debootstraps != 1 || len(eng.imports) != 1 || len(eng.builds) != 2 {
-		t.Fatalf("first Ensure: %d debootstraps, %d imports, %d builds; want 1, 1, 2", debootstraps, len(eng.imports), len(eng.builds))
+	if calls := eng.ImageCalls(); debootstraps != 1 || len(calls.Imports) != 1 || len(calls.Builds) != 2 {
+		t.Fatalf("first Ensure: %d debootstraps, %d imports, %d builds; want 1, 1, 2", debootstraps, len(calls.Imports), len(calls.Builds))
 	}
 	for _, c := range []struct{ ref, repo string }{{refs.Base, RepoBase}, {refs.DNS, RepoDNS}, {refs.Host, RepoHost}} {
 		tag, ok := strings.CutPrefix(c.ref, c.repo+":")
 		if !ok || len(tag) != 12 {
 			t.Errorf("ref %q: want %s:<12 hex digits>", c.ref, c.repo)
 		}
-		if eng.images[c.repo+":latest"].id != eng.images[c.ref].id {
+		if inspect(t, eng, c.repo+":latest").ID != inspect(t, eng, c.ref).ID {
 			t.Errorf("%s:latest does not point at %s", c.repo, c.ref)
 		}
 	}
@@ -115,8 +145,8 @@ func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
 	if again != refs {
 		t.Errorf("second Ensure = %+v, want %+v", again, refs)
 	}
-	if debootstraps != 1 || len(eng.imports) != 1 || len(eng.builds) != 2 {
-		t.Errorf("second Ensure built again: %d debootstraps, %d imports, %d builds", debootstraps, len(eng.imports), len(eng.builds))
+	if calls := eng.ImageCalls(); debootstraps != 1 || len(calls.Imports) != 1 || len(calls.Builds) != 2 {
+		t.Errorf("second Ensure built again: %d debootstraps, %d imports, %d builds", debootstraps, len(calls.Imports), len(calls.Builds))
 	}
 	want := "base: cached " + refs.Base + " (0 MB)\ndnsserver: cached " + refs.DNS + " (1 MB)\nhost: cached " + refs.Host + " (1 MB)\n"
 	if out.String() != want {
@@ -146,7 +176,7 @@ func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
 }
 
 func TestEnsureWithRebuildBuildsEverythingAgain(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var debootstraps int
 	opts := fakeOpts(t, &debootstraps)
 	first, err := Ensure(t.Context(), eng, opts...)
@@ -157,12 +187,13 @@ func TestEnsureWithRebuildBuildsEverythingAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if debootstraps != 2 || len(eng.imports) != 2 || len(eng.builds) != 4 {
-		t.Fatalf("rebuild: %d debootstraps, %d imports, %d builds; want 2, 2, 4", debootstraps, len(eng.imports), len(eng.builds))
+	calls := eng.ImageCalls()
+	if debootstraps != 2 || len(calls.Imports) != 2 || len(calls.Builds) != 4 {
+		t.Fatalf("rebuild: %d debootstraps, %d imports, %d builds; want 2, 2, 4", debootstraps, len(calls.Imports), len(calls.Builds))
 	}
-	for _, b := range eng.builds[2:] {
-		if !b.opts.NoCache {
-			t.Errorf("rebuild of %v used the engine's layer cache", b.opts.Tags)
+	for _, b := range calls.Builds[2:] {
+		if !b.Options.NoCache {
+			t.Errorf("rebuild of %v used the engine's layer cache", b.Options.Tags)
 		}
 	}
 	if second.Base != first.Base {
@@ -171,7 +202,7 @@ func TestEnsureWithRebuildBuildsEverythingAgain(t *testing.T) {
 }
 
 func TestEnsureRebuildsRolesWhenTheBaseChanges(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var n int
 	opts := fakeOpts(t, &n)
 	first, err := Ensure(t.Context(), eng, opts...)
@@ -180,9 +211,10 @@ func TestEnsureRebuildsRolesWhenTheBaseChanges(t *testing.T) {
 	}
 	// The same tag now names a different image, as after `docker import`
 	// by hand: the roles built on the old one are out of date.
-	img := eng.images[first.Base]
-	img.id = "sha256:other"
-	eng.images[first.Base] = img
+	img := inspect(t, eng, first.Base)
+	img.ID = "sha256:other"
+	img.Tags = []string{first.Base}
+	eng.AddImage(img)
 	second, err := Ensure(t.Context(), eng, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -190,51 +222,57 @@ func TestEnsureRebuildsRolesWhenTheBaseChanges(t *testing.T) {
 	if second.DNS == first.DNS || second.Host == first.Host {
 		t.Errorf("role refs did not change with the base image: %+v then %+v", first, second)
 	}
-	if len(eng.builds) != 4 {
-		t.Errorf("%d builds, want 4", len(eng.builds))
+	if builds := eng.ImageCalls().Builds; len(builds) != 4 {
+		t.Errorf("%d builds, want 4", len(builds))
 	}
 }
 
 func TestEnsureRebuildsAnImageWhoseTagHasOtherInputs(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var n int
 	opts := fakeOpts(t, &n)
 	refs, err := Ensure(t.Context(), eng, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := eng.images[refs.Host]
-	oldID := img.id
-	img.labels = map[string]string{LabelInputHash: "something else"}
-	eng.images[refs.Host] = img
+	img := inspect(t, eng, refs.Host)
+	oldID := img.ID
+	img.Labels = map[string]string{LabelInputHash: "something else"}
+	img.Tags = []string{refs.Host}
+	eng.AddImage(img)
 	if _, err := Ensure(t.Context(), eng, opts...); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || len(eng.builds) != 3 || !slices.Contains(eng.builds[2].opts.Tags, refs.Host) {
-		t.Errorf("want only the host image rebuilt; %d debootstraps, %d builds", n, len(eng.builds))
+	calls := eng.ImageCalls()
+	if n != 1 || len(calls.Builds) != 3 || !slices.Contains(calls.Builds[2].Options.Tags, refs.Host) {
+		t.Errorf("want only the host image rebuilt; %d debootstraps, %d builds", n, len(calls.Builds))
 	}
-	if !slices.Contains(eng.removed, oldID) {
-		t.Errorf("the replaced host image %s was not removed (removed: %v)", oldID, eng.removed)
+	if !slices.ContainsFunc(calls.Removals, func(r fake.Removal) bool { return r.Ref == oldID }) {
+		t.Errorf("the replaced host image %s was not removed (removed: %v)", oldID, calls.Removals)
 	}
 }
 
 func TestEnsureImportsATrimmedLabelledRootfs(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var n int
 	refs, err := Ensure(t.Context(), eng, fakeOpts(t, &n)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp := eng.imports[0]
-	if imp.ref != refs.Base {
-		t.Errorf("imported as %q, want %q", imp.ref, refs.Base)
+	imports := eng.ImageCalls().Imports
+	if len(imports) == 0 {
+		t.Fatal("nothing imported")
+	}
+	imp := imports[0]
+	if imp.Ref != refs.Base {
+		t.Errorf("imported as %q, want %q", imp.Ref, refs.Base)
 	}
 	for _, want := range []string{"ENV LANG=C.UTF-8", `CMD ["bash"]`} {
-		if !slices.Contains(imp.changes, want) {
-			t.Errorf("import changes %q lack %q", imp.changes, want)
+		if !slices.Contains(imp.Options.Changes, want) {
+			t.Errorf("import changes %q lack %q", imp.Options.Changes, want)
 		}
 	}
-	l := eng.images[refs.Base].labels
+	l := inspect(t, eng, refs.Base).Labels
 	if l[LabelManaged] != "true" || l[LabelImage] != "base" || !strings.HasPrefix(l[LabelInputHash], strings.TrimPrefix(refs.Base, RepoBase+":")) {
 		t.Errorf("base labels = %v", l)
 	}
@@ -246,7 +284,7 @@ func TestEnsureImportsATrimmedLabelledRootfs(t *testing.T) {
 		"dev/null":                       false,
 		"etc/dpkg/dpkg.cfg.d/lab3-nodoc": true,
 	} {
-		if _, got := imp.entries[name]; got != want {
+		if _, got := imp.Files[name]; got != want {
 			t.Errorf("rootfs tar has %s = %v, want %v", name, got, want)
 		}
 	}
@@ -255,7 +293,7 @@ func TestEnsureImportsATrimmedLabelledRootfs(t *testing.T) {
 func TestEnsureRemovesItsBuildFolder(t *testing.T) {
 	tmp := t.TempDir()
 	var n int
-	if _, err := Ensure(t.Context(), newFakeEngine(), append(fakeOpts(t, &n), WithTempDir(tmp))...); err != nil {
+	if _, err := Ensure(t.Context(), newEngine(), append(fakeOpts(t, &n), WithTempDir(tmp))...); err != nil {
 		t.Fatal(err)
 	}
 	left, err := os.ReadDir(tmp)
@@ -268,14 +306,14 @@ func TestEnsureRemovesItsBuildFolder(t *testing.T) {
 }
 
 func TestRoleBuildsAddFilesOnly(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var n int
 	refs, err := Ensure(t.Context(), eng, fakeOpts(t, &n)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range eng.builds {
-		df := string(b.entries["Dockerfile"])
+	for _, b := range eng.ImageCalls().Builds {
+		df := string(b.Files["Dockerfile"])
 		if !strings.HasPrefix(df, "FROM "+refs.Base+"\n") {
 			t.Errorf("Dockerfile does not start FROM the base:\n%s", df)
 		}
@@ -289,19 +327,20 @@ func TestRoleBuildsAddFilesOnly(t *testing.T) {
 }
 
 func TestEnsureFromRegistryBuildsTheDockerfile(t *testing.T) {
-	eng := newFakeEngine()
+	eng := newEngine()
 	var n int
 	refs, err := Ensure(t.Context(), eng, append(fakeOpts(t, &n), WithBaseSource(FromRegistry))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 0 || len(eng.imports) != 0 {
-		t.Errorf("registry source ran debootstrap %d times and imported %d times", n, len(eng.imports))
+	calls := eng.ImageCalls()
+	if n != 0 || len(calls.Imports) != 0 {
+		t.Errorf("registry source ran debootstrap %d times and imported %d times", n, len(calls.Imports))
 	}
-	if len(eng.builds) != 3 || !slices.Contains(eng.builds[0].opts.Tags, refs.Base) {
-		t.Fatalf("want the base built first, then two roles; got %d builds", len(eng.builds))
+	if len(calls.Builds) != 3 || !slices.Contains(calls.Builds[0].Options.Tags, refs.Base) {
+		t.Fatalf("want the base built first, then two roles; got %d builds", len(calls.Builds))
 	}
-	df := string(eng.builds[0].entries["Dockerfile"])
+	df := string(calls.Builds[0].Files["Dockerfile"])
 	if !strings.HasPrefix(strings.TrimSpace(dockerfileFrom(df)), "debian:bookworm-slim") {
 		t.Errorf("registry base build: FROM %q", dockerfileFrom(df))
 	}
@@ -338,12 +377,12 @@ func TestEnsureRejectsBadInputBeforeTouchingTheEngine(t *testing.T) {
 				return ""
 			}
 			t.Cleanup(func() { getenv = old })
-			eng := newFakeEngine()
+			eng := newEngine()
 			_, err := Ensure(t.Context(), eng, append([]Option{WithCacheDir(t.TempDir())}, tt.opts...)...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want one line containing %q", err, tt.want)
 			}
-			if len(eng.builds)+len(eng.imports)+len(eng.tags) != 0 {
+			if c := eng.ImageCalls(); len(c.Builds)+len(c.Imports)+len(c.Tags) != 0 {
 				t.Errorf("engine was used despite bad input")
 			}
 		})
@@ -351,8 +390,8 @@ func TestEnsureRejectsBadInputBeforeTouchingTheEngine(t *testing.T) {
 }
 
 func TestEnsureReportsTheBuildsOwnError(t *testing.T) {
-	eng := newFakeEngine()
-	eng.buildErr = "pull access denied for debian, repository does not exist"
+	eng := newEngine()
+	eng.SetBuildError(errors.New("pull access denied for debian, repository does not exist"))
 	_, err := Ensure(t.Context(), eng, WithBaseSource(FromRegistry), WithCacheDir(t.TempDir()))
 	if err == nil || err.Error() != "build base: pull access denied for debian, repository does not exist" {
 		t.Fatalf("err = %v", err)
@@ -362,9 +401,8 @@ func TestEnsureReportsTheBuildsOwnError(t *testing.T) {
 func TestFailedImportStopsTheTarAndRemovesTheFolder(t *testing.T) {
 	for _, after := range []int64{0, 1024} {
 		t.Run(fmt.Sprintf("after %d bytes", after), func(t *testing.T) {
-			eng := newFakeEngine()
-			eng.importErr = errors.New("write /var/lib/docker/tmp: no space left on device")
-			eng.importAfter = after
+			eng := newEngine()
+			eng.SetImportError(errors.New("write /var/lib/docker/tmp: no space left on device"), after)
 			tmp := t.TempDir()
 			var n int
 			_, err := Ensure(t.Context(), eng, append(fakeOpts(t, &n), WithTempDir(tmp))...)
@@ -374,8 +412,8 @@ func TestFailedImportStopsTheTarAndRemovesTheFolder(t *testing.T) {
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("left in the temp folder: %v", left)
 			}
-			if len(eng.images) != 0 {
-				t.Errorf("images after a failed import: %v", eng.images)
+			if imgs := allImages(t, eng); len(imgs) != 0 {
+				t.Errorf("images after a failed import: %v", imgs)
 			}
 		})
 	}

@@ -63,10 +63,16 @@ type Engine struct {
 	ctrs   map[string]*container // by ID
 	images map[string]*image     // by ID
 	tags   map[string]string     // reference → image ID
-	builds int
-	// buildErr fails every build (SetBuildError).
-	buildErr error
-	calls    []string
+	// buildErr fails every build (SetBuildError); buildSize is the size
+	// of what a build makes (SetBuildSize).
+	buildErr  error
+	buildSize int64
+	// importErr fails every import after importAfter bytes
+	// (SetImportError).
+	importErr   error
+	importAfter int64
+	imageCalls  ImageCalls
+	calls       []string
 	// dead is set by Die: the engine no longer answers.
 	dead atomic.Bool
 }

@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/fake"
@@ -280,13 +284,9 @@ func TestDie(t *testing.T) {
 func TestImages(t *testing.T) {
 	ctx := context.Background()
 	e := fake.New("fake")
-	var ctxTar bytes.Buffer
-	tw := tar.NewWriter(&ctxTar)
-	_ = tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: 9})
-	_, _ = tw.Write([]byte("FROM x\n\n\n"))
-	_ = tw.Close()
+	ctxTar := tarOf(t, map[string]string{"Dockerfile": "FROM x\n\n\n"})
 	labels := map[string]string{"lab3.managed": "true"}
-	if err := e.BuildImage(ctx, bytes.NewReader(ctxTar.Bytes()), runtime.BuildOptions{Tags: []string{"lab3/host:1"}, Labels: labels}); err != nil {
+	if err := e.BuildImage(ctx, bytes.NewReader(ctxTar), runtime.BuildOptions{Tags: []string{"lab3/host:1"}, Labels: labels}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.TagImage(ctx, "lab3/host:1", "lab3/host:latest"); err != nil {
@@ -322,5 +322,246 @@ func TestImages(t *testing.T) {
 	}
 	if list, _ := other.ListImages(ctx, labels); len(list) != 1 {
 		t.Errorf("list = %+v", list)
+	}
+}
+
+// tarOf is a tar archive of files (a name ending in "/" is a folder), in
+// name order.
+func tarOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		h := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name]))}
+		if strings.HasSuffix(name, "/") {
+			h = &tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeDir}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(files[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestImageCallsRecordWhatWasAsked(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New("fake")
+	rootfs := tarOf(t, map[string]string{"etc/": "", "etc/os-release": "ID=debian\n"})
+	changes := []string{`LABEL lab3.image="base"`, `CMD ["bash"]`}
+	if err := e.ImportImage(ctx, bytes.NewReader(rootfs), "lab3/base:1", runtime.ImportOptions{Message: "m", Changes: changes}); err != nil {
+		t.Fatal(err)
+	}
+	changes[0] = "changed by the caller"
+	buildOpts := runtime.BuildOptions{Tags: []string{"lab3/host:1"}, Labels: map[string]string{"lab3.image": "host"}, NoCache: true}
+	if err := e.BuildImage(ctx, bytes.NewReader(tarOf(t, map[string]string{"Dockerfile": "FROM lab3/base:1\n"})), buildOpts); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.TagImage(ctx, "lab3/host:1", "lab3/host:latest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.TagImage(ctx, "none:1", "none:latest"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("tag of a missing image: %v", err)
+	}
+	if err := e.RemoveImage(ctx, "lab3/host:latest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveImage(ctx, "sha256:none"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("removal of a missing image: %v", err)
+	}
+
+	c := e.ImageCalls()
+	if len(c.Imports) != 1 || len(c.Builds) != 1 || len(c.Tags) != 2 || len(c.Removals) != 2 {
+		t.Fatalf("calls = %+v", c)
+	}
+	imp := c.Imports[0]
+	if imp.Ref != "lab3/base:1" || imp.Options.Message != "m" || !slices.Equal(imp.Options.Changes, []string{`LABEL lab3.image="base"`, `CMD ["bash"]`}) ||
+		imp.Read != int64(len(rootfs)) || imp.Err != nil {
+		t.Errorf("import = %+v", imp)
+	}
+	if want := map[string][]byte{"etc/": {}, "etc/os-release": []byte("ID=debian\n")}; !maps.EqualFunc(imp.Files, want, bytes.Equal) {
+		t.Errorf("import files = %q, want %q", imp.Files, want)
+	}
+	if img, err := e.InspectImage(ctx, "lab3/base:1"); err != nil || img.Labels["lab3.image"] != "base" || img.Size != int64(len(rootfs)) {
+		t.Errorf("imported image = %+v, %v", img, err)
+	}
+	b := c.Builds[0]
+	if !slices.Equal(b.Options.Tags, buildOpts.Tags) || !maps.Equal(b.Options.Labels, buildOpts.Labels) || !b.Options.NoCache ||
+		string(b.Files["Dockerfile"]) != "FROM lab3/base:1\n" || len(b.Files) != 1 || b.Err != nil {
+		t.Errorf("build = %+v", b)
+	}
+	if c.Tags[0] != (fake.Tag{Source: "lab3/host:1", Target: "lab3/host:latest"}) || c.Tags[1].Target != "none:latest" || !errors.Is(c.Tags[1].Err, runtime.ErrNotFound) {
+		t.Errorf("tags = %+v", c.Tags)
+	}
+	if c.Removals[0] != (fake.Removal{Ref: "lab3/host:latest"}) || c.Removals[1].Ref != "sha256:none" || !errors.Is(c.Removals[1].Err, runtime.ErrNotFound) {
+		t.Errorf("removals = %+v", c.Removals)
+	}
+
+	// A dead engine answers nothing, so it records nothing.
+	e.Die()
+	_ = e.RemoveImage(ctx, "lab3/host:1")
+	if got := e.ImageCalls(); len(got.Removals) != 2 {
+		t.Errorf("a dead engine's removal was recorded: %+v", got.Removals)
+	}
+}
+
+func TestBuildErrorAndSize(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New("fake")
+	dockerfile := tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n"})
+	e.SetBuildError(errors.New("pull access denied"))
+	err := e.BuildImage(ctx, bytes.NewReader(dockerfile), runtime.BuildOptions{Tags: []string{"a:1"}})
+	if err == nil || err.Error() != "pull access denied" {
+		t.Fatalf("build = %v, want the build's own error", err)
+	}
+	if _, err := e.InspectImage(ctx, "a:1"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("a failed build made an image: %v", err)
+	}
+	if b := e.ImageCalls().Builds; len(b) != 1 || b[0].Err == nil || string(b[0].Files["Dockerfile"]) != "FROM scratch\n" {
+		t.Errorf("failed build recorded as %+v", b)
+	}
+	if err := e.BuildImage(ctx, strings.NewReader("not a tar"), runtime.BuildOptions{Tags: []string{"a:1"}}); err == nil {
+		t.Error("a build context that is not a tar was built")
+	}
+
+	e.SetBuildError(nil)
+	if err := e.BuildImage(ctx, bytes.NewReader(dockerfile), runtime.BuildOptions{Tags: []string{"a:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.SetBuildSize(3_000_000)
+	if err := e.BuildImage(ctx, bytes.NewReader(dockerfile), runtime.BuildOptions{Tags: []string{"b:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e.InspectImage(ctx, "a:1")
+	b, _ := e.InspectImage(ctx, "b:1")
+	if a.Size != int64(len(dockerfile)) || b.Size != 3_000_000 {
+		t.Errorf("sizes %d and %d, want the context's (%d) and 3000000", a.Size, b.Size, len(dockerfile))
+	}
+	if a.ID == b.ID {
+		t.Errorf("two builds of the same context share ID %s", a.ID)
+	}
+}
+
+func TestImportError(t *testing.T) {
+	ctx := context.Background()
+	rootfs := tarOf(t, map[string]string{"big": strings.Repeat("x", 4096)})
+	full := errors.New("no space left on device")
+	for _, after := range []int64{0, 1024, int64(len(rootfs)) + 1} {
+		t.Run(fmt.Sprintf("after %d bytes", after), func(t *testing.T) {
+			e := fake.New("fake")
+			e.SetImportError(full, after)
+			err := e.ImportImage(ctx, bytes.NewReader(rootfs), "base:1", runtime.ImportOptions{})
+			if !errors.Is(err, full) {
+				t.Fatalf("import = %v, want %v", err, full)
+			}
+			imp := e.ImageCalls().Imports
+			if want := min(after, int64(len(rootfs))); len(imp) != 1 || imp[0].Read != want || imp[0].Files != nil || !errors.Is(imp[0].Err, full) {
+				t.Errorf("import recorded as %+v, want %d bytes read", imp, want)
+			}
+			if imgs, _ := e.ListImages(ctx, nil); len(imgs) != 0 {
+				t.Errorf("a failed import made %+v", imgs)
+			}
+		})
+	}
+	t.Run("cleared", func(t *testing.T) {
+		e := fake.New("fake")
+		e.SetImportError(full, 0)
+		e.SetImportError(nil, 0)
+		if err := e.ImportImage(ctx, bytes.NewReader(rootfs), "base:1", runtime.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a stream that fails", func(t *testing.T) {
+		e := fake.New("fake")
+		e.SetImportError(full, 1024)
+		broken := errors.New("tar writer failed")
+		err := e.ImportImage(ctx, io.MultiReader(bytes.NewReader(rootfs[:10]), iotest.ErrReader(broken)), "base:1", runtime.ImportOptions{})
+		if !errors.Is(err, broken) {
+			t.Errorf("import = %v, want the stream's error", err)
+		}
+	})
+}
+
+func TestAddImage(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New("fake")
+	labels := map[string]string{"lab3.managed": "true"}
+	e.AddImage(runtime.ImageInfo{ID: "sha256:a", Labels: labels, Size: 7, Tags: []string{"lab3/base:1", "lab3/base:latest"}})
+	labels["lab3.managed"] = "changed by the caller"
+	img, err := e.InspectImage(ctx, "lab3/base:latest")
+	if err != nil || img.ID != "sha256:a" || img.Size != 7 || img.Labels["lab3.managed"] != "true" || !slices.Equal(img.Tags, []string{"lab3/base:1", "lab3/base:latest"}) {
+		t.Fatalf("added image = %+v, %v", img, err)
+	}
+
+	// Another image under one of its references, as after an import by
+	// hand: the other reference stays where it was.
+	e.AddImage(runtime.ImageInfo{ID: "sha256:b", Labels: map[string]string{"lab3.managed": "true"}, Tags: []string{"lab3/base:1"}})
+	if img, _ := e.InspectImage(ctx, "lab3/base:1"); img.ID != "sha256:b" {
+		t.Errorf("lab3/base:1 is %s, want sha256:b", img.ID)
+	}
+	if img, _ := e.InspectImage(ctx, "lab3/base:latest"); img.ID != "sha256:a" {
+		t.Errorf("lab3/base:latest is %s, want sha256:a", img.ID)
+	}
+	// The same ID again replaces the image's labels.
+	e.AddImage(runtime.ImageInfo{ID: "sha256:b", Labels: map[string]string{"lab3.input-hash": "other"}})
+	if img, _ := e.InspectImage(ctx, "lab3/base:1"); img.Labels["lab3.input-hash"] != "other" || img.Labels["lab3.managed"] != "" {
+		t.Errorf("replaced image = %+v", img)
+	}
+
+	e.AddImage(runtime.ImageInfo{Tags: []string{"made:up"}})
+	if img, err := e.InspectImage(ctx, "made:up"); err != nil || !strings.HasPrefix(img.ID, "sha256:") {
+		t.Errorf("image with a made-up ID = %+v, %v", img, err)
+	}
+	if c := e.ImageCalls(); len(e.Calls()) != 0 || len(c.Imports)+len(c.Builds)+len(c.Tags)+len(c.Removals) != 0 {
+		t.Errorf("AddImage was recorded: %v, %+v", e.Calls(), c)
+	}
+}
+
+func TestAnImageAContainerUsesStays(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New("fake")
+	e.AddImage(runtime.ImageInfo{ID: "sha256:used", Tags: []string{"lab3/dnsserver:old"}})
+	if _, err := e.CreateContainer(ctx, runtime.ContainerSpec{Name: "user", Image: "sha256:used"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"lab3/dnsserver:old", "sha256:used"} {
+		if err := e.RemoveImage(ctx, ref); !errors.Is(err, runtime.ErrConflict) {
+			t.Errorf("remove %s: %v, want ErrConflict", ref, err)
+		}
+	}
+	if r := e.ImageCalls().Removals; len(r) != 2 || !errors.Is(r[0].Err, runtime.ErrConflict) {
+		t.Errorf("removals = %+v", r)
+	}
+	if err := e.RemoveContainer(ctx, "user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveImage(ctx, "lab3/dnsserver:old"); err != nil {
+		t.Errorf("remove once no container uses it: %v", err)
+	}
+}
+
+// Builds side by side, read while they run, as the images package's role
+// builds are (run with -race).
+func TestImageCallsUnderConcurrentBuilds(t *testing.T) {
+	ctx := context.Background()
+	e := fake.New("fake")
+	ctxTar := tarOf(t, map[string]string{"Dockerfile": "FROM scratch\n"})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if err := e.BuildImage(ctx, bytes.NewReader(ctxTar), runtime.BuildOptions{Tags: []string{fmt.Sprintf("img:%d", i)}}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() { _ = e.ImageCalls() })
+	}
+	wg.Wait()
+	if b := e.ImageCalls().Builds; len(b) != 8 {
+		t.Errorf("%d builds recorded, want 8", len(b))
 	}
 }

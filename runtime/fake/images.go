@@ -18,12 +18,97 @@ import (
 	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
+// ImageCalls is what was asked of the engine's images: every ImportImage,
+// BuildImage, TagImage and RemoveImage that reached it (a dead engine's
+// calls do not), each kind in the order asked, failed ones with their
+// error. Its maps and slices are the test's to read, not to change.
+type ImageCalls struct {
+	Imports  []Import
+	Builds   []Build
+	Tags     []Tag
+	Removals []Removal
+}
+
+// Import is one ImportImage call.
+type Import struct {
+	Ref     string
+	Options runtime.ImportOptions
+	// Files are the root filesystem tar's entries by name (a folder's
+	// ends in "/"), with their content; nil when the import failed.
+	Files map[string][]byte
+	// Read is how many bytes of the stream the engine read.
+	Read int64
+	Err  error
+}
+
+// Build is one BuildImage call.
+type Build struct {
+	Options runtime.BuildOptions
+	// Files are the build context's entries by name ("Dockerfile", …),
+	// with their content; nil when the context could not be read.
+	Files map[string][]byte
+	Err   error
+}
+
+// Tag is one TagImage call.
+type Tag struct {
+	Source, Target string
+	Err            error
+}
+
+// Removal is one RemoveImage call.
+type Removal struct {
+	Ref string
+	Err error
+}
+
+// ImageCalls returns the record of the image calls made so far.
+func (e *Engine) ImageCalls() ImageCalls {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.imageCalls
+	return ImageCalls{Imports: slices.Clone(c.Imports), Builds: slices.Clone(c.Builds), Tags: slices.Clone(c.Tags), Removals: slices.Clone(c.Removals)}
+}
+
 // SetBuildError makes every BuildImage fail with err (nil: succeed), as a
 // build whose Dockerfile fails.
 func (e *Engine) SetBuildError(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.buildErr = err
+}
+
+// SetBuildSize gives every image BuildImage makes from now on size bytes,
+// as the layers of a real build would (0, the default: the size of its
+// build context).
+func (e *Engine) SetBuildSize(size int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buildSize = size
+}
+
+// AddImage puts an image in place as if someone else had made it (pulled
+// it, loaded it or imported it by hand): info's ID (made up if empty),
+// Labels and Size, with info.Tags as its references. An image of that ID
+// is replaced; a reference that named another image names this one now,
+// and other references to the ID stay. Neither Calls nor ImageCalls
+// records it.
+func (e *Engine) AddImage(info runtime.ImageInfo) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if info.ID == "" {
+		info.ID = digest([]byte(e.id()))
+	}
+	e.put(info, info.Tags...)
+}
+
+// SetImportError makes every ImportImage fail with err (nil: succeed)
+// once it has read after bytes of its stream (or all of a shorter one),
+// as an engine whose disk fills up mid-import; nothing is imported.
+func (e *Engine) SetImportError(err error, after int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.importErr, e.importAfter = err, after
 }
 
 // image IDs are the digest of what made them.
@@ -70,69 +155,106 @@ func (e *Engine) InspectImage(ctx context.Context, ref string) (runtime.ImageInf
 	return e.info(img), nil
 }
 
-// put stores an image made from data under ref, with e.mu held.
-func (e *Engine) put(data []byte, labels map[string]string, refs ...string) {
-	id := digest(data)
-	e.images[id] = &image{info: runtime.ImageInfo{ID: id, Labels: maps.Clone(labels), Size: int64(len(data))}}
+// put stores the image info describes (its Tags aside) and points refs at
+// it, with e.mu held.
+func (e *Engine) put(info runtime.ImageInfo, refs ...string) {
+	info.Labels = maps.Clone(info.Labels)
+	info.Tags = nil
+	e.images[info.ID] = &image{info: info}
 	for _, r := range refs {
-		e.tags[r] = id
+		e.tags[r] = info.ID
 	}
 }
 
 // ImportImage reads rootfs (a tar) and makes ref from it, with the labels
-// of its `LABEL k="v" ...` changes.
+// of its `LABEL k="v" ...` changes; SetImportError makes it fail.
 func (e *Engine) ImportImage(ctx context.Context, rootfs io.Reader, ref string, opts runtime.ImportOptions) error {
 	if err := e.gone(); err != nil {
 		return err
 	}
-	data, err := io.ReadAll(rootfs)
-	if err != nil {
-		return err
-	}
-	if err := checkTar(data); err != nil {
-		return fmt.Errorf("import %s: %w", ref, err)
+	e.mu.Lock()
+	failErr, after := e.importErr, e.importAfter
+	e.mu.Unlock()
+	rec := Import{Ref: ref, Options: runtime.ImportOptions{Message: opts.Message, Changes: slices.Clone(opts.Changes)}}
+	var data []byte
+	var err error
+	if failErr != nil {
+		rec.Read, err = io.CopyN(io.Discard, rootfs, after)
+		if err == nil || errors.Is(err, io.EOF) {
+			err = failErr
+		}
+	} else {
+		data, err = io.ReadAll(rootfs)
+		rec.Read = int64(len(data))
+		if err == nil {
+			if rec.Files, err = readTar(data); err != nil {
+				err = fmt.Errorf("import %s: %w", ref, err)
+			}
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.put(data, labelChanges(opts.Changes), ref)
+	rec.Err = err
+	e.imageCalls.Imports = append(e.imageCalls.Imports, rec)
+	if err != nil {
+		return err
+	}
+	e.put(runtime.ImageInfo{ID: digest(data), Labels: labelChanges(opts.Changes), Size: int64(len(data))}, ref)
 	e.record("import image %s", ref)
 	return nil
 }
 
 // BuildImage reads the build context (a tar with a Dockerfile) and makes
-// its tags; a rebuild gives a new ID.
+// its tags; a rebuild gives a new ID. SetBuildError makes it fail and
+// SetBuildSize sets the size of what it makes.
 func (e *Engine) BuildImage(ctx context.Context, buildContext io.Reader, opts runtime.BuildOptions) error {
 	if err := e.gone(); err != nil {
 		return err
 	}
 	data, err := io.ReadAll(buildContext)
-	if err != nil {
-		return err
-	}
-	if err := checkTar(data); err != nil {
-		return fmt.Errorf("build: %w", err)
+	var files map[string][]byte
+	if err == nil {
+		if files, err = readTar(data); err != nil {
+			err = fmt.Errorf("build: %w", err)
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.buildErr != nil {
-		return e.buildErr
+	if err == nil {
+		err = e.buildErr
 	}
-	e.builds++
-	e.put(append(data, byte(e.builds)), opts.Labels, opts.Tags...)
+	opts = runtime.BuildOptions{Tags: slices.Clone(opts.Tags), Labels: maps.Clone(opts.Labels), NoCache: opts.NoCache}
+	e.imageCalls.Builds = append(e.imageCalls.Builds, Build{Options: opts, Files: files, Err: err})
+	if err != nil {
+		return err
+	}
+	size := e.buildSize
+	if size == 0 {
+		size = int64(len(data))
+	}
+	id := digest(append(data, byte(len(e.imageCalls.Builds))))
+	e.put(runtime.ImageInfo{ID: id, Labels: opts.Labels, Size: size}, opts.Tags...)
 	e.record("build image %s", strings.Join(opts.Tags, ","))
 	return nil
 }
 
-func checkTar(data []byte) error {
+// readTar reads a tar's entries by name, with their content.
+func readTar(data []byte) (map[string][]byte, error) {
+	out := map[string][]byte{}
 	tr := tar.NewReader(bytes.NewReader(data))
 	for {
-		_, err := tr.Next()
+		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return out, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		out[h.Name] = b
 	}
 }
 
@@ -160,8 +282,13 @@ func (e *Engine) TagImage(ctx context.Context, source, target string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	img, ok := e.lookup(source)
+	var err error
 	if !ok {
-		return notFound("no such image: %s", source)
+		err = notFound("no such image: %s", source)
+	}
+	e.imageCalls.Tags = append(e.imageCalls.Tags, Tag{Source: source, Target: target, Err: err})
+	if err != nil {
+		return err
 	}
 	e.tags[target] = img.info.ID
 	e.record("tag image %s", target)
@@ -177,6 +304,13 @@ func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	err := e.removeImage(ref)
+	e.imageCalls.Removals = append(e.imageCalls.Removals, Removal{Ref: ref, Err: err})
+	return err
+}
+
+// removeImage is RemoveImage with e.mu held.
+func (e *Engine) removeImage(ref string) error {
 	img, ok := e.lookup(ref)
 	if !ok {
 		return notFound("no such image: %s", ref)
@@ -266,12 +400,8 @@ func (e *Engine) LoadImages(ctx context.Context, archive io.Reader) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range in {
-		info := s.Info
-		e.images[info.ID] = &image{info: runtime.ImageInfo{ID: info.ID, Labels: info.Labels, Size: info.Size}}
-		for _, t := range info.Tags {
-			e.tags[t] = info.ID
-		}
-		e.record("load image %s", info.ID)
+		e.put(s.Info, s.Info.Tags...)
+		e.record("load image %s", s.Info.ID)
 	}
 	return nil
 }
