@@ -159,7 +159,8 @@ func (r *LabRuntime) startAgent(host string) (*agent, error) {
 // then "E" and the sequence number, so that an answer is never taken for
 // another's.
 //
-//   - O SEQ PID...: each thread's syscall and stat, then the socket tables;
+//   - O SEQ PID...: each thread's syscall, stat and schedstat, then the
+//     socket tables;
 //   - K SEQ -SIG PID...: signals the processes, then "X" and kill's status;
 //   - R SEQ WORKDIR STAGEDIR: resets the host (resetScript, its $1), then
 //     "X" and the reset's status.
@@ -177,10 +178,11 @@ while read -r op seq args; do
 		for p in $args; do
 			for t in /proc/$p/task/[0-9]*; do
 				[ -d "$t" ] || continue
-				s=; st=
+				s=; st=; ss=
 				{ read -r s <"$t/syscall"; } 2>/dev/null
 				{ read -r st <"$t/stat"; } 2>/dev/null
-				echo "T $p ${t##*/} $s|$st"
+				{ read -r ss <"$t/schedstat"; } 2>/dev/null
+				echo "T $p ${t##*/} $s|$st|$ss"
 			done
 		done
 		for f in tcp tcp6 udp udp6; do

@@ -81,6 +81,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 	start := r.e.clock.Now()
 	deadline := r.deadline(within)
 	_, observable := r.e.rt.(Observer)
+	var waited starvation
 	for {
 		st, ch := pr.tr.state()
 		if st.eof {
@@ -92,8 +93,12 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 				return false, nil
 			}
 			if hs, ok := states[pr.host]; ok {
-				if t, ok := mainThread(hs, pr.p.PID()); ok && t.readingStdin() {
+				t, ok := mainThread(hs, pr.p.PID())
+				if ok && t.readingStdin() {
 					return false, nil
+				}
+				if ok {
+					waited.see(t)
 				}
 			}
 			// A settled lab stays settled until the engine acts, so what
@@ -102,8 +107,11 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 			if settled && r.arrives(ctx, pr, since, inFlight) {
 				return false, nil
 			}
-			if r.e.clock.Now().Sub(start) >= within {
-				return false, failf(what, "it printed nothing and did not read its input for %s", r.e.clock.Now().Sub(start))
+			if took := r.e.clock.Now().Sub(start); took >= within {
+				if d, ok := waited.starved(took); ok {
+					return false, infraf(what, "the machine was too busy to tell: the program waited %s of those %s for a CPU, so the check is run again", d.Round(time.Millisecond), took.Round(time.Millisecond))
+				}
+				return false, failf(what, "it printed nothing and did not read its input for %s", took)
 			}
 			select {
 			case <-ch:
@@ -124,6 +132,34 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 			return false, failf(what, "it did not before the scenario stopped")
 		}
 	}
+}
+
+// starvation follows how long a program waited, runnable, for a CPU
+// while the engine waited for it (the main thread's schedstat run delay,
+// first and last reading).
+type starvation struct {
+	first, last time.Duration
+	seen        bool
+}
+
+func (s *starvation) see(t TaskState) {
+	if !t.Sched {
+		return
+	}
+	if !s.seen {
+		s.first, s.seen = t.RunDelay, true
+	}
+	s.last = t.RunDelay
+}
+
+// starved reports whether the program spent a quarter or more of window
+// waiting for a CPU: a machine too loaded to run it (a CI runner, a
+// grading host with too many labs), not a program that hangs, which
+// waits blocked and not runnable. Such a timeout is the lab's fault and
+// is not held against the submission; Grade runs the check again.
+func (s *starvation) starved(window time.Duration) (time.Duration, bool) {
+	d := s.last - s.first
+	return d, s.seen && d >= window/4
 }
 
 // inFlight is how long output a program wrote before it blocked may take

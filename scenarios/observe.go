@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Observer is the grader's agent on each host of a lab (LabRuntime): it
@@ -42,6 +43,11 @@ type TaskState struct {
 	Args [6]uint64
 	// Readable is false when the kernel refused to show the call.
 	Readable bool
+	// RunDelay is how long the thread has waited, runnable, for a CPU in
+	// its life (schedstat's second field); Sched is false when the kernel
+	// does not keep it.
+	RunDelay time.Duration
+	Sched    bool
 }
 
 // Socket is one line of /proc/net/{tcp,tcp6,udp,udp6}.
@@ -124,6 +130,15 @@ func ParseTask(l string) (TaskState, bool) {
 	t := TaskState{PID: pid, TID: tid, Syscall: -1}
 	if i := strings.LastIndexByte(rest, ')'); i >= 0 && i+2 < len(rest) {
 		t.State = rest[i+2]
+		// schedstat follows stat after a '|' that only the agent writes
+		// (a '|' in the program's name comes before the last ')').
+		if j := strings.LastIndexByte(rest, '|'); j > i {
+			if f := strings.Fields(rest[j+1:]); len(f) >= 2 {
+				if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil && ns >= 0 {
+					t.RunDelay, t.Sched = time.Duration(ns), true
+				}
+			}
+		}
 	}
 	sc := f[2:]
 	switch {

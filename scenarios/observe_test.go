@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Lines as the agent prints them, read off Python 3.11 processes on Linux.
@@ -194,6 +195,54 @@ func TestApplyRoster(t *testing.T) {
 		w := s.ApplyRoster(roster)
 		if s.Team != tt.team || s.TeamFrom != tt.from || (w != "") != tt.warnsFor {
 			t.Errorf("%s: team %d from %s warning %q, want %d %s %v", s.Name, s.Team, s.TeamFrom, w, tt.team, tt.from, tt.warnsFor)
+		}
+	}
+}
+
+func TestParseTaskRunDelay(t *testing.T) {
+	for _, tt := range []struct {
+		line  string
+		delay time.Duration
+		sched bool
+	}{
+		{taskStdin + "|41234567 2500000000 57", 2500 * time.Millisecond, true},
+		{"104 104 |104 (py|thon3) S 1 1 |1 20 3", 20, true},
+		{"104 104 |104 (py|thon3) S 1 1 ", 0, false}, // no schedstat: the '|' is the name's
+		{taskStdin, 0, false},
+		{taskStdin + "|", 0, false},
+		{taskStdin + "|garbage", 0, false},
+	} {
+		task, ok := ParseTask(tt.line)
+		if !ok {
+			t.Fatalf("ParseTask(%q) failed", tt.line)
+		}
+		if task.RunDelay != tt.delay || task.Sched != tt.sched {
+			t.Errorf("%q: run delay %v (known %v), want %v (%v)", tt.line, task.RunDelay, task.Sched, tt.delay, tt.sched)
+		}
+	}
+}
+
+func TestStarvation(t *testing.T) {
+	at := func(d time.Duration) TaskState { return TaskState{RunDelay: d, Sched: true} }
+	window := 10 * time.Second
+	for _, tt := range []struct {
+		name string
+		seen []TaskState
+		want bool
+	}{
+		{"never observed", nil, false},
+		{"the kernel keeps no schedstat", []TaskState{{}, {}}, false},
+		{"a program blocked in recv: it never waits for a CPU", []TaskState{at(3 * time.Millisecond), at(3 * time.Millisecond)}, false},
+		{"a busy machine, but the program ran", []TaskState{at(0), at(2 * time.Second)}, false},
+		{"starved: Python still starting after 10 s", []TaskState{at(40 * time.Millisecond), at(6 * time.Second)}, true},
+		{"what it waited before the window does not count", []TaskState{at(30 * time.Second), at(31 * time.Second)}, false},
+	} {
+		var s starvation
+		for _, ts := range tt.seen {
+			s.see(ts)
+		}
+		if _, got := s.starved(window); got != tt.want {
+			t.Errorf("%s: starved = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
