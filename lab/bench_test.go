@@ -15,7 +15,7 @@ import (
 // through lab.Up and once through `compose up -d` on the same images plus
 // the same readiness poll. Removing the lab between runs is not timed.
 //
-//	go test ./lab -run '^$' -bench Warm -benchtime 5x
+//	go test ./lab -run '^$' -bench UpWarm -benchtime 5x
 
 func BenchmarkUpWarm(b *testing.B) {
 	d, refs := labcontainers.Engine(b)
