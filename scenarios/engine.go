@@ -651,14 +651,16 @@ func (r *run) waitFor(ctx context.Context, pr *proc, re *regexp.Regexp, from int
 	for {
 		// Read the state before searching: output written before EOF is
 		// then certainly visible to the search.
-		st, _ := pr.tr.state()
-		_, _, found, ch := pr.tr.findAt(re, from, consume)
+		// The channel is the state's: a change between the two reads
+		// then wakes the wait below rather than being missed.
+		st, ch := pr.tr.state()
+		_, _, found, _ := pr.tr.findAt(re, from, consume)
 		if found {
 			return nil
 		}
 		if st.eof {
 			// Nothing more can arrive; say so instead of waiting out the deadline.
-			return failf(what, "it did not; %s", endedText(st))
+			return failf(what, "it did not; %s", r.endedText(ctx, pr, st))
 		}
 		select {
 		case <-ch:
@@ -671,6 +673,31 @@ func (r *run) waitFor(ctx context.Context, pr *proc, re *regexp.Regexp, from int
 			return failf(what, "it did not before the scenario stopped")
 		}
 	}
+}
+
+// exitGrace is how long a program's exit status may follow the end of
+// its output: Docker closes the stream first and reports the exit after.
+const exitGrace = time.Second
+
+// endedText says how a program whose output ended finished, waiting up to
+// exitGrace for its exit status, so that a failure says "exited with code
+// 1" rather than "closed its output" when both are true.
+func (r *run) endedText(ctx context.Context, pr *proc, st exitState) string {
+	timeout := r.e.clock.After(exitGrace)
+	for st.eof && !st.exited {
+		var ch <-chan struct{}
+		if st, ch = pr.tr.state(); st.exited {
+			break
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return endedText(st)
+		case <-ctx.Done():
+			return endedText(st)
+		}
+	}
+	return endedText(st)
 }
 
 func endedText(st exitState) string {
@@ -702,8 +729,8 @@ func (r *run) absent(ctx context.Context, name, match string, window time.Durati
 	}
 	deadline := r.deadline(window)
 	for {
-		st, _ := pr.tr.state()
-		m, found, ch := pr.tr.find(re, from, false)
+		st, ch := pr.tr.state() // its channel: see waitFor
+		m, found, _ := pr.tr.find(re, from, false)
 		if found {
 			return failf(what, "it printed %q", m)
 		}
@@ -878,8 +905,8 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 		attempt := r.e.clock.After(st.Every)
 	wait:
 		for {
-			state, _ := pr.tr.state()
-			m, end, found, ch := pr.tr.findAt(re, from, false)
+			state, ch := pr.tr.state() // its channel: see waitFor
+			m, end, found, _ := pr.tr.findAt(re, from, false)
 			if found {
 				last = m
 				if without == nil || !without.MatchString(m) {
@@ -891,7 +918,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 				continue
 			}
 			if state.eof {
-				return failf(what, "it did not; %s", endedText(state))
+				return failf(what, "it did not; %s", r.endedText(ctx, pr, state))
 			}
 			select {
 			case <-ch:

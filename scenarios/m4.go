@@ -85,7 +85,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 	for {
 		st, ch := pr.tr.state()
 		if st.eof {
-			return true, failf(what, "it did not; %s", endedText(st))
+			return true, failf(what, "it did not; %s", r.endedText(ctx, pr, st))
 		}
 		if observable {
 			states, settled := r.settle(ctx)
@@ -134,32 +134,43 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 	}
 }
 
-// starvation follows how long a program waited, runnable, for a CPU
-// while the engine waited for it (the main thread's schedstat run delay,
-// first and last reading).
+// starvation follows, from the main thread's schedstat, how much CPU a
+// program used and how long it waited, runnable, for one while the engine
+// waited for it: the first reading, and the last two.
 type starvation struct {
-	first, last time.Duration
-	seen        bool
+	first, prev, last TaskState
+	n                 int
 }
 
 func (s *starvation) see(t TaskState) {
 	if !t.Sched {
 		return
 	}
-	if !s.seen {
-		s.first, s.seen = t.RunDelay, true
+	if s.n == 0 {
+		s.first = t
 	}
-	s.last = t.RunDelay
+	s.prev, s.last = s.last, t
+	s.n++
 }
 
-// starved reports whether the program spent a quarter or more of window
-// waiting for a CPU: a machine too loaded to run it (a CI runner, a
-// grading host with too many labs), not a program that hangs, which
-// waits blocked and not runnable. Such a timeout is the lab's fault and
-// is not held against the submission; Grade runs the check again.
+// starved reports whether the machine, not the program, kept it from
+// answering within window: it waited a quarter or more of the window for a
+// CPU, it used little CPU meanwhile (a tenth of the window: a Python
+// client needs a few hundred milliseconds to start and prompt; a program
+// that spins uses far more, however busy the machine), and it was still
+// waiting at the end (runnable, or its wait grew since the reading
+// before). A program that hangs blocked, or spins, or started slowly and
+// then blocked, is not starved, and fails. A starved timeout is the lab's
+// fault and is not held against the submission; Grade runs the check
+// again.
 func (s *starvation) starved(window time.Duration) (time.Duration, bool) {
-	d := s.last - s.first
-	return d, s.seen && d >= window/4
+	if s.n < 2 {
+		return 0, false
+	}
+	waited := s.last.RunDelay - s.first.RunDelay
+	ran := s.last.RunTime - s.first.RunTime
+	stillWaiting := s.last.Running || s.last.RunDelay > s.prev.RunDelay
+	return waited, waited >= window/4 && ran < window/10 && stillWaiting
 }
 
 // inFlight is how long output a program wrote before it blocked may take
@@ -277,7 +288,7 @@ func (r *run) newConnections(ctx context.Context, obs Observer, before map[strin
 func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness) *stepError {
 	verb := map[string]string{"login": "logs in", "register": "registers"}[st.Action]
 	if s, _ := pr.tr.state(); s.eof {
-		return failf(fmt.Sprintf("%s %s as %s and stays connected", pr.name, verb, st.User), "%s", endedText(s))
+		return failf(fmt.Sprintf("%s %s as %s and stays connected", pr.name, verb, st.User), "%s", r.endedText(ctx, pr, s))
 	}
 	if text := r.e.prog.Auth.Texts[map[string]string{"login": "logged_in", "register": "registered"}[st.Action]]; text != "" {
 		if err := r.expectRaw(ctx, pr.name, text, st.Within); err != nil {

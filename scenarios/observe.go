@@ -43,11 +43,11 @@ type TaskState struct {
 	Args [6]uint64
 	// Readable is false when the kernel refused to show the call.
 	Readable bool
-	// RunDelay is how long the thread has waited, runnable, for a CPU in
-	// its life (schedstat's second field); Sched is false when the kernel
-	// does not keep it.
-	RunDelay time.Duration
-	Sched    bool
+	// RunTime is the CPU time the thread has used and RunDelay how long it
+	// has waited, runnable, for a CPU, both over its life (schedstat's
+	// first two fields); Sched is false when the kernel does not keep them.
+	RunTime, RunDelay time.Duration
+	Sched             bool
 }
 
 // Socket is one line of /proc/net/{tcp,tcp6,udp,udp6}.
@@ -134,8 +134,10 @@ func ParseTask(l string) (TaskState, bool) {
 		// (a '|' in the program's name comes before the last ')').
 		if j := strings.LastIndexByte(rest, '|'); j > i {
 			if f := strings.Fields(rest[j+1:]); len(f) >= 2 {
-				if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil && ns >= 0 {
-					t.RunDelay, t.Sched = time.Duration(ns), true
+				run, err1 := strconv.ParseInt(f[0], 10, 64)
+				delay, err2 := strconv.ParseInt(f[1], 10, 64)
+				if err1 == nil && err2 == nil && run >= 0 && delay >= 0 {
+					t.RunTime, t.RunDelay, t.Sched = time.Duration(run), time.Duration(delay), true
 				}
 			}
 		}

@@ -201,29 +201,35 @@ func TestApplyRoster(t *testing.T) {
 
 func TestParseTaskRunDelay(t *testing.T) {
 	for _, tt := range []struct {
-		line  string
-		delay time.Duration
-		sched bool
+		line       string
+		run, delay time.Duration
+		sched      bool
 	}{
-		{taskStdin + "|41234567 2500000000 57", 2500 * time.Millisecond, true},
-		{"104 104 |104 (py|thon3) S 1 1 |1 20 3", 20, true},
-		{"104 104 |104 (py|thon3) S 1 1 ", 0, false}, // no schedstat: the '|' is the name's
-		{taskStdin, 0, false},
-		{taskStdin + "|", 0, false},
-		{taskStdin + "|garbage", 0, false},
+		{taskStdin + "|41234567 2500000000 57", 41234567, 2500 * time.Millisecond, true},
+		{"104 104 |104 (py|thon3) S 1 1 |1 20 3", 1, 20, true},
+		{"104 104 |104 (py|thon3) S 1 1 ", 0, 0, false}, // no schedstat: the '|' is the name's
+		{taskStdin, 0, 0, false},
+		{taskStdin + "|", 0, 0, false},
+		{taskStdin + "|garbage", 0, 0, false},
+		{taskStdin + "|12 -5 1", 0, 0, false},
 	} {
 		task, ok := ParseTask(tt.line)
 		if !ok {
 			t.Fatalf("ParseTask(%q) failed", tt.line)
 		}
-		if task.RunDelay != tt.delay || task.Sched != tt.sched {
-			t.Errorf("%q: run delay %v (known %v), want %v (%v)", tt.line, task.RunDelay, task.Sched, tt.delay, tt.sched)
+		if task.RunTime != tt.run || task.RunDelay != tt.delay || task.Sched != tt.sched {
+			t.Errorf("%q: ran %v, waited %v (known %v), want %v, %v (%v)", tt.line, task.RunTime, task.RunDelay, task.Sched, tt.run, tt.delay, tt.sched)
 		}
 	}
 }
 
 func TestStarvation(t *testing.T) {
-	at := func(d time.Duration) TaskState { return TaskState{RunDelay: d, Sched: true} }
+	const ms = time.Millisecond
+	// at is a reading of a thread that has used ran of CPU and waited
+	// waited for one; running says it is runnable at the reading.
+	at := func(ran, waited time.Duration, running bool) TaskState {
+		return TaskState{RunTime: ran, RunDelay: waited, Running: running, Sched: true}
+	}
 	window := 10 * time.Second
 	for _, tt := range []struct {
 		name string
@@ -231,11 +237,15 @@ func TestStarvation(t *testing.T) {
 		want bool
 	}{
 		{"never observed", nil, false},
-		{"the kernel keeps no schedstat", []TaskState{{}, {}}, false},
-		{"a program blocked in recv: it never waits for a CPU", []TaskState{at(3 * time.Millisecond), at(3 * time.Millisecond)}, false},
-		{"a busy machine, but the program ran", []TaskState{at(0), at(2 * time.Second)}, false},
-		{"starved: Python still starting after 10 s", []TaskState{at(40 * time.Millisecond), at(6 * time.Second)}, true},
-		{"what it waited before the window does not count", []TaskState{at(30 * time.Second), at(31 * time.Second)}, false},
+		{"observed once", []TaskState{at(0, 6*time.Second, true)}, false},
+		{"the kernel keeps no schedstat", []TaskState{{}, {}, {}}, false},
+		{"a client blocked in recv: it never waits for a CPU", []TaskState{at(80*ms, 3*ms, false), at(80*ms, 3*ms, false), at(80*ms, 3*ms, false)}, false},
+		{"a busy machine, but the client got to run", []TaskState{at(0, 0, true), at(50*ms, 1*time.Second, true), at(90*ms, 2*time.Second, false)}, false},
+		{"starved: Python still starting after 10 s", []TaskState{at(10*ms, 40*ms, true), at(90*ms, 5*time.Second, true), at(120*ms, 6*time.Second, true)}, true},
+		{"starved, caught between two time slices", []TaskState{at(10*ms, 40*ms, true), at(90*ms, 5*time.Second, true), at(120*ms, 6*time.Second, false)}, true},
+		{"a client that spins beside other spinners", []TaskState{at(0, 0, true), at(2*time.Second, 2*time.Second, true), at(4*time.Second, 4*time.Second, true)}, false},
+		{"started slowly, then blocked for good", []TaskState{at(10*ms, 40*ms, true), at(150*ms, 4*time.Second, false), at(150*ms, 4*time.Second, false)}, false},
+		{"what it waited before the window does not count", []TaskState{at(10*ms, 30*time.Second, true), at(20*ms, 30*time.Second+500*ms, true), at(30*ms, 31*time.Second, true)}, false},
 	} {
 		var s starvation
 		for _, ts := range tt.seen {

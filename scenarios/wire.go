@@ -43,7 +43,7 @@ func (r *run) peerList(ctx context.Context, st Step) *stepError {
 			last = string(b)
 		}
 		if state.eof {
-			return failf(what, "it ended first (%s); %s", endedText(state), listGot(last, text))
+			return failf(what, "it ended first (%s); %s", r.endedText(ctx, pr, state), listGot(last, text))
 		}
 		select {
 		case <-ch:
