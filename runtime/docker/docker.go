@@ -397,11 +397,21 @@ func addTarFile(tw *tar.Writer, name string, mode os.FileMode, data []byte) erro
 
 func (d *Docker) copyTar(ctx context.Context, ctr string, archive *bytes.Buffer) error {
 	data := archive.Bytes()
-	_, err := d.c.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(data)})
-	if err != nil && strings.Contains(err.Error(), "read-only") {
-		// A sandboxed host's root file system is read-only, and Docker
-		// cannot copy into its tmpfs mounts: unpack inside the host.
+	// A sandboxed host's root file system is read-only, and Docker cannot
+	// copy into its tmpfs mounts: unpack inside the host. Ask first rather
+	// than try: Docker refuses such a copy before it has read the archive
+	// and, on a busy machine, closes the connection while the archive is
+	// still being sent, so the refusal arrives as a broken pipe.
+	res, err := d.c.ContainerInspect(ctx, ctr, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", ctr, Classify(err))
+	}
+	if hc := res.Container.HostConfig; hc != nil && hc.ReadonlyRootfs {
 		return d.untar(ctx, ctr, data)
+	}
+	_, err = d.c.CopyToContainer(ctx, ctr, client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(data)})
+	if err != nil && strings.Contains(err.Error(), "read-only") {
+		return d.untar(ctx, ctr, data) // a root made read-only otherwise
 	}
 	return Classify(err)
 }
