@@ -1,12 +1,41 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
+
+// CopyInFiles is the part of a CopyIn that every implementation shares: it
+// reads local and decides where it lands, as cp and scp do. A remote
+// folder, or a remote path ending in "/", receives local under its own
+// name; a local folder is refused over a remote file. stat says whether
+// remote exists on the host and is a folder. Every error of local wraps
+// ErrCopy; stat's errors are returned as they are.
+func CopyInFiles(local, remote string, stat func(remote string) (exists, isDir bool, err error)) ([]File, error) {
+	info, err := os.Stat(local)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s: no such file or folder", ErrCopy, local)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrCopy, err)
+	}
+	exists, isDir, err := stat(remote)
+	if err != nil {
+		return nil, err
+	}
+	dst := remote
+	if strings.HasSuffix(remote, "/") || (exists && isDir) {
+		dst = path.Join(remote, filepath.Base(filepath.Clean(local)))
+	} else if exists && info.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a folder and %s is a file on the host", ErrCopy, local, remote)
+	}
+	return LocalFiles(local, info, dst)
+}
 
 // LocalFiles reads what a CopyIn of local (info is its os.Stat) puts at
 // dst on a host: the file itself, or every file below the folder under

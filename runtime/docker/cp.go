@@ -3,10 +3,8 @@ package docker
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -35,24 +33,9 @@ func (d *Docker) statRemote(ctx context.Context, ctr, p string) (exists, dir boo
 // ending in "/", receives the source under its own name, as cp and scp do.
 // Links and special files are refused. It returns the files written.
 func (d *Docker) copyIn(ctx context.Context, ctr, host, local, remote string) ([]runtime.File, error) {
-	info, err := os.Stat(local)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s: no such file or folder", runtime.ErrCopy, local)
-		}
-		return nil, fmt.Errorf("%w: %v", runtime.ErrCopy, err)
-	}
-	dst := remote
-	exists, isDir, err := d.statRemote(ctx, ctr, strings.TrimSuffix(remote, "/"))
-	if err != nil {
-		return nil, err
-	}
-	if strings.HasSuffix(remote, "/") || (exists && isDir) {
-		dst = path.Join(remote, filepath.Base(filepath.Clean(local)))
-	} else if exists && info.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a folder and %s is a file on the host", runtime.ErrCopy, local, remote)
-	}
-	files, err := runtime.LocalFiles(local, info, dst)
+	files, err := runtime.CopyInFiles(local, remote, func(remote string) (bool, bool, error) {
+		return d.statRemote(ctx, ctr, strings.TrimSuffix(remote, "/"))
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -170,32 +169,17 @@ func (l labHosts) CopyIn(ctx context.Context, host, local, remote string) ([]run
 	if err := l.e.gone(); err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(local)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s: no such file or folder", runtime.ErrCopy, local)
+	files, err := runtime.CopyInFiles(local, remote, func(remote string) (exists, isDir bool, err error) {
+		l.e.mu.Lock()
+		defer l.e.mu.Unlock()
+		c, err := l.running(host)
+		if err != nil {
+			return false, false, err
 		}
-		return nil, fmt.Errorf("%w: %v", runtime.ErrCopy, err)
-	}
-	l.e.mu.Lock()
-	c, err := l.running(host)
-	var exists, isDir bool
-	if err == nil {
 		_, exists = c.files[path.Clean(remote)]
 		isDir = c.isDir(remote)
-		exists = exists || isDir
-	}
-	l.e.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	dst := remote
-	if strings.HasSuffix(remote, "/") || isDir {
-		dst = path.Join(remote, filepath.Base(filepath.Clean(local)))
-	} else if exists && info.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a folder and %s is a file on the host", runtime.ErrCopy, local, remote)
-	}
-	files, err := runtime.LocalFiles(local, info, dst)
+		return exists || isDir, isDir, nil
+	})
 	if err != nil {
 		return nil, err
 	}
