@@ -32,7 +32,9 @@ import (
 //     listens (while it runs, a lab's clients connect), chat-client
 //     relays each line it reads to the lab's other clients as "<host>
 //     says: <line>". A submission whose server is "crash-server" exits at
-//     once, so its clients are refused.
+//     once, so its clients are refused; "silent-server" runs without ever
+//     listening; "late-server" is silent on its first start in a lab and
+//     a chat-server after.
 type fakeLab struct {
 	*fake.Engine
 	t *testing.T
@@ -59,6 +61,7 @@ type fakeLab struct {
 type room struct {
 	server  bool
 	clients map[string]io.Writer
+	starts  int // servers started
 }
 
 func newFakeLab(t *testing.T, name string) *fakeLab {
@@ -204,7 +207,20 @@ func (f *fakeLab) spawn(ctx context.Context, lab, host string, cmd []string, std
 	if f.onSpawn != nil {
 		f.onSpawn(lab, host, prog[0])
 	}
-	switch prog[0] {
+	name := prog[0]
+	if name == "silent-server" || name == "late-server" {
+		f.mu.Lock()
+		r := f.room(lab)
+		r.starts++
+		first := r.starts == 1
+		f.mu.Unlock()
+		if name == "silent-server" || first {
+			_, _ = io.Copy(io.Discard, stdin) // until it is killed
+			return 137, nil
+		}
+		name = "chat-server"
+	}
+	switch name {
 	case "chat-server":
 		f.mu.Lock()
 		f.room(lab).server = true

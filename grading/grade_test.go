@@ -3,6 +3,7 @@ package grading
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -440,5 +441,63 @@ func TestLabRuntimeCheckDNS(t *testing.T) {
 	}
 	if _, err := NewLabRuntime(f, topo, nil).CheckDNS(context.Background(), nil); !errors.Is(err, scenarios.ErrNoDNSCheck) {
 		t.Errorf("without a binary: %v, want ErrNoDNSCheck", err)
+	}
+}
+
+// TestGradeRerunsATimedOutCheck: a check that fails only because a wait ran
+// out is run a second time before points are taken, as a busy grading
+// machine can make correct work late; the second run counts and the report
+// says so. A wrong answer (the server crashed) is not run again.
+func TestGradeRerunsATimedOutCheck(t *testing.T) {
+	slow, err := scenarios.Parse("fake-slow.yaml", []byte(strings.Replace(relayScenario,
+		"{proc: server, match: listening}", "{proc: server, match: listening, within: 1s}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeLab(t, "fake")
+	var mu sync.Mutex
+	starts := map[string]int{}
+	f.onSpawn = func(lab, host, program string) {
+		if strings.HasSuffix(program, "-server") {
+			mu.Lock()
+			starts[program]++
+			mu.Unlock()
+		}
+	}
+	subs := []scenarios.Submission{chatSubmission("late", "late-server"), chatSubmission("silent", "silent-server"), chatSubmission("crash", "crash-server")}
+	reports, err := Grade(context.Background(), f, subs,
+		gradeOpts(t, t.TempDir(), WithScenarios([]scenarios.Scenario{slow}), WithLabsPerSubmission(1), WithParallel(1))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]scenarios.Result{}
+	for _, r := range reports {
+		if len(r.Results) != 1 || r.Incomplete {
+			t.Fatalf("%s: %d results, incomplete %v; want one complete result", r.Submission, len(r.Results), r.Incomplete)
+		}
+		byName[r.Submission] = r.Results[0]
+	}
+	notes := func(res scenarios.Result) string { return strings.Join(res.Notes, " | ") }
+
+	late := byName["late"]
+	if late.Status != scenarios.Passed || late.Points != 2 || !strings.Contains(notes(late), "run twice: the first run ran out of time (server on webserver prints /listening/ within 1s: it did not within") ||
+		!strings.Contains(notes(late), "it passed the second run, which counts") {
+		t.Errorf("late: %s %d points, notes %q; want passed, 2 points, a note of the rerun", late.Status, late.Points, late.Notes)
+	}
+	silent := byName["silent"]
+	if silent.Status != scenarios.Failed || silent.Failure == nil || !silent.Failure.TimedOut || !strings.Contains(notes(silent), "the second run failed too") {
+		t.Errorf("silent: %s %+v, notes %q; want failed twice by timeout", silent.Status, silent.Failure, silent.Notes)
+	}
+	crash := byName["crash"]
+	if crash.Status != scenarios.Failed || crash.Failure == nil || crash.Failure.TimedOut || len(crash.Notes) != 0 {
+		t.Errorf("crash: %s %+v, notes %q; want failed once, not as a timeout", crash.Status, crash.Failure, crash.Notes)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"late-server": 2, "silent-server": 2, "crash-server": 1}; !maps.Equal(starts, want) {
+		t.Errorf("servers started %v, want %v", starts, want)
+	}
+	if left := f.left(t); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
 	}
 }

@@ -161,12 +161,21 @@ type member struct {
 type stepError struct {
 	expectation, got string
 	infra            bool
+	// timedOut is a wait that ran out: the only failure a busy machine
+	// can cause in correct work (Failure.TimedOut).
+	timedOut bool
 }
 
 func (s *stepError) Error() string { return s.expectation + ": " + s.got }
 
 func failf(expectation, format string, args ...any) *stepError {
 	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...)}
+}
+
+// timeoutf is a failure because a deadline passed before what was awaited
+// happened.
+func timeoutf(expectation, format string, args ...any) *stepError {
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true}
 }
 
 func infraf(expectation, format string, args ...any) *stepError {
@@ -191,6 +200,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 			failed, failedAt = err, st
 			if ctx.Err() == nil && sctx.Err() != nil {
 				failed.got += fmt.Sprintf(" (the scenario's %s timeout ran out)", sc.Timeout)
+				failed.timedOut = true
 			}
 			break
 		}
@@ -206,6 +216,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 		res.Failure = &Failure{
 			File: sc.File, Line: failedAt.Line, Step: failedAt.Kind,
 			Expectation: failed.expectation, Got: failed.got,
+			TimedOut: failed.timedOut && res.Status == Failed,
 			Evidence: r.evidence(),
 		}
 	} else {
@@ -668,7 +679,7 @@ func (r *run) waitFor(ctx context.Context, pr *proc, re *regexp.Regexp, from int
 			if _, _, found, _ := pr.tr.findAt(re, from, consume); found {
 				return nil
 			}
-			return failf(what, "it did not within %s", r.e.clock.Now().Sub(start))
+			return timeoutf(what, "it did not within %s", r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
 			return failf(what, "it did not before the scenario stopped")
 		}
@@ -784,7 +795,7 @@ func (r *run) exit(ctx context.Context, name string, code *int, within time.Dura
 	start := r.e.clock.Now()
 	st, ok := r.waitState(ctx, pr.tr, r.deadline(within), func(s exitState) bool { return s.exited })
 	if !ok {
-		return failf(what, "it was still running after %s", r.e.clock.Now().Sub(start))
+		return timeoutf(what, "it was still running after %s", r.e.clock.Now().Sub(start))
 	}
 	if st.err != nil {
 		return infraf(what, "could not read its exit status: %v", st.err)
@@ -933,7 +944,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 	if last != "" {
 		got = fmt.Sprintf("the last answer was %q", last)
 	}
-	return failf(what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
+	return timeoutf(what, "%s (after %s)", got, r.e.clock.Now().Sub(start))
 }
 
 // deadline is a timer created on first use, so a wait that succeeds at once

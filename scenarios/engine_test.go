@@ -65,32 +65,33 @@ func TestEngineSteps(t *testing.T) {
 		steps    string
 		wantFail string // substring of "expectation: got"; empty for a pass
 		wantLine int
+		timedOut bool // the failure is a wait that ran out (Failure.TimedOut)
 	}{
-		{"expect matches", "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'you said: hi'}\n", "", 0},
+		{"expect matches", "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'you said: hi'}\n", "", 0, false},
 		{"expect consumes output", "  - type: {proc: srv, line: hi}\n  - expect: {proc: srv, match: 'said: hi'}\n  - expect: {proc: srv, match: 'said: hi', within: 3s}\n",
-			"srv on webserver prints /said: hi/ within 3s: it did not within 3s", 10},
+			"srv on webserver prints /said: hi/ within 3s: it did not within 3s", 10, true},
 		{"expect times out", "  - type: {proc: srv, line: quiet}\n  - expect: {proc: srv, match: never, within: 5s}\n",
-			"srv on webserver prints /never/ within 5s: it did not within 5s", 9},
-		{"expect expands variables", "  - type: {proc: srv, line: '${ip:client1}'}\n  - expect: {proc: srv, match: 'said: ${ip:client1}$'}\n", "", 0},
+			"srv on webserver prints /never/ within 5s: it did not within 5s", 9, true},
+		{"expect expands variables", "  - type: {proc: srv, line: '${ip:client1}'}\n  - expect: {proc: srv, match: 'said: ${ip:client1}$'}\n", "", 0, false},
 		{"expect sees exit", "  - type: {proc: srv, line: exit 3}\n  - expect: {proc: srv, match: never}\n",
-			"it did not; the program exited with code 3", 9},
-		{"absent passes", "  - type: {proc: srv, line: hi}\n  - absent: {proc: srv, match: secret, within: 2s}\n", "", 0},
+			"it did not; the program exited with code 3", 9, false},
+		{"absent passes", "  - type: {proc: srv, line: hi}\n  - absent: {proc: srv, match: secret, within: 2s}\n", "", 0, false},
 		{"absent fails", "  - type: {proc: srv, line: secret}\n  - absent: {proc: srv, match: 'said: \\w+'}\n",
-			`srv on webserver does not print /said: \w+/ within 1s: it printed "said: secret"`, 9},
-		{"absent ignores consumed output", "  - type: {proc: srv, line: secret}\n  - expect: {proc: srv, match: secret}\n  - absent: {proc: srv, match: secret}\n", "", 0},
-		{"exit with code", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv, code: 0}\n", "", 0},
+			`srv on webserver does not print /said: \w+/ within 1s: it printed "said: secret"`, 9, false},
+		{"absent ignores consumed output", "  - type: {proc: srv, line: secret}\n  - expect: {proc: srv, match: secret}\n  - absent: {proc: srv, match: secret}\n", "", 0, false},
+		{"exit with code", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv, code: 0}\n", "", 0, false},
 		{"exit with wrong code", "  - type: {proc: srv, line: exit 2}\n  - exit: {proc: srv, code: 0}\n",
-			"srv on webserver exits with code 0 within 10s: it exited with code 2", 9},
+			"srv on webserver exits with code 0 within 10s: it exited with code 2", 9, false},
 		{"exit times out", "  - exit: {proc: srv, within: 4s}\n",
-			"srv on webserver exits within 4s: it was still running after 4s", 8},
+			"srv on webserver exits within 4s: it was still running after 4s", 8, true},
 		{"running fails after exit", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - running: {proc: srv}\n",
-			"srv is still running: it exited with code 1", 10},
+			"srv is still running: it exited with code 1", 10, false},
 		{"typing into an exited program", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv}\n  - type: {proc: srv, line: hello}\n",
-			`type "hello" into srv: the program had already stopped reading`, 10},
-		{"parallel and procs", "  - start: {proc: cli, host: client1, role: client}\n  - parallel:\n      - type: {proc: srv, line: a}\n      - type: {proc: cli, line: b}\n  - expect: {procs: [srv, cli], match: 'you said: [ab]'}\n", "", 0},
+			`type "hello" into srv: the program had already stopped reading`, 10, false},
+		{"parallel and procs", "  - start: {proc: cli, host: client1, role: client}\n  - parallel:\n      - type: {proc: srv, line: a}\n      - type: {proc: cli, line: b}\n  - expect: {procs: [srv, cli], match: 'you said: [ab]'}\n", "", 0, false},
 		{"first failure in procs order", "  - start: {proc: cli, host: client1, role: client}\n  - expect: {procs: [srv, cli], match: nothing, within: 2s}\n",
-			"srv on webserver prints /nothing/", 9},
-		{"kill", "  - kill: {proc: srv, signal: TERM}\n  - exit: {proc: srv, code: 143}\n", "", 0},
+			"srv on webserver prints /nothing/", 9, true},
+		{"kill", "  - kill: {proc: srv, signal: TERM}\n  - exit: {proc: srv, code: 143}\n", "", 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +108,9 @@ func TestEngineSteps(t *testing.T) {
 			got := res.Failure.Expectation + ": " + res.Failure.Got
 			if !strings.Contains(got, tc.wantFail) {
 				t.Errorf("failure:\n got  %s\n want %s", got, tc.wantFail)
+			}
+			if res.Failure.TimedOut != tc.timedOut {
+				t.Errorf("failure timed out %v, want %v", res.Failure.TimedOut, tc.timedOut)
 			}
 			if res.Failure.Line != tc.wantLine || res.Failure.File != "t.yaml" {
 				t.Errorf("failure at %s:%d, want t.yaml:%d", res.Failure.File, res.Failure.Line, tc.wantLine)

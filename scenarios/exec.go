@@ -94,9 +94,9 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 		return infraf(what, "reading %s: %v", files[0], execErr)
 	}
 	if discover {
-		return failf(what, "nothing listened on any TCP port")
+		return timeoutf(what, "nothing listened on any TCP port")
 	}
-	return failf(what, "nothing listened on port %d", port)
+	return timeoutf(what, "nothing listened on port %d", port)
 }
 
 // listenerOf returns the lowest TCP port above 1023 that a socket in
@@ -245,8 +245,14 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	if pr.At >= 0 && pr.At < len(dialog) {
 		step = describeOp(dialog[pr.At])
 	}
+	if pr.Error == probeTimedOut {
+		return timeoutf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
+	}
 	return failf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
 }
+
+// probeTimedOut is the probe's error when its deadline passed.
+const probeTimedOut = "timed out"
 
 func describeOp(op ProbeOp) string {
 	switch {
@@ -379,7 +385,7 @@ func (r *run) resolve(ctx context.Context, host string, st Step) *stepError {
 	if last == "" {
 		last = "no answer"
 	}
-	return failf(what, "getent ahosts %s gave: %s", name, oneLine(last))
+	return timeoutf(what, "getent ahosts %s gave: %s", name, oneLine(last))
 }
 
 func oneLine(s string) string {

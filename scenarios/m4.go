@@ -111,7 +111,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 				if d, ok := waited.starved(took); ok {
 					return false, infraf(what, "the machine was too busy to tell: the program waited %s of those %s for a CPU, so the check is run again", d.Round(time.Millisecond), took.Round(time.Millisecond))
 				}
-				return false, failf(what, "it printed nothing and did not read its input for %s", took)
+				return false, timeoutf(what, "it printed nothing and did not read its input for %s", took)
 			}
 			select {
 			case <-ch:
@@ -127,7 +127,7 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 		select {
 		case <-ch:
 		case <-deadline.C():
-			return false, failf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
+			return false, timeoutf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
 			return false, failf(what, "it did not before the scenario stopped")
 		}
@@ -335,7 +335,7 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
 	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
 	if !ok {
-		return failf(what, "the client was still running %s after its last answer", st.Within)
+		return timeoutf(what, "the client was still running %s after its last answer", st.Within)
 	}
 	if pr.written.Load() <= answered {
 		return failf(what, "the client exited (code %d) without printing anything after its last answer", s.code)

@@ -40,12 +40,17 @@ type Result struct {
 // Failure explains why a scenario failed: where, what was expected, what
 // happened, and the last lines every involved process printed.
 type Failure struct {
-	File        string     `json:"file"`
-	Line        int        `json:"line"`
-	Step        StepKind   `json:"step"`
-	Expectation string     `json:"expectation"`
-	Got         string     `json:"got"`
-	Evidence    []Evidence `json:"evidence,omitempty"`
+	File        string   `json:"file"`
+	Line        int      `json:"line"`
+	Step        StepKind `json:"step"`
+	Expectation string   `json:"expectation"`
+	Got         string   `json:"got"`
+	// TimedOut is a failure because a wait ran out, not because the
+	// program did something wrong or ended: a busy machine can cause it in
+	// correct work, so Grade runs such a check a second time before it
+	// takes the points.
+	TimedOut bool       `json:"timed_out,omitempty"`
+	Evidence []Evidence `json:"evidence,omitempty"`
 }
 
 // Evidence is the tail of one process's transcript.

@@ -48,7 +48,7 @@ func (r *run) peerList(ctx context.Context, st Step) *stepError {
 		select {
 		case <-ch:
 		case <-deadline.C():
-			return failf(what, "%s (after %s)", listGot(last, text), r.e.clock.Now().Sub(start))
+			return timeoutf(what, "%s (after %s)", listGot(last, text), r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
 			return failf(what, "it did not before the scenario stopped")
 		}
