@@ -198,34 +198,41 @@ func TestExecSteps(t *testing.T) {
 		steps    string
 		exec     func(host string, cmd []string) (runtime.ExecResult, error)
 		wantFail string
+		timedOut bool // the failure is a wait that ran out (Failure.TimedOut)
 	}{
 		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
-		}, ""},
+		}, "", false},
 		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
-		}, "nothing listened on port 5001"},
+		}, "nothing listened on port 5001", true},
+		{"server ended, never listening", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
+		}, "nothing listened on port 5001; srv: the program exited with code 1", false},
 		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{ExitCode: 1}, nil
-		}, ""},
+		}, "", false},
 		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte("/root/users.json\n")}, nil
-		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`},
+		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`, false},
 		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			if cmd[0] != "python3" || !strings.Contains(cmd[3], `"to":"team30.com:5000"`) {
 				return runtime.ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
 			}
 			return runtime.ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil
-		}, ""},
+		}, "", false},
 		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(`{"ok": false, "got": "Welcome", "at": 1, "error": "timed out"}`)}, nil
-		}, `expect the connection to close failed: timed out; received "Welcome"`},
+		}, `expect the connection to close failed: timed out; received "Welcome"`, true},
+		{"probe refused", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(`{"ok": false, "got": "", "at": -1, "error": "[Errno 111] Connection refused"}`)}, nil
+		}, `connecting failed: [Errno 111] Connection refused`, false},
 		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte("10.20.30.3      STREAM team30.com\n")}, nil
-		}, ""},
+		}, "", false},
 		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte("10.20.30.4 STREAM team30.com\n")}, nil
-		}, "client3 resolves team30.com to 10.20.30.3 within 1s: getent ahosts team30.com gave: 10.20.30.4 STREAM team30.com"},
+		}, "client3 resolves team30.com to 10.20.30.3 within 1s: getent ahosts team30.com gave: 10.20.30.4 STREAM team30.com", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,7 +246,10 @@ func TestExecSteps(t *testing.T) {
 				return
 			}
 			if res.Failure == nil || !strings.Contains(res.Failure.Expectation+": "+res.Failure.Got, tc.wantFail) {
-				t.Errorf("failure = %+v, want %q", res.Failure, tc.wantFail)
+				t.Fatalf("failure = %+v, want %q", res.Failure, tc.wantFail)
+			}
+			if res.Failure.TimedOut != tc.timedOut {
+				t.Errorf("failure timed out %v, want %v", res.Failure.TimedOut, tc.timedOut)
 			}
 		})
 	}

@@ -93,10 +93,37 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 	if execErr != nil {
 		return infraf(what, "reading %s: %v", files[0], execErr)
 	}
+	got := fmt.Sprintf("nothing listened on port %d", port)
 	if discover {
-		return timeoutf(what, "nothing listened on any TCP port")
+		got = "nothing listened on any TCP port"
 	}
-	return timeoutf(what, "nothing listened on port %d", port)
+	if ended := r.endedOn(ctx, st.Host); ended != "" {
+		// Not late: it will never listen.
+		return failf(what, "%s; %s", got, ended)
+	}
+	return timeoutf(what, "%s", got)
+}
+
+// endedOn says how the programs the scenario started on host ended, or ""
+// when none was started there or one still runs.
+func (r *run) endedOn(ctx context.Context, host string) string {
+	r.mu.Lock()
+	var on []*proc
+	for _, name := range r.order {
+		if p := r.procs[name]; p.host == host {
+			on = append(on, p)
+		}
+	}
+	r.mu.Unlock()
+	var ended []string
+	for _, p := range on {
+		st, _ := p.tr.state()
+		if !st.eof {
+			return ""
+		}
+		ended = append(ended, fmt.Sprintf("%s: %s", p.name, r.endedText(ctx, p, st)))
+	}
+	return strings.Join(ended, "; ")
 }
 
 // listenerOf returns the lowest TCP port above 1023 that a socket in
