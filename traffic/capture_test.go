@@ -23,7 +23,7 @@ type fakeHost struct {
 	stopping bool
 	killed   bool
 	removed  bool
-	script   string // the start script
+	script   string // the start script, run or refused
 	stop     string // the stop script
 	path     string // the capture file, from the start script
 }
@@ -80,10 +80,11 @@ func (e *fakeEngine) exec(host string, cmd []string) (runtime.ExecResult, error)
 		if e.missing {
 			return runtime.ExecResult{ExitCode: exitMissing, Stderr: []byte("tcpdump: not installed\n")}, nil
 		}
+		fh.script = script
 		if e.running[host] {
 			return runtime.ExecResult{ExitCode: exitRunning}, nil
 		}
-		fh.started, fh.script = true, script
+		fh.started = true
 		if i := strings.Index(script, " -w "); i >= 0 {
 			fh.path = strings.Fields(script[i+4:])[0]
 		}
@@ -226,7 +227,9 @@ func TestStartCaptureLeavesARunningCaptureAlone(t *testing.T) {
 	if h := e.hosts["client2"]; h.started && (!h.stopping || !h.removed) {
 		t.Errorf("client2's new capture was left behind")
 	}
-	if !strings.Contains(e.hosts["client2"].script, "grep -q tcpdump /proc/$old/cmdline") {
+	// client1's script is the one that found the running capture; client2's
+	// start may be cancelled before it is sent.
+	if !strings.Contains(e.hosts[busy].script, "grep -q tcpdump /proc/$old/cmdline") {
 		t.Errorf("the start script does not check for a running capture")
 	}
 }
