@@ -61,7 +61,7 @@ type fakeLab struct {
 type room struct {
 	server  bool
 	clients map[string]io.Writer
-	starts  int // servers started
+	starts  int // silent or late servers started
 }
 
 func newFakeLab(t *testing.T, name string) *fakeLab {

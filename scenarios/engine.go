@@ -850,17 +850,26 @@ func (r *run) host(ctx context.Context, host string, action HostAction) *stepErr
 		delete(r.touched, host)
 	}
 	r.mu.Unlock()
-	r.mu.Lock()
-	for _, p := range r.procs {
-		if p.host == host {
-			p.tr.note(fmt.Sprintf("engine: %s %s", action, host))
-		}
+	for _, p := range r.procsOn(host) {
+		p.tr.note(fmt.Sprintf("engine: %s %s", action, host))
 	}
-	r.mu.Unlock()
 	if err := hostAction(ctx, r.e.rt, host, action); err != nil {
 		return infraf(fmt.Sprintf("%s host %s", action, host), "%v", err)
 	}
 	return nil
+}
+
+// procsOn is the scenario's processes on host, in the order they started.
+func (r *run) procsOn(host string) []*proc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var on []*proc
+	for _, name := range r.order {
+		if p := r.procs[name]; p.host == host {
+			on = append(on, p)
+		}
+	}
+	return on
 }
 
 // poll runs check every interval until it reports done or within passes. It

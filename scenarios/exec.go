@@ -107,16 +107,8 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 // endedOn says how the programs the scenario started on host ended, or ""
 // when none was started there or one still runs.
 func (r *run) endedOn(ctx context.Context, host string) string {
-	r.mu.Lock()
-	var on []*proc
-	for _, name := range r.order {
-		if p := r.procs[name]; p.host == host {
-			on = append(on, p)
-		}
-	}
-	r.mu.Unlock()
 	var ended []string
-	for _, p := range on {
+	for _, p := range r.procsOn(host) {
 		st, _ := p.tr.state()
 		if !st.eof {
 			return ""
@@ -272,13 +264,13 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	if pr.At >= 0 && pr.At < len(dialog) {
 		step = describeOp(dialog[pr.At])
 	}
-	if pr.Error == probeTimedOut {
-		return timeoutf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
-	}
-	return failf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
+	fail := failf(what, "%s failed: %s; received %q", step, pr.Error, pr.Got)
+	fail.timedOut = pr.Error == probeTimedOut
+	return fail
 }
 
-// probeTimedOut is the probe's error when its deadline passed.
+// probeTimedOut is probeScript's error when its deadline passed
+// (res["error"] on socket.timeout).
 const probeTimedOut = "timed out"
 
 func describeOp(op ProbeOp) string {
