@@ -34,6 +34,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/chat"
 	"github.com/ntnu-ttm4200/lab3/chat/chattest"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 )
 
 // interopWait bounds every wait for a Python program. The handout servers
@@ -46,18 +47,11 @@ const (
 	handoutDir     = "../testdata/handout"
 )
 
-// needPython returns the path of python3. Without it the test skips, unless
-// CI is set: CI must run these tests.
+// needPython returns the path of python3 (tier.Python: skipped in -short
+// mode, and without python3 unless CI is set).
 func needPython(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 is not on PATH but CI is set: the interop tests must run in CI")
-		}
-		t.Skip("python3 is not on PATH: the interop tests run the handout's Python programs")
-	}
-	return py
+	return tier.Python(t)
 }
 
 // feed collects a program's output line by line and wakes waiters on each

@@ -223,10 +223,7 @@ func BenchmarkRunLab(b *testing.B) {
 	d, topo := l.Docker(), l.Topology
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bin, err := BuildBinary(ctx, "..")
-	if err != nil {
-		b.Fatal(err)
-	}
+	bin := E2EBinary(b)
 	run := func(b *testing.B, wantPass bool) {
 		for b.Loop() {
 			rep, err := RunLab(ctx, d, topo, bin)

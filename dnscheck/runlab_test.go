@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck/dnstest"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/fake"
@@ -135,16 +136,14 @@ var (
 	binaryErr  error
 )
 
-// testBinary builds cmd/dnscheck once for all tests, through BuildBinary.
-func testBinary(t *testing.T) []byte {
+// testBinary reads the dnscheck binary that make build made, once for all
+// tests (tier.Bin: the tests build no binaries of their own).
+func testBinary(t testing.TB) []byte {
 	t.Helper()
-	binaryOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		binaryData, binaryErr = BuildBinary(ctx, "..")
-	})
+	path := tier.Bin(t, "dnscheck")
+	binaryOnce.Do(func() { binaryData, binaryErr = os.ReadFile(path) })
 	if binaryErr != nil {
-		t.Fatalf("build cmd/dnscheck: %v", binaryErr)
+		t.Fatalf("read dnscheck: %v", binaryErr)
 	}
 	return binaryData
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ntnu-ttm4200/lab3/grading/gradingtest"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 	"github.com/ntnu-ttm4200/lab3/topology"
 )
@@ -41,7 +42,7 @@ func (l *captureLog) list() []string {
 // reset, right before the first step, and stops it after the scenario's
 // programs are gone, on a live context, whatever the outcome; a capture
 // that fails to start or stop is the lab's ERROR. The lab is runtime/fake's
-// with the grader's agent (fakeLab), the server an echo.
+// with the grader's agent (gradingtest.Engine), the server an echo.
 func TestCaptureHooksWrapScenario(t *testing.T) {
 	const head = "name: t\nmilestone: M1\npoints: 2\nrequirement: echo\nsteps:\n" +
 		"  - start: {proc: srv, host: webserver, role: server}\n  - expect: {proc: srv, match: ready}\n"
@@ -71,7 +72,7 @@ func TestCaptureHooksWrapScenario(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			log := &captureLog{}
-			f := newFakeLab(t, "fake")
+			f := gradingtest.NewEngine(t, "fake")
 			topo := topology.Default()
 			if err := f.AddLab(ctx, topo); err != nil {
 				t.Fatal(err)
@@ -79,7 +80,7 @@ func TestCaptureHooksWrapScenario(t *testing.T) {
 			var srvRunning atomic.Bool
 			chat := f.SpawnFunc
 			f.SpawnFunc = func(ctx context.Context, lab, host string, cmd []string, stdin io.Reader, out io.Writer) (int, error) {
-				if program(cmd)[0] != "srv" {
+				if gradingtest.Program(cmd)[0] != "srv" {
 					if len(cmd) > 3 && cmd[3] == "lab3-agent" {
 						// The agent's resets of the web server are logged.
 						in, w := io.Pipe()

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/grading/gradingtest"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
-// Grade's orchestration on runtime/fake (fakeLab): provision, deploy,
+// Grade's orchestration on gradingtest's fake engine: provision, deploy,
 // reset, scenarios, capture, retries, engines, teardown and reports, with
 // no Docker. The chat programs are the fake's scripted service.
 
@@ -24,8 +25,8 @@ import (
 // images (nothing is built), its dnscheck, the relay scenario and
 // dns-resolve, fixed lab names t-<n>.
 func gradeOpts(t *testing.T, results string, more ...Option) []Option {
-	return append([]Option{WithScenarios(testScenarios(t)), WithLabImages(testDNSImage, testHostImage),
-		WithDNSCheck(fakeDNSCheckBinary), WithResultsDir(results), WithLabPrefix("t")}, more...)
+	return append([]Option{WithScenarios(gradingtest.Scenarios(t)), WithLabImages(gradingtest.DNSImage, gradingtest.HostImage),
+		WithDNSCheck(gradingtest.DNSCheckBinary), WithResultsDir(results), WithLabPrefix("t")}, more...)
 }
 
 // events records the kinds of Grade's events, in order, per submission.
@@ -67,7 +68,7 @@ func indexOf(calls []string, prefix string) int {
 // every lab is torn down, and the results folder holds the reports and
 // transcripts.
 func TestGradeOnFake(t *testing.T) {
-	f := newFakeLab(t, "fake")
+	f := gradingtest.NewEngine(t, "fake")
 	results := t.TempDir()
 	var captured []string
 	var capMu sync.Mutex
@@ -85,7 +86,7 @@ func TestGradeOnFake(t *testing.T) {
 		}
 	}
 	var ev events
-	reports, err := Grade(context.Background(), f, []scenarios.Submission{chatSubmission("alice", "chat-server")},
+	reports, err := Grade(context.Background(), f, []scenarios.Submission{gradingtest.Submission("alice", "chat-server")},
 		gradeOpts(t, results, WithLabsPerSubmission(2), WithCapture(true), fakeCapture, WithEvents(ev.hook))...)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestGradeOnFake(t *testing.T) {
 	// torn down.
 	calls := f.Calls()
 	for _, name := range []string{"t-1", "t-1-b"} {
-		if !f.sandboxedAt(name) {
+		if !f.Sandboxed(name) {
 			t.Errorf("lab %s was not sandboxed (internal network, confined hosts) when the submission was staged", name)
 		}
 		up := indexOf(calls, "start "+name+"-client1")
@@ -119,19 +120,19 @@ func TestGradeOnFake(t *testing.T) {
 	// scenario's needs no reset.
 	var chatLab, dnsLab string
 	for _, name := range []string{"t-1", "t-1-b"} {
-		if len(f.resetsOf(name)) > 0 {
+		if len(f.Resets(name)) > 0 {
 			chatLab = name
 		} else {
 			dnsLab = name
 		}
 	}
-	if got := slices.Sorted(slices.Values(f.resetsOf(chatLab))); !slices.Equal(got, []string{"client1", "client2", "client3", "webserver"}) {
+	if got := slices.Sorted(slices.Values(f.Resets(chatLab))); !slices.Equal(got, []string{"client1", "client2", "client3", "webserver"}) {
 		t.Errorf("reset %q in lab %s, want every chat host once", got, chatLab)
 	}
 	if dnsLab == "" || indexOf(calls, "copy 1 file(s) to "+dnsLab+"-client3:/usr/local/bin") < 0 {
 		t.Errorf("the dnscheck binary was not copied into lab %q's clients: %q", dnsLab, calls)
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
 	}
 
@@ -172,9 +173,9 @@ func TestGradeOnFake(t *testing.T) {
 // whose resolver gets a wrong answer fails dns-resolve with the typed
 // report's problem as the reason; the report is complete, not passed.
 func TestGradeFailingSubmissionOnFake(t *testing.T) {
-	f := newFakeLab(t, "fake")
-	f.dnsFails["client2"] = true
-	reports, err := Grade(context.Background(), f, []scenarios.Submission{chatSubmission("bob", "crash-server")},
+	f := gradingtest.NewEngine(t, "fake")
+	f.FailDNS("client2")
+	reports, err := Grade(context.Background(), f, []scenarios.Submission{gradingtest.Submission("bob", "crash-server")},
 		gradeOpts(t, t.TempDir(), WithLabsPerSubmission(1))...)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestGradeFailingSubmissionOnFake(t *testing.T) {
 		!strings.Contains(dns.Failure.Got, ": wrong-answer: want ") || strings.Contains(dns.Failure.Got, "client1") {
 		t.Errorf("dns-resolve: %s %+v, want FAIL naming client2's wrong answer (%q…) and nothing of client1", dns.Status, dns.Failure, want)
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
 	}
 }
@@ -207,10 +208,10 @@ func TestGradeFailingSubmissionOnFake(t *testing.T) {
 // report is complete, passed and names the first engine, and the first
 // engine is left clean.
 func TestGradeEngineDiesMidRunOnFake(t *testing.T) {
-	main, second := newFakeLab(t, "main"), newFakeLab(t, "second")
+	main, second := gradingtest.NewEngine(t, "main"), gradingtest.NewEngine(t, "second")
 	died := make(chan struct{})
 	var once sync.Once
-	second.onSpawn = func(lab, host, program string) {
+	second.OnSpawn = func(lab, host, program string) {
 		if program == "chat-client" {
 			// A machine lost mid-scenario, once its server runs.
 			once.Do(func() {
@@ -219,7 +220,7 @@ func TestGradeEngineDiesMidRunOnFake(t *testing.T) {
 			})
 		}
 	}
-	main.onSpawn = func(lab, host, program string) {
+	main.OnSpawn = func(lab, host, program string) {
 		// The first engine waits until the second has taken a
 		// submission and died with it, so that there is one to regrade.
 		select {
@@ -227,10 +228,10 @@ func TestGradeEngineDiesMidRunOnFake(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}
-	relay := testScenarios(t)[:1]
+	relay := []scenarios.Scenario{gradingtest.Relay(t)}
 	var subs []scenarios.Submission
 	for _, n := range []string{"s1", "s2", "s3"} {
-		subs = append(subs, chatSubmission(n, "chat-server"))
+		subs = append(subs, gradingtest.Submission(n, "chat-server"))
 	}
 	var ev events
 	reports, err := Grade(context.Background(), main, subs, gradeOpts(t, t.TempDir(), WithScenarios(relay),
@@ -253,7 +254,7 @@ func TestGradeEngineDiesMidRunOnFake(t *testing.T) {
 	if retried < 0 {
 		t.Errorf("no submission was retried from the dead engine: %q", ev.list())
 	}
-	if left := main.left(t); len(left) > 0 {
+	if left := main.Left(); len(left) > 0 {
 		t.Errorf("left behind on main: %q", left)
 	}
 }
@@ -262,19 +263,19 @@ func TestGradeEngineDiesMidRunOnFake(t *testing.T) {
 // submission not graded yet gets an incomplete report saying so; with one
 // engine only, the one it was grading is incomplete, its lab lost.
 func TestGradeWhenEveryEngineDies(t *testing.T) {
-	relay := testScenarios(t)[:1]
-	dieAtClient := func(f *fakeLab) {
+	relay := []scenarios.Scenario{gradingtest.Relay(t)}
+	dieAtClient := func(f *gradingtest.Engine) {
 		var once sync.Once
-		f.onSpawn = func(lab, host, program string) {
+		f.OnSpawn = func(lab, host, program string) {
 			if program == "chat-client" {
 				once.Do(f.Die)
 			}
 		}
 	}
-	a, b := newFakeLab(t, "a"), newFakeLab(t, "b")
+	a, b := gradingtest.NewEngine(t, "a"), gradingtest.NewEngine(t, "b")
 	dieAtClient(a)
 	dieAtClient(b)
-	subs := []scenarios.Submission{chatSubmission("s1", "chat-server"), chatSubmission("s2", "chat-server"), chatSubmission("s3", "chat-server")}
+	subs := []scenarios.Submission{gradingtest.Submission("s1", "chat-server"), gradingtest.Submission("s2", "chat-server"), gradingtest.Submission("s3", "chat-server")}
 	reports, err := Grade(context.Background(), a, subs, gradeOpts(t, t.TempDir(), WithScenarios(relay),
 		WithEngines(b), WithParallel(1), WithLabsPerSubmission(1))...)
 	if err != nil {
@@ -286,7 +287,7 @@ func TestGradeWhenEveryEngineDies(t *testing.T) {
 		}
 	}
 
-	one := newFakeLab(t, "one")
+	one := gradingtest.NewEngine(t, "one")
 	dieAtClient(one)
 	reports, err = Grade(context.Background(), one, subs[:1], gradeOpts(t, t.TempDir(), WithScenarios(relay), WithLabsPerSubmission(1))...)
 	if err != nil {
@@ -302,7 +303,7 @@ func TestGradeWhenEveryEngineDies(t *testing.T) {
 // nothing behind; a subnet another network took meanwhile is tried again
 // on a fresh one.
 func TestGradeLabUpFails(t *testing.T) {
-	f := newFakeLab(t, "fake")
+	f := gradingtest.NewEngine(t, "fake")
 	f.Fail = func(op, target string) error {
 		if op == "create container" && target == "t-1-client2" {
 			return errors.New("no space left on device")
@@ -310,7 +311,7 @@ func TestGradeLabUpFails(t *testing.T) {
 		return nil
 	}
 	results := t.TempDir()
-	reports, err := Grade(context.Background(), f, []scenarios.Submission{chatSubmission("carol", "chat-server")},
+	reports, err := Grade(context.Background(), f, []scenarios.Submission{gradingtest.Submission("carol", "chat-server")},
 		gradeOpts(t, results, WithLabsPerSubmission(1))...)
 	if err != nil {
 		t.Fatal(err)
@@ -324,12 +325,12 @@ func TestGradeLabUpFails(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(results, "carol", "report.txt")); err != nil || !strings.Contains(string(b), "lab setup failed: lab t-1: create container") {
 		t.Errorf("report.txt: %v\n%s", err, b)
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
 	}
 
 	// A conflict on the network's subnet is tried again, on another.
-	f = newFakeLab(t, "fake")
+	f = gradingtest.NewEngine(t, "fake")
 	var nets []string
 	f.Fail = func(op, target string) error {
 		if op != "create network" {
@@ -341,7 +342,7 @@ func TestGradeLabUpFails(t *testing.T) {
 		}
 		return nil
 	}
-	reports, err = Grade(context.Background(), f, []scenarios.Submission{chatSubmission("carol", "chat-server")},
+	reports, err = Grade(context.Background(), f, []scenarios.Submission{gradingtest.Submission("carol", "chat-server")},
 		gradeOpts(t, t.TempDir(), WithLabsPerSubmission(1))...)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +350,7 @@ func TestGradeLabUpFails(t *testing.T) {
 	if r := reports[0]; !r.Passed || r.Incomplete || len(nets) != 2 {
 		t.Errorf("passed %v, incomplete %v, error %q after %d network attempts; want passed on the second", r.Passed, r.Incomplete, r.Error, len(nets))
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
 	}
 }
@@ -359,15 +360,15 @@ func TestGradeLabUpFails(t *testing.T) {
 // and every lab, those still coming up included, is torn down: nothing is
 // left in the engine.
 func TestGradeCancelledOnFake(t *testing.T) {
-	f := newFakeLab(t, "fake")
+	f := gradingtest.NewEngine(t, "fake")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.onSpawn = func(lab, host, program string) {
+	f.OnSpawn = func(lab, host, program string) {
 		if program == "chat-client" {
 			cancel()
 		}
 	}
-	subs := []scenarios.Submission{chatSubmission("s1", "chat-server"), chatSubmission("s2", "chat-server")}
+	subs := []scenarios.Submission{gradingtest.Submission("s1", "chat-server"), gradingtest.Submission("s2", "chat-server")}
 	reports, err := Grade(ctx, f, subs, gradeOpts(t, t.TempDir(), WithParallel(1))...)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
@@ -377,7 +378,7 @@ func TestGradeCancelledOnFake(t *testing.T) {
 			t.Errorf("%s: passed %v, incomplete %v, error %q; want an unfinished report", r.Submission, r.Passed, r.Incomplete, r.Error)
 		}
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind after cancellation: %q", left)
 	}
 	if strings.Join(f.Calls(), "\n") == "" {
@@ -390,10 +391,10 @@ func TestGradeCancelledOnFake(t *testing.T) {
 // restarted, which empties its tmpfs folders, given the submission again
 // and reset, and the scenario runs as usual.
 func TestGradeRestartsAHostThatCannotBeReset(t *testing.T) {
-	f := newFakeLab(t, "fake")
-	f.failReset["client1"] = 2 // the agent's and the exec's
-	relay := testScenarios(t)[:1]
-	reports, err := Grade(context.Background(), f, []scenarios.Submission{chatSubmission("dave", "chat-server")},
+	f := gradingtest.NewEngine(t, "fake")
+	f.FailResets("client1", 2) // the agent's and the exec's
+	relay := []scenarios.Scenario{gradingtest.Relay(t)}
+	reports, err := Grade(context.Background(), f, []scenarios.Submission{gradingtest.Submission("dave", "chat-server")},
 		gradeOpts(t, t.TempDir(), WithScenarios(relay), WithLabsPerSubmission(1))...)
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +411,7 @@ func TestGradeRestartsAHostThatCannotBeReset(t *testing.T) {
 	if n := strings.Count(strings.Join(calls, "\n"), "restart "); n != 1 {
 		t.Errorf("%d restarts, want client1's alone", n)
 	}
-	if got := f.resetsOf("t-1"); slices.Index(got, "client1") < 0 {
+	if got := f.Resets("t-1"); slices.Index(got, "client1") < 0 {
 		t.Errorf("client1 was never reset after its restart: %q", got)
 	}
 }
@@ -420,22 +421,22 @@ func TestGradeRestartsAHostThatCannotBeReset(t *testing.T) {
 // machine's fault, an ERROR that Grade tries again), and without a binary
 // the step is told to ask getent.
 func TestLabRuntimeCheckDNS(t *testing.T) {
-	f := newFakeLab(t, "fake")
+	f := gradingtest.NewEngine(t, "fake")
 	topo := topology.Default()
 	if err := f.AddLab(context.Background(), topo); err != nil {
 		t.Fatal(err)
 	}
-	rt := NewLabRuntime(f, topo, fakeDNSCheckBinary)
+	rt := NewLabRuntime(f, topo, gradingtest.DNSCheckBinary)
 	rep, err := rt.CheckDNS(context.Background(), []string{"client1", "client2"})
 	if err != nil || !rep.Pass() || len(rep.Hosts) != 2 || len(rep.Hosts[0].Results) != 4 {
 		t.Fatalf("CheckDNS: %v, pass %v, %d hosts; want the apex's A and AAAA through both paths on two hosts", err, rep.Pass(), len(rep.Hosts))
 	}
-	f.dnsSilent["client2"] = true
+	f.SilenceDNS("client2")
 	rep, err = rt.CheckDNS(context.Background(), []string{"client1", "client2"})
 	if err == nil || !strings.Contains(err.Error(), "the machine is overloaded") || rep.Pass() || len(rep.Hosts) != 2 {
 		t.Errorf("silence: %v, pass %v, %d hosts; want an error with the report", err, rep.Pass(), len(rep.Hosts))
 	}
-	f.dnsFails["client2"] = true
+	f.FailDNS("client2")
 	if rep, err = rt.CheckDNS(context.Background(), []string{"client2"}); err != nil || rep.Pass() {
 		t.Errorf("a wrong answer: %v, pass %v; want a failed report, no error", err, rep.Pass())
 	}
@@ -449,22 +450,22 @@ func TestLabRuntimeCheckDNS(t *testing.T) {
 // machine can make correct work late; the second run counts and the report
 // says so. A wrong answer (the server crashed) is not run again.
 func TestGradeRerunsATimedOutCheck(t *testing.T) {
-	slow, err := scenarios.Parse("fake-slow.yaml", []byte(strings.Replace(relayScenario,
+	slow, err := scenarios.Parse("fake-slow.yaml", []byte(strings.Replace(gradingtest.RelayScenario,
 		"{proc: server, match: listening}", "{proc: server, match: listening, within: 1s}", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFakeLab(t, "fake")
+	f := gradingtest.NewEngine(t, "fake")
 	var mu sync.Mutex
 	starts := map[string]int{}
-	f.onSpawn = func(lab, host, program string) {
+	f.OnSpawn = func(lab, host, program string) {
 		if strings.HasSuffix(program, "-server") {
 			mu.Lock()
 			starts[program]++
 			mu.Unlock()
 		}
 	}
-	subs := []scenarios.Submission{chatSubmission("late", "late-server"), chatSubmission("silent", "silent-server"), chatSubmission("crash", "crash-server")}
+	subs := []scenarios.Submission{gradingtest.Submission("late", "late-server"), gradingtest.Submission("silent", "silent-server"), gradingtest.Submission("crash", "crash-server")}
 	reports, err := Grade(context.Background(), f, subs,
 		gradeOpts(t, t.TempDir(), WithScenarios([]scenarios.Scenario{slow}), WithLabsPerSubmission(1), WithParallel(1))...)
 	if err != nil {
@@ -497,7 +498,7 @@ func TestGradeRerunsATimedOutCheck(t *testing.T) {
 	if want := map[string]int{"late-server": 2, "silent-server": 2, "crash-server": 1}; !maps.Equal(starts, want) {
 		t.Errorf("servers started %v, want %v", starts, want)
 	}
-	if left := f.left(t); len(left) > 0 {
+	if left := f.Left(); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
@@ -416,14 +417,10 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
+// buildLabCommand is the lab binary that make build made.
 func buildLabCommand(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/lab", "../cmd/lab")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build lab: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "lab")
+	return tier.Bin(t, "lab")
 }
 
 // decodeReports reads what lab grade --json printed.

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
@@ -21,9 +22,7 @@ import (
 // test is skipped, unless CI is set: CI has an engine, so there it fails.
 func engine(tb testing.TB) *client.Client {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("builds real images on the Docker engine; skipped in -short mode")
-	}
+	tier.Docker(tb)
 	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -4,30 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
-// buildChat builds the reference chat programs as static binaries, the way
-// `make build` does, into a temporary bin folder.
+// buildChat is the bin folder of the static reference chat programs that
+// make build made.
 func buildChat(t *testing.T) string {
 	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/",
-		"github.com/ntnu-ttm4200/lab3/cmd/chat-server", "github.com/ntnu-ttm4200/lab3/cmd/chat-client")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the chat programs: %v\n%s", err, out)
-	}
-	return bin
+	return tier.Bins(t, "chat-server", "chat-client")
 }
 
 // waitListening polls, inside the container, until something listens on

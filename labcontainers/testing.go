@@ -12,6 +12,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/ntnu-ttm4200/lab3/images"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
@@ -44,14 +45,13 @@ var shared struct {
 
 // Engine is the local Docker engine with the lab's images built, once per
 // test binary, for tests that bring labs up (Run, lab.Up, grading.Grade).
-// The test is skipped in -short mode, and when there is no engine and the
-// CI environment variable is unset, with a message saying why. In CI,
+// The test is skipped in -short mode and in the unit tier (see
+// internal/tier), and when there is no engine and the CI environment
+// variable is unset, with a message saying why. In CI,
 // where an engine must be, it fails instead.
 func Engine(tb testing.TB) (*docker.Docker, images.Refs) {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("end-to-end test needs Docker; skipped in -short mode")
-	}
+	tier.Docker(tb)
 	shared.once.Do(func() {
 		ctx := context.Background()
 		d, err := docker.Connect(ctx)

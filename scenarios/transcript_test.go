@@ -28,9 +28,12 @@ func flood(tr *transcript, first, n int) {
 }
 
 func TestTranscriptMemoryStaysBoundedUnderAFlood(t *testing.T) {
-	const total = 3 << 29 // 1.5 GiB
+	// 64 MiB is 64 match windows and 256 log tails: far past what the
+	// buffers may keep, so any growth with the output shows, while the
+	// race detector (60-90 times slower here) still runs it in seconds.
+	const total = 64 << 20
 	const chunk = 32 << 10
-	// One chunk, written over and over: generating 1.5 GiB of distinct
+	// One chunk, written over and over: generating 64 MiB of distinct
 	// lines would cost more than the transcript.
 	data := lines(0, chunk/64)
 	var before, after runtime.MemStats
@@ -58,7 +61,7 @@ func TestTranscriptMemoryStaysBoundedUnderAFlood(t *testing.T) {
 		t.Errorf("log grew to %d bytes, want at most %d", maxLog, limit)
 	}
 	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 16<<20 {
-		t.Errorf("heap grew by %d MiB writing 1.5 GiB, want a few", grown>>20)
+		t.Errorf("heap grew by %d MiB writing %d MiB, want a few", grown>>20, total>>20)
 	}
 	m, end, found, _ := tr.findAt(regexp.MustCompile(`ready (\d+)`), -1, true)
 	if !found || m != "ready 42" || end != total+len("ready 42") {
@@ -194,6 +197,11 @@ func windowAfter(n int) int {
 	return len(tr.out)
 }
 
+// floodSize is how much a flood writes where every line must be told
+// apart: far past the match window and the log's head and tail, yet
+// cheap under the race detector.
+const floodSize = 8 << 20
+
 func TestTranscriptLogKeepsHeadAndTail(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -223,15 +231,15 @@ func TestTranscriptLogKeepsHeadAndTail(t *testing.T) {
 			name: "a flood keeps the start and the end, and counts what it dropped",
 			write: func(tr *transcript) {
 				tr.note("server started")
-				flood(tr, 0, 64<<20)
+				flood(tr, 0, floodSize)
 				tr.typed("/quit")
 				tr.note("the scenario stopped")
 			},
 			want: func() string {
 				start := "### server started\n"
-				head := start + string(lines(0, 64<<20/64))[:logHead-len(start)]
+				head := start + string(lines(0, floodSize/64))[:logHead-len(start)]
 				end := "<<< /quit\n### the scenario stopped\n"
-				all := string(lines(0, 64<<20/64)) + end
+				all := string(lines(0, floodSize/64)) + end
 				tail := all[len(all)-(logTail-(logTail-len(end))%64):] // whole lines
 				dropped := len(start) + len(all) - len(head) - len(tail)
 				return head + "\n" + fmt.Sprintf("… %d bytes dropped …\n", dropped) + tail

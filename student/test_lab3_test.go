@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/student"
 )
 
@@ -17,13 +18,7 @@ const samples = "../traffic/testdata/sample"
 // run runs a notebook cell with the checker against the captures in dir.
 func run(t *testing.T, dir, cell string) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("python3 is needed to test test_lab3.py (make test installs it)")
-		}
-		t.Skip("python3 not installed: test_lab3.py is not tested")
-	}
+	py := tier.Python(t)
 	work := t.TempDir()
 	if err := os.WriteFile(filepath.Join(work, student.CheckerName), student.Checker, 0o644); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
@@ -251,16 +252,9 @@ func tsharkFirst(t *testing.T, file, filter string) [3]uint64 {
 	return r
 }
 
-// buildChatPrograms builds the reference chat-server and chat-client as
-// static binaries, as make build does, into a folder for lab deploy --bin.
+// buildChatPrograms is the folder of the reference chat-server and
+// chat-client that make build made, for lab deploy --bin.
 func buildChatPrograms(t *testing.T) string {
 	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/",
-		"github.com/ntnu-ttm4200/lab3/cmd/chat-server", "github.com/ntnu-ttm4200/lab3/cmd/chat-client")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the chat programs: %v\n%s", err, out)
-	}
-	return bin
+	return tier.Bins(t, "chat-server", "chat-client")
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
 	"github.com/ntnu-ttm4200/lab3/runtime"
-	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -497,7 +496,7 @@ func connectEngines(ctx context.Context, a *app, names []string) ([]runtime.Engi
 	var engines []runtime.Engine
 	var lastErr error
 	for _, name := range names {
-		d, err := docker.ConnectEngine(ctx, name)
+		d, err := a.connectEngine(ctx, name)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

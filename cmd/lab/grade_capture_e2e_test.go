@@ -2,23 +2,18 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 )
 
 // TestGradeCaptureOnly grades the reference binaries with --only and
 // --capture: one scenario runs, and its captures land in the results folder.
 func TestGradeCaptureOnly(t *testing.T) {
 	needDocker(t)
-	bins := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", bins+"/", "../chat-server", "../chat-client")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build reference binaries: %v\n%s", err, out)
-	}
+	bins := tier.Bins(t, "chat-server", "chat-client")
 	results := t.TempDir()
 	code, out, errOut := runLab(t, "grade", "--bin", bins, "--results", results, "--only", "^m2-p2p-udp$", "--capture")
 	t.Logf("lab grade:\n%s", out)

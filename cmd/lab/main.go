@@ -43,9 +43,28 @@ type app struct {
 	stdin  *os.File
 	stdout io.Writer
 	stderr io.Writer
-	// connect reaches the engine; replaced nowhere but kept as a field so
-	// that commands that need no engine (compose) never dial it.
-	connect func(context.Context) (runtime.Engine, error)
+	// connectEngine reaches an engine by the name --engine gives it, ""
+	// being the environment's ($DOCKER_HOST, else the local one). It is
+	// called only by the commands that need an engine, so compose never
+	// dials one; run's withEngines replaces Docker with another runtime
+	// (a test's fake).
+	connectEngine func(ctx context.Context, name string) (runtime.Engine, error)
+}
+
+// connect reaches the environment's engine.
+func (a *app) connect(ctx context.Context) (runtime.Engine, error) {
+	return a.connectEngine(ctx, "")
+}
+
+// runOption configures run.
+type runOption func(*app)
+
+// withEngines makes every command reach its engines through connect
+// instead of Docker: connect(ctx, "") for the environment's engine and
+// connect(ctx, E) for each --engine E. An engine that cannot be reached is
+// an error that wraps runtime.ErrEngineUnreachable.
+func withEngines(connect func(ctx context.Context, name string) (runtime.Engine, error)) runOption {
+	return func(a *app) { a.connectEngine = connect }
 }
 
 // errRolledBack marks an interrupted lab up, which removed what it had
@@ -70,8 +89,13 @@ const (
 	exitInterrupted = 130 // Ctrl-C, SIGTERM or the terminal closed
 )
 
-func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	a := &app{name: topology.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connect: connectDocker}
+// run runs lab with args (os.Args[1:]) and returns its exit code; opts
+// change what it reaches (withEngines).
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer, opts ...runOption) int {
+	a := &app{name: topology.DefaultName, stdin: stdin, stdout: stdout, stderr: stderr, connectEngine: connectDocker}
+	for _, o := range opts {
+		o(a)
+	}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -203,9 +227,10 @@ func newRootCmd(a *app) *cobra.Command {
 	return root
 }
 
-// connectDocker reaches the environment's Docker engine.
-func connectDocker(ctx context.Context) (runtime.Engine, error) {
-	d, err := docker.Connect(ctx)
+// connectDocker reaches a Docker engine by name (a URL or a docker
+// context's name), "" being the environment's (docker.ConnectEngine).
+func connectDocker(ctx context.Context, name string) (runtime.Engine, error) {
+	d, err := docker.ConnectEngine(ctx, name)
 	if err != nil {
 		return nil, err
 	}

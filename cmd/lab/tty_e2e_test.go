@@ -15,6 +15,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/lab"
 )
 
@@ -208,15 +209,12 @@ func TestInteractiveE2E(t *testing.T) {
 	})
 }
 
-// buildLab builds the lab binary, which the terminal tests run as a
-// process of its own: a terminal's signals go to a process, not to a test.
+// buildLab is the lab binary that make build made, which the terminal
+// tests run as a process of its own: a terminal's signals go to a
+// process, not to a test.
 func buildLab(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return tier.Bin(t, "lab")
 }
 
 // ptyProc is a program running on a pseudo-terminal, as in a terminal

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/labcontainers"
 )
 
@@ -24,10 +25,7 @@ func TestGradescopeDir(t *testing.T) {
 
 	repo := filepath.Join("..", "..")
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "bin")
-	if out, err := exec.Command("make", "-C", repo, "--no-print-directory", "build", "BIN="+bin).CombinedOutput(); err != nil {
-		t.Fatalf("make build: %v\n%s", err, out)
-	}
+	bin := tier.Bins(t, "lab", "chat-server", "chat-client", "dnscheck")
 	scen := filepath.Join(tmp, "scenarios")
 	if err := os.MkdirAll(scen, 0o755); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/mountinfo"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	labrt "github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
@@ -91,6 +92,7 @@ const (
 // CI environment variable is set.
 func Start(tb testing.TB, opts ...Option) *Daemon {
 	tb.Helper()
+	tier.Docker(tb)
 	cfg := config{timeout: 60 * time.Second}
 	for _, o := range opts {
 		o(&cfg)

@@ -26,6 +26,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/ntnu-ttm4200/lab3/internal/dockerdtest"
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 )
 
@@ -204,9 +205,7 @@ func median(ds []time.Duration) time.Duration {
 // disturb. Without one the test is skipped, or fails when CI is set.
 func mainEngine(t *testing.T) *client.Client {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts Docker engines; skipped in -short mode")
-	}
+	tier.Docker(t)
 	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
