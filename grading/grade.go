@@ -60,13 +60,14 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 	reports := make([]Report, len(subs))
 	q := newGradeQueue(len(subs))
 	g, gctx := errgroup.WithContext(ctx)
-	for _, e := range engines {
-		ge := &gradeEngine{d: e}
+	for i, e := range engines {
+		ge := &gradeEngine{d: e, gov: c.governorFor(ctx, e, i == 0)}
 		for range c.slots(ctx, e) {
 			g.Go(func() error { return c.gradeOn(gctx, ge, len(engines) > 1, q, subs, reports) })
 		}
 	}
 	err := g.Wait()
+	c.logWaits()
 	// Every engine stopped answering: what is left cannot be graded here.
 	for _, i := range q.left() {
 		reports[i] = NewReport(subs[i].Name, nil, errors.New("no Docker engine left to grade on: every engine stopped answering"), 0)
@@ -93,6 +94,7 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 // stopped answering.
 type gradeEngine struct {
 	d    runtime.Engine
+	gov  *governor // paces its scenarios by its machine's CPU (nil: not at all)
 	mu   sync.Mutex
 	dead bool
 }
@@ -111,7 +113,7 @@ func (c *gradeConfig) gradeOn(ctx context.Context, e *gradeEngine, retry bool, q
 			q.giveBack(i)
 			return nil
 		}
-		rep := c.gradeOne(ctx, e.d, fmt.Sprintf("%s-%d", c.labPrefix, i+1), subs[i])
+		rep := c.gradeOne(ctx, e, fmt.Sprintf("%s-%d", c.labPrefix, i+1), subs[i])
 		if retry && rep.Incomplete && ctx.Err() == nil && !e.d.Alive(ctx) {
 			if e.markDead() {
 				c.logger.Info(fmt.Sprintf("engine %s stopped answering: its submissions are graded on the other engines", e.d.Name()), "engine", e.d.Name(), "stage", "engine-lost")
@@ -158,7 +160,7 @@ func randomHex(n int) string {
 
 // gradeOne brings a lab up for one submission, runs every scenario and
 // tears the lab down, whatever happens.
-func (c *gradeConfig) gradeOne(ctx context.Context, d runtime.Engine, name string, sub scenarios.Submission) Report {
+func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string, sub scenarios.Submission) Report {
 	start := time.Now()
 	gradesFiles := len(c.fileChecks) > 0 && len(sub.Bins) == 0
 	checks := len(c.scenarios)
@@ -200,7 +202,7 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d runtime.Engine, name strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := c.gradeShard(ctx, d, labName, sub, func(i int, res scenarios.Result) {
+			err := c.gradeShard(ctx, e, labName, sub, func(i int, res scenarios.Result) {
 				mu.Lock()
 				defer mu.Unlock()
 				results[idx[i]], ran[idx[i]] = res, true
@@ -236,9 +238,10 @@ func (c *gradeConfig) gradeOne(ctx context.Context, d runtime.Engine, name strin
 // c.scenarios[i] for i in idx in order, reporting each result, and tears
 // the lab down, whatever happens. The error is a lab that could not be set
 // up.
-func (c *gradeConfig) gradeShard(ctx context.Context, d runtime.Engine, name string, sub scenarios.Submission, report func(i int, res scenarios.Result), idx []int) error {
+func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name string, sub scenarios.Submission, report func(i int, res scenarios.Result), idx []int) error {
+	d := e.d
 	start := time.Now()
-	topo, err := c.up(ctx, d, name, sub.Team)
+	topo, err := c.up(ctx, e, name, sub.Team)
 	defer func() {
 		if err := provision.Teardown(ctx, d, name); err != nil {
 			c.logger.Warn(fmt.Sprintf("%s: lab %s: tear-down failed: %v (remove it with: lab down --name %s)", sub.Name, name, err, name),
@@ -282,7 +285,14 @@ func (c *gradeConfig) gradeShard(ctx context.Context, d runtime.Engine, name str
 				dir: filepath.Join(c.resultsDir, scenarios.SafeName(sub.Name), scenarios.SafeName(sc.Name), CaptureDir)}
 		}
 		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})
-		res := c.runScenario(ctx, sub.Name, name, func() scenarios.Result { return runOnce(ctx, rt, topo, eng, sc, capt) })
+		res := c.runScenario(ctx, sub.Name, name, func() scenarios.Result {
+			release, err := e.gov.acquire(ctx)
+			if err != nil {
+				return interrupted(sc, err)
+			}
+			defer release()
+			return runOnce(ctx, rt, topo, eng, sc, capt)
+		})
 		c.logResult(sub.Name, res)
 		c.emit(scenarioDone(sub.Name, res))
 		report(i, res)
@@ -303,9 +313,20 @@ func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, run func
 	res := run()
 	retried := false
 	var timedOut *scenarios.Failure // the first run's, once rerun
+	var starved *scenarios.Failure  // the first starved run's, once rerun
 	for ctx.Err() == nil && res.Failure != nil {
 		f := res.Failure
 		switch {
+		case res.Status == scenarios.Failed && f.Starved != "" && starved != nil:
+			// Starved twice: the machine, not the submission, decided.
+			return tooBusy(res, starved)
+		case res.Status == scenarios.Failed && f.Starved != "":
+			// The student's own timeout may have run out on a program
+			// the machine kept from its CPU: run it again, once the
+			// machine has room (the governor waits for that).
+			starved = f
+			c.logger.Info(fmt.Sprintf("rerun %s %s: the machine starved it (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
+				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
 		case res.Status == scenarios.Error && !retried:
 			// The lab, not the submission, failed: try once more from clean.
 			retried = true
@@ -318,11 +339,43 @@ func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, run func
 			c.logger.Info(fmt.Sprintf("rerun %s %s: it ran out of time: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
 				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
 		default:
-			return withRerunNote(res, timedOut)
+			return withStarvedNote(withRerunNote(res, timedOut), starved)
 		}
 		res = run()
 	}
-	return withRerunNote(res, timedOut)
+	return withStarvedNote(withRerunNote(res, timedOut), starved)
+}
+
+// tooBusy is a check whose two runs both failed while a program of the
+// scenario waited for a CPU: no verdict (Error), no points taken; the
+// submission is to be graded again.
+func tooBusy(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
+	res.Status, res.Points = scenarios.Error, 0
+	res.Failure.TimedOut = false
+	res.Notes = append(res.Notes, fmt.Sprintf("the machine was too busy to judge: both runs failed while a program waited for a CPU (first: %s; second: %s); no points are taken, grade it again", first.Starved, res.Failure.Starved))
+	return res
+}
+
+// withStarvedNote notes on res, the run that counts, that the first run
+// failed while the machine starved a program (first, nil if not).
+func withStarvedNote(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
+	if first == nil || res.Status == scenarios.Error {
+		return res
+	}
+	how := "the second run failed too, with the machine not in the way, and counts"
+	if res.Status == scenarios.Passed {
+		how = "it passed the second run, which counts"
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("run twice: the first run failed while the machine starved it (%s; %s: %s); %s", first.Starved, first.Expectation, first.Got, how))
+	return res
+}
+
+// interrupted is a scenario that never ran: grading stopped while it
+// waited for the machine.
+func interrupted(sc scenarios.Scenario, err error) scenarios.Result {
+	return scenarios.Result{Scenario: sc.Name, Milestone: sc.Milestone, Requirement: sc.Requirement, Required: sc.Required,
+		MaxPoints: sc.Points, Status: scenarios.Error,
+		Failure: &scenarios.Failure{File: sc.File, Line: sc.Line, Expectation: "room on the machine to run the scenario", Got: err.Error()}}
 }
 
 // withRerunNote notes on res, the run that counts, that it is a second
@@ -395,7 +448,14 @@ var gradeSandbox = lab.DefaultSandbox()
 // up creates the submission's lab, sandboxed, on a free subnet; a subnet
 // another network already uses is a conflict, and the next candidate is
 // tried, after a teardown.
-func (c *gradeConfig) up(ctx context.Context, d runtime.Engine, name string, team int) (topology.Topology, error) {
+func (c *gradeConfig) up(ctx context.Context, e *gradeEngine, name string, team int) (topology.Topology, error) {
+	d := e.d
+	// Bringing a lab up is as heavy as a scenario: it waits its turn too.
+	release, err := e.gov.acquire(ctx)
+	if err != nil {
+		return topology.Topology{}, err
+	}
+	defer release()
 	next := func(context.Context, int) (topology.Topology, error) {
 		return topology.New(name, team, candidateSubnet(), netip.Prefix{})
 	}

@@ -2,9 +2,12 @@ package grading
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
 	"github.com/ntnu-ttm4200/lab3/provision"
@@ -150,4 +153,42 @@ func (r *LabRuntime) known(host string) error {
 // oneLine joins a command's output into one line, for a message.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Throttled is how long host has been held back by its own CPU quota
+// since it started: the cgroup's throttled time (cgroup v1
+// cpu/cpu.stat throttled_time, v2 cpu.stat throttled_usec). A sandboxed
+// host may use a whole CPU, so only a submission that runs more than one
+// CPU's worth at once is throttled: its wait is its own doing, not the
+// machine's (scenarios.Throttler).
+func (r *LabRuntime) Throttled(ctx context.Context, host string) (time.Duration, error) {
+	if err := r.known(host); err != nil {
+		return 0, err
+	}
+	res, err := r.Exec(ctx, host, []string{"cat", "/sys/fs/cgroup/cpu/cpu.stat", "/sys/fs/cgroup/cpu.stat"}, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read %s's CPU throttling: %w", host, err)
+	}
+	return parseThrottled(string(res.Stdout))
+}
+
+// parseThrottled reads the throttled time of a cgroup's cpu.stat.
+func parseThrottled(s string) (time.Duration, error) {
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "throttled_time": // v1, nanoseconds
+			return time.Duration(n), nil
+		case "throttled_usec": // v2
+			return time.Duration(n) * time.Microsecond, nil
+		}
+	}
+	return 0, errors.New("cpu.stat has no throttled time")
 }

@@ -2,8 +2,10 @@ package grading
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	goruntime "runtime"
+	"strings"
 	"sync"
 
 	"github.com/ntnu-ttm4200/lab3/runtime"
@@ -32,6 +34,12 @@ type gradeConfig struct {
 	maxPayload []int
 	events     func(Event)
 	eventMu    sync.Mutex
+	// pressure reads the CPU pressure of the first engine's machine
+	// (WithCPUPressure); pressureSet tells nil apart from unset.
+	pressure    CPUPressure
+	pressureSet bool
+	govs        []*governor
+	govMu       sync.Mutex
 }
 
 // WithFileChecks also grades Milestone 3 and Delivery Q2 from each
@@ -170,6 +178,51 @@ func WithDNSCheck(bin func(ctx context.Context) ([]byte, error)) Option {
 // depend on the engine that graded it; Report.Engine names that engine.
 func WithEngines(more ...runtime.Engine) Option {
 	return func(c *gradeConfig) { c.engines = append(c.engines, more...) }
+}
+
+// WithCPUPressure sets how Grade reads the CPU pressure of the first
+// engine's machine, which paces its scenarios (nil: not at all). Without
+// it Grade reads /proc/pressure/cpu when that engine is local (a unix
+// socket) and paces no remote engine, whose machine it cannot read.
+func WithCPUPressure(read CPUPressure) Option {
+	return func(c *gradeConfig) { c.pressure, c.pressureSet = read, true }
+}
+
+// governorFor is the governor of engine d: at most --parallel times
+// --labs scenarios at once, fewer while its machine is busy, for the
+// first engine when its machine's pressure can be read.
+func (c *gradeConfig) governorFor(ctx context.Context, d runtime.Engine, first bool) *governor {
+	if d == nil || !first {
+		return nil
+	}
+	read := c.pressure
+	if !c.pressureSet {
+		read = nil
+		if _, err := LocalCPUPressure(); err == nil && strings.HasPrefix(d.Name(), "unix://") {
+			read = LocalCPUPressure
+		}
+	}
+	if read == nil {
+		return nil
+	}
+	g := newGovernor(read, c.slots(ctx, d)*c.labsPer, func(msg string, p float64, running, allowed int) {
+		c.logger.Info(msg, "engine", d.Name(), "stage", "wait", "pressure", p, "running", running, "allowed", allowed)
+	})
+	c.govMu.Lock()
+	c.govs = append(c.govs, g)
+	c.govMu.Unlock()
+	return g
+}
+
+// logWaits says how long scenarios waited for the machine in all.
+func (c *gradeConfig) logWaits() {
+	c.govMu.Lock()
+	defer c.govMu.Unlock()
+	for _, g := range c.govs {
+		if w := g.totalWait(); w > 0 {
+			c.logger.Info(fmt.Sprintf("scenarios waited %.1fs in all for the machine's CPU", w.Seconds()), "stage", "wait", "elapsed", w)
+		}
+	}
 }
 
 // WithLabPrefix names the graded labs <prefix>-<n>; the default is "grade-"

@@ -107,7 +107,13 @@ func blameExhaustion(ctx context.Context, rt runtime.Hosts, topo topology.Topolo
 // resetScript returns a chat host to its state after deploy: it kills every
 // process a previous scenario may have left (all but the container's init,
 // its main process, this shell and its parent: the grader's agent when the
-// agent runs it, Docker's exec outside the container otherwise), empties the working folder, copies the
+// agent runs it, Docker's exec outside the container otherwise), fails
+// (exit 75) while closed connections still hold a fixed port (outside the
+// ephemeral range) in TIME_WAIT or FIN_WAIT2, so that reset restarts the
+// host, whose fresh network namespace has none (a server that a scenario
+// ended, or that crashed, with clients connected leaves its port so for a
+// minute, and one without SO_REUSEADDR could not bind it again: one
+// scenario's fault must not fail the next), empties the working folder, copies the
 // staged submission back in and gives it to the folder's owner (the
 // sandbox's user on a graded lab), and removes what that user left in the
 // temporary folders. The containers belong to the grader's own lab, so
@@ -123,6 +129,28 @@ for d in /proc/[0-9]*; do
 	p=${d#/proc/}
 	case "$p" in 1|"$main"|$$|$PPID) continue ;; esac
 	kill -9 "$p" 2>/dev/null
+done
+r=$(cat /proc/sys/net/ipv4/ip_local_port_range) || r="32768 60999"
+lo=${r%%[[:space:]]*} hi=${r##*[[:space:]]}
+i=0
+while :; do
+	held= closing=
+	for f in /proc/net/tcp /proc/net/tcp6; do
+		while read -r sl local remote st rest; do
+			case $st in
+			05|06) ;;
+			01|02|03|04|08|09|0B) closing=1; continue ;;
+			*) continue ;;
+			esac
+			port=$((0x${local##*:}))
+			if [ "$port" -lt "$lo" ] || [ "$port" -gt "$hi" ]; then held="$held $port"; fi
+		done <"$f"
+	done
+	[ -n "$held" ] && { echo "closed connections still hold port(s)$held (TIME_WAIT): the host gets a fresh network" >&2; exit 75; }
+	[ -z "$closing" ] && break
+	i=$((i+1))
+	[ "$i" -ge 20 ] && break
+	sleep 0.05
 done
 owner=$(stat -c %u:%g "$1") && mode=$(stat -c %a "$1") || exit 1
 find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/" || exit 1

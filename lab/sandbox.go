@@ -11,16 +11,22 @@ import (
 // subnet. The DNS server runs no student code and is not confined.
 // Interactive labs are not sandboxed.
 
-// Sandbox defaults, chosen so that three graded labs on two cores cannot
-// starve each other: a lab's four chat hosts together get at most two CPUs
-// of quota and 1 GiB of memory.
+// Sandbox defaults. A student's program gets at least what a student's
+// laptop gives it: a whole CPU (a Python program runs on one, whatever the
+// laptop has), never a slice below that, so a correct server that hashes
+// with PBKDF2 answers in the time it would at home. Abuse is bounded by
+// weight, processes and memory instead: under contention a chat host gets
+// half the CPU weight of an unconfined container (the lab's DNS server),
+// so a spinning submission takes no more than its share from the labs
+// beside it, and the grader's own lab services come first.
 const (
 	MiB = 1 << 20
 
-	DefaultSandboxMemory   = 256 * MiB
-	DefaultSandboxPIDs     = 128
-	DefaultSandboxNanoCPUs = 500_000_000 // half a CPU
-	DefaultSandboxUID      = 1000
+	DefaultSandboxMemory    = 256 * MiB
+	DefaultSandboxPIDs      = 128
+	DefaultSandboxNanoCPUs  = 1_000_000_000 // one CPU
+	DefaultSandboxCPUShares = 512           // half Docker's default weight of 1024
+	DefaultSandboxUID       = 1000
 )
 
 // ToolDir is the writable folder for the grader's files on a sandboxed host
@@ -28,14 +34,15 @@ const (
 const ToolDir = "/opt/lab3"
 
 // DefaultSandbox is the sandbox lab grade uses: 256 MiB of memory without
-// swap, 128 processes, half a CPU, uid 1000, and tmpfs mounts of 64 MiB for
+// swap, 128 processes, one CPU at half the default weight, uid 1000, and tmpfs mounts of 64 MiB for
 // /root (the working folder) and ToolDir, 16 MiB for /tmp, 32 MiB for
 // /var/tmp (captures), 8 MiB for /run and 16 MiB of /dev/shm.
 func DefaultSandbox() runtime.Sandbox {
 	return runtime.Sandbox{
 		Memory:   DefaultSandboxMemory,
 		PIDs:     DefaultSandboxPIDs,
-		NanoCPUs: DefaultSandboxNanoCPUs,
+		NanoCPUs:  DefaultSandboxNanoCPUs,
+		CPUShares: DefaultSandboxCPUShares,
 		UID:      DefaultSandboxUID,
 		GID:      DefaultSandboxUID,
 		Tmpfs: []runtime.Tmpfs{

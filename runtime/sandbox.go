@@ -25,6 +25,9 @@ type Sandbox struct {
 	PIDs int64
 	// NanoCPUs is the CPU time a host may use, in billionths of a CPU.
 	NanoCPUs int64
+	// CPUShares is the host's CPU weight relative to other containers
+	// (Docker's default is 1024): what it gets when the CPUs are contended.
+	CPUShares int64
 	// UID and GID are the user programs started through Command run as.
 	UID, GID int
 	// Tmpfs are the only writable places on a host; the root file system
@@ -77,7 +80,7 @@ func (s Sandbox) Command(cmd []string) []string {
 // lab made with other limits is not silently reused.
 func (s Sandbox) Label() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mem=%d,pids=%d,cpu=%d,user=%s,shm=%d", s.Memory, s.PIDs, s.NanoCPUs, s.User(), s.Shm)
+	fmt.Fprintf(&b, "mem=%d,pids=%d,cpu=%d,shares=%d,user=%s,shm=%d", s.Memory, s.PIDs, s.NanoCPUs, s.CPUShares, s.User(), s.Shm)
 	for _, t := range s.Tmpfs {
 		fmt.Fprintf(&b, ",%s=%d", t.Path, t.Size)
 	}

@@ -131,6 +131,7 @@ func NewEngine(rt runtime.Hosts, prog Programs, vars Vars, opts ...Option) *Engi
 type proc struct {
 	name, host string
 	command    string
+	server     bool // started in the server role: cleanup ends it last
 	p          runtime.Process
 	tr         *transcript
 	stdinMu    sync.Mutex
@@ -150,6 +151,10 @@ type run struct {
 	late    sync.WaitGroup        // starts that stalled past spawnGuard
 	extra   []Transcript          // reports of checks that are not processes
 	members map[string]member     // Milestone 4 clients the server admitted, by process
+	// waits is, by "proc on host", the longest the process was seen to
+	// have waited for a CPU (noteWaits).
+	waits  map[string]time.Duration
+	hostOf map[string]string // the host of each key of waits
 }
 
 // member is a Milestone 4 client that logged in or registered.
@@ -206,6 +211,10 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 		}
 	}
 	cancel()
+	starved := ""
+	if failed != nil && !failed.infra && ctx.Err() == nil {
+		starved = r.starvation(ctx, failedAt)
+	}
 	r.cleanup(ctx)
 	res.Duration = e.clock.Now().Sub(start)
 	if failed != nil {
@@ -217,7 +226,11 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 			File: sc.File, Line: failedAt.Line, Step: failedAt.Kind,
 			Expectation: failed.expectation, Got: failed.got,
 			TimedOut: failed.timedOut && res.Status == Failed,
+			Starved:  starved,
 			Evidence: r.evidence(),
+		}
+		if c := r.crashes(); len(c) > 0 {
+			res.Failure.Got += "; " + strings.Join(c, "; ")
 		}
 	} else {
 		res.Points = sc.Points
@@ -243,6 +256,15 @@ func (e *Engine) runVars() Vars {
 	return v
 }
 
+// v is the run's variables. Steps of one run go on at once (a join's
+// parallel children) while learn may change the ports, so they are read
+// under the engine's lock.
+func (r *run) v() Vars {
+	r.e.mu.Lock()
+	defer r.e.mu.Unlock()
+	return r.vars
+}
+
 // learn records a port seen in the lab for this run and later ones.
 func (r *run) learn(port, p2pPort int) {
 	r.e.mu.Lock()
@@ -266,6 +288,53 @@ func (r *run) evidence() []Evidence {
 	return out
 }
 
+// crashes names each program of the run that died of an uncaught Python
+// exception, with its traceback's last line, in the order they started:
+// a crash must read as a crash, in the scenario where it happened, not as
+// whatever it made fail next.
+func (r *run) crashes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, name := range r.order {
+		p := r.procs[name]
+		if line, ok := crashLine(p.tr.lastLines(crashLines)); ok {
+			out = append(out, fmt.Sprintf("%s on %s crashed: %s", name, p.host, line))
+		}
+	}
+	return out
+}
+
+// crashLines is how much of a transcript's end crashLine reads: a
+// traceback of a chat program is a dozen lines.
+const crashLines = 40
+
+// crashLine returns the exception of the last Python traceback in lines
+// ("NameError: name 'x' is not defined"). An interrupt the grader sent
+// (KeyboardInterrupt) is no crash.
+func crashLine(lines []string) (string, bool) {
+	at := -1
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "Traceback (most recent call last):") {
+			at = i
+		}
+	}
+	if at < 0 {
+		return "", false
+	}
+	for _, l := range lines[at+1:] {
+		if l == "" || l[0] == ' ' || l[0] == '\t' {
+			continue
+		}
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "KeyboardInterrupt") {
+			return "", false
+		}
+		return l, true
+	}
+	return "", false
+}
+
 func (r *run) transcripts() []Transcript {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -275,6 +344,31 @@ func (r *run) transcripts() []Transcript {
 		out = append(out, Transcript{Proc: name, Host: p.host, Command: p.command, Text: p.tr.text()})
 	}
 	return append(out, r.extra...)
+}
+
+// endAll ends the processes of procs that pick selects and waits for them to
+// exit: host by host in one go where the runtime can, one by one
+// otherwise.
+func (r *run) endAll(ctx context.Context, procs []*proc, pick func(*proc) bool) {
+	byHost := map[string][]*proc{}
+	for _, p := range procs {
+		if st, _ := p.tr.state(); !st.exited && pick(p) {
+			_ = p.p.Stdin().Close()
+			byHost[p.host] = append(byHost[p.host], p)
+		}
+	}
+	var wg sync.WaitGroup
+	for host, ps := range byHost {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = r.signal(ctx, host, syscall.SIGKILL, ps...)
+			for _, p := range ps {
+				r.waitState(ctx, p.tr, nil, func(s exitState) bool { return s.exited })
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // cleanup kills the scenario's processes and restores its hosts. It uses its
@@ -300,27 +394,14 @@ func (r *run) cleanup(parent context.Context) {
 		procs = append(procs, p)
 	}
 	r.mu.Unlock()
-	// Signalled host by host in one go where the runtime can, one by one
-	// otherwise.
-	byHost := map[string][]*proc{}
-	for _, p := range procs {
-		if st, _ := p.tr.state(); !st.exited {
-			_ = p.p.Stdin().Close()
-			byHost[p.host] = append(byHost[p.host], p)
-		}
-	}
-	var wg sync.WaitGroup
-	for host, ps := range byHost {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = r.signal(ctx, host, syscall.SIGKILL, ps...)
-			for _, p := range ps {
-				r.waitState(ctx, p.tr, nil, func(s exitState) bool { return s.exited })
-			}
-		}()
-	}
-	wg.Wait()
+	// The clients end first, then the servers: the side that closes a TCP
+	// connection first holds it in TIME_WAIT for a minute, and on the
+	// server's side that would keep the next scenario's server from binding
+	// its port unless it sets SO_REUSEADDR (which m1-restart-at-once
+	// checks, once). Ended after its clients, a server only answers their
+	// close.
+	r.endAll(ctx, procs, func(p *proc) bool { return !p.server })
+	r.endAll(ctx, procs, func(p *proc) bool { return p.server })
 	// A stalled start may still complete; its program must be gone before
 	// the next scenario.
 	done := make(chan struct{})
@@ -356,7 +437,7 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 	case StepJoin:
 		return r.join(ctx, st)
 	case StepType:
-		line, err := r.vars.expand(st.Text, false)
+		line, err := r.v().expand(st.Text, false)
 		if err != nil {
 			return infraf("type", "%v", err)
 		}
@@ -449,11 +530,11 @@ func (r *run) command(host string, role Role) ([]string, error) {
 	if !ok || len(byRole[role]) == 0 {
 		return nil, fmt.Errorf("the submission has no %s %s program: add it to lab3.yaml", r.sc.Milestone, role)
 	}
-	self := r.vars.IPv4[host]
+	self := r.v().IPv4[host]
 	var out []string
 	for _, a := range byRole[role] {
 		a = strings.ReplaceAll(a, "${self}", self)
-		x, err := r.vars.expand(a, false)
+		x, err := r.v().expand(a, false)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s command: %w", r.sc.Milestone, role, err)
 		}
@@ -468,7 +549,15 @@ func (r *run) start(ctx context.Context, name, host string, role Role) *stepErro
 	if err != nil {
 		return failf(what, "%v", err)
 	}
-	return r.spawn(ctx, name, host, cmd, strings.Join(cmd, " "))
+	if serr := r.spawn(ctx, name, host, cmd, strings.Join(cmd, " ")); serr != nil {
+		return serr
+	}
+	if role == RoleServer {
+		r.mu.Lock()
+		r.procs[name].server = true
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // spawn starts a program of the submission.
@@ -619,7 +708,7 @@ func (r *run) join(ctx context.Context, st Step) *stepError {
 
 // compile expands a scenario regex; ^ and $ match at line breaks.
 func (r *run) compile(match string) (*regexp.Regexp, *stepError) {
-	x, err := r.vars.expand(match, true)
+	x, err := r.v().expand(match, true)
 	if err != nil {
 		return nil, infraf("match", "%v", err)
 	}
@@ -812,9 +901,19 @@ func (r *run) kill(ctx context.Context, name, signal string) *stepError {
 	}
 	sig := signals[strings.ToUpper(signal)]
 	pr := r.proc(name)
+	what := fmt.Sprintf("send SIG%s to %s", strings.ToUpper(signal), name)
+	if st, _ := pr.tr.state(); st.exited {
+		return failf(what, "it had already ended: %s", endedText(st))
+	}
 	pr.tr.note("engine sent SIG" + strings.ToUpper(signal))
 	if err := r.signal(ctx, pr.host, sig, pr); err != nil {
-		return infraf(fmt.Sprintf("send SIG%s to %s", strings.ToUpper(signal), name), "%v", err)
+		// A program that ended on its own (a crash) before Docker said
+		// so cannot be signalled: that is the program's doing, not the
+		// lab's.
+		if st, ended := r.waitState(ctx, pr.tr, r.deadline(exitGrace), func(s exitState) bool { return s.exited }); ended {
+			return failf(what, "it had already ended: %s", endedText(st))
+		}
+		return infraf(what, "%v", err)
 	}
 	return nil
 }
@@ -907,7 +1006,7 @@ func (r *run) until(ctx context.Context, st Step) *stepError {
 		}
 		desc += fmt.Sprintf(" without /%s/", st.Without)
 	}
-	line, err := r.vars.expand(st.Text, false)
+	line, err := r.v().expand(st.Text, false)
 	if err != nil {
 		return infraf("until", "%v", err)
 	}

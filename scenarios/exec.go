@@ -37,7 +37,7 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 	// The handout lets the student choose the port: unless it is fixed,
 	// the chat port is whatever the server listens on.
 	discover := portS == "${port}" && proto == "tcp" && !r.e.prog.PortsKnown
-	x, err := r.vars.expand(portS, false)
+	x, err := r.v().expand(portS, false)
 	if err != nil {
 		return infraf("listening", "%v", err)
 	}
@@ -231,16 +231,16 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	if proto == "" {
 		proto = "tcp"
 	}
-	to, err := r.vars.expand(st.To, false)
+	to, err := r.v().expand(st.To, false)
 	if err != nil {
 		return infraf("probe", "%v", err)
 	}
 	dialog := make([]ProbeOp, len(st.Dialog))
 	var moves []string
 	for i, op := range st.Dialog {
-		op.Send, _ = r.vars.expand(op.Send, false)
+		op.Send, _ = r.v().expand(op.Send, false)
 		if op.Expect != "" {
-			if op.Expect, err = r.vars.expand(op.Expect, true); err != nil {
+			if op.Expect, err = r.v().expand(op.Expect, true); err != nil {
 				return infraf("probe", "%v", err)
 			}
 		}
@@ -292,7 +292,7 @@ func lastLine(s string) string {
 }
 
 func (r *run) grep(ctx context.Context, st Step) *stepError {
-	text, err := r.vars.expand(st.Text, false)
+	text, err := r.v().expand(st.Text, false)
 	if err != nil {
 		return infraf("grep", "%v", err)
 	}
@@ -374,11 +374,11 @@ func reverse(s string) string {
 }
 
 func (r *run) resolve(ctx context.Context, host string, st Step) *stepError {
-	name, err := r.vars.expand(st.Text, false)
+	name, err := r.v().expand(st.Text, false)
 	if err != nil {
 		return infraf("resolve", "%v", err)
 	}
-	want, err := r.vars.expand(st.Want, false)
+	want, err := r.v().expand(st.Want, false)
 	if err != nil {
 		return infraf("resolve", "%v", err)
 	}
@@ -416,7 +416,7 @@ func (r *run) connect(ctx context.Context, st Step) *stepError {
 	if proto == "" {
 		proto = "tcp"
 	}
-	to, err := r.vars.expand(st.To, false)
+	to, err := r.v().expand(st.To, false)
 	if err != nil {
 		return infraf("connect", "%v", err)
 	}
@@ -440,7 +440,7 @@ func (r *run) connect(ctx context.Context, st Step) *stepError {
 // typed report decides: its text is the dnscheck.log transcript, its
 // problems (failed results and findings) the failure.
 func (r *run) dnscheck(ctx context.Context, st Step) *stepError {
-	what := fmt.Sprintf("%s resolve %s to the web server (dnscheck)", strings.Join(st.Hosts, ", "), r.vars.Domain)
+	what := fmt.Sprintf("%s resolve %s to the web server (dnscheck)", strings.Join(st.Hosts, ", "), r.v().Domain)
 	if r.e.dnsCheck != nil {
 		rep, err := r.e.dnsCheck(ctx, st.Hosts)
 		if len(rep.Hosts) > 0 {

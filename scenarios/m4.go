@@ -215,7 +215,7 @@ func (r *run) joinM4(ctx context.Context, st Step) *stepError {
 	var before map[string]Socket
 	if observable {
 		if ws, err := obs.Observe(ctx, server, nil); err == nil {
-			before = connections(ws, r.vars.Port)
+			before = connections(ws, r.v().Port)
 		}
 	}
 	witnesses := r.witnesses(name)
@@ -263,14 +263,14 @@ func (r *run) newConnections(ctx context.Context, obs Observer, before map[strin
 		return nil, err
 	}
 	addrs := map[netip.Addr]bool{}
-	for _, a := range []string{r.vars.IPv4[host], r.vars.IPv6[host]} {
+	for _, a := range []string{r.v().IPv4[host], r.v().IPv6[host]} {
 		if ip, err := netip.ParseAddr(a); err == nil {
 			addrs[ip] = true
 		}
 	}
 	var out []Socket
-	for k, s := range connections(ws, r.vars.Port) {
-		if !addrs[s.Remote.Addr().Unmap()] || int(s.Local.Port()) != r.vars.Port {
+	for k, s := range connections(ws, r.v().Port) {
+		if !addrs[s.Remote.Addr().Unmap()] || int(s.Local.Port()) != r.v().Port {
 			continue
 		}
 		// The client may reuse the ports of a connection whose TIME_WAIT

@@ -49,7 +49,13 @@ type Failure struct {
 	// program did something wrong or ended: a busy machine can cause it in
 	// correct work, so Grade runs such a check a second time before it
 	// takes the points.
-	TimedOut bool       `json:"timed_out,omitempty"`
+	TimedOut bool `json:"timed_out,omitempty"`
+	// Starved names the program that waited StarvedWait or more for a CPU
+	// during the scenario, when it failed: correct work can fail so on a
+	// busy machine (the student's own client gives up on a server kept
+	// from the CPU), so Grade runs the check again once the machine has
+	// room, and a check starved twice is no verdict (Error).
+	Starved  string     `json:"starved,omitempty"`
 	Evidence []Evidence `json:"evidence,omitempty"`
 }
 

@@ -62,11 +62,17 @@ func (r *run) observe(ctx context.Context, obs Observer, pids map[string][]int) 
 		return nil
 	})
 	out := map[string]HostState{}
+	var err error
 	for i, h := range hosts {
 		if errs[i] != nil {
-			return nil, fmt.Errorf("%s: %w", h, errs[i])
+			err = fmt.Errorf("%s: %w", h, errs[i])
+			continue
 		}
 		out[h] = states[i]
+	}
+	r.noteWaits(out)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -22,7 +22,7 @@ func (r *run) peerList(ctx context.Context, st Step) *stepError {
 	var desc []string
 	for _, u := range st.Users {
 		name, host, _ := strings.Cut(u, "@")
-		want[name] = r.vars.IPv4[host]
+		want[name] = r.v().IPv4[host]
 		desc = append(desc, fmt.Sprintf("[%q, %q]", name, want[name]))
 	}
 	what := fmt.Sprintf("%s on %s receives the peer list as JSON [[name, ip], ...] holding %s within %s",
@@ -125,7 +125,7 @@ const sniffReady = 10 * time.Second
 // each matching packet's payload (-A), and returns once it listens, so
 // that expect and absent can look for text on the wire.
 func (r *run) sniff(ctx context.Context, st Step) *stepError {
-	filter, err := r.vars.expand(st.Filter, false)
+	filter, err := r.v().expand(st.Filter, false)
 	if err != nil {
 		return infraf("sniff", "%v", err)
 	}

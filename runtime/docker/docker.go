@@ -270,7 +270,7 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 		hc.ReadonlyRootfs = true
 		hc.Tmpfs = tmpfsOptions(*sb)
 		hc.ShmSize = sb.Shm
-		hc.Resources = container.Resources{Memory: sb.Memory, MemorySwap: sb.Memory, PidsLimit: &pids, NanoCPUs: sb.NanoCPUs}
+		hc.Resources = container.Resources{Memory: sb.Memory, MemorySwap: sb.Memory, PidsLimit: &pids, NanoCPUs: sb.NanoCPUs, CPUShares: sb.CPUShares}
 		if spec.ResolvConf != "" {
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 		}

@@ -1,0 +1,169 @@
+package grading
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CPUPressure reads how busy a machine's CPUs are: the share of the last
+// ten seconds in which some runnable task waited for a CPU (Linux PSI,
+// /proc/pressure/cpu "some avg10"), from 0 to 1.
+type CPUPressure func() (float64, error)
+
+// LocalCPUPressure reads this machine's /proc/pressure/cpu. It fails where
+// the kernel keeps no pressure stall information.
+func LocalCPUPressure() (float64, error) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, err
+	}
+	return parsePressure(string(b))
+}
+
+// parsePressure reads the "some" line's avg10 of a PSI file.
+func parsePressure(s string) (float64, error) {
+	for _, line := range strings.Split(s, "\n") {
+		rest, ok := strings.CutPrefix(line, "some ")
+		if !ok {
+			continue
+		}
+		for _, f := range strings.Fields(rest) {
+			if v, ok := strings.CutPrefix(f, "avg10="); ok {
+				p, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return 0, fmt.Errorf("cpu pressure: %q: %w", f, err)
+				}
+				return p / 100, nil
+			}
+		}
+	}
+	return 0, errors.New("cpu pressure: no \"some avg10=\" field")
+}
+
+// The governor's thresholds and pace. Above pressureHigh the machine is
+// short of CPU: one fewer scenario may run at once, until it falls below
+// pressureLow, when one more may again. Pressure is a ten-second average,
+// so the allowance moves at most once every governorStep, for a change to
+// show in the reading before the next.
+const (
+	pressureHigh = 0.60
+	pressureLow  = 0.30
+	governorStep = 5 * time.Second
+	governorPoll = 250 * time.Millisecond
+)
+
+// governor paces the scenarios that run at once on one engine by the CPU
+// the engine's machine actually gets. --parallel and --labs set how many
+// may run at most; the governor lets fewer run while the machine is busy,
+// whether with the grader's own labs or with other work, so that no
+// student's program is starved into a wrong verdict. One always may run,
+// so grading goes on however busy the machine stays.
+type governor struct {
+	read  CPUPressure
+	max   int
+	log   func(msg string, pressure float64, running, allowed int)
+	clock func() time.Time
+
+	mu      sync.Mutex
+	cond    chan struct{} // closed and replaced when a slot is released
+	running int
+	allowed int
+	moved   time.Time     // when allowed last changed
+	waited  time.Duration // all the time scenarios waited for the machine
+}
+
+// newGovernor lets up to max scenarios run at once, fewer while read
+// says the CPUs are contended. A nil read never holds one back.
+func newGovernor(read CPUPressure, max int, log func(msg string, pressure float64, running, allowed int)) *governor {
+	return &governor{read: read, max: max, allowed: max, log: log, clock: time.Now, cond: make(chan struct{})}
+}
+
+// acquire waits for the machine to have room for one more scenario, and
+// returns the function that gives the room back.
+func (g *governor) acquire(ctx context.Context) (release func(), err error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	start := g.clock()
+	said := false
+	for {
+		g.mu.Lock()
+		p, perr := g.pressure()
+		if perr == nil {
+			g.adjust(p)
+		}
+		if g.running == 0 || g.running < g.allowed {
+			g.running++
+			running, allowed, took := g.running, g.allowed, g.clock().Sub(start)
+			if said {
+				g.waited += took
+			}
+			g.mu.Unlock()
+			if said && g.log != nil {
+				g.log(fmt.Sprintf("the machine has room again after %.1fs", took.Seconds()), p, running, allowed)
+			}
+			return g.release, nil
+		}
+		if !said && g.log != nil {
+			g.log(fmt.Sprintf("waiting for the machine: CPU pressure %.0f%% over 10 s; %d of at most %d scenarios running", p*100, g.running, g.max), p, g.running, g.allowed)
+		}
+		said = true
+		ch := g.cond
+		g.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-ch:
+		case <-time.After(governorPoll):
+		}
+	}
+}
+
+func (g *governor) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.running--
+	close(g.cond)
+	g.cond = make(chan struct{})
+}
+
+// pressure reads the machine; a machine that cannot say is not held back.
+func (g *governor) pressure() (float64, error) {
+	if g.read == nil {
+		return 0, errors.New("no reading")
+	}
+	return g.read()
+}
+
+// adjust moves the allowance one step towards what the pressure says,
+// at most once every governorStep. It holds g.mu.
+func (g *governor) adjust(p float64) {
+	now := g.clock()
+	if now.Sub(g.moved) < governorStep {
+		return
+	}
+	switch {
+	case p >= pressureHigh && g.allowed > 1:
+		g.allowed--
+		g.moved = now
+	case p <= pressureLow && g.allowed < g.max:
+		g.allowed++
+		g.moved = now
+	}
+}
+
+// totalWait is how long scenarios have waited for the machine in all.
+func (g *governor) totalWait() time.Duration {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waited
+}

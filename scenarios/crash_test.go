@@ -1,0 +1,45 @@
+package scenarios
+
+import "testing"
+
+func TestCrashLineNamesTheException(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+		ok    bool
+	}{
+		{"no traceback", []string{"[INFO] Server started", "[Server] bye"}, "", false},
+		{"a crash", []string{
+			"[INFO] Server started on IP: 10.20.30.3, Port: 5000",
+			"Traceback (most recent call last):",
+			`  File "/root/chatroom_server.py", line 80, in <module>`,
+			"    server.run()",
+			"NameError: name 'adress' is not defined",
+		}, "NameError: name 'adress' is not defined", true},
+		{"chained: the last traceback counts", []string{
+			"Traceback (most recent call last):",
+			`  File "s.py", line 3, in f`,
+			"KeyError: 'alice'",
+			"During handling of the above exception, another exception occurred:",
+			"Traceback (most recent call last):",
+			`  File "s.py", line 9, in g`,
+			"\tbroadcast(x)",
+			"OSError: [Errno 98] Address already in use",
+		}, "OSError: [Errno 98] Address already in use", true},
+		{"an interrupt the grader sent", []string{
+			"Traceback (most recent call last):",
+			`  File "c.py", line 3, in <module>`,
+			"KeyboardInterrupt",
+		}, "", false},
+		{"cut off before the exception", []string{"Traceback (most recent call last):", `  File "c.py", line 3`}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := crashLine(tc.lines)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("crashLine = %q, %v; want %q, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
