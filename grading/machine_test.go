@@ -27,7 +27,7 @@ func TestParsePressure(t *testing.T) {
 // when one ends, and the wait is counted and said.
 func TestGovernorHoldsBackWhileTheMachineIsBusy(t *testing.T) {
 	var pressure atomic.Value
-	pressure.Store(0.9)
+	pressure.Store(0.95)
 	var said []string
 	var now atomic.Int64 // seconds past start
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -40,7 +40,7 @@ func TestGovernorHoldsBackWhileTheMachineIsBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if g.allowed != 1 { // read under no lock: nothing else runs yet
-		t.Fatalf("allowed %d under 90%% pressure, want 1", g.allowed)
+		t.Fatalf("allowed %d under 95%% pressure, want 1", g.allowed)
 	}
 	got := make(chan func(), 1)
 	go func() {
@@ -59,7 +59,7 @@ func TestGovernorHoldsBackWhileTheMachineIsBusy(t *testing.T) {
 	first()
 	second := <-got
 	second()
-	if len(said) != 2 || !strings.HasPrefix(said[0], "waiting for the machine: CPU pressure 90% over 10 s; 1 of at most 2 scenarios running") ||
+	if len(said) != 2 || !strings.HasPrefix(said[0], "waiting for the machine: CPU pressure 95% over 10 s; 1 of at most 2 scenarios running") ||
 		!strings.HasPrefix(said[1], "the machine has room again after 2.0s") {
 		t.Errorf("said %q", said)
 	}

@@ -220,7 +220,7 @@ func (c *gradeConfig) logWaits() {
 	defer c.govMu.Unlock()
 	for _, g := range c.govs {
 		if w := g.totalWait(); w > 0 {
-			c.logger.Info(fmt.Sprintf("scenarios waited %.1fs in all for the machine's CPU", w.Seconds()), "stage", "wait", "elapsed", w)
+			c.logger.Info(fmt.Sprintf("scenarios waited %.1fs in all for the machine's CPU (added up over the scenarios that waited)", w.Seconds()), "stage", "wait", "elapsed", w)
 		}
 	}
 }

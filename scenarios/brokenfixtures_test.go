@@ -357,3 +357,43 @@ func TestDiffFolders(t *testing.T) {
 		})
 	}
 }
+
+// correctVariants are correct submissions that copy another and change
+// the programs of one milestone only: the fast tier grades them on that
+// milestone and the base on every one (grading's
+// TestGradeCorrectFixtures); make e2e and make flake grade them in full.
+var correctVariants = []struct {
+	dir, base string
+	milestone Milestone
+}{
+	{"students/pbkdf2", "students/faithful", M4},
+	{"students/pbkdf2-owasp", "students/faithful", M4},
+	{"students/scrypt", "students/faithful", M4},
+	{"students/slow-login", "students/faithful", M4},
+}
+
+// TestCorrectVariantsDifferOnlyInTheirMilestone: each correct variant
+// differs from its base, and only in its milestone's programs.
+func TestCorrectVariantsDifferOnlyInTheirMilestone(t *testing.T) {
+	for _, v := range correctVariants {
+		t.Run(v.dir, func(t *testing.T) {
+			dir, base := filepath.Join("..", "testdata", v.dir), filepath.Join("..", "testdata", v.base)
+			files := milestoneFiles(t, dir)
+			if want := milestoneFiles(t, base); fmt.Sprint(files) != fmt.Sprint(want) {
+				t.Errorf("%s runs %v, but %s runs %v", dir, files, base, want)
+			}
+			diffs, err := diffFolders(base, dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(diffs) == 0 {
+				t.Errorf("%s is byte for byte %s", dir, base)
+			}
+			for _, d := range diffs {
+				if !slices.Contains(files[v.milestone], d.name) || !strings.HasPrefix(d.why, "differs") {
+					t.Errorf("%s: %s %s, but it may change only the %s programs %v", dir, d.name, d.why, v.milestone, files[v.milestone])
+				}
+			}
+		})
+	}
+}

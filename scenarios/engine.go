@@ -457,8 +457,8 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 		return r.exit(ctx, st.Procs[0], st.Code, st.Within)
 	case StepRunning:
 		for _, name := range st.Procs {
-			if s, _ := r.proc(name).tr.state(); s.exited {
-				return failf(fmt.Sprintf("%s is still running", name), "it exited with code %d", s.code)
+			if serr := r.running(ctx, name); serr != nil {
+				return serr
 			}
 		}
 		return nil
@@ -490,6 +490,38 @@ func (r *run) step(ctx context.Context, st Step) *stepError {
 var paced = map[StepKind]bool{
 	StepStart: true, StepType: true, StepConnect: true, StepProbe: true,
 	StepGrep: true, StepKill: true, StepHost: true, StepSniff: true,
+	StepRunning: true,
+}
+
+// running checks, once the lab has settled, that a program is still
+// running. A program gone from its host whose exit Docker has not yet
+// reported is given exitGrace for it: a server that crashed on the last
+// join must not pass for running because the news was slow.
+func (r *run) running(ctx context.Context, name string) *stepError {
+	pr := r.proc(name)
+	what := fmt.Sprintf("%s is still running", name)
+	st, _ := pr.tr.state()
+	if !st.exited {
+		obs, ok := r.e.rt.(Observer)
+		pid := pr.p.PID()
+		if !ok || pid <= 0 {
+			return nil
+		}
+		hs, err := obs.Observe(ctx, pr.host, []int{pid})
+		if err != nil {
+			return nil
+		}
+		for _, t := range hs.Tasks {
+			if t.PID == pid && t.State != 'Z' {
+				return nil
+			}
+		}
+		var ended bool
+		if st, ended = r.waitState(ctx, pr.tr, r.deadline(exitGrace), func(s exitState) bool { return s.exited }); !ended {
+			return nil
+		}
+	}
+	return failf(what, "%s", endedText(st))
 }
 
 // each runs f for every name at once and returns the first failure in the

@@ -85,7 +85,7 @@ func TestEngineSteps(t *testing.T) {
 		{"exit times out", "  - exit: {proc: srv, within: 4s}\n",
 			"srv on webserver exits within 4s: it was still running after 4s", 8, true},
 		{"running fails after exit", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - running: {proc: srv}\n",
-			"srv is still running: it exited with code 1", 10, false},
+			"srv is still running: the program exited with code 1", 10, false},
 		{"typing into an exited program", "  - type: {proc: srv, line: exit 0}\n  - exit: {proc: srv}\n  - type: {proc: srv, line: hello}\n",
 			`type "hello" into srv: the program had already stopped reading`, 10, false},
 		{"parallel and procs", "  - start: {proc: cli, host: client1, role: client}\n  - parallel:\n      - type: {proc: srv, line: a}\n      - type: {proc: cli, line: b}\n  - expect: {procs: [srv, cli], match: 'you said: [ab]'}\n", "", 0, false},

@@ -32,7 +32,9 @@ const dialogueWithin = 10 * time.Second
 // dialogue answers the client's questions in the submission's order. It
 // returns early, with exited set, when the client exits before every
 // answer is typed: a refusal may come before the last question.
-func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, lastTyped int64, err *stepError) {
+// firstTyped is how much the client had printed when its first answer was
+// typed.
+func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, firstTyped int64, err *stepError) {
 	auth := r.e.prog.Auth
 	word := action
 	if w := auth.Words[action]; w != "" {
@@ -44,33 +46,37 @@ func (r *run) dialogue(ctx context.Context, name, action, user, password string,
 		within = dialogueWithin
 	}
 	var since int64
+	firstTyped = -1
 	for _, key := range auth.Order {
 		if prompt := auth.Prompts[key]; prompt != "" {
 			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
 				if st, _ := pr.tr.state(); mayEnd && st.exited {
-					return true, since, nil
+					return true, max(firstTyped, 0), nil
 				}
-				return false, since, err
+				return false, max(firstTyped, 0), err
 			}
 			r.settle(ctx)
 		} else {
 			ended, err := r.waitReady(ctx, pr, since, within, key)
 			if ended && mayEnd {
-				return true, since, nil
+				return true, max(firstTyped, 0), nil
 			}
 			if err != nil {
-				return false, since, err
+				return false, max(firstTyped, 0), err
 			}
 		}
 		since = pr.written.Load()
+		if firstTyped < 0 {
+			firstTyped = since
+		}
 		if err := r.typeLine(name, answers[key]); err != nil {
 			if st, _ := pr.tr.state(); mayEnd && st.eof {
-				return true, since, nil
+				return true, max(firstTyped, 0), nil
 			}
-			return false, since, err
+			return false, max(firstTyped, 0), err
 		}
 	}
-	return false, since, nil
+	return false, max(firstTyped, 0), nil
 }
 
 // waitReady waits until the client is ready for the next answer: it has
@@ -225,13 +231,13 @@ func (r *run) joinM4(ctx context.Context, st Step) *stepError {
 	pr := r.proc(name)
 	// A refusal may come before the last question: dialogue then returns
 	// early, and the client's exit is judged below.
-	_, answered, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
+	_, firstTyped, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
 	if serr != nil {
 		return serr
 	}
 	r.settle(ctx)
 	if st.Fail {
-		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, answered)
+		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, firstTyped)
 	}
 	return r.judgeAdmitted(ctx, st, pr, obs, before, witnesses)
 }
@@ -331,14 +337,19 @@ func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer
 	return nil
 }
 
-func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, answered int64) *stepError {
+// judgeRefused judges a refused join. The client "says so" when it printed
+// anything once its first answer was typed: the M4 wording is the
+// student's, and a refusal of the username may reach the client while the
+// grader, which cannot tell a refusal from the next question, already
+// types the password.
+func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, firstTyped int64) *stepError {
 	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
 	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
 	if !ok {
 		return timeoutf(what, "the client was still running %s after its last answer", st.Within)
 	}
-	if pr.written.Load() <= answered {
-		return failf(what, "the client exited (code %d) without printing anything after its last answer", s.code)
+	if pr.written.Load() <= firstTyped {
+		return failf(what, "the client exited (code %d) without printing anything after its first answer", s.code)
 	}
 	if text := r.e.prog.Auth.Texts[map[string]string{"login": "invalid", "register": "taken"}[st.Action]]; text != "" {
 		if err := r.expectRaw(ctx, pr.name, text, time.Second); err != nil {
