@@ -73,7 +73,7 @@ tidy:
 
 ## test: the README's test command and CI's: the unit tier, then the smoke tier (at most 15 minutes)
 test: deps tidy build vet
-	@$(MAKE) --no-print-directory test-unit test-smoke
+	@$(MAKE) --no-print-directory test-unit && $(MAKE) --no-print-directory test-smoke
 
 ## test-unit: every test that needs no Docker, with the race detector
 test-unit: build

@@ -285,7 +285,7 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 				dir: filepath.Join(c.resultsDir, scenarios.SafeName(sub.Name), scenarios.SafeName(sc.Name), CaptureDir)}
 		}
 		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})
-		res := c.runScenario(ctx, sub.Name, name, func() scenarios.Result {
+		res := c.runScenario(ctx, sub.Name, name, e.gov, func() scenarios.Result {
 			release, err := e.gov.acquire(ctx)
 			if err != nil {
 				return interrupted(sc, err)
@@ -306,45 +306,53 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 }
 
 // runScenario runs one scenario, and once more from clean when the first
-// run says nothing about the submission: the lab failed (Error), or a wait
-// ran out (Failure.TimedOut), which a busy machine can cause in correct
-// work. A check that is decided by a second run says so in its notes.
-func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, run func() scenarios.Result) scenarios.Result {
+// run says nothing about the submission: the lab failed (Error), a wait
+// ran out (Failure.TimedOut), or a program of the scenario was starved of
+// CPU (Failure.Starved), which a busy machine can cause in correct work. A
+// starved rerun first waits for the machine to calm down (gov), and a
+// check starved in both runs is no verdict (Error). A check that is
+// decided by a second run says so in its notes. It runs at most three
+// times: one retry of the lab, one rerun.
+func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *governor, run func() scenarios.Result) scenarios.Result {
 	res := run()
 	retried := false
-	var timedOut *scenarios.Failure // the first run's, once rerun
-	var starved *scenarios.Failure  // the first starved run's, once rerun
+	var first *scenarios.Failure // the rerun run's failure, once rerun
 	for ctx.Err() == nil && res.Failure != nil {
 		f := res.Failure
 		switch {
-		case res.Status == scenarios.Failed && f.Starved != "" && starved != nil:
+		case res.Status == scenarios.Failed && f.Starved != "" && first != nil && first.Starved != "":
 			// Starved twice: the machine, not the submission, decided.
-			return tooBusy(res, starved)
-		case res.Status == scenarios.Failed && f.Starved != "":
-			// The student's own timeout may have run out on a program
-			// the machine kept from its CPU: run it again, once the
-			// machine has room (the governor waits for that).
-			starved = f
-			c.logger.Info(fmt.Sprintf("rerun %s %s: the machine starved it (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
-				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
+			return tooBusy(res, first)
+		case res.Status == scenarios.Failed && (f.Starved != "" || f.TimedOut) && first == nil:
+			first = f
+			if f.Starved != "" {
+				// The student's own timeout may have run out on a program
+				// the machine kept from its CPU.
+				c.logger.Info(fmt.Sprintf("rerun %s %s: the machine starved it (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
+					"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
+				gov.calm(ctx, calmWait)
+			} else {
+				// Only the clock failed it: points are taken only if it
+				// runs out of time twice.
+				c.logger.Info(fmt.Sprintf("rerun %s %s: it ran out of time: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
+					"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
+			}
 		case res.Status == scenarios.Error && !retried:
 			// The lab, not the submission, failed: try once more from clean.
 			retried = true
 			c.logger.Info(fmt.Sprintf("retry %s %s: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
 				"submission", sub, "lab", lab, "stage", "retry", "scenario", res.Scenario)
-		case res.Status == scenarios.Failed && f.TimedOut && timedOut == nil:
-			// Only the clock failed it: points are taken only if it
-			// runs out of time twice.
-			timedOut = f
-			c.logger.Info(fmt.Sprintf("rerun %s %s: it ran out of time: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
-				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
 		default:
-			return withStarvedNote(withRerunNote(res, timedOut), starved)
+			return withRerunNote(res, first)
 		}
 		res = run()
 	}
-	return withStarvedNote(withRerunNote(res, timedOut), starved)
+	return withRerunNote(res, first)
 }
+
+// calmWait bounds how long a starved check waits for the machine to calm
+// down before its second run: grading must go on however busy it stays.
+const calmWait = time.Minute
 
 // tooBusy is a check whose two runs both failed while a program of the
 // scenario waited for a CPU: no verdict (Error), no points taken; the
@@ -353,20 +361,6 @@ func tooBusy(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
 	res.Status, res.Points = scenarios.Error, 0
 	res.Failure.TimedOut = false
 	res.Notes = append(res.Notes, fmt.Sprintf("the machine was too busy to judge: both runs failed while a program waited for a CPU (first: %s; second: %s); no points are taken, grade it again", first.Starved, res.Failure.Starved))
-	return res
-}
-
-// withStarvedNote notes on res, the run that counts, that the first run
-// failed while the machine starved a program (first, nil if not).
-func withStarvedNote(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
-	if first == nil || res.Status == scenarios.Error {
-		return res
-	}
-	how := "the second run failed too, with the machine not in the way, and counts"
-	if res.Status == scenarios.Passed {
-		how = "it passed the second run, which counts"
-	}
-	res.Notes = append(res.Notes, fmt.Sprintf("run twice: the first run failed while the machine starved it (%s; %s: %s); %s", first.Starved, first.Expectation, first.Got, how))
 	return res
 }
 
@@ -379,10 +373,15 @@ func interrupted(sc scenarios.Scenario, err error) scenarios.Result {
 }
 
 // withRerunNote notes on res, the run that counts, that it is a second
-// run because the first ran out of time (first, nil if it did not).
+// run because the first (first, nil if there was none) ran out of time or
+// failed while the machine starved a program.
 func withRerunNote(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
 	if first == nil {
 		return res
+	}
+	why := fmt.Sprintf("the first run ran out of time (%s: %s)", first.Expectation, first.Got)
+	if first.Starved != "" {
+		why = fmt.Sprintf("the first run failed while the machine starved it (%s; %s: %s)", first.Starved, first.Expectation, first.Got)
 	}
 	how := "the second run decides"
 	switch res.Status {
@@ -391,7 +390,7 @@ func withRerunNote(res scenarios.Result, first *scenarios.Failure) scenarios.Res
 	case scenarios.Failed:
 		how = "the second run failed too"
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("run twice: the first run ran out of time (%s: %s); %s", first.Expectation, first.Got, how))
+	res.Notes = append(res.Notes, fmt.Sprintf("run twice: %s; %s", why, how))
 	return res
 }
 

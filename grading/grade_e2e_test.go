@@ -341,6 +341,12 @@ func checkBroken(t *testing.T, fixtures []brokenFixture, reports []grading.Repor
 		if got := failedChecks(r, true); fmt.Sprint(got) != fmt.Sprint(want[r.Submission]) {
 			t.Errorf("%s: failed %v, want %v:\n%s", r.Submission, got, want[r.Submission], explain(r))
 		}
+		// FAILED, a verdict: an ERROR (no verdict) would take no points.
+		for _, res := range r.Results {
+			if res.Status == scenarios.Error {
+				t.Errorf("%s: %s is ERROR, want a verdict:\n%s", r.Submission, res.Scenario, explain(r))
+			}
+		}
 	}
 }
 

@@ -160,6 +160,31 @@ func (g *governor) adjust(p float64) {
 	}
 }
 
+// calm waits, at most limit, until the machine's CPU pressure is down to
+// pressureLow or no other scenario runs: a check that failed while a
+// program was starved runs again only once the machine has room.
+func (g *governor) calm(ctx context.Context, limit time.Duration) {
+	if g == nil || g.read == nil {
+		return
+	}
+	deadline := time.After(limit)
+	for {
+		g.mu.Lock()
+		running := g.running
+		g.mu.Unlock()
+		if p, err := g.read(); err != nil || p <= pressureLow || running == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		case <-time.After(governorPoll):
+		}
+	}
+}
+
 // totalWait is how long scenarios have waited for the machine in all.
 func (g *governor) totalWait() time.Duration {
 	if g == nil {

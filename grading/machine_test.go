@@ -114,7 +114,7 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 		{"starved, then passes", []scenarios.Result{failed(hungry), passed}, scenarios.Passed,
 			"run twice: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0); it passed the second run, which counts"},
 		{"starved, then fails on a calm machine", []scenarios.Result{failed(hungry), failed("")}, scenarios.Failed,
-			"the second run failed too, with the machine not in the way, and counts"},
+			"run twice: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0); the second run failed too"},
 		{"starved twice", []scenarios.Result{failed(hungry), failed(hungry)}, scenarios.Error,
 			"the machine was too busy to judge: both runs failed while a program waited for a CPU"},
 		{"not starved: judged at once", []scenarios.Result{failed("")}, scenarios.Failed, ""},
@@ -123,7 +123,7 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &gradeConfig{logger: progress.Discard()}
 			n := 0
-			res := c.runScenario(context.Background(), "sub", "lab", func() scenarios.Result {
+			res := c.runScenario(context.Background(), "sub", "lab", nil, func() scenarios.Result {
 				n++
 				if n > len(tc.runs) {
 					t.Fatalf("run %d times, want %d", n, len(tc.runs))
@@ -163,4 +163,27 @@ func TestParseThrottled(t *testing.T) {
 	if _, err := parseThrottled("nr_periods 1\n"); err == nil {
 		t.Error("a cpu.stat without throttled time parsed")
 	}
+}
+
+func TestGovernorCalmWaitsForRoom(t *testing.T) {
+	var pressure atomic.Value
+	pressure.Store(0.9)
+	g := newGovernor(func() (float64, error) { return pressure.Load().(float64), nil }, 2, nil)
+	release, _ := g.acquire(context.Background())
+	done := make(chan struct{})
+	go func() {
+		g.calm(context.Background(), time.Minute)
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("calm returned while the machine was busy and a scenario ran")
+	case <-time.After(3 * governorPoll):
+	}
+	pressure.Store(0.2)
+	<-done
+	release()
+	// Nothing else running: no wait, however busy.
+	pressure.Store(1.0)
+	g.calm(context.Background(), time.Minute)
 }

@@ -146,7 +146,7 @@ while :; do
 			if [ "$port" -lt "$lo" ] || [ "$port" -gt "$hi" ]; then held="$held $port"; fi
 		done <"$f"
 	done
-	[ -n "$held" ] && { echo "closed connections still hold port(s)$held (TIME_WAIT): the host gets a fresh network" >&2; exit 75; }
+	[ -n "$held" ] && { echo "closed connections still hold port(s) $(echo $held | tr ' ' '\n' | sort -un | tr '\n' ' ')(TIME_WAIT): the host gets a fresh network" >&2; exit 75; }
 	[ -z "$closing" ] && break
 	i=$((i+1))
 	[ "$i" -ge 20 ] && break

@@ -39,12 +39,12 @@ const ToolDir = "/opt/lab3"
 // /var/tmp (captures), 8 MiB for /run and 16 MiB of /dev/shm.
 func DefaultSandbox() runtime.Sandbox {
 	return runtime.Sandbox{
-		Memory:   DefaultSandboxMemory,
-		PIDs:     DefaultSandboxPIDs,
+		Memory:    DefaultSandboxMemory,
+		PIDs:      DefaultSandboxPIDs,
 		NanoCPUs:  DefaultSandboxNanoCPUs,
 		CPUShares: DefaultSandboxCPUShares,
-		UID:      DefaultSandboxUID,
-		GID:      DefaultSandboxUID,
+		UID:       DefaultSandboxUID,
+		GID:       DefaultSandboxUID,
 		Tmpfs: []runtime.Tmpfs{
 			{Path: DeployDir, Size: 64 * MiB, Exec: true, Owned: true},
 			{Path: ToolDir, Size: 64 * MiB, Exec: true},

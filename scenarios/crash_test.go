@@ -43,3 +43,24 @@ func TestCrashLineNamesTheException(t *testing.T) {
 		})
 	}
 }
+
+func TestRefusedClientSaidSomething(t *testing.T) {
+	tests := []struct {
+		name    string
+		typed   answers
+		written int64
+		want    bool
+	}{
+		{"printed after the last answer", answers{prev: 10, last: 20, asked: true}, 30, true},
+		{"asked for the last answer, then exited mute", answers{prev: 10, last: 20, asked: true}, 20, false},
+		{"refused the username while the password was typed", answers{prev: 10, last: 20, asked: false}, 20, true},
+		{"printed nothing since the answer before", answers{prev: 20, last: 20, asked: false}, 20, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.typed.saidSomething(tc.written); got != tc.want {
+				t.Errorf("saidSomething(%d) = %v, want %v", tc.written, got, tc.want)
+			}
+		})
+	}
+}

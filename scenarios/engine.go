@@ -211,9 +211,12 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 		}
 	}
 	cancel()
+	// Read before cleanup, which closes the programs' input and ends them:
+	// what they print then is the grader's doing, not a crash.
+	crashed := r.crashes()
 	starved := ""
 	if failed != nil && !failed.infra && ctx.Err() == nil {
-		starved = r.starvation(ctx, failedAt)
+		starved = r.starvation(ctx, failedAt, crashed)
 	}
 	r.cleanup(ctx)
 	res.Duration = e.clock.Now().Sub(start)
@@ -229,8 +232,12 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 			Starved:  starved,
 			Evidence: r.evidence(),
 		}
-		if c := r.crashes(); len(c) > 0 {
-			res.Failure.Got += "; " + strings.Join(c, "; ")
+		if len(crashed) > 0 {
+			var names []string
+			for _, c := range crashed {
+				names = append(names, c.String())
+			}
+			res.Failure.Got += "; " + strings.Join(names, "; ")
 		}
 	} else {
 		res.Points = sc.Points
@@ -292,17 +299,30 @@ func (r *run) evidence() []Evidence {
 // exception, with its traceback's last line, in the order they started:
 // a crash must read as a crash, in the scenario where it happened, not as
 // whatever it made fail next.
-func (r *run) crashes() []string {
+func (r *run) crashes() []crash {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
+	var out []crash
 	for _, name := range r.order {
 		p := r.procs[name]
 		if line, ok := crashLine(p.tr.lastLines(crashLines)); ok {
-			out = append(out, fmt.Sprintf("%s on %s crashed: %s", name, p.host, line))
+			out = append(out, crash{proc: name, host: p.host, exception: line})
 		}
 	}
 	return out
+}
+
+// crash is a program that died of an uncaught exception.
+type crash struct {
+	proc, host, exception string
+}
+
+func (c crash) String() string { return fmt.Sprintf("%s on %s crashed: %s", c.proc, c.host, c.exception) }
+
+// timeout says whether the exception is a socket's timeout running out
+// (a student's settimeout), which a starved peer can cause.
+func (c crash) timeout() bool {
+	return strings.HasPrefix(c.exception, "TimeoutError") || strings.HasPrefix(c.exception, "socket.timeout")
 }
 
 // crashLines is how much of a transcript's end crashLine reads: a

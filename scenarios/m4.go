@@ -29,60 +29,73 @@ import (
 // for the client to be ready.
 const dialogueWithin = 10 * time.Second
 
+// answers is where a client's output stood when the dialogue typed its
+// last two answers, and whether the client was seen asking for the last
+// one (blocked reading its input, or its prompt matched) rather than only
+// printing something.
+type answers struct {
+	last, prev int64
+	asked      bool
+}
+
+// saidSomething says whether the client printed anything in answer to the
+// dialogue's end: after the last answer, or, when it was not seen asking
+// for that answer, after the one before (a refusal of the username that
+// reached it while the grader, which cannot tell a refusal from the next
+// question in the student's own words, typed the password).
+func (a answers) saidSomething(written int64) bool {
+	return written > a.last || (!a.asked && a.last > a.prev)
+}
+
 // dialogue answers the client's questions in the submission's order. It
 // returns early, with exited set, when the client exits before every
 // answer is typed: a refusal may come before the last question.
-// firstTyped is how much the client had printed when its first answer was
-// typed.
-func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, firstTyped int64, err *stepError) {
+func (r *run) dialogue(ctx context.Context, name, action, user, password string, within time.Duration, mayEnd bool) (exited bool, typed answers, err *stepError) {
 	auth := r.e.prog.Auth
 	word := action
 	if w := auth.Words[action]; w != "" {
 		word = w
 	}
-	answers := map[string]string{"action": word, "username": user, "password": password}
+	answersOf := map[string]string{"action": word, "username": user, "password": password}
 	pr := r.proc(name)
 	if within < dialogueWithin {
 		within = dialogueWithin
 	}
-	var since int64
-	firstTyped = -1
 	for _, key := range auth.Order {
+		asked := true
 		if prompt := auth.Prompts[key]; prompt != "" {
 			if err := r.expectRaw(ctx, name, prompt, within); err != nil {
 				if st, _ := pr.tr.state(); mayEnd && st.exited {
-					return true, max(firstTyped, 0), nil
+					return true, typed, nil
 				}
-				return false, max(firstTyped, 0), err
+				return false, typed, err
 			}
 			r.settle(ctx)
 		} else {
-			ended, err := r.waitReady(ctx, pr, since, within, key)
+			var ended bool
+			ended, asked, err = r.waitReady(ctx, pr, typed.last, within, key)
 			if ended && mayEnd {
-				return true, max(firstTyped, 0), nil
+				return true, typed, nil
 			}
 			if err != nil {
-				return false, max(firstTyped, 0), err
+				return false, typed, err
 			}
 		}
-		since = pr.written.Load()
-		if firstTyped < 0 {
-			firstTyped = since
-		}
-		if err := r.typeLine(name, answers[key]); err != nil {
+		typed = answers{last: pr.written.Load(), prev: typed.last, asked: asked}
+		if err := r.typeLine(name, answersOf[key]); err != nil {
 			if st, _ := pr.tr.state(); mayEnd && st.eof {
-				return true, max(firstTyped, 0), nil
+				return true, typed, nil
 			}
-			return false, max(firstTyped, 0), err
+			return false, typed, err
 		}
 	}
-	return false, max(firstTyped, 0), nil
+	return false, typed, nil
 }
 
 // waitReady waits until the client is ready for the next answer: it has
 // printed something since the last one, or it is blocked reading its
 // input, and the lab has settled.
-func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.Duration, key string) (exited bool, err *stepError) {
+func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.Duration, key string) (exited, reading bool, err *stepError) {
 	what := fmt.Sprintf("%s on %s asks for its %s (prints something or reads its input) within %s", pr.name, pr.host, key, within)
 	start := r.e.clock.Now()
 	deadline := r.deadline(within)
@@ -91,17 +104,17 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 	for {
 		st, ch := pr.tr.state()
 		if st.eof {
-			return true, failf(what, "it did not; %s", r.endedText(ctx, pr, st))
+			return true, false, failf(what, "it did not; %s", r.endedText(ctx, pr, st))
 		}
 		if observable {
 			states, settled := r.settle(ctx)
 			if pr.written.Load() > since {
-				return false, nil
+				return false, false, nil
 			}
 			if hs, ok := states[pr.host]; ok {
 				t, ok := mainThread(hs, pr.p.PID())
 				if ok && t.readingStdin() {
-					return false, nil
+					return false, true, nil
 				}
 				if ok {
 					waited.see(t)
@@ -111,31 +124,31 @@ func (r *run) waitReady(ctx context.Context, pr *proc, since int64, within time.
 			// the client printed before it blocked, still on its way
 			// through Docker, needs no second settle once it arrives.
 			if settled && r.arrives(ctx, pr, since, inFlight) {
-				return false, nil
+				return false, false, nil
 			}
 			if took := r.e.clock.Now().Sub(start); took >= within {
 				if d, ok := waited.starved(took); ok {
-					return false, infraf(what, "the machine was too busy to tell: the program waited %s of those %s for a CPU, so the check is run again", d.Round(time.Millisecond), took.Round(time.Millisecond))
+					return false, false, infraf(what, "the machine was too busy to tell: the program waited %s of those %s for a CPU, so the check is run again", d.Round(time.Millisecond), took.Round(time.Millisecond))
 				}
-				return false, timeoutf(what, "it printed nothing and did not read its input for %s", took)
+				return false, false, timeoutf(what, "it printed nothing and did not read its input for %s", took)
 			}
 			select {
 			case <-ch:
 			case <-r.e.clock.After(5 * settleInterval):
 			case <-ctx.Done():
-				return false, failf(what, "it did not before the scenario stopped")
+				return false, false, failf(what, "it did not before the scenario stopped")
 			}
 			continue
 		}
 		if pr.written.Load() > since {
-			return false, nil
+			return false, false, nil
 		}
 		select {
 		case <-ch:
 		case <-deadline.C():
-			return false, timeoutf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
+			return false, false, timeoutf(what, "it printed nothing within %s", r.e.clock.Now().Sub(start))
 		case <-ctx.Done():
-			return false, failf(what, "it did not before the scenario stopped")
+			return false, false, failf(what, "it did not before the scenario stopped")
 		}
 	}
 }
@@ -231,13 +244,13 @@ func (r *run) joinM4(ctx context.Context, st Step) *stepError {
 	pr := r.proc(name)
 	// A refusal may come before the last question: dialogue then returns
 	// early, and the client's exit is judged below.
-	_, firstTyped, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
+	_, typed, serr := r.dialogue(ctx, name, st.Action, user, st.Password, st.Within, st.Fail)
 	if serr != nil {
 		return serr
 	}
 	r.settle(ctx)
 	if st.Fail {
-		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, firstTyped)
+		return r.judgeRefused(ctx, st, pr, obs, before, witnesses, typed)
 	}
 	return r.judgeAdmitted(ctx, st, pr, obs, before, witnesses)
 }
@@ -337,19 +350,17 @@ func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer
 	return nil
 }
 
-// judgeRefused judges a refused join. The client "says so" when it printed
-// anything once its first answer was typed: the M4 wording is the
-// student's, and a refusal of the username may reach the client while the
-// grader, which cannot tell a refusal from the next question, already
-// types the password.
-func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, firstTyped int64) *stepError {
+// judgeRefused judges a refused join: the server closes the connection,
+// and the client "should display an error message and exit" (in its own
+// words: answers.saidSomething).
+func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer, before map[string]Socket, witnesses []witness, typed answers) *stepError {
 	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
 	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
 	if !ok {
 		return timeoutf(what, "the client was still running %s after its last answer", st.Within)
 	}
-	if pr.written.Load() <= firstTyped {
-		return failf(what, "the client exited (code %d) without printing anything after its first answer", s.code)
+	if !typed.saidSomething(pr.written.Load()) {
+		return failf(what, "the client exited (code %d) without printing anything after its last answer", s.code)
 	}
 	if text := r.e.prog.Auth.Texts[map[string]string{"login": "invalid", "register": "taken"}[st.Action]]; text != "" {
 		if err := r.expectRaw(ctx, pr.name, text, time.Second); err != nil {

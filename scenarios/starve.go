@@ -54,13 +54,19 @@ func (r *run) noteWaits(states map[string]HostState) {
 // starvation says which program of the run, if any, waited StarvedWait
 // or longer for a CPU: a reading of the programs still running is taken
 // first. A failure of an absence (something was printed that must not be)
-// or of a file's contents is the program's whatever the machine did, and
-// is never put down to starvation; nor is a wait on a host that its own
-// CPU quota held back for half as long or more (a submission that runs
-// more than a CPU's worth at once, such as a spinning or forking one).
-func (r *run) starvation(ctx context.Context, failedAt Step) string {
+// or of a file's contents, or a crash other than a socket's timeout, is
+// the program's whatever the machine did, and is never put down to
+// starvation; nor is a wait on a host that its own CPU quota held back for
+// half as long or more (a submission that runs more than a CPU's worth at
+// once, such as a spinning or forking one).
+func (r *run) starvation(ctx context.Context, failedAt Step, crashed []crash) string {
 	if failedAt.Kind == StepAbsent || failedAt.Kind == StepGrep {
 		return ""
+	}
+	for _, c := range crashed {
+		if !c.timeout() {
+			return ""
+		}
 	}
 	if obs, ok := r.e.rt.(Observer); ok {
 		if pids := r.livePIDs(); len(pids) > 0 {

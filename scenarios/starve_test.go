@@ -56,14 +56,19 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 		waits     map[int]time.Duration
 		throttled time.Duration
 		step      StepKind
+		crashed   []crash
 		want      string
 	}{
-		{"a server kept from the CPU", map[int]time.Duration{10: 1800 * time.Millisecond, 20: 40 * time.Millisecond}, 0, StepJoin,
+		{"a server kept from the CPU", map[int]time.Duration{10: 1800 * time.Millisecond, 20: 40 * time.Millisecond}, 0, StepJoin, nil,
 			"server on webserver waited 1.8s for a CPU during the scenario"},
-		{"an idle machine", map[int]time.Duration{10: 30 * time.Millisecond, 20: 5 * time.Millisecond}, 0, StepJoin, ""},
-		{"held back by its own quota", map[int]time.Duration{10: 3 * time.Second}, 2 * time.Second, StepJoin, ""},
-		{"something printed that must not be", map[int]time.Duration{10: 3 * time.Second}, 0, StepAbsent, ""},
-		{"a password in a file", map[int]time.Duration{10: 3 * time.Second}, 0, StepGrep, ""},
+		{"an idle machine", map[int]time.Duration{10: 30 * time.Millisecond, 20: 5 * time.Millisecond}, 0, StepJoin, nil, ""},
+		{"held back by its own quota", map[int]time.Duration{10: 3 * time.Second}, 2 * time.Second, StepJoin, nil, ""},
+		{"something printed that must not be", map[int]time.Duration{10: 3 * time.Second}, 0, StepAbsent, nil, ""},
+		{"a password in a file", map[int]time.Duration{10: 3 * time.Second}, 0, StepGrep, nil, ""},
+		{"a crash", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+			[]crash{{"server", "webserver", "NameError: name 'broadcast' is not defined"}}, ""},
+		{"a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+			[]crash{{"alice", "client1", "TimeoutError: timed out"}}, "server on webserver waited 3s for a CPU during the scenario"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +77,7 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 				"server": {name: "server", host: "webserver", p: pidProc{10}, tr: newTranscript()},
 				"alice":  {name: "alice", host: "client1", p: pidProc{20}, tr: newTranscript()},
 			}}
-			if got := r.starvation(context.Background(), Step{Kind: tc.step}); got != tc.want {
+			if got := r.starvation(context.Background(), Step{Kind: tc.step}, tc.crashed); got != tc.want {
 				t.Errorf("starvation = %q, want %q", got, tc.want)
 			}
 		})

@@ -92,20 +92,19 @@ func moduleRoot() (string, error) {
 	return root.dir, root.err
 }
 
-// BinDir is the folder of the binaries `make build` made: $LAB3_BIN, or
-// the module's bin/.
+// BinDir is the folder of the binaries `make build` made: $LAB3_BIN (a
+// relative one from the module's root), or the module's bin/.
 func BinDir(tb testing.TB) string {
 	tb.Helper()
-	if dir := os.Getenv(BinEnv); dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			tb.Fatalf("%s=%s: %v", BinEnv, dir, err)
-		}
-		return abs
-	}
 	dir, err := moduleRoot()
 	if err != nil {
 		tb.Fatalf("find bin/: %v", err)
+	}
+	if bin := os.Getenv(BinEnv); bin != "" {
+		if filepath.IsAbs(bin) {
+			return bin
+		}
+		return filepath.Join(dir, bin)
 	}
 	return filepath.Join(dir, "bin")
 }
