@@ -180,7 +180,7 @@ func TestGovernorCalmWaitsForRoom(t *testing.T) {
 		t.Fatal("calm returned while the machine was busy and a scenario ran")
 	case <-time.After(3 * governorPoll):
 	}
-	pressure.Store(0.2)
+	pressure.Store(0.5)
 	<-done
 	release()
 	// Nothing else running: no wait, however busy.

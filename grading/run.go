@@ -107,13 +107,14 @@ func blameExhaustion(ctx context.Context, rt runtime.Hosts, topo topology.Topolo
 // resetScript returns a chat host to its state after deploy: it kills every
 // process a previous scenario may have left (all but the container's init,
 // its main process, this shell and its parent: the grader's agent when the
-// agent runs it, Docker's exec outside the container otherwise), fails
-// (exit 75) while closed connections still hold a fixed port (outside the
-// ephemeral range) in TIME_WAIT or FIN_WAIT2, so that reset restarts the
-// host, whose fresh network namespace has none (a server that a scenario
-// ended, or that crashed, with clients connected leaves its port so for a
-// minute, and one without SO_REUSEADDR could not bind it again: one
-// scenario's fault must not fail the next), empties the working folder, copies the
+// agent runs it, Docker's exec outside the container otherwise), ends
+// closed connections that still hold a fixed port (outside the ephemeral
+// range) in TIME_WAIT or FIN_WAIT2 (ss -K; a server that closed first, or
+// crashed, with clients connected leaves its port so for a minute, and one
+// without SO_REUSEADDR could not bind it again: one scenario's fault must
+// not fail the next) and fails (exit 75) if that did not free the port, so
+// that reset restarts the host, whose fresh network namespace has none,
+// empties the working folder, copies the
 // staged submission back in and gives it to the folder's owner (the
 // sandbox's user on a graded lab), and removes what that user left in the
 // temporary folders. The containers belong to the grader's own lab, so
@@ -132,7 +133,7 @@ for d in /proc/[0-9]*; do
 done
 r=$(cat /proc/sys/net/ipv4/ip_local_port_range) || r="32768 60999"
 lo=${r%%[[:space:]]*} hi=${r##*[[:space:]]}
-i=0
+i=0 destroyed=
 while :; do
 	held= closing=
 	for f in /proc/net/tcp /proc/net/tcp6; do
@@ -146,6 +147,12 @@ while :; do
 			if [ "$port" -lt "$lo" ] || [ "$port" -gt "$hi" ]; then held="$held $port"; fi
 		done <"$f"
 	done
+	if [ -n "$held" ] && [ -z "$destroyed" ]; then
+		destroyed=1
+		ss -K -tn state time-wait >/dev/null 2>&1
+		ss -K -tn state fin-wait-2 >/dev/null 2>&1
+		continue
+	fi
 	[ -n "$held" ] && { echo "closed connections still hold port(s) $(echo $held | tr ' ' '\n' | sort -un | tr '\n' ' ')(TIME_WAIT): the host gets a fresh network" >&2; exit 75; }
 	[ -z "$closing" ] && break
 	i=$((i+1))
