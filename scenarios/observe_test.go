@@ -99,19 +99,21 @@ func TestSocketsBusy(t *testing.T) {
 	ap := netip.MustParseAddrPort
 	srv := ap("10.20.30.3:5000")
 	tests := []struct {
-		name string
-		s    Socket
-		want string // substring; "" = settled
+		name   string
+		s      Socket
+		asking bool   // a program on the host reads its user's input
+		want   string // substring; "" = settled
 	}{
-		{"idle connection", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, ""},
-		{"bytes unread", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), RxQueue: 12, Inode: 9}, "12 bytes wait"},
-		{"peer left, not yet closed", Socket{Proto: "tcp", State: TCPCloseWait, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, "has not yet closed"},
-		{"not yet accepted", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.12:40000"), RxQueue: 6}, ""},
-		{"time wait", Socket{Proto: "tcp", State: TCPTimeWait, Local: srv, Remote: ap("10.20.30.12:40000")}, ""},
-		{"datagram unread", Socket{Proto: "udp", Local: ap("10.20.30.12:6000"), Remote: ap("0.0.0.0:0"), RxQueue: 768, Inode: 9}, "datagram waits"},
+		{"idle connection", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, false, ""},
+		{"bytes unread", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.11:40000"), RxQueue: 12, Inode: 9}, false, "12 bytes wait"},
+		{"peer left, not yet closed", Socket{Proto: "tcp", State: TCPCloseWait, Local: srv, Remote: ap("10.20.30.11:40000"), Inode: 9}, false, "has not yet closed"},
+		{"peer left while the program waits for its user", Socket{Proto: "tcp", State: TCPCloseWait, Local: ap("10.20.30.12:40000"), Remote: srv, Inode: 9}, true, ""},
+		{"not yet accepted", Socket{Proto: "tcp", State: TCPEstablished, Local: srv, Remote: ap("10.20.30.12:40000"), RxQueue: 6}, false, ""},
+		{"time wait", Socket{Proto: "tcp", State: TCPTimeWait, Local: srv, Remote: ap("10.20.30.12:40000")}, false, ""},
+		{"datagram unread", Socket{Proto: "udp", Local: ap("10.20.30.12:6000"), Remote: ap("0.0.0.0:0"), RxQueue: 768, Inode: 9}, false, "datagram waits"},
 	}
 	for _, tt := range tests {
-		got := socketsBusy("webserver", []Socket{tt.s})
+		got := socketsBusy("webserver", []Socket{tt.s}, tt.asking)
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}

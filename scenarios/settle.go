@@ -88,7 +88,9 @@ func (r *run) busy(states map[string]HostState) (why string, blind bool) {
 	sort.Strings(hosts)
 	for _, h := range hosts {
 		st := states[h]
+		asking := false
 		for _, t := range st.Tasks {
+			asking = asking || t.readingStdin()
 			who := fmt.Sprintf("%s on %s", names[h][t.PID], h)
 			switch {
 			case t.State == 'Z' || t.State == 'X':
@@ -100,15 +102,19 @@ func (r *run) busy(states map[string]HostState) (why string, blind bool) {
 				return who + " is sleeping on a timer (time.sleep)", blind
 			}
 		}
-		if why := socketsBusy(h, st.Sockets); why != "" {
+		if why := socketsBusy(h, st.Sockets, asking); why != "" {
 			return why, blind
 		}
 	}
 	return "", blind
 }
 
-// socketsBusy says which socket of a host still has work pending.
-func socketsBusy(host string, socks []Socket) string {
+// socketsBusy says which socket of a host still has work pending. A
+// connection the peer closed is owed a close, unless a program on the
+// host waits for its user's input (asking): a naive client blocked in
+// input() notices the server's close only once the person types, as the
+// starter's clients do after a refusal.
+func socketsBusy(host string, socks []Socket, asking bool) string {
 	for _, s := range socks {
 		if s.Inode == 0 {
 			// Not yet accepted (or already closed): no program owes it anything.
@@ -122,6 +128,9 @@ func socketsBusy(host string, socks []Socket) string {
 		}
 		switch s.State {
 		case TCPCloseWait:
+			if asking {
+				continue
+			}
 			return fmt.Sprintf("the program on %s has not yet closed its connection %s-%s that the peer closed", host, s.Local, s.Remote)
 		case TCPSynSent, TCPSynRecv, TCPFinWait1, TCPLastAck, TCPClosing:
 			return fmt.Sprintf("connection %s-%s on %s is %s", s.Local, s.Remote, host, s.State)
