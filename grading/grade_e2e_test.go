@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,9 @@ func gradeIn(t *testing.T, dir string, subs []scenarios.Submission, parallel int
 	return gradeOn(t, dir, subs, parallel, selected), dir
 }
 
+// gradeCalls counts the calls of gradeOn, which name their labs apart.
+var gradeCalls atomic.Int32
+
 // gradeOn grades subs on the scenarios given, into the results folder dir,
 // and checks that no lab is left behind.
 func gradeOn(t *testing.T, dir string, subs []scenarios.Submission, parallel int, selected []scenarios.Scenario) []grading.Report {
@@ -121,7 +125,9 @@ func gradeOn(t *testing.T, dir string, subs []scenarios.Submission, parallel int
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	prefix := "gt" + fmt.Sprint(os.Getpid()%100000)
+	// Each call its own labs: a lab that an earlier call's teardown could
+	// not remove must not be mistaken for one of this call's.
+	prefix := fmt.Sprintf("gt%d%c", os.Getpid()%100000, 'a'+rune(gradeCalls.Add(1)%26))
 	reports, err := grading.Grade(ctx, d, subs,
 		grading.WithScenarios(selected),
 		grading.WithParallel(parallel),
