@@ -54,7 +54,7 @@ func (r *run) noteWaits(states map[string]HostState) {
 // starvation says which program of the run, if any, waited StarvedWait
 // or longer for a CPU: a reading of the programs still running is taken
 // first. A failure of an absence (something was printed that must not be)
-// or of a file's contents, or a crash other than a socket's timeout, is
+// or of a file's contents, or a crash when no socket's timeout ran out, is
 // the program's whatever the machine did, and is never put down to
 // starvation; nor is a wait on a host that its own CPU quota held back for
 // half as long or more (a submission that runs more than a CPU's worth at
@@ -63,10 +63,17 @@ func (r *run) starvation(ctx context.Context, failedAt Step, crashed []crash) st
 	if failedAt.Kind == StepAbsent || failedAt.Kind == StepGrep {
 		return ""
 	}
+	// A crash is the program's own, unless a socket's timeout ran out in
+	// the scenario: a starved peer makes a student's settimeout(2) fire,
+	// and what crashes after that (a server sending to the client that
+	// gave up) follows from it.
+	timedOut, other := false, false
 	for _, c := range crashed {
-		if !c.timeout() {
-			return ""
-		}
+		timedOut = timedOut || c.timeout()
+		other = other || !c.timeout()
+	}
+	if other && !timedOut {
+		return ""
 	}
 	if obs, ok := r.e.rt.(Observer); ok {
 		if pids := r.livePIDs(); len(pids) > 0 {

@@ -67,6 +67,9 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 		{"a password in a file", map[int]time.Duration{10: 3 * time.Second}, 0, StepGrep, nil, ""},
 		{"a crash", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
 			[]crash{{"server", "webserver", "NameError: name 'broadcast' is not defined"}}, ""},
+		{"a crash that followed a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+			[]crash{{"server", "webserver", "RuntimeError: dictionary changed size during iteration"}, {"bob", "client2", "TimeoutError: timed out"}},
+			"server on webserver waited 3s for a CPU during the scenario"},
 		{"a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
 			[]crash{{"alice", "client1", "TimeoutError: timed out"}}, "server on webserver waited 3s for a CPU during the scenario"},
 	}
