@@ -56,6 +56,38 @@ func (r *LabRuntime) Observe(ctx context.Context, host string, pids []int) (scen
 	return parseObservation(lines), nil
 }
 
+// ReadWaits reads how long each thread of pids on host has waited for a
+// CPU, through its agent (scenarios.WaitReader): only schedstat, none of
+// Observe's socket tables, whose reads walk the kernel's whole connection
+// hash.
+func (r *LabRuntime) ReadWaits(ctx context.Context, host string, pids []int) (scenarios.HostState, error) {
+	lines, err := r.ask(ctx, host, observeTimeout, "W", pidWords(pids)...)
+	if err != nil {
+		return scenarios.HostState{}, fmt.Errorf("read waits on %s: %w", host, err)
+	}
+	return parseWaits(lines), nil
+}
+
+// parseWaits reads the agent's W lines: "W PID TID RUN DELAY SLICES".
+func parseWaits(lines []string) scenarios.HostState {
+	var st scenarios.HostState
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 5 || f[0] != "W" {
+			continue
+		}
+		pid, err1 := strconv.Atoi(f[1])
+		tid, err2 := strconv.Atoi(f[2])
+		run, err3 := strconv.ParseInt(f[3], 10, 64)
+		delay, err4 := strconv.ParseInt(f[4], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || run < 0 || delay < 0 {
+			continue
+		}
+		st.Tasks = append(st.Tasks, scenarios.TaskState{PID: pid, TID: tid, Syscall: -1, RunTime: time.Duration(run), RunDelay: time.Duration(delay), Sched: true})
+	}
+	return st
+}
+
 // SignalAll sends sig to the processes pids of host through its agent.
 func (r *LabRuntime) SignalAll(ctx context.Context, host string, sig syscall.Signal, pids []int) error {
 	lines, err := r.ask(ctx, host, observeTimeout, "K", append([]string{"-" + strconv.Itoa(int(sig))}, pidWords(pids)...)...)
@@ -161,6 +193,8 @@ func (r *LabRuntime) startAgent(host string) (*agent, error) {
 //
 //   - O SEQ PID...: each thread's syscall, stat and schedstat, then the
 //     socket tables;
+//   - W SEQ PID...: each thread's schedstat only (how long it ran and
+//     waited for a CPU), a reading cheap enough to take every second;
 //   - K SEQ -SIG PID...: signals the processes, then "X" and kill's status;
 //   - R SEQ WORKDIR STAGEDIR: resets the host (resetScript, its $1), then
 //     "X" and the reset's status.
@@ -189,6 +223,15 @@ while read -r op seq args; do
 			L=()
 			{ mapfile -t -s 1 L <"/proc/net/$f"; } 2>/dev/null
 			[ ${#L[@]} -gt 0 ] && printf "S $f %s\n" "${L[@]}"
+		done
+		;;
+	W)
+		for p in $args; do
+			for t in /proc/$p/task/[0-9]*; do
+				ss=
+				{ read -r ss <"$t/schedstat"; } 2>/dev/null
+				[ -n "$ss" ] && echo "W $p ${t##*/} $ss"
+			done
 		done
 		;;
 	K)

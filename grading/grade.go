@@ -58,7 +58,7 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 	}
 	engines := append([]runtime.Engine{d}, c.engines...)
 	reports := make([]Report, len(subs))
-	q := newGradeQueue(len(subs))
+	q := newGradeQueue(c.longestFirst(subs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range engines {
 		ge := &gradeEngine{d: e, gov: c.governorFor(ctx, e, i == 0)}
@@ -163,7 +163,8 @@ func randomHex(n int) string {
 func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string, sub scenarios.Submission) Report {
 	start := time.Now()
 	gradesFiles := len(c.fileChecks) > 0 && len(sub.Bins) == 0
-	checks := len(c.scenarios)
+	scs := c.scenariosOf(sub)
+	checks := len(scs)
 	if gradesFiles {
 		checks += len(c.fileChecks)
 	}
@@ -181,16 +182,16 @@ func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string,
 			c.emit(scenarioDone(sub.Name, res))
 		}
 	}
-	if len(c.scenarios) == 0 {
+	if len(scs) == 0 {
 		// Only file checks were selected: no lab is needed.
 		return NewReport(sub.Name, fileResults, nil, time.Since(start))
 	}
 	// The scenarios are shared among labs of the submission's own that run
 	// at once: most of a scenario is waiting (on the handout's sleeps and on
 	// the lab settling), so a submission's grade comes back sooner.
-	shards := shard(c.scenarios, c.labsPer)
-	results := make([]scenarios.Result, len(c.scenarios))
-	ran := make([]bool, len(c.scenarios))
+	shards := shard(scs, c.labsPer)
+	results := make([]scenarios.Result, len(scs))
+	ran := make([]bool, len(scs))
 	var setupErr error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -202,7 +203,7 @@ func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := c.gradeShard(ctx, e, labName, sub, func(i int, res scenarios.Result) {
+			err := c.gradeShard(ctx, e, labName, sub, scs, func(i int, res scenarios.Result) {
 				mu.Lock()
 				defer mu.Unlock()
 				results[idx[i]], ran[idx[i]] = res, true
@@ -226,7 +227,7 @@ func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string,
 	}
 	results = done
 	rep := NewReport(sub.Name, append(results, fileResults...), nil, time.Since(start))
-	if err := ctx.Err(); err != nil && len(results) < len(c.scenarios) {
+	if err := ctx.Err(); err != nil && len(results) < len(scs) {
 		// results are only the scenarios; the file checks always ran.
 		rep.Error = "interrupted before every scenario ran"
 		rep.Passed = false
@@ -235,10 +236,10 @@ func (c *gradeConfig) gradeOne(ctx context.Context, e *gradeEngine, name string,
 }
 
 // gradeShard brings one lab up for the submission, runs the scenarios
-// c.scenarios[i] for i in idx in order, reporting each result, and tears
+// scs[i] for i in idx in order, reporting each result, and tears
 // the lab down, whatever happens. The error is a lab that could not be set
 // up.
-func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name string, sub scenarios.Submission, report func(i int, res scenarios.Result), idx []int) error {
+func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name string, sub scenarios.Submission, scs []scenarios.Scenario, report func(i int, res scenarios.Result), idx []int) error {
 	d := e.d
 	start := time.Now()
 	topo, err := c.up(ctx, e, name, sub.Team)
@@ -271,7 +272,7 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 	rt := NewLabRuntime(d, topo, c.dnsBin, WithRestage(restage))
 	eng := scenarios.NewEngine(rt, sub.Programs, scenarios.VarsFor(topo, sub.Port, sub.P2PPort), scenarios.WithSandbox(gradeSandbox), scenarios.WithDNSChecker(rt.CheckDNS))
 	for i, j := range idx {
-		sc := c.scenarios[j]
+		sc := scs[j]
 		if ctx.Err() != nil {
 			break
 		}
@@ -394,29 +395,50 @@ func withRerunNote(res scenarios.Result, first *scenarios.Failure) scenarios.Res
 	return res
 }
 
+// longestFirst orders the submissions' indexes by how long their
+// scenarios are expected to run, longest first (WithScenariosFor), so the
+// last of a batch is a short one; ties keep their order.
+func (c *gradeConfig) longestFirst(subs []scenarios.Submission) []int {
+	cost := make([]int, len(subs))
+	order := make([]int, len(subs))
+	for i, sub := range subs {
+		order[i] = i
+		for _, sc := range c.scenariosOf(sub) {
+			cost[i] += scenarioCost(sc)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cost[order[a]] > cost[order[b]] })
+	return order
+}
+
+// scenarioCost is a scenario's expected length in rough units: a step
+// each, more for a join or login (several of the handout's 0.5 s pushes),
+// twice that in Milestone 4.
+func scenarioCost(sc scenarios.Scenario) int {
+	w := 1
+	for _, st := range sc.Steps {
+		w += 1 + len(st.Children)
+		if st.Kind == scenarios.StepJoin || st.Kind == scenarios.StepAuth {
+			w += 3
+		}
+		for _, c := range st.Children {
+			if c.Kind == scenarios.StepJoin {
+				w += 3
+			}
+		}
+	}
+	if sc.Milestone == scenarios.M4 {
+		w *= 2
+	}
+	return w
+}
+
 // shard splits the scenarios among n labs, balancing their expected
 // length (a Milestone 4 scenario runs several logins, each with the
 // handout's 0.5 s pushes); each lab keeps the scenarios' order.
 func shard(scs []scenarios.Scenario, n int) [][]int {
 	n = max(1, min(n, len(scs)))
-	cost := func(sc scenarios.Scenario) int {
-		w := 1
-		for _, st := range sc.Steps {
-			w += 1 + len(st.Children)
-			if st.Kind == scenarios.StepJoin || st.Kind == scenarios.StepAuth {
-				w += 3
-			}
-			for _, c := range st.Children {
-				if c.Kind == scenarios.StepJoin {
-					w += 3
-				}
-			}
-		}
-		if sc.Milestone == scenarios.M4 {
-			w *= 2
-		}
-		return w
-	}
+	cost := scenarioCost
 	order := make([]int, len(scs))
 	for i := range order {
 		order[i] = i

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,7 +111,7 @@ var gradeCalls atomic.Int32
 
 // gradeOn grades subs on the scenarios given, into the results folder dir,
 // and checks that no lab is left behind.
-func gradeOn(t *testing.T, dir string, subs []scenarios.Submission, parallel int, selected []scenarios.Scenario) []grading.Report {
+func gradeOn(t *testing.T, dir string, subs []scenarios.Submission, parallel int, selected []scenarios.Scenario, more ...grading.Option) []grading.Report {
 	t.Helper()
 	d, refs := labcontainers.Engine(t)
 	// Grading a class of fixtures takes 10 minutes on one machine and more
@@ -128,14 +126,14 @@ func gradeOn(t *testing.T, dir string, subs []scenarios.Submission, parallel int
 	// Each call its own labs: a lab that an earlier call's teardown could
 	// not remove must not be mistaken for one of this call's.
 	prefix := fmt.Sprintf("gt%d%c", os.Getpid()%100000, 'a'+rune(gradeCalls.Add(1)%26))
-	reports, err := grading.Grade(ctx, d, subs,
+	reports, err := grading.Grade(ctx, d, subs, append([]grading.Option{
 		grading.WithScenarios(selected),
 		grading.WithParallel(parallel),
 		grading.WithLogger(textLogger(logWriter{t})),
 		grading.WithResultsDir(dir),
 		grading.WithLabImages(refs.DNS, refs.Host),
 		grading.WithDNSCheck(grading.DNSCheckBinary("")),
-		grading.WithLabPrefix(prefix))
+		grading.WithLabPrefix(prefix)}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,23 +166,16 @@ func explain(r grading.Report) string {
 	return b.String()
 }
 
-func TestGradeReference(t *testing.T) {
-	labcontainers.Engine(t)
-	sub, err := scenarios.Reference(referenceBins(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports, dir := gradeIn(t, t.TempDir(), []scenarios.Submission{sub}, 1)
-	r := reports[0]
+// checkReference: the reference passes every check, dns-resolve by
+// dnscheck, and its transcripts, report and the summary are in dir.
+func checkReference(t *testing.T, r grading.Report, dir string) {
+	t.Helper()
 	for file, want := range map[string]string{
 		"reference/m1-broadcast/client1.log": "<<< hello from alice",
 		"reference/m1-broadcast/client2.log": "alice (IP: ",
 		"reference/report.txt":               "TOTAL",
 		"summary.csv":                        "reference,",
 	} {
-		if os.Getenv("LAB3_SCENARIOS") != "" {
-			break
-		}
 		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil || !strings.Contains(string(b), want) {
 			t.Errorf("%s: %v, want it to contain %q:\n%s", file, err, want, b)
@@ -220,32 +211,64 @@ var correctFixtures = []string{"handout", "students/faithful", "students/ownword
 
 // m4Variants are the correct fixtures that are students/faithful with
 // other Milestone 4 programs, and only those (scenarios'
-// TestCorrectVariantsDifferOnlyInTheirMilestone): make test's smoke tier
+// TestCorrectVariantsDifferOnlyInTheirMilestone): TestGradeCanaries
 // grades them on Milestone 4, where they differ, and faithful in full.
 var m4Variants = map[string]bool{"students/pbkdf2": true, "students/pbkdf2-owasp": true, "students/scrypt": true, "students/slow-login": true}
 
-// TestGradeCorrectFixtures grades every correct fixture at the default
-// parallelism: each passes every check, the optional ones included. make
-// flake runs it again and again, NOISY=1 beside a CPU hog; there
-// LAB3_PARALLEL sets --parallel, and LAB3_ALLOW_ERROR=1 lets a check end
-// in ERROR (no verdict: the machine was too busy to judge, no points
-// taken), which is counted, never in FAIL. Each run logs a "flake:" line.
-func TestGradeCorrectFixtures(t *testing.T) {
-	labcontainers.Engine(t)
+// loadCorrect loads correctFixtures, in order.
+func loadCorrect(t *testing.T) []scenarios.Submission {
+	t.Helper()
 	dir := fixtures(t)
-	smoke := os.Getenv(tier.Env) == "smoke"
-	var subs, variants []scenarios.Submission
+	var subs []scenarios.Submission
 	for _, c := range correctFixtures {
 		sub, err := scenarios.LoadSubmission(filepath.Join(dir, c))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if smoke && m4Variants[c] {
-			variants = append(variants, sub)
-			continue
-		}
 		subs = append(subs, sub)
 	}
+	return subs
+}
+
+// correctTally is what checkCorrect counted.
+type correctTally struct{ checks, failed, errored int }
+
+// checkCorrect: every check of every report passed, the optional ones
+// included; with allowError a check may end in ERROR (no verdict, no
+// points taken), which is counted and logged, never in FAIL.
+func checkCorrect(t *testing.T, reports []grading.Report, allowError bool) correctTally {
+	t.Helper()
+	var n correctTally
+	for _, r := range reports {
+		var bad []string
+		for _, res := range r.Results {
+			n.checks++
+			switch {
+			case res.Status == scenarios.Passed:
+			case res.Status == scenarios.Error && allowError:
+				n.errored++
+				t.Logf("%s %s: ERROR (no verdict): %s", r.Submission, res.Scenario, strings.Join(res.Notes, "; "))
+			default:
+				n.failed++
+				bad = append(bad, res.Scenario)
+			}
+		}
+		if len(bad) != 0 || (!r.Passed && !allowError) {
+			t.Errorf("%s failed %v:\n%s", r.Submission, bad, explain(r))
+		}
+	}
+	return n
+}
+
+// TestGradeCorrectFixtures grades every correct fixture in full at the
+// default parallelism: each passes every check, the optional ones
+// included. make flake runs it again and again, NOISY=1 beside a CPU hog;
+// there LAB3_PARALLEL sets --parallel, and LAB3_ALLOW_ERROR=1 lets a check
+// end in ERROR (no verdict: the machine was too busy to judge, no points
+// taken), which is counted, never in FAIL. Each run logs a "flake:" line.
+func TestGradeCorrectFixtures(t *testing.T) {
+	labcontainers.Engine(t)
+	subs := loadCorrect(t)
 	parallel := grading.DefaultParallel()
 	if s := os.Getenv("LAB3_PARALLEL"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -254,59 +277,38 @@ func TestGradeCorrectFixtures(t *testing.T) {
 		}
 		parallel = n
 	}
-	allowError := os.Getenv("LAB3_ALLOW_ERROR") == "1"
 	began := time.Now()
-	checks, failed, errored := 0, 0, 0
-	reports := grade(t, subs, parallel)
-	if len(variants) > 0 {
-		all, err := scenarios.Builtin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		m4, err := scenarios.Select(all, []string{string(scenarios.M4)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		reports = append(reports, gradeOn(t, t.TempDir(), variants, parallel, m4)...)
-	}
-	for _, r := range reports {
-		var bad []string
-		for _, res := range r.Results {
-			checks++
-			switch {
-			case res.Status == scenarios.Passed:
-			case res.Status == scenarios.Error && allowError:
-				errored++
-				t.Logf("%s %s: ERROR (no verdict): %s", r.Submission, res.Scenario, strings.Join(res.Notes, "; "))
-			default:
-				failed++
-				bad = append(bad, res.Scenario)
-			}
-		}
-		if len(bad) != 0 || (!r.Passed && !allowError) {
-			t.Errorf("%s failed %v:\n%s", r.Submission, bad, explain(r))
-		}
-	}
+	n := checkCorrect(t, grade(t, subs, parallel), os.Getenv("LAB3_ALLOW_ERROR") == "1")
 	took := time.Since(began)
 	waitMu.Lock()
 	w := waited[t.Name()]
 	delete(waited, t.Name())
 	waitMu.Unlock()
 	t.Logf("flake: %d submissions, %d checks, %d failed, %d ERROR, %.0fs, %.0f submissions/hour, scenarios waited %.0fs for the machine (--parallel %d)",
-		len(subs)+len(variants), checks, failed, errored, took.Seconds(), float64(len(subs)+len(variants))*3600/took.Seconds(), w.Seconds(), parallel)
+		len(subs), n.checks, n.failed, n.errored, took.Seconds(), float64(len(subs))*3600/took.Seconds(), w.Seconds(), parallel)
 }
 
 // brokenFixture is a deliberately broken variant and the checks its
 // FAULT.md says it fails, sorted; all are of one milestone.
 type brokenFixture struct {
-	sub    scenarios.Submission
-	checks []string
+	sub       scenarios.Submission
+	checks    []string
+	milestone scenarios.Milestone
 }
 
-// brokenFixtures loads testdata/broken and testdata/students/broken.
+// brokenFixtures loads testdata/broken and testdata/students/broken, and
+// checks that each FAULT.md names built-in scenarios of one milestone.
 func brokenFixtures(t *testing.T) []brokenFixture {
 	t.Helper()
 	dir := fixtures(t)
+	all, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	milestone := map[string]scenarios.Milestone{}
+	for _, sc := range all {
+		milestone[sc.Name] = sc.Milestone
+	}
 	broken, _ := filepath.Glob(filepath.Join(dir, "broken", "*"))
 	studentBroken, _ := filepath.Glob(filepath.Join(dir, "students", "broken", "*"))
 	var out []brokenFixture
@@ -323,12 +325,18 @@ func brokenFixtures(t *testing.T) []brokenFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var checks []string
+		f := brokenFixture{sub: sub}
 		for _, c := range faultCheckRE.FindAllSubmatch(m[1], -1) {
-			checks = append(checks, string(c[1]))
+			f.checks = append(f.checks, string(c[1]))
 		}
-		sort.Strings(checks)
-		out = append(out, brokenFixture{sub: sub, checks: checks})
+		sort.Strings(f.checks)
+		f.milestone = milestone[f.checks[0]]
+		for _, c := range f.checks {
+			if mc, known := milestone[c]; !known || mc != f.milestone {
+				t.Fatalf("%s: FAULT.md names %s, which is no built-in scenario of %s", b, c, f.milestone)
+			}
+		}
+		out = append(out, f)
 	}
 	if len(out) < 14 {
 		t.Fatalf("found %d broken fixtures, want at least 14", len(out))
@@ -356,50 +364,67 @@ func checkBroken(t *testing.T, fixtures []brokenFixture, reports []grading.Repor
 	}
 }
 
-// TestGradeBrokenFixtures grades every deliberately broken variant on the
-// milestone its fault is in: each fails exactly the check its FAULT.md
-// names, and nothing else of that milestone. Its other milestones' files
-// are its base's, byte for byte (scenarios'
-// TestBrokenFixturesDifferOnlyInTheirMilestone), and
-// TestGradeCorrectFixtures grades those; TestGradeBrokenFixturesFullSuite
-// (make e2e) grades the broken fixtures on the whole suite.
-func TestGradeBrokenFixtures(t *testing.T) {
+// TestGradeCanaries is make test's grading smoke, in one batch at the
+// default parallelism (the longest grades start first, so the batch ends
+// on short ones):
+//   - the reference binaries, in full;
+//   - every correct fixture in full, except the Milestone 4 variants of
+//     students/faithful, on Milestone 4 only (where they differ from it,
+//     scenarios' TestCorrectVariantsDifferOnlyInTheirMilestone): each
+//     passes every check;
+//   - every broken fixture on its fault's milestone only: each fails
+//     exactly the checks its FAULT.md names, as FAILED (a verdict), and
+//     nothing else of that milestone. Its other milestones' files are its
+//     base's, byte for byte (scenarios'
+//     TestBrokenFixturesDifferOnlyInTheirMilestone).
+//
+// make e2e grades them all in full (TestGradeCorrectFixtures,
+// TestGradeBrokenFixturesFullSuite).
+func TestGradeCanaries(t *testing.T) {
 	labcontainers.Engine(t)
 	all, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	milestone := map[string]scenarios.Milestone{}
-	for _, sc := range all {
-		milestone[sc.Name] = sc.Milestone
-	}
-	byMilestone := map[scenarios.Milestone][]brokenFixture{}
-	for _, f := range brokenFixtures(t) {
-		m, ok := milestone[f.checks[0]]
-		for _, c := range f.checks {
-			if mc, known := milestone[c]; !known || mc != m {
-				t.Fatalf("%s: FAULT.md names %s, which is no built-in scenario of %s", f.sub.Name, c, m)
-			}
+	onMilestone := func(m scenarios.Milestone) []scenarios.Scenario {
+		s, err := scenarios.Select(all, []string{string(m)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !ok {
-			t.Fatalf("%s: FAULT.md names %s, which is no built-in scenario", f.sub.Name, f.checks[0])
+		return s
+	}
+	ref, err := scenarios.Reference(referenceBins(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := []scenarios.Submission{ref}
+	only := map[string][]scenarios.Scenario{}
+	for i, sub := range loadCorrect(t) {
+		if m4Variants[correctFixtures[i]] {
+			only[sub.Name] = onMilestone(scenarios.M4)
 		}
-		byMilestone[m] = append(byMilestone[m], f)
+		subs = append(subs, sub)
 	}
-	for _, m := range slices.Sorted(maps.Keys(byMilestone)) {
-		t.Run(string(m), func(t *testing.T) {
-			fixtures := byMilestone[m]
-			selected, err := scenarios.Select(all, []string{string(m)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var subs []scenarios.Submission
-			for _, f := range fixtures {
-				subs = append(subs, f.sub)
-			}
-			checkBroken(t, fixtures, gradeOn(t, t.TempDir(), subs, grading.DefaultParallel(), selected))
-		})
+	correct := len(subs)
+	broken := brokenFixtures(t)
+	for _, f := range broken {
+		only[f.sub.Name] = onMilestone(f.milestone)
+		subs = append(subs, f.sub)
 	}
+	seen := map[string]bool{}
+	for _, sub := range subs {
+		if seen[sub.Name] {
+			t.Fatalf("two canaries are called %s", sub.Name)
+		}
+		seen[sub.Name] = true
+	}
+	dir := t.TempDir()
+	began := time.Now()
+	reports := gradeOn(t, dir, subs, grading.DefaultParallel(), all, grading.WithScenariosFor(only))
+	t.Logf("%d canaries graded in %.0fs", len(subs), time.Since(began).Seconds())
+	t.Run("reference", func(t *testing.T) { checkReference(t, reports[0], dir) })
+	t.Run("correct", func(t *testing.T) { checkCorrect(t, reports[1:correct], false) })
+	t.Run("broken", func(t *testing.T) { checkBroken(t, broken, reports[correct:]) })
 }
 
 // TestGradeBrokenFixturesFullSuite grades every broken variant on every

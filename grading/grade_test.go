@@ -502,3 +502,37 @@ func TestGradeRerunsATimedOutCheck(t *testing.T) {
 		t.Errorf("left behind: %q", left)
 	}
 }
+
+// TestGradeScenariosFor: a submission named in WithScenariosFor is graded
+// on its own scenarios only, the others on all; the one with more to run
+// starts first, whatever its place in the batch, and the reports keep the
+// batch's order.
+func TestGradeScenariosFor(t *testing.T) {
+	f := gradingtest.NewEngine(t, "fake")
+	ev := &events{}
+	subs := []scenarios.Submission{gradingtest.Submission("regrade", "chat-server"), gradingtest.Submission("whole", "chat-server")}
+	reports, err := Grade(context.Background(), f, subs, gradeOpts(t, t.TempDir(), WithParallel(1), WithLabsPerSubmission(1), WithEvents(ev.hook),
+		WithScenariosFor(map[string][]scenarios.Scenario{"regrade": {gradingtest.Relay(t)}}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := func(r Report) []string {
+		var out []string
+		for _, res := range r.Results {
+			out = append(out, res.Scenario)
+		}
+		return out
+	}
+	if len(reports) != 2 || reports[0].Submission != "regrade" || !slices.Equal(ran(reports[0]), []string{"fake-relay"}) || !reports[0].Passed {
+		t.Errorf("regrade: %+v, want fake-relay only, passed", reports)
+	}
+	if len(reports) == 2 && (reports[1].Submission != "whole" || !slices.Equal(ran(reports[1]), []string{"fake-relay", "dns-resolve"}) || !reports[1].Passed) {
+		t.Errorf("whole: %s ran %v passed %v, want fake-relay and dns-resolve, passed", reports[1].Submission, ran(reports[1]), reports[1].Passed)
+	}
+	if got, want := ev.list(), []string{"started whole", "done whole", "started regrade", "done regrade"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	if left := f.Left(); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
+	}
+}

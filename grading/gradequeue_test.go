@@ -11,7 +11,7 @@ import (
 // submission once.
 func TestGradeQueueGivesBackToOtherSlots(t *testing.T) {
 	const n = 50
-	q := newGradeQueue(n)
+	q := newGradeQueue(inOrder(n))
 	var mu sync.Mutex
 	graded := map[int]int{}
 	var wg sync.WaitGroup
@@ -51,7 +51,7 @@ func TestGradeQueueGivesBackToOtherSlots(t *testing.T) {
 // all return and what they gave back is left, none lost.
 func TestGradeQueueEveryEngineDead(t *testing.T) {
 	const n = 7
-	q := newGradeQueue(n)
+	q := newGradeQueue(inOrder(n))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var graded []int
@@ -92,11 +92,38 @@ func TestGradeQueueEveryEngineDead(t *testing.T) {
 
 // TestGradeQueueEmpty: no submissions, no wait.
 func TestGradeQueueEmpty(t *testing.T) {
-	q := newGradeQueue(0)
+	q := newGradeQueue(nil)
 	if _, ok := q.take(); ok {
 		t.Fatal("take on an empty queue returned a submission")
 	}
 	if left := q.left(); len(left) != 0 {
 		t.Fatalf("left %v", left)
+	}
+}
+
+func inOrder(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// TestGradeQueueTakesInOrder: the submissions are taken in the order
+// given, each once.
+func TestGradeQueueTakesInOrder(t *testing.T) {
+	want := []int{2, 0, 3, 1}
+	q := newGradeQueue(want)
+	var got []int
+	for {
+		i, ok := q.take()
+		if !ok {
+			break
+		}
+		got = append(got, i)
+		q.finish()
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("took %v, want %v", got, want)
 	}
 }

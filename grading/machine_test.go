@@ -104,7 +104,7 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 			Failure: &scenarios.Failure{Expectation: "alice registers and stays connected", Got: "the program exited with code 0", Starved: starved}}
 	}
 	passed := scenarios.Result{Scenario: "m4-register", Status: scenarios.Passed, Points: 2, MaxPoints: 2}
-	const hungry = "server on webserver waited 1.8s for a CPU during the scenario"
+	const hungry = "server on webserver waited 1.8s for a CPU in the space of 3s"
 	tests := []struct {
 		name   string
 		runs   []scenarios.Result

@@ -14,9 +14,11 @@ type gradeQueue struct {
 	remaining int
 }
 
-func newGradeQueue(n int) *gradeQueue {
+// newGradeQueue holds the indexes in order, taken first to last.
+func newGradeQueue(order []int) *gradeQueue {
+	n := len(order)
 	q := &gradeQueue{ch: make(chan int, n), remaining: n}
-	for i := range n {
+	for _, i := range order {
 		q.ch <- i
 	}
 	if n == 0 {

@@ -360,8 +360,8 @@ func TestDiffFolders(t *testing.T) {
 
 // correctVariants are correct submissions that copy another and change
 // the programs of one milestone only: the fast tier grades them on that
-// milestone and the base on every one (grading's
-// TestGradeCorrectFixtures); make e2e and make flake grade them in full.
+// milestone and the base on every one (grading's TestGradeCanaries);
+// make e2e and make flake grade them in full.
 var correctVariants = []struct {
 	dir, base string
 	milestone Milestone

@@ -77,7 +77,7 @@ func runOnFakeChat(prog Programs, f fakeFaults, sc Scenario) Result {
 // milestone's others pass. So each check catches its fault and no other
 // check is lost to it, which the fast tier relies on when it grades a
 // broken fixture on its fault's milestone only (issue 22); grading's
-// TestGradeBrokenFixtures checks the same of the real programs on Docker.
+// TestGradeCanaries checks the same of the real programs on Docker.
 func TestBuiltinAgainstFakeChat(t *testing.T) {
 	all, err := Builtin()
 	if err != nil {

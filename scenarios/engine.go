@@ -151,10 +151,11 @@ type run struct {
 	late    sync.WaitGroup        // starts that stalled past spawnGuard
 	extra   []Transcript          // reports of checks that are not processes
 	members map[string]member     // Milestone 4 clients the server admitted, by process
-	// waits is, by "proc on host", the longest the process was seen to
-	// have waited for a CPU (noteWaits).
-	waits  map[string]time.Duration
-	hostOf map[string]string // the host of each key of waits
+	// waits is, by "proc on host", how long the process was seen to have
+	// waited for a CPU, reading by reading (noteWaits).
+	waits       map[string][]waitSample
+	hostOf      map[string]string                // the host of each key of waits
+	threadWaits map[string]map[int]time.Duration // by key of waits, each thread's last reading
 }
 
 // member is a Milestone 4 client that logged in or registered.
@@ -198,6 +199,17 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	r := &run{e: e, sc: sc, procs: map[string]*proc{}, touched: map[string]HostAction{}, members: map[string]member{}}
 	r.vars = e.runVars()
 	sctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	stopSampling := func() {}
+	if wr, ok := e.rt.(WaitReader); ok {
+		// Read every sampleEvery, so that starvation can tell waits that
+		// came together from waits spread over the scenario.
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			r.sampleWaits(ctx, wr, stop)
+		}()
+		stopSampling = func() { close(stop); <-done }
+	}
 	var failed *stepError
 	var failedAt Step
 	for _, st := range sc.Steps {
@@ -211,6 +223,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 		}
 	}
 	cancel()
+	stopSampling()
 	// Read before cleanup, which closes the programs' input and ends them:
 	// what they print then is the grader's doing, not a crash.
 	crashed := r.crashes()
@@ -317,7 +330,9 @@ type crash struct {
 	proc, host, exception string
 }
 
-func (c crash) String() string { return fmt.Sprintf("%s on %s crashed: %s", c.proc, c.host, c.exception) }
+func (c crash) String() string {
+	return fmt.Sprintf("%s on %s crashed: %s", c.proc, c.host, c.exception)
+}
 
 // timeout says whether the exception is a socket's timeout running out
 // (a student's settimeout), which a starved peer can cause.

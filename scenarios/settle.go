@@ -50,6 +50,17 @@ func (r *run) livePIDs() map[string][]int {
 
 // observe reads every host that runs a process of the scenario.
 func (r *run) observe(ctx context.Context, obs Observer, pids map[string][]int) (map[string]HostState, error) {
+	out, err := readHosts(ctx, pids, obs.Observe)
+	r.noteWaits(out)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readHosts reads each host of pids at once, with its processes; the
+// error names a host that could not be read, whose reading is left out.
+func readHosts(ctx context.Context, pids map[string][]int, read func(ctx context.Context, host string, pids []int) (HostState, error)) (map[string]HostState, error) {
 	hosts := make([]string, 0, len(pids))
 	for h := range pids {
 		hosts = append(hosts, h)
@@ -58,7 +69,7 @@ func (r *run) observe(ctx context.Context, obs Observer, pids map[string][]int) 
 	states := make([]HostState, len(hosts))
 	errs := make([]error, len(hosts))
 	all(len(hosts), func(i int) *stepError {
-		states[i], errs[i] = obs.Observe(ctx, hosts[i], pids[hosts[i]])
+		states[i], errs[i] = read(ctx, hosts[i], pids[hosts[i]])
 		return nil
 	})
 	out := map[string]HostState{}
@@ -70,11 +81,7 @@ func (r *run) observe(ctx context.Context, obs Observer, pids map[string][]int) 
 		}
 		out[h] = states[i]
 	}
-	r.noteWaits(out)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }
 
 // busy is why a reading is not settled ("" when it is); blind is true when
