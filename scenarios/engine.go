@@ -170,6 +170,10 @@ type stepError struct {
 	// timedOut is a wait that ran out: the only failure a busy machine
 	// can cause in correct work (Failure.TimedOut).
 	timedOut bool
+	// persisted, when set, is how long a program went on doing what it
+	// should have stopped (running after it was refused or told to quit):
+	// a program starved for less than half of that did not cause it.
+	persisted time.Duration
 }
 
 func (s *stepError) Error() string { return s.expectation + ": " + s.got }
@@ -182,6 +186,13 @@ func failf(expectation, format string, args ...any) *stepError {
 // happened.
 func timeoutf(expectation, format string, args ...any) *stepError {
 	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true}
+}
+
+// stillf is a failure because a program was still running a window after
+// it should have ended: a wait ran out (timedOut), and it persisted for
+// window.
+func stillf(expectation string, window time.Duration, format string, args ...any) *stepError {
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true, persisted: window}
 }
 
 func infraf(expectation, format string, args ...any) *stepError {
@@ -229,7 +240,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	crashed := r.crashes()
 	starved := ""
 	if failed != nil && !failed.infra && ctx.Err() == nil {
-		starved = r.starvation(ctx, failedAt, crashed)
+		starved = r.starvation(ctx, failedAt, failed.persisted, crashed)
 	}
 	r.cleanup(ctx)
 	res.Duration = e.clock.Now().Sub(start)
@@ -951,7 +962,8 @@ func (r *run) exit(ctx context.Context, name string, code *int, within time.Dura
 	start := r.e.clock.Now()
 	st, ok := r.waitState(ctx, pr.tr, r.deadline(within), func(s exitState) bool { return s.exited })
 	if !ok {
-		return timeoutf(what, "it was still running after %s", r.e.clock.Now().Sub(start))
+		took := r.e.clock.Now().Sub(start)
+		return stillf(what, took, "it was still running after %s", took)
 	}
 	if st.err != nil {
 		return infraf(what, "could not read its exit status: %v", st.err)

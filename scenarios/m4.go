@@ -357,7 +357,7 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 	what := fmt.Sprintf("the server refuses %s as %s (%s): it closes the connection, and the client says so and exits", pr.name, st.User, st.Action)
 	s, ok := r.waitState(ctx, pr.tr, r.deadline(st.Within), func(s exitState) bool { return s.exited })
 	if !ok {
-		return timeoutf(what, "the client was still running %s after its last answer", st.Within)
+		return stillf(what, st.Within, "the client was still running %s after its last answer", st.Within)
 	}
 	if !typed.saidSomething(pr.written.Load()) {
 		return failf(what, "the client exited (code %d) without printing anything after its last answer", s.code)

@@ -112,13 +112,18 @@ func (r *run) sampleWaits(ctx context.Context, wr WaitReader, stop <-chan struct
 
 // starvation says which program of the run, if any, waited StarvedWait
 // or longer for a CPU within StarvedWindow: a reading of the programs
-// still running is taken first. A failure of an absence (something was printed that must not be)
+// still running is taken first. A failure because a program went on
+// running for persisted (it should have ended) is put down to the machine
+// only when a program waited half of that within it: a client that a
+// starved server answered late still ends in time, and one that was
+// admitted when it should have been refused goes on however long the
+// machine starved anything. A failure of an absence (something was printed that must not be)
 // or of a file's contents, or a crash when no socket's timeout ran out, is
 // the program's whatever the machine did, and is never put down to
 // starvation; nor is a wait on a host that its own CPU quota held back for
 // half as long or more (a submission that runs more than a CPU's worth at
 // once, such as a spinning or forking one).
-func (r *run) starvation(ctx context.Context, failedAt Step, crashed []crash) string {
+func (r *run) starvation(ctx context.Context, failedAt Step, persisted time.Duration, crashed []crash) string {
 	if failedAt.Kind == StepAbsent || failedAt.Kind == StepGrep {
 		return ""
 	}
@@ -141,8 +146,12 @@ func (r *run) starvation(ctx context.Context, failedAt Step, crashed []crash) st
 			cancel()
 		}
 	}
-	top, host, waited := r.longestWait()
-	if waited < StarvedWait {
+	need, window := StarvedWait, StarvedWindow
+	if persisted > 0 {
+		need, window = max(need, persisted/2), max(window, persisted)
+	}
+	top, host, waited := r.longestWait(window)
+	if waited < need {
 		return ""
 	}
 	if th, ok := r.e.rt.(Throttler); ok {
@@ -153,12 +162,12 @@ func (r *run) starvation(ctx context.Context, failedAt Step, crashed []crash) st
 			return ""
 		}
 	}
-	return fmt.Sprintf("%s waited %s for a CPU in the space of %s", top, waited.Round(10*time.Millisecond), StarvedWindow)
+	return fmt.Sprintf("%s waited %s for a CPU in the space of %s", top, waited.Round(10*time.Millisecond), window)
 }
 
 // longestWait is the process of the run that waited longest for a CPU
-// within StarvedWindow, its host and how long.
-func (r *run) longestWait() (proc, host string, waited time.Duration) {
+// within window, its host and how long.
+func (r *run) longestWait(window time.Duration) (proc, host string, waited time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keys := make([]string, 0, len(r.waits))
@@ -167,7 +176,7 @@ func (r *run) longestWait() (proc, host string, waited time.Duration) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if w := windowedWait(r.waits[k], StarvedWindow); w > waited {
+		if w := windowedWait(r.waits[k], window); w > waited {
 			proc, host, waited = k, r.hostOf[k], w
 		}
 	}

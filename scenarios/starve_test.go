@@ -57,22 +57,26 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 		waits     map[int]time.Duration
 		throttled time.Duration
 		step      StepKind
+		persisted time.Duration // a program went on running this long (stillf)
 		crashed   []crash
 		want      string
 	}{
-		{"a server kept from the CPU", map[int]time.Duration{10: 1800 * time.Millisecond, 20: 40 * time.Millisecond}, 0, StepJoin, nil,
+		{"a server kept from the CPU", map[int]time.Duration{10: 1800 * time.Millisecond, 20: 40 * time.Millisecond}, 0, StepJoin, 0, nil,
 			"server on webserver waited 1.8s for a CPU in the space of 3s"},
-		{"an idle machine", map[int]time.Duration{10: 30 * time.Millisecond, 20: 5 * time.Millisecond}, 0, StepJoin, nil, ""},
-		{"held back by its own quota", map[int]time.Duration{10: 3 * time.Second}, 2 * time.Second, StepJoin, nil, ""},
-		{"something printed that must not be", map[int]time.Duration{10: 3 * time.Second}, 0, StepAbsent, nil, ""},
-		{"a password in a file", map[int]time.Duration{10: 3 * time.Second}, 0, StepGrep, nil, ""},
-		{"a crash", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+		{"an idle machine", map[int]time.Duration{10: 30 * time.Millisecond, 20: 5 * time.Millisecond}, 0, StepJoin, 0, nil, ""},
+		{"held back by its own quota", map[int]time.Duration{10: 3 * time.Second}, 2 * time.Second, StepJoin, 0, nil, ""},
+		{"something printed that must not be", map[int]time.Duration{10: 3 * time.Second}, 0, StepAbsent, 0, nil, ""},
+		{"a password in a file", map[int]time.Duration{10: 3 * time.Second}, 0, StepGrep, 0, nil, ""},
+		{"a crash", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin, 0,
 			[]crash{{"server", "webserver", "NameError: name 'broadcast' is not defined"}}, ""},
-		{"a crash that followed a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+		{"a crash that followed a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin, 0,
 			[]crash{{"server", "webserver", "RuntimeError: dictionary changed size during iteration"}, {"bob", "client2", "TimeoutError: timed out"}},
 			"server on webserver waited 3s for a CPU in the space of 3s"},
-		{"a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin,
+		{"a client's own timeout", map[int]time.Duration{10: 3 * time.Second}, 0, StepJoin, 0,
 			[]crash{{"alice", "client1", "TimeoutError: timed out"}}, "server on webserver waited 3s for a CPU in the space of 3s"},
+		{"a refused client still running 10 s, the server starved 1.8 s", map[int]time.Duration{10: 1800 * time.Millisecond}, 0, StepJoin, 10 * time.Second, nil, ""},
+		{"a refused client still running 10 s, the server starved 6 s", map[int]time.Duration{10: 6 * time.Second}, 0, StepJoin, 10 * time.Second, nil,
+			"server on webserver waited 6s for a CPU in the space of 10s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +85,7 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 				"server": {name: "server", host: "webserver", p: pidProc{10}, tr: newTranscript()},
 				"alice":  {name: "alice", host: "client1", p: pidProc{20}, tr: newTranscript()},
 			}}
-			if got := r.starvation(context.Background(), Step{Kind: tc.step}, tc.crashed); got != tc.want {
+			if got := r.starvation(context.Background(), Step{Kind: tc.step}, tc.persisted, tc.crashed); got != tc.want {
 				t.Errorf("starvation = %q, want %q", got, tc.want)
 			}
 		})
@@ -135,7 +139,7 @@ func TestStarvationCountsWaitsThatComeTogether(t *testing.T) {
 				}
 				clock.now = clock.now.Add(500 * time.Millisecond)
 			}
-			if got := r.starvation(context.Background(), Step{Kind: StepJoin}, nil); got != tc.want {
+			if got := r.starvation(context.Background(), Step{Kind: StepJoin}, 0, nil); got != tc.want {
 				t.Errorf("starvation = %q, want %q", got, tc.want)
 			}
 		})
@@ -222,7 +226,7 @@ func TestWaitsOfAnEndedThreadStillCount(t *testing.T) {
 	// Within 3 s of each other: 910 ms at the first reading, then the main
 	// thread's 790 ms more. Without the ended thread the sum would fall to
 	// 20 ms and count 800 ms only.
-	if _, _, got := r.longestWait(); got != 1700*time.Millisecond {
+	if _, _, got := r.longestWait(StarvedWindow); got != 1700*time.Millisecond {
 		t.Errorf("longest wait %v, want 1.7s", got)
 	}
 }
