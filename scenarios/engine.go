@@ -170,10 +170,11 @@ type stepError struct {
 	// timedOut is a wait that ran out: the only failure a busy machine
 	// can cause in correct work (Failure.TimedOut).
 	timedOut bool
-	// persisted, when set, is how long a program went on doing what it
-	// should have stopped (running after it was refused or told to quit):
-	// a program starved for less than half of that did not cause it.
-	persisted time.Duration
+	// window, for a wait that ran out, is how long it waited: a program
+	// starved for less than half of it was not made late by the machine
+	// alone (starvation). stillf sets it; Run sets the failed step's time
+	// for the other waits.
+	window time.Duration
 }
 
 func (s *stepError) Error() string { return s.expectation + ": " + s.got }
@@ -188,11 +189,10 @@ func timeoutf(expectation, format string, args ...any) *stepError {
 	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true}
 }
 
-// stillf is a failure because a program was still running a window after
-// it should have ended: a wait ran out (timedOut), and it persisted for
-// window.
+// stillf is a failure because a program was still running window after
+// it should have ended: a wait that ran out (timedOut).
 func stillf(expectation string, window time.Duration, format string, args ...any) *stepError {
-	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true, persisted: window}
+	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), timedOut: true, window: window}
 }
 
 func infraf(expectation, format string, args ...any) *stepError {
@@ -224,11 +224,15 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	var failed *stepError
 	var failedAt Step
 	for _, st := range sc.Steps {
+		began := e.clock.Now()
 		if err := r.step(sctx, st); err != nil {
 			failed, failedAt = err, st
 			if ctx.Err() == nil && sctx.Err() != nil {
 				failed.got += fmt.Sprintf(" (the scenario's %s timeout ran out)", sc.Timeout)
 				failed.timedOut = true
+			}
+			if failed.timedOut && failed.window == 0 {
+				failed.window = e.clock.Now().Sub(began)
 			}
 			break
 		}
@@ -240,7 +244,7 @@ func (e *Engine) Run(ctx context.Context, sc Scenario) Result {
 	crashed := r.crashes()
 	starved := ""
 	if failed != nil && !failed.infra && ctx.Err() == nil {
-		starved = r.starvation(ctx, failedAt, failed.persisted, crashed)
+		starved = r.starvation(ctx, failedAt, failed.window, crashed)
 	}
 	r.cleanup(ctx)
 	res.Duration = e.clock.Now().Sub(start)

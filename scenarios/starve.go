@@ -112,18 +112,23 @@ func (r *run) sampleWaits(ctx context.Context, wr WaitReader, stop <-chan struct
 
 // starvation says which program of the run, if any, waited StarvedWait
 // or longer for a CPU within StarvedWindow: a reading of the programs
-// still running is taken first. A failure because a program went on
-// running for persisted (it should have ended) is put down to the machine
-// only when a program waited half of that within it: a client that a
-// starved server answered late still ends in time, and one that was
-// admitted when it should have been refused goes on however long the
-// machine starved anything. A failure of an absence (something was printed that must not be)
+// still running is taken first. A failure because a wait of window ran
+// out (something did not happen in time, or a program went on running
+// when it should have ended) is put down to the machine only when a
+// program waited half of window within it: the grader's waits are several
+// times what correct work needs, so a second's starvation does not make
+// it miss them (a client admitted when it should have been refused goes
+// on however long the machine starved anything), and the timed-out check
+// is run once more anyway (grading). Where a student's own short timeout
+// fired, a program ended or crashed instead, which a second's wait within
+// StarvedWindow explains: after a socket's timeout crashed a program, any
+// failure is. A failure of an absence (something was printed that must not be)
 // or of a file's contents, or a crash when no socket's timeout ran out, is
 // the program's whatever the machine did, and is never put down to
 // starvation; nor is a wait on a host that its own CPU quota held back for
 // half as long or more (a submission that runs more than a CPU's worth at
 // once, such as a spinning or forking one).
-func (r *run) starvation(ctx context.Context, failedAt Step, persisted time.Duration, crashed []crash) string {
+func (r *run) starvation(ctx context.Context, failedAt Step, window time.Duration, crashed []crash) string {
 	if failedAt.Kind == StepAbsent || failedAt.Kind == StepGrep {
 		return ""
 	}
@@ -146,10 +151,13 @@ func (r *run) starvation(ctx context.Context, failedAt Step, persisted time.Dura
 			cancel()
 		}
 	}
-	need, window := StarvedWait, StarvedWindow
-	if persisted > 0 {
-		need, window = max(need, persisted/2), max(window, persisted)
+	need := StarvedWait
+	if window > 0 && !timedOut {
+		need = max(need, window/2)
+	} else {
+		window = 0
 	}
+	window = max(window, StarvedWindow)
 	top, host, waited := r.longestWait(window)
 	if waited < need {
 		return ""

@@ -57,7 +57,7 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 		waits     map[int]time.Duration
 		throttled time.Duration
 		step      StepKind
-		persisted time.Duration // a program went on running this long (stillf)
+		window    time.Duration // the wait that ran out
 		crashed   []crash
 		want      string
 	}{
@@ -77,6 +77,8 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 		{"a refused client still running 10 s, the server starved 1.8 s", map[int]time.Duration{10: 1800 * time.Millisecond}, 0, StepJoin, 10 * time.Second, nil, ""},
 		{"a refused client still running 10 s, the server starved 6 s", map[int]time.Duration{10: 6 * time.Second}, 0, StepJoin, 10 * time.Second, nil,
 			"server on webserver waited 6s for a CPU in the space of 10s"},
+		{"nothing printed within 10 s after a client's own timeout", map[int]time.Duration{10: 1800 * time.Millisecond}, 0, StepExpect, 10 * time.Second,
+			[]crash{{"bob", "client2", "TimeoutError: timed out"}}, "server on webserver waited 1.8s for a CPU in the space of 3s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +87,7 @@ func TestStarvationNamesTheProgramTheMachineHeldBack(t *testing.T) {
 				"server": {name: "server", host: "webserver", p: pidProc{10}, tr: newTranscript()},
 				"alice":  {name: "alice", host: "client1", p: pidProc{20}, tr: newTranscript()},
 			}}
-			if got := r.starvation(context.Background(), Step{Kind: tc.step}, tc.persisted, tc.crashed); got != tc.want {
+			if got := r.starvation(context.Background(), Step{Kind: tc.step}, tc.window, tc.crashed); got != tc.want {
 				t.Errorf("starvation = %q, want %q", got, tc.want)
 			}
 		})
