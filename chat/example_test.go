@@ -64,10 +64,12 @@ func ExampleAppendPeerList() {
 }
 
 func ExampleSplitUnframed() {
-	// A handout-style server sends the peer list in a recv() of its own.
-	// A list anywhere else, such as in a chat line, is text.
+	// A handout-style server sends the peer list in a send() of its own,
+	// which a read finds alone or with the next message glued after it. A
+	// list anywhere else, such as in a chat line, is text.
 	for _, read := range []string{
 		`[["alice", "10.20.30.11"], ["bob", "10.20.30.12"]]`,
+		`[["alice", "10.20.30.11"], ["bob", "10.20.30.12"]]alice (IP: 10.20.30.11) said: hello all`,
 		`mallory (IP: 10.20.30.66) said: [["bob", "10.20.30.66"]]`,
 	} {
 		for _, p := range chat.SplitUnframed([]byte(read)) {
@@ -80,6 +82,8 @@ func ExampleSplitUnframed() {
 	}
 	// Output:
 	// peers: ['alice', 'bob']
+	// peers: ['alice', 'bob']
+	// text: alice (IP: 10.20.30.11) said: hello all
 	// text: mallory (IP: 10.20.30.66) said: [["bob", "10.20.30.66"]]
 }
 

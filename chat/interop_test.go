@@ -992,11 +992,10 @@ func TestInteropOurClientHandoutServer(t *testing.T) {
 		carol.expect(t, "[Server] Login successful. Welcome back, carol!")
 		carol.expect(t, "Online peers: ['dave', 'carol']")
 		dave.expect(t, "[Server] carol (IP: 127.0.0.11) connected")
-		// As a person would, and as the first login above does, carol
-		// speaks once the handout server's peer-list push has reached
-		// dave: sooner, under load, the unframed push and her message
-		// share one read, which no client can split safely (a list is
-		// taken only from a read that is nothing but lists).
+		// As the first login above does, carol speaks once the handout
+		// server's peer-list push has reached dave, so this checks the
+		// push on its own; a line that shares a read with the push is
+		// TestInteropGluedPeerListAtHumanPace's case.
 		dave.listUntil(t, []string{"dave", "carol"})
 		carol.say(t, "back again")
 		dave.expect(t, "[Server] carol (IP: 127.0.0.11) said: back again")

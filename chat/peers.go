@@ -192,11 +192,29 @@ type Piece struct {
 }
 
 // SplitUnframed splits one read from a server that does not frame its
-// messages. As a handout client does, the read is stripped; it is a peer
-// list only when it is nothing but a list (or several, when pushes piled
-// up), because that is the only way a handout server sends one. Anything
-// else is one text piece, so a list typed into a chat line, which arrives
-// after a "said:" prefix, never changes anyone's peers.
+// messages. As a handout client does, the read is stripped. A handout
+// server sends a peer list as a send() of its own after sleeping 0.5 s, so
+// a list is taken only where that send can start a read:
+//
+//   - the whole read, when it is nothing but lists (several when pushes
+//     piled up);
+//   - the start of the read, with the next message glued after it. The
+//     server's sleep ends with the list and then, at once, the messages
+//     that arrived meanwhile, such as the line of a user who answered the
+//     join notice, and a client often reads both together. Such a list
+//     must be a push as json.dumps writes it, with ", " inside every entry
+//     (a handout username has no spaces, so no name can hold one), not
+//     empty (a push always names its receiver, while "[]" fits in a name),
+//     and followed by the next message with only line breaks between, never
+//     by a space (the handout's notices put " (IP: " right after a name).
+//
+// Anything else is one text piece, so a list typed into a chat line, which
+// arrives after a "said:" prefix, never changes anyone's peers. That
+// includes a list glued after text, although a client that did not read
+// for the server's whole 0.5 s sleep could in principle see a real push
+// there: a chat line or notice ending in a list produces that read on
+// demand, and a read that starts mid-line cannot be told from one that
+// starts at a send.
 //
 // Every entry of a list must be a plausible name and an IP address: a
 // handout server accepts names such as `[["x","`, and a chat line could
@@ -208,27 +226,50 @@ func SplitUnframed(read []byte) []Piece {
 	if len(b) == 0 {
 		return nil
 	}
-	if lists, ok := onlyPeerLists(b); ok {
-		return lists
+	var pieces []Piece
+	// pieces[:glued] are lists that may stand before text, which is what
+	// follows them.
+	glued, text := 0, b
+	for len(b) > 0 {
+		peers, rest, ok := leadingPeerList(b)
+		if !ok {
+			break
+		}
+		pieces = append(pieces, Piece{Peers: peers, IsList: true})
+		canGlue := glued == len(pieces)-1 && gluedPush(b[:len(b)-len(rest)], peers, rest)
+		b = pyStrip(rest)
+		if canGlue {
+			glued, text = len(pieces), b
+		}
 	}
-	return []Piece{{Text: Sanitize(string(b))}}
+	if len(b) == 0 {
+		return pieces
+	}
+	return append(pieces[:glued], Piece{Text: Sanitize(string(text))})
 }
 
-// onlyPeerLists parses b as one or more peer lists and nothing else.
-func onlyPeerLists(b []byte) ([]Piece, bool) {
-	var out []Piece
-	for len(b) > 0 {
-		if b[0] != '[' {
-			return nil, false
-		}
-		peers, rest, err := ParsePeerList(b)
-		if err != nil || !plausiblePeers(peers) {
-			return nil, false
-		}
-		out = append(out, Piece{Peers: peers, IsList: true})
-		b = pyStrip(rest)
+// leadingPeerList parses the plausible peer list that b starts with and
+// returns the bytes after it.
+func leadingPeerList(b []byte) (peers []Peer, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '[' {
+		return nil, nil, false
 	}
-	return out, true
+	peers, rest, err := ParsePeerList(b)
+	if err != nil || !plausiblePeers(peers) {
+		return nil, nil, false
+	}
+	return peers, rest, true
+}
+
+// gluedPush reports whether list, decoded as peers and followed in the
+// same read by rest, can be a handout server's push with the next message
+// glued after it (see SplitUnframed).
+func gluedPush(list []byte, peers []Peer, rest []byte) bool {
+	next := bytes.TrimLeft(rest, "\r\n")
+	if len(peers) == 0 || len(next) == 0 || isPythonSpace(next[0]) {
+		return false
+	}
+	return bytes.Equal(list, AppendPeerList(nil, peers))
 }
 
 // plausiblePeers reports whether every entry of a received list has a name
