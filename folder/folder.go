@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Limits on a folder of a student's files, the same for lab deploy --files
@@ -69,6 +70,9 @@ type File struct {
 	Name string      // the file's name in the folder
 	Mode os.FileMode // its permission bits
 	Data []byte
+	// ModTime is its modification time, which copies keep as scp -p
+	// does.
+	ModTime time.Time
 }
 
 // Error is a folder that Read refuses: one of its entries is
@@ -249,7 +253,7 @@ func readFile(dir string, listed fs.FileInfo, budget int64) (File, error) {
 	if int64(len(data)) > limit {
 		return File{}, &Error{Name: name, Problem: "grew while it was read: try again once nothing changes the folder"}
 	}
-	return File{Name: name, Mode: info.Mode().Perm(), Data: data}, nil
+	return File{Name: name, Mode: info.Mode().Perm(), Data: data, ModTime: info.ModTime()}, nil
 }
 
 func fileKind(mode fs.FileMode) string {

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -29,6 +30,9 @@ type FileCopy struct {
 	Dst  string      // absolute path on the host
 	Mode os.FileMode // the file's permissions on the host
 	Data []byte
+	// ModTime is the local file's modification time, kept on the host
+	// (scp -p's); zero for the time of the copy.
+	ModTime time.Time
 }
 
 // Which hosts a deployment targets.
@@ -79,7 +83,7 @@ func PlanDeploy(topo topology.Topology, binDir, filesDir, role string) ([]FileCo
 			src = filesDir
 		}
 		for _, h := range hosts {
-			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, f.Name), Mode: mode, Data: f.Data})
+			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, f.Name), Mode: mode, Data: f.Data, ModTime: f.ModTime})
 		}
 	}
 	return plan, nil
@@ -111,8 +115,12 @@ func PlanReference(topo topology.Topology, load func(name string) (data []byte, 
 		if len(data) > maxDeployFile {
 			return nil, fmt.Errorf("%w: %s is %d bytes, more than the %d a program may have", ErrDeploy, src, len(data), maxDeployFile)
 		}
+		var mtime time.Time
+		if info, err := os.Stat(src); err == nil && info.Size() == int64(len(data)) {
+			mtime = info.ModTime()
+		}
 		for _, h := range set.hosts {
-			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, set.name), Mode: 0o755, Data: data})
+			plan = append(plan, FileCopy{Host: h.Name, Src: src, Dst: path.Join(DeployDir, set.name), Mode: 0o755, Data: data, ModTime: mtime})
 		}
 	}
 	return plan, nil
@@ -184,7 +192,7 @@ func Deploy(ctx context.Context, eng runtime.Engine, topo topology.Topology, pla
 	}
 	hosts := eng.Lab(topo.Name)
 	for _, f := range plan {
-		if err := hosts.CopyFiles(ctx, f.Host, []runtime.File{{Path: f.Dst, Mode: f.Mode, Data: f.Data, Src: f.Src}}); err != nil {
+		if err := hosts.CopyFiles(ctx, f.Host, []runtime.File{{Path: f.Dst, Mode: f.Mode, Data: f.Data, Src: f.Src, ModTime: f.ModTime}}); err != nil {
 			return fmt.Errorf("deploy %s to %s: %w", f.Src, f.Host, err)
 		}
 		fmt.Fprintf(progress, "%s: %s (%d bytes)\n", f.Host, f.Dst, len(f.Data))

@@ -1,7 +1,11 @@
 package lab
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
@@ -19,6 +23,7 @@ type upConfig struct {
 	hostImage    string
 	readyTimeout time.Duration
 	sandbox      *runtime.Sandbox
+	share        string
 	pollInterval time.Duration
 	now          func() time.Time
 	// afterStage lets tests fail Up at a chosen point, to prove cleanup.
@@ -98,4 +103,50 @@ func WithClock(now func() time.Time) Option {
 // without it.
 func WithSandbox(s runtime.Sandbox) Option {
 	return func(c *upConfig) { c.sandbox = &s }
+}
+
+// SharedDir is where WithShare mounts the shared folder on every host.
+const SharedDir = "/shared"
+
+// LabelShare is on every host of a lab made WithShare: the folder of the
+// engine's machine mounted at SharedDir.
+const LabelShare = "lab3.share"
+
+// ErrSandboxedShare is returned by Up for a lab asked to be both sandboxed
+// and shared: a graded lab never mounts a folder of the machine.
+var ErrSandboxedShare = errors.New("a sandboxed (grading) lab never shares a folder")
+
+// WithShare mounts dir, a folder of the engine's machine (this one, for a
+// local engine), read-write at SharedDir (/shared) on every host, as
+// Kathará gives every host /shared: a student edits there with their own
+// editor and runs the result in the lab without a copy. Interactive labs
+// only: with WithSandbox, Up refuses (ErrSandboxedShare). A lab made with a
+// shared folder keeps it until lab down; an Up without WithShare keeps it
+// too, and one that shares another folder is refused (ErrConflict).
+func WithShare(dir string) Option {
+	return func(c *upConfig) { c.share = dir }
+}
+
+// checkShare makes the shared folder absolute and checks that it is a
+// folder, before anything is created.
+func (c *upConfig) checkShare() error {
+	if c.share == "" {
+		return nil
+	}
+	if c.sandbox != nil {
+		return fmt.Errorf("share %s: %w", c.share, ErrSandboxedShare)
+	}
+	abs, err := filepath.Abs(c.share)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", c.share, err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", c.share, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("share %s: not a folder", c.share)
+	}
+	c.share = abs
+	return nil
 }

@@ -8,9 +8,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +37,7 @@ const (
 )
 
 // EnvStateDir names the folder that holds each lab's state (its SSH keys
-// and config), instead of .lab in the current folder.
+// and config), instead of the defaults of StateDir and SSHDir.
 const EnvStateDir = "LAB_STATE_DIR"
 
 // StateDir is the folder of a lab's state: $LAB_STATE_DIR/<name>, or
@@ -47,8 +50,53 @@ func StateDir(name string) string {
 	return filepath.Join(".lab", name)
 }
 
-// SSHDir is the folder that holds a lab's SSH keys and config.
-func SSHDir(name string) string { return filepath.Join(StateDir(name), "ssh") }
+// SSHDir is the folder that holds a lab's SSH keys and config:
+// $LAB_STATE_DIR/<name>/ssh, or else lab3/<name>/ssh in the user's config
+// folder (~/.config/lab3/<name>/ssh; under sudo, the invoking user's). It
+// is the same from whichever folder lab runs, so a lab brought down and up
+// again from another checkout keeps its keys, and every config that names
+// them stays true. Without a home folder it is .lab/<name>/ssh.
+func SSHDir(name string) string {
+	if os.Getenv(EnvStateDir) == "" {
+		if dir := userConfigDir(); dir != "" {
+			return filepath.Join(dir, "lab3", name, "ssh")
+		}
+	}
+	return filepath.Join(StateDir(name), "ssh")
+}
+
+// userHome is the home folder of the user lab works for: the one who ran
+// sudo, under sudo; "" if there is none.
+func userHome() string {
+	if uid, _, ok := sudoUser(); ok {
+		if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.HomeDir != "" {
+			return u.HomeDir
+		}
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return home
+}
+
+// userConfigDir is the config folder of the user lab works for
+// ($XDG_CONFIG_HOME or ~/.config), "" if there is none.
+func userConfigDir() string {
+	if _, _, ok := sudoUser(); ok {
+		if dir := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(dir) {
+			return dir // kept by sudo -E: the user's own
+		}
+		if home := userHome(); home != "" {
+			return filepath.Join(home, ".config")
+		}
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return dir
+}
 
 // SSHKeys are a lab's two SSH keys, kept in its SSH folder: the one its
 // users log in with, and the one its hosts prove themselves with. The host
@@ -79,8 +127,14 @@ func LoadSSHKeys(dir string) (SSHKeys, error) {
 	if err != nil {
 		return SSHKeys{}, fmt.Errorf("ssh keys: %w", err)
 	}
+	made := firstMissing(abs)
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return SSHKeys{}, fmt.Errorf("ssh keys: %w", err)
+	}
+	// Folders sudo made in the user's home (~/.config itself, on a new
+	// account) are the user's.
+	if made != "" {
+		giveTreeToSudoUser(made)
 	}
 	k := SSHKeys{Dir: abs}
 	if _, k.Authorized, err = loadOrMakeKey(filepath.Join(abs, SSHIdentityFile), "lab3 user key"); err != nil {
@@ -148,25 +202,56 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// sudoUser is the user who ran sudo, when lab runs as root under sudo.
+func sudoUser() (uid, gid int, ok bool) {
+	uid, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
+	gid, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
+	return uid, gid, os.Geteuid() == 0 && err1 == nil && err2 == nil
+}
+
 // giveToSudoUser gives dir and what is in it to the user who ran sudo, when
 // lab runs as root under sudo; otherwise it does nothing. A failure leaves
 // the files root's, which ssh run as root still reads.
 func giveToSudoUser(dir string) {
-	uid, err1 := strconv.Atoi(os.Getenv("SUDO_UID"))
-	gid, err2 := strconv.Atoi(os.Getenv("SUDO_GID"))
-	if os.Geteuid() != 0 || err1 != nil || err2 != nil {
+	uid, gid, ok := sudoUser()
+	if !ok {
 		return
 	}
 	// The lab's state folder and what is in it, and the folder of all
-	// labs' state (.lab), which sudo made too.
+	// labs' state (.lab, ~/.config/lab3), which sudo made too.
 	state := filepath.Dir(dir)
 	_ = os.Lchown(filepath.Dir(state), uid, gid)
-	_ = filepath.WalkDir(state, func(p string, _ fs.DirEntry, err error) error {
+	giveTreeToSudoUser(state)
+}
+
+// giveTreeToSudoUser gives dir and everything below it to the user who ran
+// sudo, as giveToSudoUser does.
+func giveTreeToSudoUser(dir string) {
+	uid, gid, ok := sudoUser()
+	if !ok {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err == nil {
 			_ = os.Lchown(p, uid, gid)
 		}
 		return nil
 	})
+}
+
+// firstMissing is the outermost folder of dir (absolute) that does not
+// exist yet, "" if dir exists.
+func firstMissing(dir string) string {
+	missing := ""
+	for p := dir; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = p
+		if filepath.Dir(p) == p {
+			return missing
+		}
+	}
 }
 
 // sshInstallDir is where EnableSSH puts the keys in a host before its
@@ -302,7 +387,7 @@ func SSHAlias(topo topology.Topology, host string) string {
 // `scp file 10.20.30.3:~/` work as they are written.
 func SSHConfig(topo topology.Topology, keys SSHKeys) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# SSH config of lab %s (%s, %s), written by lab ssh-config.\n", topo.Name, topo.Domain(), topo.Subnet4)
+	fmt.Fprintf(&b, "%s%s, %s), written by lab ssh-config.\n", sshConfigHeader(topo.Name), topo.Domain(), topo.Subnet4)
 	fmt.Fprintf(&b, "# Use it with ssh -F %s HOST, or put this line at the top of ~/.ssh/config:\n", filepath.Join(keys.Dir, SSHConfigFile))
 	fmt.Fprintf(&b, "#   Include %s\n", filepath.Join(keys.Dir, SSHConfigFile))
 	for _, h := range topo.Hosts {
@@ -338,4 +423,151 @@ func quoteSSH(p string) string {
 		return `"` + p + `"`
 	}
 	return p
+}
+
+// SystemSSHConfig is where lab ssh-config --install puts lab name's config
+// in systemDir, OpenSSH's system-wide drop-in folder
+// (/etc/ssh/ssh_config.d on Debian and Ubuntu).
+func SystemSSHConfig(systemDir, name string) string {
+	return filepath.Join(systemDir, "lab3-"+name+".conf")
+}
+
+// sshConfigHeader starts every config SSHConfig writes for lab name: it is
+// how an installed copy of it is recognised.
+func sshConfigHeader(name string) string { return "# SSH config of lab " + name + " (" }
+
+// InstalledSSHConfigs lists the files besides the lab's own config through
+// which ssh reads lab name's SSH config: SystemSSHConfig(systemDir, name),
+// and each config of that lab the user's ~/.ssh/config includes, such as
+// the one an older lab up wrote in the folder it ran from. Only files
+// SSHConfig wrote for that lab are listed.
+func InstalledSSHConfigs(name, systemDir string) []string {
+	candidates := []string{SystemSSHConfig(systemDir, name)}
+	if home := userHome(); home != "" {
+		candidates = append(candidates, sshIncludes(filepath.Join(home, ".ssh", "config"), home)...)
+	}
+	var out []string
+	for _, p := range candidates {
+		if !slices.Contains(out, p) && isSSHConfigOf(p, name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// isSSHConfigOf reports whether the file at p is a config SSHConfig wrote
+// for lab name.
+func isSSHConfigOf(p, name string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	return strings.HasPrefix(string(head[:n]), sshConfigHeader(name))
+}
+
+// sshIncludes are the files the ssh config at path includes, found as ssh
+// finds them: "~/" is home, a relative path is in home/.ssh, and wildcards
+// are expanded.
+func sshIncludes(path, home string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		keyword, args := sshConfigLine(line)
+		if !strings.EqualFold(keyword, "Include") {
+			continue
+		}
+		for _, arg := range args {
+			switch {
+			case arg == "~":
+				arg = home
+			case strings.HasPrefix(arg, "~/"):
+				arg = filepath.Join(home, arg[2:])
+			case !filepath.IsAbs(arg):
+				arg = filepath.Join(home, ".ssh", arg)
+			}
+			matches, _ := filepath.Glob(arg)
+			out = append(out, matches...)
+		}
+	}
+	return out
+}
+
+// sshConfigLine splits a line of an ssh config into its keyword and
+// arguments: "Keyword arg…" or "Keyword=arg…", arguments in double quotes
+// kept whole; a comment or a blank line has no keyword.
+func sshConfigLine(line string) (keyword string, args []string) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return "", nil
+	}
+	end := strings.IndexAny(line, " \t=")
+	if end < 0 {
+		return line, nil
+	}
+	keyword = line[:end]
+	rest := strings.TrimSpace(line[end:])
+	rest = strings.TrimSpace(strings.TrimPrefix(rest, "="))
+	for rest != "" {
+		var arg string
+		if rest[0] == '"' {
+			arg, rest, _ = strings.Cut(rest[1:], `"`)
+		} else if i := strings.IndexAny(rest, " \t"); i >= 0 {
+			arg, rest = rest[:i], rest[i:]
+		} else {
+			arg, rest = rest, ""
+		}
+		if arg != "" {
+			args = append(args, arg)
+		}
+		rest = strings.TrimSpace(rest)
+	}
+	return keyword, args
+}
+
+// StaleSSHConfigError says that an installed SSH config of a lab
+// (InstalledSSHConfigs) names keys or a known_hosts the lab no longer has,
+// and could not be rewritten.
+type StaleSSHConfigError struct {
+	Path string
+	Err  error
+}
+
+// Error is one line.
+func (e *StaleSSHConfigError) Error() string {
+	why := e.Err
+	var pe *fs.PathError
+	if errors.As(why, &pe) {
+		why = pe.Err // "permission denied", not the name of a temporary file
+	}
+	return fmt.Sprintf("%s names other keys than the lab has now, and cannot be rewritten (%v)", e.Path, why)
+}
+
+// Unwrap is why it could not be rewritten.
+func (e *StaleSSHConfigError) Unwrap() error { return e.Err }
+
+// RefreshSSHConfigs rewrites each installed config (InstalledSSHConfigs)
+// that is not config, the lab's config now, so that ssh uses the keys and
+// known_hosts the lab has now, wherever an earlier lab up put the ones it
+// names. It returns the files it rewrote and, for the first it could not
+// rewrite, a *StaleSSHConfigError.
+func RefreshSSHConfigs(installed []string, config []byte) (rewritten []string, err error) {
+	for _, p := range installed {
+		if old, rerr := os.ReadFile(p); rerr == nil && bytes.Equal(old, config) {
+			continue
+		}
+		if werr := writeFileAtomic(p, config, 0o644); werr != nil {
+			if err == nil {
+				err = &StaleSSHConfigError{Path: p, Err: werr}
+			}
+			continue
+		}
+		rewritten = append(rewritten, p)
+	}
+	return rewritten, err
 }

@@ -15,10 +15,13 @@ import (
 
 // LabStatus is the state of one lab: its hosts and, after Up, what Up did.
 type LabStatus struct {
-	Lab     string       `json:"lab"`
-	Domain  string       `json:"domain,omitempty"`
-	Network string       `json:"network,omitempty"`
-	Hosts   []HostStatus `json:"hosts"`
+	Lab     string `json:"lab"`
+	Domain  string `json:"domain,omitempty"`
+	Network string `json:"network,omitempty"`
+	// Shared is the folder of lab up --share, mounted at /shared on
+	// every host.
+	Shared string       `json:"shared,omitempty"`
+	Hosts  []HostStatus `json:"hosts"`
 	// Missing are the hosts of the topology that have no container.
 	Missing []string `json:"missing,omitempty"`
 	// Changed is false when Up found the lab already as requested.
@@ -94,6 +97,9 @@ func Status(ctx context.Context, eng runtime.Engine, name string) (LabStatus, er
 		if st.Domain == "" {
 			st.Domain = c.Labels[topology.LabelDomain]
 		}
+		if dir := c.Labels[LabelShare]; dir != "" {
+			st.Shared = dir
+		}
 		st.Hosts[i] = hs
 		if !hs.Running {
 			continue
@@ -159,6 +165,8 @@ func describeProcesses(cmds []string) []string {
 			continue
 		case (prog == "sh" || prog == "bash") && len(f) >= 2 && strings.HasSuffix(f[1], "-entrypoint"):
 			continue
+		case prog == "lab-log":
+			continue // what keeps a background program's output; the program shows itself
 		case prog == "sshd:" && strings.Contains(c, "[listener]"):
 			continue // the sshd lab up starts (EnableSSH); a login shows as sshd: root@pts/0
 		}

@@ -69,6 +69,9 @@ func Up(ctx context.Context, eng runtime.Engine, topo topology.Topology, opts ..
 	c := newUpConfig(opts)
 	hosts := eng.Lab(topo.Name)
 	clock := newPhaseClock(c.now)
+	if err := c.checkShare(); err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
 
 	zones, err := c.zones(topo)
 	if err != nil {
@@ -80,6 +83,9 @@ func Up(ctx context.Context, eng runtime.Engine, topo topology.Topology, opts ..
 	zonesHash := topology.ZonesHash(zones)
 	plan, err := planUp(ctx, eng, topo, zones, c.sandboxLabel())
 	if err != nil {
+		return LabStatus{Lab: topo.Name}, err
+	}
+	if err := c.keepShare(topo, plan.shares); err != nil {
 		return LabStatus{Lab: topo.Name}, err
 	}
 	clock.lap("inspect")
@@ -322,7 +328,7 @@ func (c *upConfig) containerSpec(topo topology.Topology, h topology.Host, zonesH
 		image = c.dnsImage
 		labels[topology.LabelZones] = zonesHash
 	}
-	return runtime.ContainerSpec{
+	spec := runtime.ContainerSpec{
 		Name:     topo.ContainerName(h.Name),
 		Hostname: h.Name,
 		Image:    image,
@@ -332,6 +338,52 @@ func (c *upConfig) containerSpec(topo topology.Topology, h topology.Host, zonesH
 		IPv4:     h.IPv4,
 		IPv6:     h.IPv6,
 	}
+	if c.share != "" && c.sandbox == nil {
+		spec.Binds = map[string]string{c.share: SharedDir}
+		labels[LabelShare] = c.share
+	}
+	return spec
+}
+
+// keepShare settles the shared folder of a lab that exists already
+// (existing: its hosts' LabelShare values): an Up without WithShare keeps
+// the one its hosts have, so that hosts it makes again get it too, and an
+// Up that asks for another is refused, as the hosts' mounts cannot change.
+func (c *upConfig) keepShare(topo topology.Topology, existing map[string]bool) error {
+	if len(existing) == 0 || c.sandbox != nil {
+		return nil
+	}
+	redo := fmt.Sprintf("remove it first with: lab down --name %s", topo.Name)
+	if len(existing) > 1 {
+		return fmt.Errorf("%w: lab %s's hosts share different folders; %s", ErrConflict, topo.Name, redo)
+	}
+	var have string
+	for dir := range existing {
+		have = dir
+	}
+	switch {
+	case c.share == "" || c.share == have:
+		c.share = have
+		return nil
+	case have == "":
+		return fmt.Errorf("%w: lab %s is up without a shared folder; to share %s, %s, then lab up --share %s", ErrConflict, topo.Name, c.share, redo, c.share)
+	}
+	return fmt.Errorf("%w: lab %s is up sharing %s at %s; to share %s instead, %s, then lab up --share %s", ErrConflict, topo.Name, have, SharedDir, c.share, redo, c.share)
+}
+
+// SharedFolder is the folder of the engine's machine that the lab called
+// name mounts at SharedDir on its hosts (WithShare), "" if none.
+func SharedFolder(ctx context.Context, eng runtime.Engine, name string) (string, error) {
+	cs, err := eng.Containers(ctx, map[string]string{topology.LabelLab: name})
+	if err != nil {
+		return "", fmt.Errorf("list containers of lab %s: %w", name, err)
+	}
+	for _, c := range cs {
+		if dir := c.Labels[LabelShare]; dir != "" {
+			return dir, nil
+		}
+	}
+	return "", nil
 }
 
 // sandboxSpec adapts spec to a sandboxed lab: the chat hosts are confined
@@ -473,6 +525,9 @@ type upPlan struct {
 	// again; why says what was wrong with each.
 	recreate []topology.Host
 	why      map[string]string
+	// shares are the LabelShare values of the lab's existing hosts ("" for
+	// a host without a shared folder).
+	shares map[string]bool
 }
 
 func (p upPlan) nothingToDo() bool {
@@ -495,7 +550,7 @@ func (p upPlan) startNames() []string {
 // and lacks its zone files, and hosts left without their network, are made
 // again.
 func planUp(ctx context.Context, eng runtime.Engine, topo topology.Topology, zones map[string][]byte, sandbox string) (upPlan, error) {
-	p := upPlan{why: map[string]string{}}
+	p := upPlan{why: map[string]string{}, shares: map[string]bool{}}
 	zonesHash := topology.ZonesHash(zones)
 	hash := topology.ConfigHash(topo)
 	sandboxRedo := fmt.Sprintf("lab %s already exists with other sandbox settings (grading labs are sandboxed, interactive ones not); remove it first with: lab down --name %s", topo.Name, topo.Name)
@@ -538,6 +593,9 @@ func planUp(ctx context.Context, eng runtime.Engine, topo topology.Topology, zon
 		}
 		if c.Labels[topology.LabelLab] == topo.Name && c.Labels[LabelSandbox] != sandbox {
 			return p, fmt.Errorf("%w: %s", ErrConflict, sandboxRedo)
+		}
+		if c.Labels[topology.LabelLab] == topo.Name {
+			p.shares[c.Labels[LabelShare]] = true
 		}
 	}
 	p.fresh = p.network == ""

@@ -40,7 +40,7 @@ func CopyInFiles(local, remote string, stat func(remote string) (exists, isDir b
 // LocalFiles reads what a CopyIn of local (info is its os.Stat) puts at
 // dst on a host: the file itself, or every file below the folder under
 // dst, with mode 0755 where the local file is executable and 0644
-// otherwise. Links and special files are refused, as is more than MaxCopy
+// otherwise, and the local file's modification time. Links and special files are refused, as is more than MaxCopy
 // in all and a folder without files; every error wraps ErrCopy. Each
 // implementation's CopyIn decides dst and copies the result.
 func LocalFiles(local string, info fs.FileInfo, dst string) ([]File, error) {
@@ -61,7 +61,7 @@ func LocalFiles(local string, info fs.FileInfo, dst string) ([]File, error) {
 		if fi.Mode()&0o111 != 0 {
 			mode = 0o755
 		}
-		files = append(files, File{Src: src, Path: dst, Mode: mode, Data: data})
+		files = append(files, File{Src: src, Path: dst, Mode: mode, Data: data, ModTime: fi.ModTime()})
 		return nil
 	}
 	if !info.IsDir() {

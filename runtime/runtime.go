@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Engine is one container engine.
@@ -72,21 +73,22 @@ type Hosts interface {
 	Spawn(ctx context.Context, host string, cmd []string, opts SpawnOptions) (Process, error)
 
 	// CopyFiles writes files into a host, running or only created, in
-	// one go: each at its absolute Path with its Mode, owned by root,
-	// missing parents created. At most MaxCopy bytes in all.
+	// one go: each at its absolute Path with its Mode and ModTime, owned
+	// by root, missing parents created. At most MaxCopy bytes in all.
 	CopyFiles(ctx context.Context, host string, files []File) error
 	// ReadFile reads one regular file out of a host.
 	ReadFile(ctx context.Context, host, path string) ([]byte, error)
 	// CopyIn copies a local file, or a folder with everything in it,
 	// into a running host at remote (absolute). A remote folder, or a
 	// path ending in "/", receives the source under its own name, as cp
-	// does. Links and special files are refused (ErrCopy). It returns the
-	// files written, Src set.
+	// does. Links and special files are refused (ErrCopy). Each file
+	// keeps its modification time. It returns the files written, Src set.
 	CopyIn(ctx context.Context, host, local, remote string) ([]File, error)
 	// CopyOut copies a file, or a folder with everything in it, out of a
 	// host to local. An existing local folder receives it under its own
 	// name. Only regular files and folders are written, never outside
-	// local. It returns the local files written.
+	// local, each with its modification time on the host. It returns the
+	// local files written.
 	CopyOut(ctx context.Context, host, remote, local string) ([]string, error)
 
 	// Start starts a host; one already running is left alone. A
@@ -228,6 +230,9 @@ type File struct {
 	Mode os.FileMode // its permissions there
 	Data []byte
 	Src  string // where it came from, for messages (optional)
+	// ModTime is its modification time there, as scp -p keeps it; the
+	// zero time means the time of the copy.
+	ModTime time.Time
 }
 
 // Session is a command that Attach runs on a host for a person: what it
@@ -285,6 +290,9 @@ type ContainerInfo struct {
 	State  string // the engine's state: created, running, exited, …
 	Status string // the engine's human status, e.g. "Exited (137) 2 minutes ago"
 	Labels map[string]string
+	// Created is when the engine made the container, by the engine's
+	// clock, to the second; zero if the engine does not say.
+	Created time.Time
 }
 
 // ContainerSpec is a host to create: the container Name (the lab's name,
@@ -308,6 +316,10 @@ type ContainerSpec struct {
 	ResolvConf string
 	// Volumes are named volumes to mount: volume → path in the container.
 	Volumes map[string]string
+	// Binds are folders of the engine's machine to mount read-write:
+	// absolute folder → path in the container (lab up --share). Graded
+	// labs have none.
+	Binds map[string]string
 }
 
 // ImageInfo describes an image.

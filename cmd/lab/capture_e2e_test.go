@@ -33,7 +33,7 @@ func TestCaptureAnalyzeDiagramE2E(t *testing.T) {
 	}
 	const name, subnet = "cli-capture", "10.99.71.0/24"
 	with := func(args ...string) []string { return append([]string{"--name", name}, args...) }
-	t.Cleanup(func() { runLab(t, with("down")...) })
+	t.Cleanup(func() { runLab(t, with("down", "--force")...) })
 
 	if code, _, errOut := runLab(t, with("up", "--subnet", subnet, "--no-dnscheck")...); code != 0 {
 		t.Fatalf("up: exit %d\n%s", code, errOut)

@@ -17,7 +17,9 @@ func newCpCmd(a *app) *cobra.Command {
 		Long: `Copy a file or a folder between this machine and a host of the lab, as the
 handout does with scp. One of SRC and DST is HOST:PATH; a relative PATH, or
 none ("client1:"), is in the host's /root, where lab exec runs. A folder as
-destination receives the source under its own name.`,
+destination receives the source under its own name. Files keep their
+modification times both ways, as with scp -p. To edit without copying at
+all, bring the lab up with a shared folder: lab up --share DIR.`,
 		Example: `  lab cp chatroom_client.py client1:
   lab cp client1:client1.pcap .
   lab cp webserver:/tmp/chatserver.pcap captures/`,

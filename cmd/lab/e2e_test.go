@@ -20,7 +20,7 @@ func needDocker(t *testing.T) {
 func TestE2ECommands(t *testing.T) {
 	needDocker(t)
 	name := []string{"--name", "cli-e2e"}
-	t.Cleanup(func() { runLab(t, append(append([]string{}, name...), "down")...) })
+	t.Cleanup(func() { runLab(t, append(append([]string{}, name...), "down", "--force")...) })
 	// --name goes first: after "--" it would belong to the exec'd command.
 	with := func(args ...string) []string { return append(append([]string{}, name...), args...) }
 

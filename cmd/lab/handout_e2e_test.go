@@ -22,7 +22,7 @@ func TestHandoutCommandsE2E(t *testing.T) {
 	const name = "ux-handout"
 	labBin := buildLab(t)
 	with := func(args ...string) []string { return append([]string{"--name", name}, args...) }
-	t.Cleanup(func() { runLab(t, with("down")...) })
+	t.Cleanup(func() { runLab(t, with("down", "--force")...) })
 	code, out, errOut := runLab(t, with("up", "--subnet", "10.99.62.0/24", "--no-dnscheck")...)
 	if code != 0 {
 		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)

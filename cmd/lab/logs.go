@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -10,9 +13,21 @@ func newLogsCmd(a *app) *cobra.Command {
 		tail   int
 	)
 	cmd := &cobra.Command{
-		Use:   "logs HOST",
-		Short: "Show a host's logs (named's output on the dnsserver)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "logs HOST [PROGRAM]",
+		Short: "Show what a host's background programs printed, or the host's own logs",
+		Long: `Show what a program started with lab exec -d printed (stdout and stderr, in
+order, with a line when it started and when it ended and how), or without
+PROGRAM the host's own logs (named's output on the dnsserver).
+
+PROGRAM is what lab stop takes: the script an interpreter runs
+(chatroom_server.py) or the program (chat-server). A program's log is kept on
+its host, bounded: past 1 MiB the older half is dropped, never the latest
+output, so a crash's traceback is always there.`,
+		Example: `  lab exec -d webserver -- python3 chatroom_server.py
+  lab logs webserver chatroom_server.py
+  lab logs -f webserver chatroom_server.py
+  lab logs dnsserver`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			d, err := a.connect(ctx)
@@ -20,11 +35,26 @@ func newLogsCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			hosts, err := a.hostAnyState(ctx, d, args[0])
+			host := args[0]
+			if len(args) == 2 {
+				hosts, err := a.hostUp(ctx, d, host)
+				if err != nil {
+					return err
+				}
+				return a.showProgramLog(ctx, hosts, host, args[1], follow, tail)
+			}
+			hosts, err := a.hostAnyState(ctx, d, host)
 			if err != nil {
 				return err
 			}
-			return hosts.StreamLogs(ctx, args[0], follow, tail, a.stdout, a.stderr)
+			if err := hosts.StreamLogs(ctx, host, follow, tail, a.stdout, a.stderr); err != nil {
+				return err
+			}
+			if progs := programLogs(ctx, hosts, host); len(progs) != 0 {
+				fmt.Fprintf(a.stderr, "lab: programs started with exec -d keep their output apart: lab%s logs %s PROGRAM (%s)\n",
+					a.nameFlag(), host, strings.Join(progs, ", "))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until Ctrl-C")

@@ -146,9 +146,18 @@ func userMessage(err error) string {
 		return "interrupted"
 	}
 	if isCobraUsage(err) {
-		// Cobra adds its suggestions after a blank line; keep the first
-		// line and say where the commands are listed.
-		first, _, _ := strings.Cut(msg, "\n")
+		// Cobra adds its suggestions after a blank line, one per
+		// line; put them on the first.
+		first, rest, _ := strings.Cut(msg, "\n")
+		var near []string
+		for _, l := range strings.Split(rest, "\n") {
+			if strings.HasPrefix(l, "\t") {
+				near = append(near, strings.TrimSpace(l))
+			}
+		}
+		if len(near) != 0 {
+			return first + "; did you mean: " + strings.Join(near, ", ") + "? see: lab --help"
+		}
 		return first + "; see: lab --help"
 	}
 	if errors.Is(err, topology.ErrZoneDir) || isZoneError(err) {
@@ -192,6 +201,12 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// The groups of lab --help.
+const (
+	groupLab   = "lab"
+	groupStaff = "staff"
+)
+
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lab",
@@ -201,7 +216,14 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.name, "name", topology.DefaultName, "the lab's name; several labs can coexist under different names and subnets")
-	root.AddCommand(
+	// The staff's tools answer the lab's questions (analyze, diagram)
+	// or grade it; --help lists them apart so that students are not sent
+	// to them.
+	root.AddGroup(
+		&cobra.Group{ID: groupLab, Title: "Commands:"},
+		&cobra.Group{ID: groupStaff, Title: "Staff tools (for course staff: they grade the lab and print the answers to Milestone 3):"},
+	)
+	for _, c := range []*cobra.Command{
 		newUpCmd(a),
 		newDownCmd(a),
 		newStatusCmd(a),
@@ -212,14 +234,22 @@ func newRootCmd(a *app) *cobra.Command {
 		newComposeCmd(a),
 		newDNSCheckCmd(a),
 		newCaptureCmd(a),
-		newAnalyzeCmd(a),
-		newDiagramCmd(a),
-		newGradeCmd(a),
 		newStopCmd(a),
 		newCpCmd(a),
 		newSSHConfigCmd(a),
 		newTerminalsCmd(a),
-	)
+	} {
+		c.GroupID = groupLab
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newAnalyzeCmd(a), newDiagramCmd(a), newGradeCmd(a)} {
+		c.GroupID = groupStaff
+		c.Short = "[staff] " + c.Short
+		c.Long = "[staff] A tool for course staff, not for students.\n\n" + c.Long
+		root.AddCommand(c)
+	}
+	root.SetHelpCommandGroupID(groupLab)
+	root.SetCompletionCommandGroupID(groupLab)
 	root.Version = versionString()
 	root.SetVersionTemplate("lab {{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)

@@ -80,8 +80,8 @@ func TestBadInputIsOneLineAndChangesNothing(t *testing.T) {
 		{[]string{"up", "--bogus"}, "lab: unknown flag: --bogus; see: lab up --help"},
 		{[]string{"up", "extra"}, `lab: lab up takes no arguments (got "extra"); see: lab up --help`},
 		{[]string{"logs", "--tail", "many", "client1"}, `lab: --tail "many": want a whole number; see: lab logs --help`},
-		{[]string{"exec", "client1", "true"}, "lab: usage: lab exec [-i] [-t] [-d] HOST -- CMD [ARG...]; see: lab exec --help"},
-		{[]string{"exec", "client1"}, "lab: usage: lab exec [-i] [-t] [-d] HOST -- CMD [ARG...] (got 1 argument); see: lab exec --help"},
+		{[]string{"exec", "client1", "true"}, "lab: usage: lab exec [-i] [-t] [-T] [-d] HOST -- CMD [ARG...]; see: lab exec --help"},
+		{[]string{"exec", "client1"}, "lab: usage: lab exec [-i] [-t] [-T] [-d] HOST -- CMD [ARG...] (got 1 argument); see: lab exec --help"},
 		{[]string{"exec", "-t", "client1", "--", "true"}, "lab: -t needs a terminal, and stdin is not one: drop -t (use -i to forward piped input)"},
 		{[]string{"exec", "-d", "-i", "client1", "--", "true"}, "lab: -d runs the command in the background, with no input: drop -i and -t"},
 		{[]string{"shell"}, "lab: usage: lab shell HOST (got no arguments); see: lab shell --help"},
@@ -280,5 +280,44 @@ func TestLogJSONFlag(t *testing.T) {
 				t.Errorf("lab %s --%s: %v, want a bool flag, off by default", name, flag, f)
 			}
 		}
+	}
+}
+
+func TestTyposGetTheNearestCommand(t *testing.T) {
+	for _, tc := range []struct{ typed, want string }{
+		{"stauts", `lab: unknown command "stauts" for "lab"; did you mean: status? see: lab --help` + "\n"},
+		{"gade", `lab: unknown command "gade" for "lab"; did you mean: grade? see: lab --help` + "\n"},
+		{"xyzzy", `lab: unknown command "xyzzy" for "lab"; see: lab --help` + "\n"},
+	} {
+		code, out, errOut := runLab(t, tc.typed)
+		if code != exitUsage || out != "" || errOut != tc.want {
+			t.Errorf("lab %s: exit %d, stdout %q, stderr %q; want exit %d and %q", tc.typed, code, out, errOut, exitUsage, tc.want)
+		}
+	}
+}
+
+func TestHelpListsTheStaffToolsApart(t *testing.T) {
+	code, out, _ := runLab(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	staff := strings.Index(out, "Staff tools")
+	if staff < 0 {
+		t.Fatalf("no staff section:\n%s", out)
+	}
+	for _, c := range []string{"analyze", "diagram", "grade"} {
+		i := strings.Index(out, "\n  "+c+" ")
+		if i < staff || !strings.Contains(out[i:], "[staff]") {
+			t.Errorf("%s is not listed among the staff tools:\n%s", c, out)
+		}
+	}
+	for _, c := range []string{"up", "exec", "logs", "capture", "down"} {
+		if i := strings.Index(out, "\n  "+c+" "); i < 0 || i > staff {
+			t.Errorf("%s is not listed among the lab's commands:\n%s", c, out)
+		}
+	}
+	_, out, _ = runLab(t, "analyze", "--help")
+	if !strings.Contains(out, "[staff]") && !strings.Contains(out, "Staff tool") {
+		t.Errorf("lab analyze --help does not say it is a staff tool:\n%s", out)
 	}
 }

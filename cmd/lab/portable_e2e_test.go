@@ -68,7 +68,7 @@ func TestPortableLab(t *testing.T) {
 		return code, out.String()
 	}
 	name := []string{"--name", "portable"}
-	t.Cleanup(func() { lab(append(name, "down")...) })
+	t.Cleanup(func() { lab(append(name, "down", "--force")...) })
 	step := func(want string, args ...string) string {
 		t.Helper()
 		code, out := lab(args...)

@@ -39,6 +39,9 @@ func newStatusCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "lab %s is not up (start it with: lab up --name %s)\n", a.name, a.name)
 			} else {
 				fmt.Fprintf(a.stdout, "lab %s: %s on %s\n", st.Lab, st.Domain, st.Network)
+				if st.Shared != "" {
+					fmt.Fprintf(a.stdout, "shared: %s is /shared on every host\n", st.Shared)
+				}
 				printStatus(a.stdout, st)
 				for _, h := range st.NotRunning() {
 					fmt.Fprintln(a.stdout, h)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -46,6 +47,9 @@ seconds. The DNS server's named is never stopped. lab status shows what runs.`,
 				return nil
 			}
 			for _, p := range stopped {
+				if strings.HasPrefix(p.Command, labLogPath+" ") {
+					continue // the keeper of a program's output, stopped with it
+				}
 				fmt.Fprintf(a.stdout, "%s: stopped %s (pid %d)\n", args[0], p.Command, p.PID)
 			}
 			return nil

@@ -198,11 +198,7 @@ func (t terminalsPlan) shellCommand(host string) string {
 		argv = append(argv, "--name", t.lab)
 	}
 	argv = append(argv, "shell", host)
-	q := make([]string, len(argv))
-	for i, s := range argv {
-		q[i] = shellQuote(s)
-	}
-	return strings.Join(q, " ")
+	return shellJoin(argv)
 }
 
 // create makes the session: the webserver's pane on top, the clients' side

@@ -28,7 +28,7 @@ func TestInteractiveE2E(t *testing.T) {
 	const name = "cli-tty"
 	labBin := buildLab(t)
 	with := func(args ...string) []string { return append([]string{"--name", name}, args...) }
-	t.Cleanup(func() { runLab(t, with("down")...) })
+	t.Cleanup(func() { runLab(t, with("down", "--force")...) })
 	if code, out, errOut := runLab(t, with("up", "--subnet", "10.99.23.0/24", "--no-dnscheck")...); code != 0 {
 		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
 	}
@@ -113,12 +113,21 @@ func TestInteractiveE2E(t *testing.T) {
 		waitRuns(t, "client2", "sleep 1002", false)
 	})
 
-	t.Run("without -it a terminal's user gets a hint", func(t *testing.T) {
-		p := startPTY(t, 24, 200, labBin, with("exec", "client1", "--", "sh", "-c", "exit 3")...)
+	t.Run("at a terminal, exec without -it forwards typing", func(t *testing.T) {
+		p := startPTY(t, 24, 200, labBin, with("exec", "client1", "--", "sh", "-c", `read name; echo "got:$name"`)...)
+		p.write(t, "alice\r")
+		p.expect(t, "got:alice")
+		if code := p.wait(t); code != 0 {
+			t.Errorf("exit %d, want 0\n%s", code, p.output())
+		}
+	})
+
+	t.Run("with -T a terminal's user is told at once", func(t *testing.T) {
+		p := startPTY(t, 24, 200, labBin, with("exec", "-T", "client1", "--", "sh", "-c", "exit 3")...)
 		if code := p.wait(t); code != 3 {
 			t.Errorf("exit %d, want 3", code)
 		}
-		if !strings.Contains(p.output(), "lab: the command got no input from your terminal; for an interactive program use: lab --name cli-tty exec -it client1 -- sh") {
+		if !strings.Contains(p.output(), "lab: what you type does not reach the command; for an interactive program use: lab --name cli-tty exec -it client1 -- sh -c 'exit 3'") {
 			t.Errorf("no hint:\n%s", p.output())
 		}
 	})
@@ -172,6 +181,40 @@ func TestInteractiveE2E(t *testing.T) {
 		code, out, _ = runLab(t, with("stop", "dnsserver")...)
 		if code != 0 || !strings.Contains(out, "nothing stopped") {
 			t.Errorf("stop dnsserver: exit %d, %q: named must never be stopped", code, out)
+		}
+	})
+
+	t.Run("a background program's output is kept for lab logs", func(t *testing.T) {
+		dir := t.TempDir()
+		script := filepath.Join(dir, "talker.sh")
+		if err := os.WriteFile(script, []byte("echo hello from talker\necho 'Traceback: oops' >&2\nexec sleep 1008\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := runLab(t, with("cp", script, "webserver:")...); code != 0 {
+			t.Fatalf("cp: exit %d, %s", code, errOut)
+		}
+		// The built lab, which carries lab-log, as a student runs it.
+		out, err := exec.Command(labBin, with("exec", "-d", "webserver", "--", "sh", "talker.sh")...).CombinedOutput()
+		if err != nil || string(out) != "webserver: started sh talker.sh in the background; its output: lab --name cli-tty logs webserver talker.sh; stop it with: lab --name cli-tty stop webserver talker.sh\n" {
+			t.Fatalf("exec -d: %v, %q", err, out)
+		}
+		waitRuns(t, "webserver", "sleep 1008", true)
+		code, logs, errOut := runLab(t, with("logs", "webserver", "talker.sh")...)
+		if code != 0 || !strings.Contains(logs, "hello from talker\nTraceback: oops\n") {
+			t.Errorf("logs webserver talker.sh: exit %d, %q %q", code, logs, errOut)
+		}
+		if code, _, errOut := runLab(t, with("logs", "webserver")...); code != 0 || !strings.Contains(errOut, "logs webserver PROGRAM (talker.sh)") {
+			t.Errorf("logs webserver: exit %d, stderr %q does not point at the program's log", code, errOut)
+		}
+		if code, _, errOut := runLab(t, with("logs", "webserver", "nothing.py")...); code != 1 || errOut != "lab: webserver keeps no output of nothing.py; it keeps: talker.sh\n" {
+			t.Errorf("logs of a program that never ran: exit %d, %q", code, errOut)
+		}
+		if code, out, _ := runLab(t, with("stop", "webserver", "talker.sh")...); code != 0 || strings.Contains(out, "lab-log") {
+			t.Errorf("stop: exit %d, %q", code, out)
+		}
+		waitRuns(t, "webserver", "sleep 1008", false)
+		if _, logs, _ := runLab(t, with("logs", "webserver", "talker.sh")...); !strings.Contains(logs, "--- lab: ") || !strings.Contains(logs, "sh was killed by SIGTERM") && !strings.Contains(logs, "sh exited with code") {
+			t.Errorf("the log does not say how the program ended:\n%s", logs)
 		}
 	})
 

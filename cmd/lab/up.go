@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ func newUpCmd(a *app) *cobra.Command {
 		subnet  string
 		subnet6 string
 		zoneDir string
+		share   string
 		timings bool
 		asJSON  bool
 		logJSON bool
@@ -33,7 +35,13 @@ func newUpCmd(a *app) *cobra.Command {
 		Short: "Build the images if needed and bring the lab up",
 		Long: `Build the images if needed, create the lab's network and hosts, and wait until
 the DNS server answers for the team's domain. Running it again on a lab that is
-up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
+up changes nothing and says so. On failure or Ctrl-C nothing is left behind.
+
+With --share DIR, DIR (a folder of this machine) is /shared on every host,
+read-write, as in Kathará: edit your programs there with your own editor and
+run them in the lab, with no lab cp. The lab keeps it until lab down.`,
+		Example: `  lab up
+  lab up --share ~/lab3        # then: lab exec -it client1 -- python3 /shared/chatroom_client.py`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			topo, err := upTopology(a.name, team, subnet, subnet6)
@@ -42,6 +50,11 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			}
 			if zoneDir != "" {
 				if err := needDir("--zone-dir", zoneDir); err != nil {
+					return err
+				}
+			}
+			if share != "" {
+				if share, err = sharedFolder(share); err != nil {
 					return err
 				}
 			}
@@ -58,6 +71,9 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 			if zoneDir != "" {
 				labOpts = append(labOpts, lab.WithZoneDir(zoneDir))
 			}
+			if share != "" {
+				labOpts = append(labOpts, lab.WithShare(share))
+			}
 			// ssh and scp from this machine, as in the course's
 			// environment. A lab made before the images had sshd still
 			// works without it, so this is a warning. The status shows
@@ -72,6 +88,9 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 						topo.WebServer().IPv4, path, lab.SSHAlias(topo, topo.WebServer().Name))
 				}
 				sshTime = time.Since(sshStart)
+				if dir, err := lab.SharedFolder(ctx, d, topo.Name); err == nil && dir != "" {
+					fmt.Fprintf(a.stderr, "shared: %s is %s on every host, read-write\n", dir, lab.SharedDir)
+				}
 				if !asJSON {
 					fmt.Fprintln(a.stdout, st.Summary)
 					printStatus(a.stdout, st)
@@ -119,6 +138,7 @@ up changes nothing and says so. On failure or Ctrl-C nothing is left behind.`,
 	f.StringVar(&subnet, "subnet", topology.DefaultSubnet4.String(), "the lab's IPv4 /24; hosts get .2, .3, .11-.13")
 	f.StringVar(&subnet6, "subnet6", "", "the lab's IPv6 /64 (default: fd00::/64 for the course's subnet, else derived from --subnet)")
 	f.StringVar(&zoneDir, "zone-dir", "", "serve your own lab 2 zone files from this folder (named.conf.zones, or files named db.<zone> / <zone>.zone)")
+	f.StringVar(&share, "share", "", "mount this folder of your machine read-write at "+lab.SharedDir+" on every host (never in graded labs)")
 	f.BoolVar(&timings, "timings", false, "print how long each phase took")
 	f.BoolVar(&asJSON, "json", false, "print the resulting status as JSON (skips the DNS check)")
 	f.BoolVar(&logJSON, "log-json", false, "print the progress lines on stderr as JSON objects, one a line")
@@ -157,6 +177,20 @@ func upTopology(name string, team int, subnet, subnet6 string) (topology.Topolog
 		return topology.Topology{}, usageError{msg: strings.TrimPrefix(err.Error(), topology.ErrInvalidTopology.Error()+": ")}
 	}
 	return topo, nil
+}
+
+// sharedFolder checks --share's folder and makes it absolute: the engine
+// mounts it by its full path, and a missing one is refused here, before
+// anything is made, rather than created empty.
+func sharedFolder(dir string) (string, error) {
+	if err := needDir("--share", dir); err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", usagef("--share %s: %s", dir, plainOSError(err))
+	}
+	return abs, nil
 }
 
 // zoneErrorInFolder names the student's own file where the DNS server

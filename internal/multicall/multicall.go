@@ -1,5 +1,6 @@
 // Package multicall lets one lab binary carry the programs it puts into the
-// lab's hosts: dnscheck and the reference chat-server and chat-client.
+// lab's hosts: dnscheck, the reference chat-server and chat-client, and
+// lab-log, which keeps a background program's output.
 // Copied into a host under one of those names, lab runs that program, as
 // busybox does, so a lab binary copied anywhere, or installed with go
 // install, needs nothing beside it and no go tool at run time.
@@ -19,6 +20,7 @@ import (
 	"github.com/ntnu-ttm4200/lab3/internal/multicall/chatclientcmd"
 	"github.com/ntnu-ttm4200/lab3/internal/multicall/chatservercmd"
 	"github.com/ntnu-ttm4200/lab3/internal/multicall/dnscheckcmd"
+	"github.com/ntnu-ttm4200/lab3/internal/multicall/lablogcmd"
 )
 
 // The programs lab can be, by the name it is run under.
@@ -26,12 +28,15 @@ const (
 	DNSCheck   = "dnscheck"
 	ChatServer = "chat-server"
 	ChatClient = "chat-client"
+	// LabLog keeps a background program's output (lab exec -d).
+	LabLog = "lab-log"
 )
 
 var programs = map[string]func() int{
 	DNSCheck:   dnscheckcmd.Main,
 	ChatServer: chatservercmd.Main,
 	ChatClient: chatclientcmd.Main,
+	LabLog:     lablogcmd.Main,
 }
 
 // Run runs the program argv0 names (by its base name) and returns its exit

@@ -11,7 +11,7 @@ import (
 
 func TestPrograms(t *testing.T) {
 	got := slices.Sorted(maps.Keys(programs))
-	if want := []string{ChatClient, ChatServer, DNSCheck}; !slices.Equal(got, want) {
+	if want := []string{ChatClient, ChatServer, DNSCheck, LabLog}; !slices.Equal(got, want) {
 		t.Errorf("programs = %v, want %v", got, want)
 	}
 }

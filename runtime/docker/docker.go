@@ -15,7 +15,6 @@ import (
 	"maps"
 	"net/netip"
 	"os"
-	"path"
 	"slices"
 	"strings"
 	"syscall"
@@ -190,7 +189,8 @@ func (d *Docker) Containers(ctx context.Context, labels map[string]string) ([]ru
 		if len(c.Names) > 0 {
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		out = append(out, runtime.ContainerInfo{ID: c.ID, Name: name, State: string(c.State), Status: c.Status, Labels: c.Labels})
+		out = append(out, runtime.ContainerInfo{ID: c.ID, Name: name, State: string(c.State), Status: c.Status, Labels: c.Labels,
+			Created: time.Unix(c.Created, 0)})
 	}
 	return out, nil
 }
@@ -261,6 +261,11 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 	}
 	for _, vol := range slices.Sorted(maps.Keys(spec.Volumes)) {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: spec.Volumes[vol]})
+	}
+	// A bind mount, unlike -v, fails on a missing folder instead of
+	// making one.
+	for _, dir := range slices.Sorted(maps.Keys(spec.Binds)) {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: spec.Binds[dir]})
 	}
 	if sb := spec.Sandbox; sb != nil {
 		pids := sb.PIDs
@@ -341,56 +346,6 @@ func (d *Docker) RemoveVolume(ctx context.Context, name string) error {
 	_, err := d.c.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return Classify(err)
-	}
-	return nil
-}
-
-// copyFiles writes files into a running or created container in one
-// archive: each at its absolute Path with its Mode, parents created.
-func (d *Docker) copyFiles(ctx context.Context, ctr string, files []runtime.File) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	total := 0
-	for _, f := range files {
-		if !path.IsAbs(f.Path) {
-			return fmt.Errorf("copy to %s:%s: destination must be an absolute path", ctr, f.Path)
-		}
-		if total += len(f.Data); total > runtime.MaxCopy {
-			return fmt.Errorf("%w: copy to %s: more than %d MiB at once", runtime.ErrCopy, ctr, runtime.MaxCopy>>20)
-		}
-		if err := addTarFile(tw, f.Path, f.Mode, f.Data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	if err := d.copyTar(ctx, ctr, &buf); err != nil {
-		if len(files) == 1 {
-			return fmt.Errorf("copy to %s:%s: %w", ctr, files[0].Path, err)
-		}
-		return fmt.Errorf("copy %d file(s) to %s: %w", len(files), ctr, err)
-	}
-	return nil
-}
-
-func addTarFile(tw *tar.Writer, name string, mode os.FileMode, data []byte) error {
-	// Paths are relative to "/", where the archive is extracted; Docker
-	// creates missing parent directories (0755) and leaves existing ones
-	// alone because the archive holds no entries for them.
-	hdr := &tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     strings.TrimPrefix(path.Clean(name), "/"),
-		Mode:     int64(mode.Perm()),
-		Size:     int64(len(data)),
-		ModTime:  time.Unix(0, 0),
-		Format:   tar.FormatPAX,
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("tar %s: %w", name, err)
-	}
-	if _, err := tw.Write(data); err != nil {
-		return fmt.Errorf("tar %s: %w", name, err)
 	}
 	return nil
 }

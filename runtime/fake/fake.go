@@ -20,6 +20,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -401,7 +402,8 @@ func (e *Engine) CreateContainer(ctx context.Context, spec runtime.ContainerSpec
 	}
 	id := e.id()
 	e.ctrs[id] = &container{
-		info:      runtime.ContainerInfo{ID: id, Name: spec.Name, State: "created", Status: "Created", Labels: maps.Clone(spec.Labels)},
+		info: runtime.ContainerInfo{ID: id, Name: spec.Name, State: "created", Status: "Created", Labels: maps.Clone(spec.Labels),
+			Created: time.Now().Truncate(time.Second)},
 		spec:      spec,
 		files:     map[string]runtime.File{},
 		connected: spec.Network != "",

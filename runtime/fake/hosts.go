@@ -237,6 +237,13 @@ func (l labHosts) CopyOut(ctx context.Context, host, remote, local string) ([]st
 		if err := os.WriteFile(target, f.Data, mode); err != nil {
 			return written, fmt.Errorf("%w: write %s: %v", runtime.ErrCopy, target, err)
 		}
+		// As runtime/docker does: the time the file has on the host, which
+		// for one copied in without a time is the copy's, as now is.
+		if !f.ModTime.IsZero() {
+			if err := os.Chtimes(target, f.ModTime, f.ModTime); err != nil {
+				return written, fmt.Errorf("%w: %v", runtime.ErrCopy, err)
+			}
+		}
 		written = append(written, target)
 	}
 	return written, nil

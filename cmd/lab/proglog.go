@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/ntnu-ttm4200/lab3/internal/multicall"
+	"github.com/ntnu-ttm4200/lab3/lab"
+	"github.com/ntnu-ttm4200/lab3/runtime"
+)
+
+// A program lab exec -d starts keeps its output on its host, in
+// programLogDir, through lab-log (internal/multicall/lablogcmd): one
+// bounded log per program, named after it, for lab logs HOST PROGRAM.
+const (
+	programLogDir = "/var/log/lab"
+	labLogPath    = "/usr/local/lib/lab/" + multicall.LabLog
+)
+
+// programLog is the log of the program argv runs (or the name a user gives
+// lab logs): the base name of programName, in characters safe in a file
+// name.
+func programLog(name string) string {
+	name = path.Base(name)
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
+	if name == "" || name == "." || name == ".." {
+		name = "program"
+	}
+	return programLogDir + "/" + name + ".log"
+}
+
+// startLogged starts argv in the background on host with its output kept
+// in its log. It says so and returns false when it cannot keep it (a lab
+// built without the programs beside it): argv then runs with its output
+// going nowhere, as before.
+func (a *app) startLogged(ctx context.Context, hosts runtime.Hosts, host string, argv []string) (logged bool, err error) {
+	if err := a.installLabLog(ctx, hosts, host); err != nil {
+		fmt.Fprintf(a.stderr, "lab: %s's output is not kept (%v)\n", programName(argv), err)
+		return false, hosts.Detach(ctx, host, argv, lab.DeployDir)
+	}
+	cmd := append([]string{labLogPath, programLog(programName(argv)), "--"}, argv...)
+	return true, hosts.Detach(ctx, host, cmd, lab.DeployDir)
+}
+
+// installLabLog copies lab into host as lab-log unless it is there.
+func (a *app) installLabLog(ctx context.Context, hosts runtime.Hosts, host string) error {
+	if res, err := hosts.Exec(ctx, host, []string{"test", "-x", labLogPath}, nil); err == nil && res.ExitCode == 0 {
+		return nil
+	}
+	b, _, err := programs("")(multicall.LabLog)
+	if err != nil {
+		return err
+	}
+	return hosts.CopyFiles(ctx, host, []runtime.File{{Path: labLogPath, Mode: 0o755, Data: b, Src: "lab"}})
+}
+
+// programLogs lists the programs with a log on host, by the name lab logs
+// takes.
+func programLogs(ctx context.Context, hosts runtime.Hosts, host string) []string {
+	res, err := hosts.Exec(ctx, host, []string{"ls", programLogDir}, nil)
+	if err != nil || res.ExitCode != 0 {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Fields(string(res.Stdout)) {
+		if name, ok := strings.CutSuffix(f, ".log"); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// showProgramLog prints a program's log (the rotated part first), the last
+// tail lines of it when tail >= 0; with follow it goes on printing what
+// the program prints until Ctrl-C.
+func (a *app) showProgramLog(ctx context.Context, hosts runtime.Hosts, host, program string, follow bool, tail int) error {
+	file := programLog(program)
+	if res, err := hosts.Exec(ctx, host, []string{"test", "-e", file}, nil); err != nil {
+		return err
+	} else if res.ExitCode != 0 {
+		have := programLogs(ctx, hosts, host)
+		if len(have) == 0 {
+			return fmt.Errorf("%s keeps no program's output: start one with lab%s exec -d %s -- CMD", host, a.nameFlag(), host)
+		}
+		return fmt.Errorf("%s keeps no output of %s; it keeps: %s", host, program, strings.Join(have, ", "))
+	}
+	n := "+1"
+	if tail >= 0 {
+		n = fmt.Sprint(tail)
+	}
+	script := `cat "$1.1" "$1" 2>/dev/null | tail -n "$2"`
+	if follow {
+		script = `if [ "$2" = +1 ] && [ -e "$1.1" ]; then cat "$1.1"; fi; exec tail -n "$2" -F "$1" 2>/dev/null`
+	}
+	code, err := hosts.Attach(ctx, host, runtime.Session{Cmd: []string{"sh", "-c", script, "lab-logs", file, n}, Stdout: a.stdout, Stderr: a.stderr})
+	if err != nil {
+		return err
+	}
+	if code != 0 && !follow {
+		return fmt.Errorf("reading %s on %s failed (exit %d)", file, host, code)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package lablogcmd is lab-log, the program that keeps what a background
+// program prints: lab exec -d copies lab into a host as lab-log and starts
+//
+//	lab-log FILE -- CMD [ARG...]
+//
+// which runs CMD with its output, stdout and stderr together, appended to
+// FILE, for lab logs HOST PROGRAM. The log is bounded: past MaxBytes, FILE
+// becomes FILE.1 (replacing the one before) and FILE starts again, so a
+// program that floods its output keeps at most twice MaxBytes on the host,
+// its latest output included (a crash's traceback comes last). Python's
+// output is unbuffered (PYTHONUNBUFFERED=1), so that what a program
+// printed shows at once, as it would on a terminal. A line before and after
+// each run says when it started and how it ended. SIGTERM, SIGINT and
+// SIGHUP are passed on to CMD, and lab-log exits as CMD did.
+package lablogcmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxBytes is how large a log grows before it is rotated.
+const MaxBytes = 1 << 20
+
+// Exit statuses of lab-log itself; otherwise it exits as CMD did.
+const (
+	exitUsage    = 2
+	exitNotFound = 127
+)
+
+// Main runs lab-log with os.Args.
+func Main() int { return Run(os.Args[1:], os.Stderr) }
+
+// Run runs lab-log with args (after the program's name); what it cannot
+// put in the log goes to stderr.
+func Run(args []string, stderr io.Writer) int {
+	if len(args) < 3 || args[1] != "--" {
+		fmt.Fprintln(stderr, "usage: lab-log FILE -- CMD [ARG...]")
+		return exitUsage
+	}
+	file, argv := args[0], args[2:]
+	w, err := Open(file, MaxBytes)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab-log: %v\n", err)
+		return 1
+	}
+	defer w.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout = w
+	cmd.Stderr = w
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	fmt.Fprintf(w, "--- lab: %s started %s\n", time.Now().Format(time.DateTime), strings.Join(argv, " "))
+	// Signals arrive before Start returns too: keep them for the child.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(w, "--- lab: %v\n", err)
+		fmt.Fprintf(stderr, "lab-log: %v\n", err)
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return exitNotFound
+		}
+		return 1
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	code := cmd.ProcessState.ExitCode()
+	how := fmt.Sprintf("exited with code %d", code)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		how = "was killed by " + unix.SignalName(ws.Signal())
+		code = 128 + int(ws.Signal())
+	} else if err != nil && code < 0 {
+		how = err.Error()
+		code = 1
+	}
+	fmt.Fprintf(w, "--- lab: %s %s %s\n", time.Now().Format(time.DateTime), argv[0], how)
+	return code
+}
+
+// Writer appends to a log file and rotates it at a size: what it holds
+// past max moves to the file's name with ".1" appended, replacing what
+// was there. It is safe for concurrent use.
+type Writer struct {
+	mu   sync.Mutex
+	path string
+	max  int64
+	f    *os.File
+	size int64
+}
+
+// Open opens (or creates) the log at path, appending, for a Writer that
+// rotates it past max bytes.
+func Open(path string, max int64) (*Writer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Writer{path: path, max: max, f: f, size: st.Size()}, nil
+}
+
+// Write appends p, rotating first when the log is full. A write never
+// fails the program that prints: output the log cannot take is dropped.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		if w.size >= w.max {
+			w.rotate()
+		}
+		if w.f == nil {
+			return n, nil
+		}
+		chunk := p
+		if room := w.max - w.size; int64(len(chunk)) > room {
+			chunk = chunk[:room]
+		}
+		m, err := w.f.Write(chunk)
+		w.size += int64(m)
+		if err != nil {
+			return n, nil
+		}
+		p = p[len(chunk):]
+	}
+	return n, nil
+}
+
+// rotate moves the full log aside and starts an empty one; on a failure
+// the log stops (w.f nil) rather than grow without bound.
+func (w *Writer) rotate() {
+	w.f.Close()
+	w.f = nil
+	if err := os.Rename(w.path, w.path+".1"); err != nil {
+		return
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return
+	}
+	w.f, w.size = f, 0
+}
+
+// Close closes the log.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
