@@ -81,7 +81,7 @@ command started on the host ends with it, so nothing is left running there
 				prog := shellQuote(programName(argv))
 				output := ""
 				if logged {
-					output = fmt.Sprintf("; its output: lab%s logs %s %s", a.nameFlag(), host, prog)
+					output = fmt.Sprintf("; its output: lab%s logs %s %s", a.nameFlag(), host, shellQuote(loggedName(argv)))
 				}
 				fmt.Fprintf(a.stdout, "%s: started %s in the background%s; stop it with: lab%s stop %s %s\n",
 					host, shellJoin(argv), output, a.nameFlag(), host, prog)

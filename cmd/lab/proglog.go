@@ -19,6 +19,17 @@ const (
 	labLogPath    = "/usr/local/lib/lab/" + multicall.LabLog
 )
 
+// loggedName is the name lab logs takes for the program argv runs: what
+// lab stop takes (programName), or the program itself when that is a
+// command line (sh -c 'exit 4').
+func loggedName(argv []string) string {
+	name := programName(argv)
+	if strings.ContainsAny(name, " \t\n") {
+		return path.Base(argv[0])
+	}
+	return path.Base(name)
+}
+
 // programLog is the log of the program argv runs (or the name a user gives
 // lab logs): the base name of programName, in characters safe in a file
 // name.
@@ -38,17 +49,39 @@ func programLog(name string) string {
 }
 
 // startLogged starts argv in the background on host with its output kept
-// in its log. It says so and returns false when it cannot keep it (a lab
-// built without the programs beside it): argv then runs with its output
-// going nowhere, as before.
+// in its log. When lab cannot keep it (a lab binary that cannot run on the
+// hosts, such as a test's) it says so in one line and starts argv with its
+// output going nowhere, as before; logged is then false.
 func (a *app) startLogged(ctx context.Context, hosts runtime.Hosts, host string, argv []string) (logged bool, err error) {
+	// lab-log would start a missing program and end at once: say what
+	// the engine says of a missing program instead.
+	res, err := hosts.Exec(ctx, host, []string{"sh", "-c", `cd "$1" && command -v "$2" >/dev/null`, "lab-which", lab.DeployDir, argv[0]}, nil)
+	if err != nil {
+		return false, err
+	}
+	if res.ExitCode != 0 {
+		return false, fmt.Errorf("%s: no such program on %s: check the name, or copy it there first with: lab cp", argv[0], host)
+	}
 	if err := a.installLabLog(ctx, hosts, host); err != nil {
-		fmt.Fprintf(a.stderr, "lab: %s's output is not kept (%v)\n", programName(argv), err)
+		fmt.Fprintf(a.stderr, "lab: %s's output is not kept: this lab binary cannot run on the hosts as lab-log (use the one make build makes)\n", programName(argv))
 		return false, hosts.Detach(ctx, host, argv, lab.DeployDir)
 	}
-	cmd := append([]string{labLogPath, programLog(programName(argv)), "--"}, argv...)
-	return true, hosts.Detach(ctx, host, cmd, lab.DeployDir)
+	cmd := append([]string{labLogPath, programLog(loggedName(argv)), "--"}, argv...)
+	if err := hosts.Detach(ctx, host, cmd, lab.DeployDir); err != nil {
+		return false, renamed{err: err, from: labLogPath, to: argv[0]}
+	}
+	return true, nil
 }
+
+// renamed is err said with the name to in place of from: what the engine
+// says of lab-log, said of the program it runs.
+type renamed struct {
+	err      error
+	from, to string
+}
+
+func (r renamed) Error() string { return strings.ReplaceAll(r.err.Error(), r.from, r.to) }
+func (r renamed) Unwrap() error { return r.err }
 
 // installLabLog copies lab into host as lab-log unless it is there.
 func (a *app) installLabLog(ctx context.Context, hosts runtime.Hosts, host string) error {
