@@ -11,6 +11,8 @@ GOFLAGS_STATIC := CGO_ENABLED=0
 TEST_ENV  := TESTCONTAINERS_RYUK_DISABLED=true
 # Host packages the tests and the image build need (Debian names).
 HOST_PKGS := debootstrap tshark dnsutils bind9-utils python3 openssh-client tmux
+# What only the tests need: a headless browser for the class report's pages.
+TEST_PKGS := chromium
 # The tests take the binaries this Makefile built (internal/tier) and build
 # none of their own. A race binary sleeps 1 s at exit by default.
 TEST_ENV  += LAB3_BIN=$(abspath $(BIN)) GORACE=atexit_sleep_ms=0
@@ -33,7 +35,7 @@ empty :=
 space := $(empty) $(empty)
 SMOKE_RUN   := ^($(subst $(space),|,$(strip $(SMOKE_TESTS))))$$
 
-.PHONY: all build deps up down status test test-unit test-smoke e2e test-short vet tidy bench flake fuzz compose classroom clean
+.PHONY: all build deps test-deps up down status test test-unit test-smoke e2e test-short vet tidy bench flake fuzz compose classroom clean
 
 all: build
 
@@ -42,9 +44,13 @@ build:
 	@mkdir -p $(BIN)
 	$(GOFLAGS_STATIC) $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
-## deps: install the host packages the image build and the tests need (idempotent)
+## deps: install the host packages the image build and the lab need (idempotent)
 deps:
 	@./scripts/host-deps.sh $(HOST_PKGS)
+
+## test-deps: install what only the tests need besides (idempotent)
+test-deps: deps
+	@./scripts/host-deps.sh $(TEST_PKGS)
 
 ## up: build everything and bring the default lab up (team30.com)
 up: deps build
@@ -72,7 +78,7 @@ tidy:
 	exit 1
 
 ## test: the README's test command and CI's: the unit tier, then the smoke tier (about 12 minutes on a quiet 2-core machine)
-test: deps tidy build vet
+test: test-deps tidy build vet
 	@$(MAKE) --no-print-directory test-unit && $(MAKE) --no-print-directory test-smoke
 
 ## test-unit: every test that needs no Docker, with the race detector
@@ -84,7 +90,7 @@ test-smoke: deps build
 	$(TEST_ENV) LAB3_TIER=smoke $(GO) test -count=1 -timeout 40m -run '$(SMOKE_RUN)' $(SMOKE_PKGS)
 
 ## e2e: every test, the whole end-to-end matrix included, with the race detector; run it before you stop when you changed grading, scenarios, runtime or testdata
-e2e: deps tidy build vet
+e2e: test-deps tidy build vet
 	$(TEST_ENV) LAB3_TIER=e2e $(GO) test -race -count=1 -timeout 180m ./...
 
 ## test-short: the tests that need neither Docker nor Python

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ntnu-ttm4200/lab3/classreport"
 	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
@@ -425,6 +426,11 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 			return err
 		}
 	}
+	// The TA's view of the run: the class page, a page per submission and
+	// the gradebook (lab report rebuilds them from the folder).
+	if err := classreport.Write(resultsDir, reports); err != nil {
+		return fmt.Errorf("class report: %w", err)
+	}
 	switch {
 	case asJSON:
 		if err := grading.WriteJSON(a.stdout, reports); err != nil {
@@ -442,7 +448,7 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 				return err
 			}
 		}
-		fmt.Fprintf(a.stdout, "\nresults: %s\n", resultsDir)
+		fmt.Fprintf(a.stdout, "\nresults: %s; open %s in a browser\n", resultsDir, filepath.Join(resultsDir, classreport.PageFile))
 	}
 	if junit != "" {
 		if err := writeFileWith(junit, func(f io.Writer) error { return grading.WriteJUnit(f, reports) }); err != nil {

@@ -358,8 +358,8 @@ func writeClassTable(w io.Writer, reports []grading.Report, resultsDir string) e
 	if again > 0 {
 		totals += fmt.Sprintf(", %d to grade again (a check could not run)", again)
 	}
-	_, err := fmt.Fprintf(w, "\n%s\nfull reports: %s/<submission>/report.txt; the class: %s/summary.csv\n",
-		totals, resultsDir, resultsDir)
+	_, err := fmt.Fprintf(w, "\n%s\nthe class: %s/index.html (open it in a browser) and %s/grades.csv; full reports: %s/<submission>/report.txt\n",
+		totals, resultsDir, resultsDir, resultsDir)
 	return err
 }
 

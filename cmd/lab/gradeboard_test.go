@@ -144,7 +144,7 @@ dave        0/0          INCOMPLETE  lab grade-1-4: timed out
 eve         0/0          refused     submission refused: permission denied
 
 1 passed, 2 failed, 2 to grade again (a check could not run)
-full reports: results/<submission>/report.txt; the class: results/summary.csv
+the class: results/index.html (open it in a browser) and results/grades.csv; full reports: results/<submission>/report.txt
 `
 	if got := out.String(); got != want {
 		t.Errorf("class table (-want +got):\n-%s\n+%s", strings.ReplaceAll(want, "\n", "\n-"), strings.ReplaceAll(got, "\n", "\n+"))

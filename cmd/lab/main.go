@@ -242,7 +242,7 @@ func newRootCmd(a *app) *cobra.Command {
 		c.GroupID = groupLab
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newAnalyzeCmd(a), newDiagramCmd(a), newGradeCmd(a)} {
+	for _, c := range []*cobra.Command{newAnalyzeCmd(a), newDiagramCmd(a), newGradeCmd(a), newReportCmd(a)} {
 		c.GroupID = groupStaff
 		c.Short = "[staff] " + c.Short
 		c.Long = "[staff] A tool for course staff, not for students.\n\n" + c.Long

@@ -2,12 +2,13 @@
 // `make test` stays fast and `make e2e` still runs everything:
 //
 //   - unit: Go code only, with the race detector. Tests that need Docker
-//     skip (LAB3_TIER=unit). Tests that run Python still run.
+//     skip (LAB3_TIER=unit). Tests that run Python or a headless browser
+//     still run.
 //   - smoke: a named set of real-Docker tests, without the race detector
 //     (the Makefile's SMOKE list, run by `make test` after the unit tier).
 //   - e2e: every test (`make e2e`; LAB3_TIER unset or e2e).
 //
-// `go test -short` (make test-short) skips both Docker and Python.
+// `go test -short` (make test-short) skips Docker, Python and the browser.
 //
 // Tests that need a binary take the one `make build` made, from LAB3_BIN
 // (default: the module's bin/), and never build one themselves.
@@ -59,6 +60,27 @@ func Python(tb testing.TB) string {
 		tb.Skip("python3 is not on PATH: this test runs the handout's Python programs (make deps installs it)")
 	}
 	return py
+}
+
+// Browser returns the path of Chromium (Debian's chromium), for tests that
+// open the pages lab writes in a real, headless browser. It skips tb in
+// -short mode and when no Chromium is installed, unless CI is set: CI
+// installs it (make deps), so there it fails.
+func Browser(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("runs a browser; skipped in -short mode")
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatal("chromium is not on PATH but CI is set: make deps installs it (scripts/host-deps.sh chromium), and CI must run this test")
+	}
+	tb.Skip("chromium is not on PATH: this test opens the pages in a headless browser (install it with: scripts/host-deps.sh chromium)")
+	return ""
 }
 
 var root struct {
