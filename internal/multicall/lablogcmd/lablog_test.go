@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/internal/tier"
 )
 
 func TestTheLogIsBoundedAndKeepsTheLatestOutput(t *testing.T) {
@@ -70,14 +72,25 @@ func TestRunSaysWhatIsMissing(t *testing.T) {
 }
 
 func TestRunPassesSIGTERMOn(t *testing.T) {
+	py := tier.Python(t)
 	path := filepath.Join(t.TempDir(), "p.log")
 	done := make(chan int, 1)
 	go func() {
-		done <- Run([]string{path, "--", "sh", "-c", `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`}, os.Stderr)
+		// Python answers SIGTERM in its handler at once, whatever it
+		// waits on (a shell's trap waits for its foreground child).
+		done <- Run([]string{path, "--", py, "-c", `import signal, sys, time
+def term(*_):
+    print("got TERM")
+    sys.exit(7)
+signal.signal(signal.SIGTERM, term)
+print("ready")
+time.sleep(60)`}, os.Stderr)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if b, _ := os.ReadFile(path); strings.Contains(string(b), "ready") {
+		// A line of its own: the start line quotes the command, which
+		// holds the word too.
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), "\nready\n") {
 			break
 		}
 		if time.Now().After(deadline) {
