@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ntnu-ttm4200/lab3/internal/multicall/lablogcmd"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -78,10 +78,10 @@ command started on the host ends with it, so nothing is left running there
 				if err != nil {
 					return err
 				}
-				prog := shellQuote(programName(argv))
+				prog := shellQuote(lablogcmd.ProgramName(argv))
 				output := ""
 				if logged {
-					output = fmt.Sprintf("; its output: lab%s logs %s %s", a.nameFlag(), host, shellQuote(loggedName(argv)))
+					output = fmt.Sprintf("; its output: lab%s logs %s %s", a.nameFlag(), host, shellQuote(lablogcmd.LoggedName(argv)))
 				}
 				fmt.Fprintf(a.stdout, "%s: started %s in the background%s; stop it with: lab%s stop %s %s\n",
 					host, shellJoin(argv), output, a.nameFlag(), host, prog)
@@ -118,21 +118,6 @@ command started on the host ends with it, so nothing is left running there
 	f.BoolVarP(&noTTY, "no-tty", "T", false, "never run the command on a terminal, even when typed at one")
 	f.BoolVarP(&detach, "detach", "d", false, "start the command in the background and return")
 	return cmd
-}
-
-// programName is what names a command among a host's processes for lab
-// stop: the script an interpreter runs (chatroom_server.py), else the
-// program (tcpdump, ./chat-server).
-func programName(argv []string) string {
-	switch path.Base(argv[0]) {
-	case "python3", "python", "sh", "bash", "node", "perl":
-		for _, a := range argv[1:] {
-			if !strings.HasPrefix(a, "-") {
-				return a
-			}
-		}
-	}
-	return argv[0]
 }
 
 // isTerminal reports whether w is a terminal.

@@ -146,6 +146,10 @@ func TestHandoutCommandsE2E(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		// What the server prints shows in its pane and is kept.
+		if code, logs, errOut := runLab(t, with("logs", "webserver", "chatroom_server.py")...); code != 0 || !strings.Contains(logs, "SERVER LISTENING\n") {
+			t.Errorf("logs webserver chatroom_server.py: exit %d, %q %q", code, logs, errOut)
+		}
 		p.write(t, "\r") // client1's pane has the focus: run its client
 		p.expect(t, "CLIENT RAN")
 		p.write(t, "\x02d") // Ctrl-b d: detach

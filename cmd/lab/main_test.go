@@ -213,23 +213,6 @@ func TestComposePrintsAndWritesTheGeneratedFiles(t *testing.T) {
 	}
 }
 
-func TestProgramNameForStop(t *testing.T) {
-	tests := []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"python3", "chatroom_server.py"}, "chatroom_server.py"},
-		{[]string{"python3", "-u", "chatroom_p2p_server.py", "5000"}, "chatroom_p2p_server.py"},
-		{[]string{"./chat-server", "--mode", "p2p"}, "./chat-server"},
-		{[]string{"tcpdump", "-i", "eth0"}, "tcpdump"},
-	}
-	for _, tt := range tests {
-		if got := programName(tt.argv); got != tt.want {
-			t.Errorf("programName(%q) = %q, want %q", tt.argv, got, tt.want)
-		}
-	}
-}
-
 // TestZoneErrorNamesTheTAsFile: the DNS server reports its copy of a zone
 // file; the message names the file in the folder the TA gave.
 func TestZoneErrorNamesTheTAsFile(t *testing.T) {

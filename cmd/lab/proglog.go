@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/ntnu-ttm4200/lab3/internal/multicall"
+	"github.com/ntnu-ttm4200/lab3/internal/multicall/lablogcmd"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 )
@@ -15,38 +15,11 @@ import (
 // programLogDir, through lab-log (internal/multicall/lablogcmd): one
 // bounded log per program, named after it, for lab logs HOST PROGRAM.
 const (
-	programLogDir = "/var/log/lab"
+	programLogDir = lablogcmd.Dir
 	labLogPath    = "/usr/local/lib/lab/" + multicall.LabLog
+	// labLogOnPath is lab-log where a host's shell finds it by name.
+	labLogOnPath = "/usr/local/bin/" + multicall.LabLog
 )
-
-// loggedName is the name lab logs takes for the program argv runs: what
-// lab stop takes (programName), or the program itself when that is a
-// command line (sh -c 'exit 4').
-func loggedName(argv []string) string {
-	name := programName(argv)
-	if strings.ContainsAny(name, " \t\n") {
-		return path.Base(argv[0])
-	}
-	return path.Base(name)
-}
-
-// programLog is the log of the program argv runs (or the name a user gives
-// lab logs): the base name of programName, in characters safe in a file
-// name.
-func programLog(name string) string {
-	name = path.Base(name)
-	name = strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-			return r
-		}
-		return '_'
-	}, name)
-	if name == "" || name == "." || name == ".." {
-		name = "program"
-	}
-	return programLogDir + "/" + name + ".log"
-}
 
 // startLogged starts argv in the background on host with its output kept
 // in its log. When lab cannot keep it (a lab binary that cannot run on the
@@ -63,10 +36,10 @@ func (a *app) startLogged(ctx context.Context, hosts runtime.Hosts, host string,
 		return false, fmt.Errorf("%s: no such program on %s: check the name, or copy it there first with: lab cp", argv[0], host)
 	}
 	if err := a.installLabLog(ctx, hosts, host); err != nil {
-		fmt.Fprintf(a.stderr, "lab: %s's output is not kept: this lab binary cannot run on the hosts as lab-log (use the one make build makes)\n", programName(argv))
+		fmt.Fprintf(a.stderr, "lab: %s's output is not kept: this lab binary cannot run on the hosts as lab-log (use the one make build makes)\n", lablogcmd.ProgramName(argv))
 		return false, hosts.Detach(ctx, host, argv, lab.DeployDir)
 	}
-	cmd := append([]string{labLogPath, programLog(loggedName(argv)), "--"}, argv...)
+	cmd := append([]string{labLogPath, lablogcmd.LogFile(lablogcmd.LoggedName(argv)), "--"}, argv...)
 	if err := hosts.Detach(ctx, host, cmd, lab.DeployDir); err != nil {
 		return false, renamed{err: err, from: labLogPath, to: argv[0]}
 	}
@@ -83,16 +56,26 @@ type renamed struct {
 func (r renamed) Error() string { return strings.ReplaceAll(r.err.Error(), r.from, r.to) }
 func (r renamed) Unwrap() error { return r.err }
 
-// installLabLog copies lab into host as lab-log unless it is there.
+// installLabLog copies lab into host as lab-log unless it is there, and
+// puts it on the host's PATH.
 func (a *app) installLabLog(ctx context.Context, hosts runtime.Hosts, host string) error {
-	if res, err := hosts.Exec(ctx, host, []string{"test", "-x", labLogPath}, nil); err == nil && res.ExitCode == 0 {
-		return nil
+	if res, err := hosts.Exec(ctx, host, []string{"test", "-x", labLogPath}, nil); err != nil || res.ExitCode != 0 {
+		b, _, err := programs("")(multicall.LabLog)
+		if err != nil {
+			return err
+		}
+		if err := hosts.CopyFiles(ctx, host, []runtime.File{{Path: labLogPath, Mode: 0o755, Data: b, Src: "lab"}}); err != nil {
+			return err
+		}
 	}
-	b, _, err := programs("")(multicall.LabLog)
+	res, err := hosts.Exec(ctx, host, []string{"ln", "-sf", labLogPath, labLogOnPath}, nil)
 	if err != nil {
 		return err
 	}
-	return hosts.CopyFiles(ctx, host, []runtime.File{{Path: labLogPath, Mode: 0o755, Data: b, Src: "lab"}})
+	if res.ExitCode != 0 {
+		return fmt.Errorf("put lab-log on %s's PATH: %s", host, oneLine(string(res.Stderr)))
+	}
+	return nil
 }
 
 // programLogs lists the programs with a log on host, by the name lab logs
@@ -115,7 +98,7 @@ func programLogs(ctx context.Context, hosts runtime.Hosts, host string) []string
 // tail lines of it when tail >= 0; with follow it goes on printing what
 // the program prints until Ctrl-C.
 func (a *app) showProgramLog(ctx context.Context, hosts runtime.Hosts, host, program string, follow bool, tail int) error {
-	file := programLog(program)
+	file := lablogcmd.LogFile(program)
 	if res, err := hosts.Exec(ctx, host, []string{"test", "-e", file}, nil); err != nil {
 		return err
 	} else if res.ExitCode != 0 {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ntnu-ttm4200/lab3/internal/multicall"
 )
 
 func newStopCmd(a *app) *cobra.Command {
@@ -47,7 +50,7 @@ seconds. The DNS server's named is never stopped. lab status shows what runs.`,
 				return nil
 			}
 			for _, p := range stopped {
-				if strings.HasPrefix(p.Command, labLogPath+" ") {
+				if f := strings.Fields(p.Command); len(f) > 0 && path.Base(f[0]) == multicall.LabLog {
 					continue // the keeper of a program's output, stopped with it
 				}
 				fmt.Fprintf(a.stdout, "%s: stopped %s (pid %d)\n", args[0], p.Command, p.PID)

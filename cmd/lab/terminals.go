@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ntnu-ttm4200/lab3/internal/multicall"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/topology"
@@ -80,6 +81,19 @@ It uses this machine's tmux (sudo apt-get install -y tmux).`,
 					var more []string
 					t.client, more = guessProgram(ctx, d, a, t.clients[0], "client")
 					notes = append(notes, more...)
+				}
+				if t.server != "" {
+					// The server's output shows in its pane and is kept
+					// for lab logs, as a program exec -d starts.
+					hosts, err := a.hostUp(ctx, d, t.webserver)
+					if err != nil {
+						return err
+					}
+					if err := a.installLabLog(ctx, hosts, t.webserver); err != nil {
+						notes = append(notes, fmt.Sprintf("the server's output shows in its pane only: this lab binary cannot run on the hosts as lab-log (%v)", err))
+					} else {
+						t.server = keptOutput(t.server)
+					}
 				}
 				if cols, rows, err := term.GetSize(int(a.stdin.Fd())); err == nil {
 					t.cols, t.rows = cols, rows
@@ -176,6 +190,18 @@ func tmuxRunner(path string) tmuxRun {
 		}
 		return strings.TrimSpace(string(out)), nil
 	}
+}
+
+// keptOutput is the command line to type for line, a command typed at a
+// host's shell, so that its output is kept for lab logs as well as shown:
+// line run by lab-log. A line with more than one command, redirections or
+// variables stays as it is, since lab-log runs one program.
+func keptOutput(line string) string {
+	f := strings.Fields(line)
+	if len(f) == 0 || strings.ContainsAny(line, "\n;&|<>()$`\\\"'*?[]{}~#=") {
+		return line
+	}
+	return multicall.LabLog + " " + strings.Join(f, " ")
 }
 
 // terminalsPlan is the tmux session lab terminals makes.

@@ -114,3 +114,19 @@ func TestTerminalsTypeOnceTheShellPrompts(t *testing.T) {
 		t.Errorf("looked at the pane %d times, want 3: until the prompt shows", calls)
 	}
 }
+
+func TestTerminalsKeepTheServersOutput(t *testing.T) {
+	for line, want := range map[string]string{
+		"python3 chatroom_server.py":  "lab-log python3 chatroom_server.py",
+		"  ./chat-server  --mode p2p": "lab-log ./chat-server --mode p2p",
+		"python3 s.py > out.txt":      "python3 s.py > out.txt",
+		"cd srv && python3 s.py":      "cd srv && python3 s.py",
+		"PORT=5000 python3 s.py":      "PORT=5000 python3 s.py",
+		"python3 'my server.py'":      "python3 'my server.py'",
+		"":                            "",
+	} {
+		if got := keptOutput(line); got != want {
+			t.Errorf("keptOutput(%q) = %q, want %q", line, got, want)
+		}
+	}
+}

@@ -12,6 +12,18 @@
 // printed shows at once, as it would on a terminal. A line before and after
 // each run says when it started and how it ended. SIGTERM, SIGINT and
 // SIGHUP are passed on to CMD, and lab-log exits as CMD did.
+//
+// Run as
+//
+//	lab-log CMD [ARG...]
+//
+// (lab terminals types this on the webserver, and lab puts lab-log on the
+// hosts' PATH for students to type too), it shows the output on its own
+// terminal as well and keeps it in Dir, under the name lab logs takes for
+// CMD (LogFile). CMD reads lab-log's input. The terminal's own signals
+// (Ctrl-C, Ctrl-\, a hang-up) reach CMD from the terminal, as they reach
+// every program of its foreground job; lab-log outlives them, so that it
+// keeps CMD's last words, and passes on only SIGTERM.
 package lablogcmd
 
 import (
@@ -21,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,6 +46,55 @@ import (
 // MaxBytes is how large a log grows before it is rotated.
 const MaxBytes = 1 << 20
 
+// Dir is where the logs are kept on a host.
+const Dir = "/var/log/lab"
+
+// dir is Dir, or a test's folder.
+var dir = Dir
+
+// ProgramName is the name lab stop takes for the program argv runs: the
+// script an interpreter runs (python3 -u chatroom_server.py is
+// chatroom_server.py), otherwise the program itself.
+func ProgramName(argv []string) string {
+	switch path.Base(argv[0]) {
+	case "python3", "python", "sh", "bash", "node", "perl":
+		for _, a := range argv[1:] {
+			if !strings.HasPrefix(a, "-") {
+				return a
+			}
+		}
+	}
+	return argv[0]
+}
+
+// LoggedName is the name lab logs takes for the program argv runs: its
+// ProgramName, or the program itself when that is a command line
+// (sh -c 'exit 4').
+func LoggedName(argv []string) string {
+	name := ProgramName(argv)
+	if strings.ContainsAny(name, " \t\n") {
+		return path.Base(argv[0])
+	}
+	return path.Base(name)
+}
+
+// LogFile is the log of the program a user names to lab logs (a
+// LoggedName): its base name, in characters safe in a file name, in Dir.
+func LogFile(name string) string {
+	name = path.Base(name)
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
+	if name == "" || name == "." || name == ".." {
+		name = "program"
+	}
+	return Dir + "/" + name + ".log"
+}
+
 // Exit statuses of lab-log itself; otherwise it exits as CMD did.
 const (
 	exitUsage    = 2
@@ -40,16 +102,26 @@ const (
 )
 
 // Main runs lab-log with os.Args.
-func Main() int { return Run(os.Args[1:], os.Stderr) }
+func Main() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }
 
 // Run runs lab-log with args (after the program's name); what it cannot
-// put in the log goes to stderr.
-func Run(args []string, stderr io.Writer) int {
-	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(stderr, "usage: lab-log FILE -- CMD [ARG...]")
+// put in the log goes to stderr. In the form without FILE, CMD reads
+// stdin and its output goes to stdout as well.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "--" {
+		fmt.Fprintln(stderr, "usage: lab-log [FILE --] CMD [ARG...]")
 		return exitUsage
 	}
-	file, argv := args[0], args[2:]
+	file, argv, tee := "", args, true
+	if len(args) >= 2 && args[1] == "--" {
+		if len(args) == 2 {
+			fmt.Fprintln(stderr, "usage: lab-log [FILE --] CMD [ARG...]")
+			return exitUsage
+		}
+		file, argv, tee = args[0], args[2:], false
+	} else {
+		file = strings.Replace(LogFile(LoggedName(argv)), Dir, dir, 1)
+	}
 	w, err := Open(file, MaxBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab-log: %v\n", err)
@@ -58,12 +130,20 @@ func Run(args []string, stderr io.Writer) int {
 	defer w.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout = w
-	cmd.Stderr = w
+	// The signals the child's terminal sends its whole job, which lab-log
+	// outlives in the form with a terminal; the rest it passes on.
+	forward := map[os.Signal]bool{syscall.SIGTERM: true, syscall.SIGINT: true, syscall.SIGHUP: true}
+	if tee {
+		cmd.Stdout = teeWriter{log: w, out: stdout}
+		cmd.Stdin = stdin
+		forward = map[os.Signal]bool{syscall.SIGTERM: true}
+	}
+	cmd.Stderr = cmd.Stdout
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	fmt.Fprintf(w, "--- lab: %s started %s\n", time.Now().Format(time.DateTime), strings.Join(argv, " "))
 	// Signals arrive before Start returns too: keep them for the child.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(w, "--- lab: %v\n", err)
@@ -78,7 +158,9 @@ func Run(args []string, stderr io.Writer) int {
 		for {
 			select {
 			case s := <-sigs:
-				_ = cmd.Process.Signal(s)
+				if forward[s] {
+					_ = cmd.Process.Signal(s)
+				}
 			case <-done:
 				return
 			}
@@ -97,6 +179,18 @@ func Run(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintf(w, "--- lab: %s %s %s\n", time.Now().Format(time.DateTime), argv[0], how)
 	return code
+}
+
+// teeWriter writes to the log and to lab-log's own output; a terminal that
+// went away loses nothing from the log.
+type teeWriter struct {
+	log *Writer
+	out io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	_, _ = t.out.Write(p)
+	return t.log.Write(p)
 }
 
 // Writer appends to a log file and rotates it at a size: what it holds

@@ -2,9 +2,12 @@ package lablogcmd
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +41,7 @@ func TestTheLogIsBoundedAndKeepsTheLatestOutput(t *testing.T) {
 func TestRunKeepsTheOutputAndTheExit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.log")
 	var stderr bytes.Buffer
-	code := Run([]string{path, "--", "sh", "-c", `echo out; echo err >&2; echo "$PYTHONUNBUFFERED"; exit 3`}, &stderr)
+	code := Run([]string{path, "--", "sh", "-c", `echo out; echo err >&2; echo "$PYTHONUNBUFFERED"; exit 3`}, nil, io.Discard, &stderr)
 	if code != 3 {
 		t.Errorf("exit %d, want 3 (the program's); stderr %q", code, stderr.String())
 	}
@@ -50,7 +53,7 @@ func TestRunKeepsTheOutputAndTheExit(t *testing.T) {
 		}
 	}
 	// A second run appends.
-	Run([]string{path, "--", "sh", "-c", "echo again"}, &stderr)
+	Run([]string{path, "--", "sh", "-c", "echo again"}, nil, io.Discard, &stderr)
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "out\n") || !strings.Contains(string(b), "again\n") {
 		t.Errorf("a second run did not append:\n%s", b)
 	}
@@ -59,15 +62,17 @@ func TestRunKeepsTheOutputAndTheExit(t *testing.T) {
 func TestRunSaysWhatIsMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.log")
 	var stderr bytes.Buffer
-	if code := Run([]string{path, "--", "no-such-program-here"}, &stderr); code != exitNotFound {
+	if code := Run([]string{path, "--", "no-such-program-here"}, nil, io.Discard, &stderr); code != exitNotFound {
 		t.Errorf("exit %d, want %d", code, exitNotFound)
 	}
 	b, _ := os.ReadFile(path)
 	if !strings.Contains(stderr.String(), "no-such-program-here") || !strings.Contains(string(b), "no-such-program-here") {
 		t.Errorf("stderr %q, log %q: neither names the program", stderr.String(), b)
 	}
-	if code := Run([]string{path, "sh"}, &stderr); code != exitUsage {
-		t.Errorf("bad usage: exit %d, want %d", code, exitUsage)
+	for _, args := range [][]string{nil, {"--"}, {"--", "sh"}, {path, "--"}} {
+		if code := Run(args, nil, io.Discard, &stderr); code != exitUsage {
+			t.Errorf("lab-log %q: exit %d, want %d (usage)", args, code, exitUsage)
+		}
 	}
 }
 
@@ -84,7 +89,7 @@ def term(*_):
     sys.exit(7)
 signal.signal(signal.SIGTERM, term)
 print("ready")
-time.sleep(60)`}, os.Stderr)
+time.sleep(60)`}, nil, io.Discard, os.Stderr)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -112,10 +117,106 @@ time.sleep(60)`}, os.Stderr)
 
 func TestRunSaysWhichSignalEndedTheProgram(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.log")
-	if code := Run([]string{path, "--", "sh", "-c", "kill -TERM $$"}, os.Stderr); code != 128+int(syscall.SIGTERM) {
+	if code := Run([]string{path, "--", "sh", "-c", "kill -TERM $$"}, nil, io.Discard, os.Stderr); code != 128+int(syscall.SIGTERM) {
 		t.Errorf("exit %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "sh was killed by SIGTERM\n") {
 		t.Errorf("the log does not name the signal:\n%s", b)
 	}
+}
+
+func TestProgramNameForStop(t *testing.T) {
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"python3", "chatroom_server.py"}, "chatroom_server.py"},
+		{[]string{"python3", "-u", "chatroom_p2p_server.py", "5000"}, "chatroom_p2p_server.py"},
+		{[]string{"./chat-server", "--mode", "p2p"}, "./chat-server"},
+		{[]string{"tcpdump", "-i", "eth0"}, "tcpdump"},
+	}
+	for _, tt := range tests {
+		if got := ProgramName(tt.argv); got != tt.want {
+			t.Errorf("ProgramName(%q) = %q, want %q", tt.argv, got, tt.want)
+		}
+	}
+}
+
+// The form lab terminals types shows the output and keeps it under the
+// program's name; Ctrl-C, which the terminal sends the whole job, reaches
+// the program once, and lab-log keeps what the program says as it ends.
+func TestRunOnATerminalShowsAndKeeps(t *testing.T) {
+	py := tier.Python(t)
+	dir = t.TempDir()
+	t.Cleanup(func() { dir = Dir })
+	prog := filepath.Join(t.TempDir(), "chatroom_server.py")
+	if err := os.WriteFile(prog, []byte(`import os, signal, sys, time
+seen = 0
+def intr(*_):
+    global seen
+    seen += 1
+    print("got", seen)
+signal.signal(signal.SIGINT, intr)
+print("pid", os.getpid(), "read", sys.stdin.readline().strip())
+while not seen:
+    time.sleep(0.01)
+time.sleep(0.5)
+print("interrupted", seen, "times")
+sys.exit(130)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- Run([]string{py, prog}, strings.NewReader("alice\n"), out, os.Stderr) }()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 {
+		var word string
+		fmt.Sscanf(out.String(), "pid %d read %s", &pid, &word)
+		if pid != 0 && word != "alice" {
+			t.Fatalf("the program did not read the input: %q", out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the program did not start: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Ctrl-C: the terminal signals the program and lab-log alike (one
+	// after the other here, as two signals at once would merge into one).
+	syscall.Kill(pid, syscall.SIGINT)
+	for !strings.Contains(out.String(), "got 1\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the program did not see SIGINT: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	if code := <-done; code != 130 {
+		t.Errorf("exit %d, want 130 (the program's)", code)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "chatroom_server.py.log"))
+	for what, text := range map[string]string{"terminal": out.String(), "log": string(log)} {
+		if !strings.Contains(text, "interrupted 1 times\n") {
+			t.Errorf("the %s lacks the program's last line, once interrupted:\n%s", what, text)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while lab-log writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
