@@ -141,7 +141,7 @@ type cell struct {
 	State     State
 	Points    int
 	MaxPoints int
-	Rerun     string // why it was run twice, if it was
+	Rerun     string // why it was run more than once, if it was
 	Href      string // its section on the student's page
 	Title     string // the tooltip: check, state, points, rerun; none for a plain pass
 }
@@ -220,24 +220,12 @@ type queueItem struct {
 	Notes  []string
 }
 
-// rerunItem is a check that was run twice.
+// rerunItem is a check that was run more than once.
 type rerunItem struct {
 	Row    *row
 	Check  *check
 	State  State
 	Reason string
-}
-
-// rerunNote is the note grading leaves on a check it ran twice: the
-// second run counts ("run twice: …"), or both runs starved and the check
-// has no verdict ("the machine was too busy to judge: both runs …").
-func rerunNote(notes []string) string {
-	for _, n := range notes {
-		if strings.HasPrefix(n, "run twice: ") || strings.HasPrefix(n, "the machine was too busy to judge") {
-			return n
-		}
-	}
-	return ""
 }
 
 // newClass lays the reports out; dir is the results folder they are in
@@ -335,7 +323,7 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		}
 		seen[res.Scenario] = true
 		st := stateOf(res)
-		cl := cell{State: st, Points: res.Points, MaxPoints: res.MaxPoints, Rerun: Clean(rerunNote(res.Notes)), Href: w.Dir + "/index.html#" + ch.Anchor}
+		cl := cell{State: st, Points: res.Points, MaxPoints: res.MaxPoints, Rerun: Clean(res.Rerun), Href: w.Dir + "/index.html#" + ch.Anchor}
 		cl.Title = fmt.Sprintf("%s: %s, %d of %d %s", ch.Name, stateText[st].long, res.Points, res.MaxPoints, plural(res.MaxPoints, "point", "points"))
 		if st == NeedsTA {
 			cl.Title = fmt.Sprintf("%s: %s, %d %s", ch.Name, stateText[st].long, res.MaxPoints, plural(res.MaxPoints, "point", "points"))

@@ -286,8 +286,12 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 				dir: filepath.Join(c.resultsDir, scenarios.SafeName(sub.Name), scenarios.SafeName(sc.Name), CaptureDir)}
 		}
 		c.emit(ScenarioStarted{Submission: sub.Name, Scenario: sc.Name})
-		res := c.runScenario(ctx, sub.Name, name, e.gov, func() scenarios.Result {
-			release, err := e.gov.acquire(ctx)
+		res := c.runScenario(ctx, sub.Name, name, e.gov, func(alone bool) scenarios.Result {
+			acquire := e.gov.acquire
+			if alone {
+				acquire = e.gov.acquireAlone
+			}
+			release, err := acquire(ctx)
 			if err != nil {
 				return interrupted(sc, err)
 			}
@@ -310,20 +314,26 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 // run says nothing about the submission: the lab failed (Error), a wait
 // ran out (Failure.TimedOut), or a program of the scenario was starved of
 // CPU (Failure.Starved), which a busy machine can cause in correct work. A
-// starved rerun first waits for the machine to calm down (gov), and a
-// check starved in both runs is no verdict (Error). A check that is
-// decided by a second run says so in its notes. It runs at most three
-// times: one retry of the lab, one rerun.
-func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *governor, run func() scenarios.Result) scenarios.Result {
-	res := run()
-	retried := false
+// starved rerun first waits for the machine to calm down (gov); starved
+// again, the check runs a third time with the machine to itself (run's
+// alone), and a check starved even then is no verdict (Error). A check that
+// is decided by a later run says so in its notes. It runs at most four
+// times: one retry of the lab, two reruns.
+func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *governor, run func(alone bool) scenarios.Result) scenarios.Result {
+	res := run(false)
+	retried, alone := false, false
 	var first *scenarios.Failure // the rerun run's failure, once rerun
 	for ctx.Err() == nil && res.Failure != nil {
 		f := res.Failure
 		switch {
 		case res.Status == scenarios.Failed && f.Starved != "" && first != nil && first.Starved != "":
-			// Starved twice: the machine, not the submission, decided.
-			return tooBusy(res, first)
+			if alone {
+				// Starved even alone: the machine, not the submission, decided.
+				return tooBusy(res, first)
+			}
+			alone = true
+			c.logger.Info(fmt.Sprintf("rerun %s %s alone: the machine starved it twice (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
+				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
 		case res.Status == scenarios.Failed && (f.Starved != "" || f.TimedOut) && first == nil:
 			first = f
 			if f.Starved != "" {
@@ -344,24 +354,25 @@ func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *gov
 			c.logger.Info(fmt.Sprintf("retry %s %s: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
 				"submission", sub, "lab", lab, "stage", "retry", "scenario", res.Scenario)
 		default:
-			return withRerunNote(res, first)
+			return withRerunNote(res, first, alone)
 		}
-		res = run()
+		res = run(alone)
 	}
-	return withRerunNote(res, first)
+	return withRerunNote(res, first, alone)
 }
 
 // calmWait bounds how long a starved check waits for the machine to calm
 // down before its second run: grading must go on however busy it stays.
 const calmWait = time.Minute
 
-// tooBusy is a check whose two runs both failed while a program of the
-// scenario waited for a CPU: no verdict (Error), no points taken; the
-// submission is to be graded again.
+// tooBusy is a check whose three runs all failed while a program of the
+// scenario waited for a CPU, the last with the machine to itself: no
+// verdict (Error), no points taken; the submission is to be graded again.
 func tooBusy(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
 	res.Status, res.Points = scenarios.Error, 0
 	res.Failure.TimedOut = false
-	res.Notes = append(res.Notes, fmt.Sprintf("the machine was too busy to judge: both runs failed while a program waited for a CPU (first: %s; second: %s); no points are taken, grade it again", first.Starved, res.Failure.Starved))
+	res.Rerun = fmt.Sprintf("the machine was too busy to judge: three runs failed while a program waited for a CPU, the last with no other scenario beside it (first: %s; last: %s); no points are taken, grade it again", first.Starved, res.Failure.Starved)
+	res.Notes = append(res.Notes, res.Rerun)
 	return res
 }
 
@@ -373,10 +384,11 @@ func interrupted(sc scenarios.Scenario, err error) scenarios.Result {
 		Failure: &scenarios.Failure{File: sc.File, Line: sc.Line, Expectation: "room on the machine to run the scenario", Got: err.Error()}}
 }
 
-// withRerunNote notes on res, the run that counts, that it is a second
-// run because the first (first, nil if there was none) ran out of time or
-// failed while the machine starved a program.
-func withRerunNote(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
+// withRerunNote notes on res, the run that counts, that it is a later run
+// because the first (first, nil if there was none) ran out of time or
+// failed while the machine starved a program; alone says the second was
+// starved too, and res ran with the machine to itself.
+func withRerunNote(res scenarios.Result, first *scenarios.Failure, alone bool) scenarios.Result {
 	if first == nil {
 		return res
 	}
@@ -384,14 +396,20 @@ func withRerunNote(res scenarios.Result, first *scenarios.Failure) scenarios.Res
 	if first.Starved != "" {
 		why = fmt.Sprintf("the first run failed while the machine starved it (%s; %s: %s)", first.Starved, first.Expectation, first.Got)
 	}
-	how := "the second run decides"
+	times, last := "twice", "second"
+	if alone {
+		times, last = "three times", "third"
+		why += ", and the second too; the third ran with no other scenario beside it"
+	}
+	how := "the " + last + " run decides"
 	switch res.Status {
 	case scenarios.Passed:
-		how = "it passed the second run, which counts"
+		how = "it passed the " + last + " run, which counts"
 	case scenarios.Failed:
-		how = "the second run failed too"
+		how = "the " + last + " run failed too"
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("run twice: %s; %s", why, how))
+	res.Rerun = fmt.Sprintf("run %s: %s; %s", times, why, how)
+	res.Notes = append(res.Notes, res.Rerun)
 	return res
 }
 

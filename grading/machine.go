@@ -75,6 +75,7 @@ type governor struct {
 	mu      sync.Mutex
 	cond    chan struct{} // closed and replaced when a slot is released
 	running int
+	solo    int // runs waiting for the machine to themselves, or on it
 	allowed int
 	moved   time.Time     // when allowed last changed
 	waited  time.Duration // all the time scenarios waited for the machine
@@ -100,7 +101,7 @@ func (g *governor) acquire(ctx context.Context) (release func(), err error) {
 		if perr == nil {
 			g.adjust(p)
 		}
-		if g.running == 0 || g.running < g.allowed {
+		if g.solo == 0 && (g.running == 0 || g.running < g.allowed) {
 			g.running++
 			running, allowed, took := g.running, g.allowed, g.clock().Sub(start)
 			if said {
@@ -127,10 +128,53 @@ func (g *governor) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// acquireAlone waits until no other scenario runs on the machine, keeping
+// new ones from starting meanwhile, and returns the function that gives
+// the machine back: the last run of a check starved twice has the
+// engine's machine to itself, as a student's laptop would be.
+func (g *governor) acquireAlone(ctx context.Context) (release func(), err error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	start := g.clock()
+	g.mu.Lock()
+	g.solo++
+	for g.running > 0 {
+		ch := g.cond
+		g.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			g.mu.Lock()
+			g.solo--
+			g.wake()
+			g.mu.Unlock()
+			return nil, ctx.Err()
+		case <-ch:
+		case <-time.After(governorPoll):
+		}
+		g.mu.Lock()
+	}
+	g.running++
+	g.waited += g.clock().Sub(start)
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.solo--
+		g.running--
+		g.wake()
+	}, nil
+}
+
 func (g *governor) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.running--
+	g.wake()
+}
+
+// wake tells the waiters that room was given back. It holds g.mu.
+func (g *governor) wake() {
 	close(g.cond)
 	g.cond = make(chan struct{})
 }

@@ -115,23 +115,33 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 			"run twice: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0); it passed the second run, which counts"},
 		{"starved, then fails on a calm machine", []scenarios.Result{failed(hungry), failed("")}, scenarios.Failed,
 			"run twice: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0); the second run failed too"},
-		{"starved twice", []scenarios.Result{failed(hungry), failed(hungry)}, scenarios.Error,
-			"the machine was too busy to judge: both runs failed while a program waited for a CPU"},
+		{"starved twice, then passes alone", []scenarios.Result{failed(hungry), failed(hungry), passed}, scenarios.Passed,
+			"run three times: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0), and the second too; the third ran with no other scenario beside it; it passed the third run, which counts"},
+		{"starved twice, then fails alone", []scenarios.Result{failed(hungry), failed(hungry), failed("")}, scenarios.Failed,
+			"the third run failed too"},
+		{"starved three times", []scenarios.Result{failed(hungry), failed(hungry), failed(hungry)}, scenarios.Error,
+			"the machine was too busy to judge: three runs failed while a program waited for a CPU, the last with no other scenario beside it"},
 		{"not starved: judged at once", []scenarios.Result{failed("")}, scenarios.Failed, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &gradeConfig{logger: progress.Discard()}
 			n := 0
-			res := c.runScenario(context.Background(), "sub", "lab", nil, func() scenarios.Result {
+			res := c.runScenario(context.Background(), "sub", "lab", nil, func(alone bool) scenarios.Result {
 				n++
 				if n > len(tc.runs) {
 					t.Fatalf("run %d times, want %d", n, len(tc.runs))
+				}
+				if want := n == 3; alone != want {
+					t.Errorf("run %d alone: %v, want %v", n, alone, want)
 				}
 				return tc.runs[n-1]
 			})
 			if n != len(tc.runs) || res.Status != tc.status {
 				t.Errorf("%d runs, %s; want %d, %s", n, res.Status, len(tc.runs), tc.status)
+			}
+			if (tc.note == "") != (res.Rerun == "") {
+				t.Errorf("rerun %q, want one only when run more than once", res.Rerun)
 			}
 			notes := strings.Join(res.Notes, " | ")
 			if (tc.note == "") != (notes == "") || !strings.Contains(notes, tc.note) {
@@ -163,6 +173,67 @@ func TestParseThrottled(t *testing.T) {
 	if _, err := parseThrottled("nr_periods 1\n"); err == nil {
 		t.Error("a cpu.stat without throttled time parsed")
 	}
+}
+
+// TestGovernorAloneHasTheMachineToItself: a run alone waits for the
+// scenarios that run to end, none starts beside it, and they start again
+// once it is done.
+func TestGovernorAloneHasTheMachineToItself(t *testing.T) {
+	g := newGovernor(func() (float64, error) { return 0, nil }, 3, nil)
+	other, _ := g.acquire(context.Background())
+	got := make(chan func(), 1)
+	go func() {
+		r, err := g.acquireAlone(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	select {
+	case <-got:
+		t.Fatal("a run alone started beside another scenario")
+	case <-time.After(3 * governorPoll):
+	}
+	// Waiting for the machine, it keeps new scenarios from starting.
+	waiting := make(chan func(), 1)
+	go func() {
+		for {
+			g.mu.Lock()
+			solo := g.solo
+			g.mu.Unlock()
+			if solo > 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		r, _ := g.acquire(context.Background())
+		waiting <- r
+	}()
+	select {
+	case <-waiting:
+		t.Fatal("a scenario started while a run waited to be alone")
+	case <-time.After(3 * governorPoll):
+	}
+	other()
+	alone := <-got
+	select {
+	case <-waiting:
+		t.Fatal("a scenario started beside a run alone")
+	case <-time.After(3 * governorPoll):
+	}
+	alone()
+	(<-waiting)()
+
+	// Cancelled while it waits, it lets the others run again.
+	other, _ = g.acquire(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.acquireAlone(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("acquireAlone on a cancelled context = %v", err)
+	}
+	next, _ := g.acquire(context.Background())
+	next()
+	other()
 }
 
 func TestGovernorCalmWaitsForRoom(t *testing.T) {

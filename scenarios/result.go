@@ -32,6 +32,9 @@ type Result struct {
 	// Notes are facts worth a reader's eye whatever the status, e.g. which
 	// of two accepted answers a student gave.
 	Notes []string `json:"notes,omitempty"`
+	// Rerun is, of Notes, the one Grade leaves on a check it ran more than
+	// once: why, and which run counts, or that none could judge it.
+	Rerun string `json:"rerun,omitempty"`
 	// Review is the TA's review sheet of a NeedsTA check.
 	Review      string       `json:"review,omitempty"`
 	Transcripts []Transcript `json:"-"`
