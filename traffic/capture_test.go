@@ -120,7 +120,7 @@ func TestStartCaptureScript(t *testing.T) {
 	}
 	h := e.hosts["webserver"]
 	for _, want := range []string{
-		"tcpdump -i eth0 -U --immediate-mode -Z root -w /var/tmp/lab-capture/chatserver.pcap",
+		"tcpdump -i eth0 -U --immediate-mode -s 9216 -B 16384 -Z root -w /var/tmp/lab-capture/chatserver.pcap",
 		">/var/tmp/lab-capture/chatserver.pcap.log 2>&1 </dev/null &",
 		"echo $pid >/var/tmp/lab-capture/chatserver.pcap.pid",
 		// Waits for the event, polling every 50ms for at most 3s.

@@ -65,7 +65,7 @@ func (h *Hosts) Capturing(lab, host string) bool {
 // CaptureCommand is the command line of the tcpdump lab capture start
 // runs to write file.
 func CaptureCommand(file string) string {
-	return "tcpdump -i eth0 -U --immediate-mode -Z root -w " + traffic.CaptureDir + "/" + file
+	return "tcpdump -i eth0 -U --immediate-mode -s 9216 -B 16384 -Z root -w " + traffic.CaptureDir + "/" + file
 }
 
 func (h *Hosts) processes(lab, host string) []string {
