@@ -127,6 +127,32 @@ type row struct {
 	Failed  []string   // the IDs of the checks it failed, for the filter
 }
 
+// Graded says when the submission was last graded and by which lab, and
+// how many of its checks stay from earlier runs; "" for a report that does
+// not say.
+func (r *row) Graded() string {
+	if r.Report.GradedAt.IsZero() {
+		return ""
+	}
+	s := "graded " + r.Report.GradedAt.UTC().Format(whenFormat)
+	if r.Report.Version != "" {
+		s += " by lab " + OneLine(r.Report.Version)
+	}
+	earlier := 0
+	for _, res := range r.Report.Results {
+		if !res.GradedAt.IsZero() && res.GradedAt.Before(r.Report.GradedAt) {
+			earlier++
+		}
+	}
+	if earlier > 0 {
+		s += fmt.Sprintf("; %d %s from earlier runs", earlier, plural(earlier, "check", "checks"))
+	}
+	return s
+}
+
+// whenFormat is how the pages write a time.
+const whenFormat = "2006-01-02 15:04 UTC"
+
 // Points is the row's total as the table shows it.
 func (r *row) Points() string {
 	p := fmt.Sprintf("%d/%d", r.Report.Score, r.Report.MaxScore)
@@ -142,6 +168,7 @@ type cell struct {
 	Points    int
 	MaxPoints int
 	Rerun     string // why it was run more than once, if it was
+	Earlier   string // when it ran, if in an earlier run than the report's last
 	Href      string // its section on the student's page
 	Title     string // the tooltip: check, state, points, rerun; none for a plain pass
 }
@@ -324,6 +351,9 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		seen[res.Scenario] = true
 		st := stateOf(res)
 		cl := cell{State: st, Points: res.Points, MaxPoints: res.MaxPoints, Rerun: Clean(res.Rerun), Href: w.Dir + "/index.html#" + ch.Anchor}
+		if !res.GradedAt.IsZero() && res.GradedAt.Before(w.Report.GradedAt) {
+			cl.Earlier = "graded " + res.GradedAt.UTC().Format(whenFormat) + ", in an earlier run"
+		}
 		cl.Title = fmt.Sprintf("%s: %s, %d of %d %s", ch.Name, stateText[st].long, res.Points, res.MaxPoints, plural(res.MaxPoints, "point", "points"))
 		if st == NeedsTA {
 			cl.Title = fmt.Sprintf("%s: %s, %d %s", ch.Name, stateText[st].long, res.MaxPoints, plural(res.MaxPoints, "point", "points"))

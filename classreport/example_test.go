@@ -29,7 +29,7 @@ func ExampleWrite() {
 		_ = grading.WriteTranscripts(dir, grading.NewReport(name, []scenarios.Result{res}, nil, time.Second))
 	}
 
-	reports, err := classreport.Load(dir)
+	reports, err := grading.LoadReports(dir)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntnu-ttm4200/lab3/classreport"
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -22,7 +22,7 @@ func TestLoadReadsWhatGradingWrote(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "not-a-submission"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	got, err := classreport.Load(dir)
+	got, err := grading.LoadReports(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +63,11 @@ func TestLoadErrors(t *testing.T) {
 			mustWrite(t, filepath.Join(dir, "f"), "x")
 			return filepath.Join(dir, "f")
 		}, nil, "not a folder"},
-		{"empty folder", func(t *testing.T, dir string) string { return dir }, classreport.ErrNoReports, "no reports in DIR: no */report.json in any of its folders"},
+		{"empty folder", func(t *testing.T, dir string) string { return dir }, grading.ErrNoReports, "no reports in DIR: no */report.json in any of its folders"},
 		{"only grading's class files", func(t *testing.T, dir string) string {
 			mustWrite(t, filepath.Join(dir, "summary.csv"), "x")
 			return dir
-		}, classreport.ErrNoReports, "no reports in DIR"},
+		}, grading.ErrNoReports, "no reports in DIR"},
 		{"truncated report.json", func(t *testing.T, dir string) string {
 			mustWrite(t, filepath.Join(dir, "anna", "report.json"), `{"submission": "anna", "results": [`)
 			return dir
@@ -88,7 +88,7 @@ func TestLoadErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			reports, err := classreport.Load(tc.setup(t, dir))
+			reports, err := grading.LoadReports(tc.setup(t, dir))
 			if err == nil || reports != nil {
 				t.Fatalf("Load = %d reports, %v; want an error and none", len(reports), err)
 			}
@@ -98,7 +98,7 @@ func TestLoadErrors(t *testing.T) {
 			if want := strings.ReplaceAll(tc.want, "DIR", dir); !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q, want it to say %q", err, want)
 			}
-			var re *classreport.ReportError
+			var re *grading.ReportError
 			if strings.Contains(tc.want, "report.json:") && !errors.As(err, &re) {
 				t.Errorf("error %v is not a *ReportError", err)
 			}

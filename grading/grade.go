@@ -3,12 +3,15 @@ package grading
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -80,7 +83,13 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 		return reports, err
 	}
 	if c.resultsDir != "" {
-		if err := WriteSummaries(c.resultsDir, reports); err != nil {
+		// The summaries are the class's: every report in the folder,
+		// those of earlier runs too.
+		all, err := LoadReports(c.resultsDir)
+		if err != nil {
+			return reports, fmt.Errorf("write summary: %w", err)
+		}
+		if err := WriteSummaries(c.resultsDir, all); err != nil {
 			return reports, err
 		}
 	}
@@ -88,6 +97,35 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 		return reports, fmt.Errorf("grading stopped: %w", err)
 	}
 	return reports, nil
+}
+
+// stamp marks a run's report with when and by what it was graded, and
+// from which files: each check is dated, so that a later regrade of some
+// checks (WriteMerged) keeps the others' dates.
+func (c *gradeConfig) stamp(r Report, sub scenarios.Submission) Report {
+	r.GradedAt = time.Now().UTC().Truncate(time.Second)
+	r.Version, r.Source, r.Digest = c.version, sub.Source, SubmissionDigest(sub)
+	for i := range r.Results {
+		if r.Results[i].GradedAt.IsZero() {
+			r.Results[i].GradedAt = r.GradedAt
+		}
+	}
+	return r
+}
+
+// SubmissionDigest is a digest of a submission's files: their names,
+// modes and contents (the reference's binaries included).
+func SubmissionDigest(sub scenarios.Submission) string {
+	h := sha256.New()
+	for _, set := range []map[string]scenarios.File{sub.Files, sub.Bins, sub.Data} {
+		for _, name := range slices.Sorted(maps.Keys(set)) {
+			f := set[name]
+			fmt.Fprintf(h, "%q %o %d\n", name, f.Mode, len(f.Data))
+			h.Write(f.Data)
+		}
+		h.Write([]byte{0})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // gradeEngine is one engine that Grade grades on, and whether it has
@@ -125,13 +163,17 @@ func (c *gradeConfig) gradeOn(ctx context.Context, e *gradeEngine, retry bool, q
 		if retry {
 			rep.Engine = e.d.Name()
 		}
-		reports[i] = rep
+		rep = c.stamp(rep, subs[i])
 		if c.resultsDir != "" {
-			if err := WriteTranscripts(c.resultsDir, rep); err != nil {
+			// A regrade of some checks keeps the others of the report there.
+			merged, err := WriteMerged(c.resultsDir, rep)
+			if err != nil {
 				q.finish()
 				return err
 			}
+			rep = merged
 		}
+		reports[i] = rep
 		c.emit(SubmissionDone{Report: rep})
 		q.finish()
 	}

@@ -24,6 +24,7 @@ type gradeConfig struct {
 	resultsDir string
 	scenarios  []scenarios.Scenario
 	only       map[string][]scenarios.Scenario // by submission name (WithScenariosFor)
+	version    string
 	dnsImage   string
 	hostImage  string
 	labPrefix  string
@@ -157,6 +158,11 @@ func WithResultsDir(dir string) Option {
 // selection).
 func WithScenarios(s []scenarios.Scenario) Option {
 	return func(c *gradeConfig) { c.scenarios = s }
+}
+
+// WithVersion names the version of the grader in each report.
+func WithVersion(v string) Option {
+	return func(c *gradeConfig) { c.version = v }
 }
 
 // WithScenariosFor grades the named submissions on their own scenarios

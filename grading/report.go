@@ -35,14 +35,27 @@ type Report struct {
 	Duration   time.Duration `json:"duration_ns"`
 	// Engine is the Docker engine that graded the submission, when it was
 	// graded on one of several (lab grade --engine).
-	Engine  string             `json:"engine,omitempty"`
+	Engine string `json:"engine,omitempty"`
+	// GradedAt is when the report was last written, by lab Version.
+	// Each result says when its check ran (scenarios.Result.GradedAt): a
+	// regrade of some checks keeps the others' (MergeReport).
+	GradedAt time.Time `json:"graded_at,omitzero"`
+	Version  string    `json:"version,omitempty"`
+	// Source is the submission's folder as graded, and Digest the digest
+	// of its files then (SubmissionDigest): lab grade --again grades it
+	// again when they have changed since.
+	Source  string             `json:"source,omitempty"`
+	Digest  string             `json:"digest,omitempty"`
 	Results []scenarios.Result `json:"results"`
 }
+
+// refusedPrefix starts the Error of a refused submission's report.
+const refusedPrefix = "submission refused: "
 
 // errorText says why the report has no results: a refused submission, or
 // a lab that could not be set up.
 func (r Report) errorText() string {
-	if strings.HasPrefix(r.Error, "submission refused: ") {
+	if strings.HasPrefix(r.Error, refusedPrefix) {
 		return r.Error
 	}
 	return "lab setup failed: " + r.Error
@@ -52,7 +65,7 @@ func (r Report) errorText() string {
 // grading (a link, too many or too large files): it fails, and it is the
 // submission's doing, not the grader's, so it is not incomplete.
 func RefusedReport(submission string, err error) Report {
-	return Report{Submission: submission, Error: "submission refused: " + err.Error()}
+	return Report{Submission: submission, Error: refusedPrefix + err.Error()}
 }
 
 // NewReport totals results. setupErr, if not nil, is a failure to bring the
@@ -356,8 +369,17 @@ func WriteSummaryCSV(w io.Writer, reports []Report) error {
 // report as dir/<submission>/report.txt and report.json. Each file is
 // written atomically (WriteFile): a reader never sees half a report.
 func WriteTranscripts(dir string, r Report) error {
-	base := filepath.Join(dir, scenarios.SafeName(r.Submission))
-	for _, res := range r.Results {
+	if err := writeTranscripts(dir, r.Submission, r.Results); err != nil {
+		return err
+	}
+	return writeReportFiles(dir, r)
+}
+
+// writeTranscripts writes the transcripts of results, each scenario's
+// folder cleared of what an earlier run left there first.
+func writeTranscripts(dir, submission string, results []scenarios.Result) error {
+	base := filepath.Join(dir, scenarios.SafeName(submission))
+	for _, res := range results {
 		sdir := filepath.Join(base, scenarios.SafeName(res.Scenario))
 		if err := clearScenarioDir(sdir, res.Captures != ""); err != nil {
 			return fmt.Errorf("write transcripts: %w", err)
@@ -388,6 +410,12 @@ func WriteTranscripts(dir string, r Report) error {
 			}
 		}
 	}
+	return nil
+}
+
+// writeReportFiles writes r as report.txt and report.json.
+func writeReportFiles(dir string, r Report) error {
+	base := filepath.Join(dir, scenarios.SafeName(r.Submission))
 	var table strings.Builder
 	_ = r.WriteTable(&table)
 	if err := os.MkdirAll(base, 0o755); err != nil {
@@ -396,7 +424,7 @@ func WriteTranscripts(dir string, r Report) error {
 	if err := writeBytes(filepath.Join(base, "report.txt"), []byte(table.String())); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	err := WriteFile(filepath.Join(base, "report.json"), 0o644, func(w io.Writer) error {
+	err := WriteFile(filepath.Join(base, ReportFile), 0o644, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -405,6 +433,63 @@ func WriteTranscripts(dir string, r Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// WriteMerged writes r, a run's report, into the results folder dir over
+// the report an earlier run left there (MergeReport): the transcripts of
+// the checks r graded replace theirs, the others' stay. It returns the
+// report it wrote.
+func WriteMerged(dir string, r Report) (Report, error) {
+	merged := r
+	data, err := os.ReadFile(filepath.Join(dir, scenarios.SafeName(r.Submission), ReportFile))
+	switch {
+	case err == nil:
+		// A report that cannot be read is replaced: it held nothing to keep.
+		if old, derr := decodeReport(data); derr == nil {
+			merged = MergeReport(old, r)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return r, fmt.Errorf("write report: %w", err)
+	}
+	if err := writeTranscripts(dir, r.Submission, r.Results); err != nil {
+		return r, err
+	}
+	return merged, writeReportFiles(dir, merged)
+}
+
+// MergeReport is cur, a run's report of a submission, laid over old, the
+// report of an earlier run: each check cur graded replaces old's, old's
+// other checks stay as they were (each says when it ran), and the totals
+// are those of the merged checks. A refused submission, or another
+// submission's report, is not merged: cur stands alone.
+func MergeReport(old, cur Report) Report {
+	if old.Submission != cur.Submission || strings.HasPrefix(cur.Error, refusedPrefix) || len(old.Results) == 0 {
+		return cur
+	}
+	graded := map[string]scenarios.Result{}
+	for _, res := range cur.Results {
+		graded[res.Scenario] = res
+	}
+	var results []scenarios.Result
+	for _, res := range old.Results {
+		if now, ok := graded[res.Scenario]; ok {
+			res = now
+			delete(graded, res.Scenario)
+		}
+		results = append(results, res)
+	}
+	for _, res := range cur.Results {
+		if _, ok := graded[res.Scenario]; ok {
+			results = append(results, res)
+		}
+	}
+	var setupErr error
+	if cur.Error != "" {
+		setupErr = errors.New(cur.Error)
+	}
+	m := NewReport(cur.Submission, results, setupErr, cur.Duration)
+	m.Engine, m.GradedAt, m.Version, m.Source, m.Digest = cur.Engine, cur.GradedAt, cur.Version, cur.Source, cur.Digest
+	return m
 }
 
 // WriteSummaries writes summary.csv and summary.json for a batch of

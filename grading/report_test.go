@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +181,44 @@ func TestWriteTranscripts(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "team07", f)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestMergeReport: a run's checks replace an earlier report's, the rest
+// stay, and the totals are the merged checks'; a refused submission, or
+// another submission's report, is not merged.
+func TestMergeReport(t *testing.T) {
+	then := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	now := then.Add(24 * time.Hour)
+	res := func(name string, st scenarios.Status, points int, at time.Time) scenarios.Result {
+		return scenarios.Result{Scenario: name, Status: st, Points: points, MaxPoints: 2, Required: true, GradedAt: at}
+	}
+	old := NewReport("anna", []scenarios.Result{
+		res("dns-resolve", scenarios.Passed, 2, then), res("m1-broadcast", scenarios.Failed, 0, then), res("m2-p2p-udp", scenarios.Passed, 2, then)}, nil, time.Minute)
+	old.GradedAt = then
+	cur := NewReport("anna", []scenarios.Result{res("m1-broadcast", scenarios.Passed, 2, now), res("m4-register", scenarios.Error, 0, now)}, nil, time.Second)
+	cur.GradedAt, cur.Version, cur.Digest = now, "v2", "sha256:x"
+
+	m := MergeReport(old, cur)
+	var got []string
+	for _, r := range m.Results {
+		got = append(got, fmt.Sprintf("%s %s %s", r.Scenario, r.Status, r.GradedAt.Format("02")))
+	}
+	want := []string{"dns-resolve passed 01", "m1-broadcast passed 02", "m2-p2p-udp passed 01", "m4-register error 02"}
+	if !slices.Equal(got, want) {
+		t.Errorf("merged checks %q, want %q", got, want)
+	}
+	if m.Score != 6 || m.MaxScore != 6 || m.Passed || !m.Incomplete || m.Version != "v2" || !m.GradedAt.Equal(now) || m.Digest != "sha256:x" {
+		t.Errorf("merged totals %d/%d passed %v incomplete %v, %q %s %q; want 6/6, not passed (an ERROR), incomplete, this run's stamp",
+			m.Score, m.MaxScore, m.Passed, m.Incomplete, m.Version, m.GradedAt, m.Digest)
+	}
+	refused := RefusedReport("anna", errors.New("a link"))
+	if m := MergeReport(old, refused); len(m.Results) != 0 || m.Error != refused.Error {
+		t.Errorf("a refused submission kept the earlier checks: %+v", m)
+	}
+	bob := cur
+	bob.Submission = "bob"
+	if m := MergeReport(old, bob); len(m.Results) != 2 {
+		t.Errorf("another submission's report was merged: %+v", m)
 	}
 }

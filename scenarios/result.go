@@ -35,6 +35,8 @@ type Result struct {
 	// Rerun is, of Notes, the one Grade leaves on a check it ran more than
 	// once: why, and which run counts, or that none could judge it.
 	Rerun string `json:"rerun,omitempty"`
+	// GradedAt is when the check ran (set by grading).
+	GradedAt time.Time `json:"graded_at,omitzero"`
 	// Review is the TA's review sheet of a NeedsTA check.
 	Review      string       `json:"review,omitempty"`
 	Transcripts []Transcript `json:"-"`

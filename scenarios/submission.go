@@ -42,6 +42,8 @@ var ErrSubmission = errors.New("bad submission")
 type Submission struct {
 	// Name labels reports and the results folder.
 	Name string
+	// Source is the folder it was loaded from (LoadSubmission), absolute.
+	Source string
 	// Files are copied to every host's working folder before each scenario.
 	Files map[string]File
 	// Bins are copied once to BinDir on every host.
@@ -111,7 +113,7 @@ func LoadSubmission(dir string) (Submission, error) {
 	if err != nil {
 		return Submission{}, fmt.Errorf("%w: %s: %v: give a folder with the Python files", ErrSubmission, dir, unwrapPath(err))
 	}
-	sub := Submission{Name: filepath.Base(abs), Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
+	sub := Submission{Name: filepath.Base(abs), Source: abs, Files: map[string]File{}, Team: 30, Port: DefaultPort, P2PPort: DefaultP2PPort}
 	sub.Data = map[string]File{}
 	for _, f := range files {
 		if folder.IsData(f.Name) || f.Name == AnswersFile {

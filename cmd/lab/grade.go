@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -45,6 +47,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		visibility    grading.Visibilities
 		labPrefix     string
 		engines       []string
+		again         string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -65,7 +68,14 @@ into RESULTS/<submission>/<scenario>/captures/ (chatserver.pcap, client1.pcap,
 ...), ready for lab analyze and lab diagram. --engine E (repeatable: unix://,
 tcp://, ssh:// or a docker context name) spreads the submissions over
 several Docker engines, --parallel at a time on each; a submission whose
-engine stops answering is graded again on another.`,
+engine stops answering is graded again on another.
+
+Grading into a results folder that holds other reports merges: each
+submission graded replaces its own report, and with --only only the checks
+that ran; every other report stays, and the class page, grades.csv and the
+summaries are rebuilt from all of them. --again RESULTS grades again the
+submissions of RESULTS whose report is incomplete (a check could not run) or
+whose files changed since they were graded.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Everything about the command line is checked before any
 			// lab is made: a bad value or path is a usage error (2), and
@@ -87,8 +97,29 @@ engine stops answering is graded again on another.`,
 						return nil, nil, nil, err
 					}
 				}
+				if again != "" {
+					if len(args) > 0 {
+						return nil, nil, nil, fmt.Errorf("--again %s grades again the submissions its reports name; give no SUBMISSION with it", again)
+					}
+					if cmd.Flags().Changed("results") && filepath.Clean(resultsDir) != filepath.Clean(again) {
+						return nil, nil, nil, fmt.Errorf("--again %s writes into that folder; leave out --results %s", again, resultsDir)
+					}
+					resultsDir = again
+					var err error
+					if args, err = gradeAgain(a.stderr, again); err != nil {
+						return nil, nil, nil, err
+					}
+					if len(args) == 0 {
+						return nil, nil, nil, errNothingAgain
+					}
+				}
 				if err := needWritableDir("--results", resultsDir); err != nil {
 					return nil, nil, nil, err
+				}
+				// The folder's other reports are kept, and make the class
+				// page: one that cannot be read is refused before grading.
+				if _, err := grading.LoadReports(resultsDir); err != nil && !errors.Is(err, grading.ErrNoReports) && !errors.Is(err, fs.ErrNotExist) {
+					return nil, nil, nil, fmt.Errorf("--results %s: %w: fix or move that report, or grade into another folder", resultsDir, err)
 				}
 				if gradescopeDir != "" {
 					if err := needWritableDir("--gradescope-dir", gradescopeDir); err != nil {
@@ -129,6 +160,7 @@ engine stops answering is graded again on another.`,
 					}
 				}
 				opts := []grading.Option{
+					grading.WithVersion(versionString()),
 					grading.WithLabsPerSubmission(labsPer),
 					grading.WithResultsDir(resultsDir),
 					grading.WithDNSCheck(grading.LoadOnce(dnscheckBinary)),
@@ -151,6 +183,10 @@ engine stops answering is graded again on another.`,
 				}
 				return subs, refused, opts, nil
 			}()
+			if errors.Is(err, errNothingAgain) {
+				fmt.Fprintf(a.stdout, "nothing to grade again in %s: every report is complete and no submission's files changed since\n", again)
+				return nil
+			}
 			if errors.Is(err, scenarios.ErrSubmission) && len(args) > 0 {
 				// The submission itself is refused (a link, too many
 				// files): the student's failure, not a usage error.
@@ -183,8 +219,56 @@ engine stops answering is graded again on another.`,
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
 	f.IntSliceVar(&maxPayload, "max-payload", scenarios.DefaultMaxPayloadAnswers, "accepted answers to Task 3.3's maximum UDP payload question")
+	f.StringVar(&again, "again", "", "grade again the submissions of this results folder whose report is incomplete or whose files changed since")
 	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd
+}
+
+// errNothingAgain is --again on a folder whose reports are all complete
+// and whose submissions have not changed: nothing to do, and no error.
+var errNothingAgain = errors.New("nothing to grade again")
+
+// gradeAgain names the submissions of the results folder dir to grade
+// again: those whose report is incomplete, or whose files changed since
+// (grading.Report's Source and Digest). It says on w why each is graded
+// again, and which cannot be.
+func gradeAgain(w io.Writer, dir string) ([]string, error) {
+	if err := needDir("--again", dir); err != nil {
+		return nil, err
+	}
+	reports, err := grading.LoadReports(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--again %s: %w", dir, err)
+	}
+	var dirs, why []string
+	current := 0
+	for _, r := range reports {
+		name := oneLine(r.Submission)
+		if r.Source == "" {
+			fmt.Fprintf(w, "lab: %s: its report does not say which folder was graded (graded by an older lab, or the reference); grade it by name\n", name)
+			continue
+		}
+		sub, err := scenarios.LoadSubmission(r.Source)
+		switch {
+		case err != nil && errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(w, "lab: %s: %s is gone; its report stays as it is\n", name, r.Source)
+			continue
+		case err != nil:
+			why = append(why, name+" (it cannot be loaded now)")
+		case r.Incomplete:
+			why = append(why, name+" (a check could not run)")
+		case grading.SubmissionDigest(sub) != r.Digest:
+			why = append(why, fmt.Sprintf("%s (its files changed since %s)", name, r.GradedAt.Local().Format(time.DateTime)))
+		default:
+			current++
+			continue
+		}
+		dirs = append(dirs, r.Source)
+	}
+	if len(dirs) > 0 {
+		fmt.Fprintf(w, "lab: grading again: %s; %d up to date\n", strings.Join(why, ", "), current)
+	}
+	return dirs, nil
 }
 
 // Exit codes of lab grade.
@@ -415,20 +499,25 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 	if err != nil {
 		return err
 	}
-	if len(refused) > 0 {
-		for _, r := range refused {
-			if err := grading.WriteTranscripts(resultsDir, r); err != nil {
-				return err
-			}
-		}
-		reports = append(reports, refused...)
-		if err := grading.WriteSummaries(resultsDir, reports); err != nil {
+	for _, r := range refused {
+		if err := grading.WriteTranscripts(resultsDir, r); err != nil {
 			return err
 		}
 	}
-	// The TA's view of the run: the class page, a page per submission and
-	// the gradebook (lab report rebuilds them from the folder).
-	if err := classreport.Write(resultsDir, reports); err != nil {
+	reports = append(reports, refused...)
+	// The class is every report in the folder, earlier runs' too.
+	class, err := grading.LoadReports(resultsDir)
+	if err != nil {
+		return fmt.Errorf("class report: %w", err)
+	}
+	if len(refused) > 0 {
+		if err := grading.WriteSummaries(resultsDir, class); err != nil {
+			return err
+		}
+	}
+	// The TA's view of the class: the class page, a page per submission
+	// and the gradebook (lab report rebuilds them from the folder).
+	if err := classreport.Write(resultsDir, class); err != nil {
 		return fmt.Errorf("class report: %w", err)
 	}
 	switch {
@@ -438,7 +527,7 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 	case batch:
 		fmt.Fprintln(a.stdout)
-		if err := writeClassTable(a.stdout, reports, resultsDir); err != nil {
+		if err := writeClassTable(a.stdout, reports, len(class), resultsDir); err != nil {
 			return err
 		}
 	default:

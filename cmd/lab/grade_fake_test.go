@@ -612,3 +612,123 @@ func TestGradeInterruptedOnFake(t *testing.T) {
 		t.Errorf("left behind after the interrupt: %q", left)
 	}
 }
+
+// TestGradeRegradeMergesOnFake: a regrade of one submission's one check
+// into a class's results folder changes only that check of that report;
+// the other submission's report, the class summaries and the class page
+// keep everyone, and grade.log keeps the first batch's lines. --again then
+// grades again only what needs it: nothing, until a submission's files
+// change.
+func TestGradeRegradeMergesOnFake(t *testing.T) {
+	engines := newFakeEngines(t, "")
+	scen := fakeScenarios(t)
+	results := t.TempDir()
+	anna := gradingtest.SubmissionDir(t, "anna", "chat-server")
+	bob := gradingtest.SubmissionDir(t, "bob", "crash-server")
+	if code, stdout, stderr := gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--results", results, anna, bob); code != exitGradeFailed {
+		t.Fatalf("first grade: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	first, err := grading.LoadReports(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annaFirst := first[0]
+	if annaFirst.Submission != "anna" || annaFirst.Source != anna || annaFirst.Digest == "" || annaFirst.GradedAt.IsZero() || annaFirst.Version == "" {
+		t.Fatalf("anna's report does not say what was graded, when and by what: %+v", annaFirst)
+	}
+	time.Sleep(1100 * time.Millisecond) // a second later, to tell the runs apart by their dates
+
+	// The exit status is the merged report's: anna handed in no
+	// captures, answers or PDF, and the file checks she failed stay.
+	code, stdout, stderr := gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--results", results, "--only", "^fake-relay-again$", anna)
+	if code != exitGradeFailed || outcome(annaFirst) != "failed" {
+		t.Fatalf("regrade: exit %d, want 1 (anna was %s)\n%s%s", code, outcome(annaFirst), stdout, stderr)
+	}
+	after, err := grading.LoadReports(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 2 || after[1].Submission != "bob" || !slices.Equal(checksOf(after[1]), checksOf(first[1])) {
+		t.Fatalf("bob's report changed with anna's regrade: %v", after)
+	}
+	a := after[0]
+	if got, want := checksOf(a), checksOf(annaFirst); !slices.Equal(got, want) || a.Score != annaFirst.Score || a.MaxScore != annaFirst.MaxScore {
+		t.Errorf("anna after regrading one check: %q %d/%d, want %q %d/%d", got, a.Score, a.MaxScore, want, annaFirst.Score, annaFirst.MaxScore)
+	}
+	for _, res := range a.Results {
+		regraded := res.Scenario == "fake-relay-again"
+		if regraded != res.GradedAt.After(annaFirst.GradedAt) {
+			t.Errorf("anna's %s graded at %s (first run %s): only the regraded check is new", res.Scenario, res.GradedAt, annaFirst.GradedAt)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(results, "anna", "fake-relay")); err != nil {
+		t.Errorf("the transcripts of anna's check that was not regraded are gone: %v", err)
+	}
+	for file, want := range map[string][]string{
+		"summary.csv":                      {"\nanna,", "\nbob,"},
+		"grades.csv":                       {"anna", "bob"},
+		"index.html":                       {">anna<", ">bob<", "checks from earlier runs"},
+		"anna/index.html":                  {"in an earlier run"},
+		gradeLog:                           {"FAIL  bob", "=== lab grade"},
+		filepath.Join("bob", "report.txt"): {"bob"},
+	} {
+		b, err := os.ReadFile(filepath.Join(results, file))
+		for _, w := range want {
+			if err != nil || !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q after anna's regrade (%v)", file, w, err)
+			}
+		}
+	}
+
+	// --again: nothing changed, nothing to do.
+	code, stdout, stderr = gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--again", results)
+	if code != exitGradePassed || !strings.HasPrefix(stdout, "nothing to grade again in "+results) {
+		t.Errorf("--again on an unchanged class: exit %d, %q %q", code, stdout, stderr)
+	}
+	// bob's files change: only bob is graded again.
+	if err := os.WriteFile(filepath.Join(bob, "notes.txt"), []byte("fixed it\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--again", results)
+	if code != exitGradeFailed || !strings.Contains(stderr, "lab: grading again: bob (its files changed since ") || !strings.Contains(stderr, "; 1 up to date") {
+		t.Errorf("--again after bob's change: exit %d, stderr %q", code, stderr)
+	}
+	final, _ := grading.LoadReports(results)
+	if len(final) != 2 || !final[0].GradedAt.Equal(a.GradedAt) || !final[1].GradedAt.After(first[1].GradedAt) {
+		t.Errorf("--again graded %v; want bob only", final)
+	}
+	// --again with a submission named, or another --results: a usage error.
+	for _, args := range [][]string{{"--again", results, anna}, {"--again", results, "--results", t.TempDir()}} {
+		if code, _, stderr := gradeOnFake(context.Background(), t, engines, append([]string{"--scenarios", scen}, args...)...); code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("lab grade %q: exit %d, %q; want 2 and one line", args, code, stderr)
+		}
+	}
+}
+
+// TestGradeRefusesAnUnreadableReportInResultsOnFake: a results folder with
+// a report that cannot be read is refused before anything is graded, and
+// the report is left as it was.
+func TestGradeRefusesAnUnreadableReportInResultsOnFake(t *testing.T) {
+	engines := newFakeEngines(t, "")
+	results := t.TempDir()
+	bad := filepath.Join(results, "chen", grading.ReportFile)
+	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := gradeOnFake(context.Background(), t, engines, "--scenarios", fakeScenarios(t), "--results", results, gradingtest.SubmissionDir(t, "anna", "chat-server"))
+	if code != 2 || !strings.Contains(stderr, bad) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, %q; want 2 and one line naming %s", code, stderr, bad)
+	}
+	if len(engines.dialled()) != 0 {
+		t.Errorf("an engine was dialled: %q", engines.dialled())
+	}
+	if b, _ := os.ReadFile(bad); string(b) != "{not json" {
+		t.Errorf("the bad report was changed: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(results, "anna")); err == nil {
+		t.Error("anna was graded into the folder")
+	}
+}

@@ -328,8 +328,9 @@ func points(r grading.Report) string {
 
 // writeClassTable prints a batch's grades on one screen: one row per
 // submission with its points, its verdict and the checks it failed, then
-// the totals and where the full reports are.
-func writeClassTable(w io.Writer, reports []grading.Report, resultsDir string) error {
+// the totals and where the full reports are; class is how many
+// submissions the results folder holds, this batch's and earlier ones'.
+func writeClassTable(w io.Writer, reports []grading.Report, class int, resultsDir string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBMISSION\tPOINTS\tRESULT\tFAILED CHECKS")
 	var passed, failed, again int
@@ -358,6 +359,9 @@ func writeClassTable(w io.Writer, reports []grading.Report, resultsDir string) e
 	if again > 0 {
 		totals += fmt.Sprintf(", %d to grade again (a check could not run)", again)
 	}
+	if class > len(reports) {
+		totals += fmt.Sprintf("; %s holds %d submissions in all, the others as graded before", resultsDir, class)
+	}
 	_, err := fmt.Fprintf(w, "\n%s\nthe class: %s/index.html (open it in a browser) and %s/grades.csv; full reports: %s/<submission>/report.txt\n",
 		totals, resultsDir, resultsDir, resultsDir)
 	return err
@@ -372,9 +376,16 @@ const gradeLog = "grade.log"
 // detailed lines in RESULTS/grade.log (JSON objects with logJSON). done
 // stops the board and closes the log.
 func watchBatch(w io.Writer, subs []scenarios.Submission, resultsDir string, logJSON bool) (opts []grading.Option, done func() error, err error) {
-	log, err := os.Create(filepath.Join(resultsDir, gradeLog))
+	// Appended to: an earlier batch's progress stays, under its own line.
+	log, err := os.OpenFile(filepath.Join(resultsDir, gradeLog), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("write %s: %w", gradeLog, err)
+	}
+	if st, err := log.Stat(); err == nil && st.Size() > 0 {
+		fmt.Fprintf(log, "\n")
+	}
+	if !logJSON {
+		fmt.Fprintf(log, "=== lab grade, %s: %d submissions\n", time.Now().Format(time.DateTime), len(subs))
 	}
 	names := make([]string, len(subs))
 	for i, s := range subs {

@@ -133,7 +133,7 @@ func TestClassTable(t *testing.T) {
 		grading.RefusedReport("eve", os.ErrPermission),
 	}
 	var out bytes.Buffer
-	if err := writeClassTable(&out, reports, "results"); err != nil {
+	if err := writeClassTable(&out, reports, len(reports), "results"); err != nil {
 		t.Fatal(err)
 	}
 	want := `SUBMISSION  POINTS       RESULT      FAILED CHECKS

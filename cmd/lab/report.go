@@ -53,7 +53,7 @@ that cannot be read, is one line and nothing is written.`,
 				opts = append(opts, classreport.WithRoster(ro))
 			}
 			opts = append(opts, classreport.WithScoreColumn(scoreColumn))
-			reports, err := classreport.Load(dir)
+			reports, err := grading.LoadReports(dir)
 			if err != nil {
 				return reportLoadError(dir, err)
 			}
@@ -76,12 +76,12 @@ that cannot be read, is one line and nothing is written.`,
 // reportLoadError says in one line why a results folder cannot be
 // reported on, and what to do.
 func reportLoadError(dir string, err error) error {
-	var re *classreport.ReportError
+	var re *grading.ReportError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return usagef("%s: no such folder; grade into it first: lab grade --results %s SUBMISSION...", dir, dir)
-	case errors.Is(err, classreport.ErrNoReports):
-		return fmt.Errorf("%s holds no report (no %s): grade into it first: lab grade --results %s SUBMISSION...", dir, filepath.Join(dir, "*", classreport.ReportFile), dir)
+	case errors.Is(err, grading.ErrNoReports):
+		return fmt.Errorf("%s holds no report (no %s): grade into it first: lab grade --results %s SUBMISSION...", dir, filepath.Join(dir, "*", grading.ReportFile), dir)
 	case errors.As(err, &re):
 		return fmt.Errorf("%s: %s; nothing was written: grade that submission again, or move its folder out of %s", re.Path, oneLine(re.Err.Error()), dir)
 	}

@@ -1,4 +1,4 @@
-package classreport
+package grading
 
 import (
 	"encoding/json"
@@ -8,12 +8,11 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
-// ReportFile is each submission's report in the results folder, as
-// grading writes it (grading.WriteTranscripts).
+// ReportFile is each submission's report in the results folder
+// (WriteTranscripts).
 const ReportFile = "report.json"
 
 // ErrNoReports is returned, wrapped, for a results folder that holds no
@@ -31,13 +30,13 @@ func (e *ReportError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Er
 
 func (e *ReportError) Unwrap() error { return e.Err }
 
-// Load reads every submission's report from a results folder:
+// LoadReports reads every submission's report from a results folder:
 // dir/<submission>/report.json, in the order of the folders' names. It
 // fails, and returns no reports, when dir is not a folder
 // (a *fs.PathError), holds no report (ErrNoReports) or one report cannot
 // be read (*ReportError): a class page must not leave a student out
 // silently.
-func Load(dir string) ([]grading.Report, error) {
+func LoadReports(dir string) ([]Report, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -50,7 +49,7 @@ func Load(dir string) ([]grading.Report, error) {
 		return nil, err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	var reports []grading.Report
+	var reports []Report
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -68,7 +67,7 @@ func Load(dir string) ([]grading.Report, error) {
 			return nil, &ReportError{Path: path, Err: err}
 		}
 		if want := scenarios.SafeName(r.Submission); want != e.Name() {
-			return nil, &ReportError{Path: path, Err: fmt.Errorf("the report of submission %q, whose folder is %s: move it back, or remove this copy", OneLine(r.Submission), want)}
+			return nil, &ReportError{Path: path, Err: fmt.Errorf("the report of submission %q, whose folder is %s: move it back, or remove this copy", r.Submission, want)}
 		}
 		reports = append(reports, r)
 	}
@@ -80,8 +79,8 @@ func Load(dir string) ([]grading.Report, error) {
 
 // decodeReport reads one report.json: one JSON object naming its
 // submission, with nothing after it.
-func decodeReport(data []byte) (grading.Report, error) {
-	var r grading.Report
+func decodeReport(data []byte) (Report, error) {
+	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return r, fmt.Errorf("not a report: %w", err)
 	}
