@@ -26,10 +26,11 @@ import (
 // finished submission with [k/N] and the ETA. Either way it prints nothing
 // else, so lines of submissions graded at once never interleave.
 type gradeBoard struct {
-	w     io.Writer
-	live  bool
-	width func() int // the terminal's columns
-	now   func() time.Time
+	w      io.Writer
+	live   bool
+	width  func() int // the terminal's columns
+	height func() int // and rows
+	now    func() time.Time
 
 	mu        sync.Mutex
 	total     int // submissions in the batch
@@ -37,6 +38,7 @@ type gradeBoard struct {
 	began     time.Time
 	graded    int // submissions done
 	running   []*subProgress
+	finished  []finishedSub // in the order they finished
 	// Checks, for the ETA: done so far, and announced by the submissions
 	// that have started.
 	checksDone, checksStarted int
@@ -54,10 +56,18 @@ type subProgress struct {
 	began        time.Time
 }
 
+// finishedSub is a graded submission, as the live block keeps showing it.
+type finishedSub struct {
+	name          string
+	checks, fails int
+	took          time.Duration
+	result        string // its points and verdict
+}
+
 // newGradeBoard makes the board for a batch of submissions with these
 // names. It is live when w is a terminal.
 func newGradeBoard(w io.Writer, names []string, now func() time.Time) *gradeBoard {
-	b := &gradeBoard{w: w, now: now, total: len(names), began: now(), width: func() int { return 80 }}
+	b := &gradeBoard{w: w, now: now, total: len(names), began: now(), width: func() int { return 80 }, height: func() int { return 24 }}
 	for _, n := range names {
 		b.nameWidth = max(b.nameWidth, utf8.RuneCountInString(n))
 	}
@@ -68,6 +78,12 @@ func newGradeBoard(w io.Writer, names []string, now func() time.Time) *gradeBoar
 				return cols
 			}
 			return 80
+		}
+		b.height = func() int {
+			if _, rows, err := term.GetSize(int(f.Fd())); err == nil && rows > 0 {
+				return rows
+			}
+			return 24
 		}
 	}
 	return b
@@ -164,6 +180,8 @@ func (b *gradeBoard) event(e grading.Event) {
 			b.checksDone += s.checks - s.done
 			took = b.now().Sub(s.began)
 			b.running = slices.Delete(b.running, i, i+1)
+			b.finished = append(b.finished, finishedSub{name: s.name, checks: s.checks, fails: s.failed, took: took,
+				result: fmt.Sprintf("%s, %s", points(r), verdict(r))})
 		}
 		if !b.live {
 			fmt.Fprintf(b.w, "%s %-*s  %s in %s%s\n", b.count(), b.nameWidth, r.Submission, verdictLine(r), clock(took), b.eta("; "))
@@ -210,33 +228,54 @@ func (b *gradeBoard) eta(prefix string) string {
 // block, so that what it runs still fits the window.
 const liveNameWidth = 24
 
-// redraw puts the live block on the terminal in place of the last one.
+// redraw puts the live block on the terminal in place of the last one: a
+// line for the batch, the columns' names, a row per running submission
+// (its failures so far apart from what runs now), then the submissions
+// already graded with their points, the latest last, as many as the
+// window has room for.
 func (b *gradeBoard) redraw() {
 	if !b.live {
 		return
 	}
 	cols := b.width()
-	var lines []string
 	head := fmt.Sprintf("%s graded, %d running, %d waiting, %s%s", b.count(), len(b.running),
 		b.total-b.graded-len(b.running), clock(b.now().Sub(b.began).Round(time.Second)), b.eta(", "))
-	lines = append(lines, head)
+	nw := max(min(b.nameWidth, liveNameWidth), len("SUBMISSION"))
+	cw := len("CHECKS")
 	for _, s := range b.running {
-		failed := ""
-		if s.failed > 0 {
-			failed = fmt.Sprintf("%d failed", s.failed)
+		cw = max(cw, len(fmt.Sprintf("%d/%d", s.done, s.checks)))
+	}
+	for _, s := range b.finished {
+		cw = max(cw, len(fmt.Sprintf("%d/%d", s.checks, s.checks)))
+	}
+	row := func(name, checks, took, failed, what string) string {
+		return fmt.Sprintf("  %-*s  %-*s  %5s  %-6s  %s", nw, fit(name, nw), cw, checks, took, failed, what)
+	}
+	failed := func(n int) string {
+		if n == 0 {
+			return "-"
 		}
+		return fmt.Sprint(n)
+	}
+	lines := []string{head, strings.TrimRight(row("SUBMISSION", "CHECKS", "TIME", "FAILED", "NOW"), " ")}
+	for _, s := range b.running {
 		var now string
 		switch {
 		case len(s.current) > 0:
-			now = strings.Join(s.current, ", ")
+			now = "running " + strings.Join(s.current, ", ")
 		case s.done == 0:
 			now = "setting up its lab"
 		case s.done >= s.checks:
 			now = "tearing down its lab"
 		}
-		nw := min(b.nameWidth, liveNameWidth)
-		lines = append(lines, fmt.Sprintf("  %-*s  %*d/%d  %5s  %-8s  %s", nw, fit(s.name, nw),
-			len(fmt.Sprint(s.checks)), s.done, s.checks, clock(b.now().Sub(s.began).Round(time.Second)), failed, now))
+		lines = append(lines, row(s.name, fmt.Sprintf("%d/%d", s.done, s.checks), clock(b.now().Sub(s.began).Round(time.Second)), failed(s.failed), now))
+	}
+	// The graded ones fill the rest of the window, the latest kept; the
+	// class table that ends the batch lists them all.
+	room := max(b.height()-1-len(lines), 0)
+	done := b.finished[max(len(b.finished)-room, 0):]
+	for _, s := range done {
+		lines = append(lines, row(s.name, fmt.Sprintf("%d/%d", s.checks, s.checks), clock(s.took.Round(time.Second)), failed(s.fails), "graded: "+s.result))
 	}
 	var out strings.Builder
 	if b.drawn > 0 {
@@ -244,7 +283,7 @@ func (b *gradeBoard) redraw() {
 	}
 	for _, l := range lines {
 		out.WriteString("\r\x1b[2K")
-		out.WriteString(fit(l, cols-1))
+		out.WriteString(fit(strings.TrimRight(l, " "), cols-1))
 		out.WriteString("\n")
 	}
 	out.WriteString("\x1b[J")

@@ -276,16 +276,25 @@ func TestGradeBoardLiveOnATerminal(t *testing.T) {
 
 	want := map[string]string{
 		"bob starts": "[0/3] graded, 2 running, 1 waiting, 0s\n" +
-			"  alice                     0/3     0s            setting up its lab\n" +
-			"  bob                       0/3     0s            setting up its lab",
+			"  SUBMISSION                CHECKS   TIME  FAILED  NOW\n" +
+			"  alice                     0/3        0s  -       setting up its lab\n" +
+			"  bob                       0/3        0s  -       setting up its lab",
 		// 2 of 6 announced checks in 3s; the waiting one counts 3 more.
+		// bob's failure is a count of its own, apart from what runs.
 		"alice runs m4-register": "[0/3] graded, 2 running, 1 waiting, 3s, ETA 11s\n" +
-			"  alice                     1/3     3s            m2-p2p-udp, m4-regis…\n" +
-			"  bob                       1/3     3s  1 failed",
+			"  SUBMISSION                CHECKS   TIME  FAILED  NOW\n" +
+			"  alice                     1/3        3s  -       running m2-p2p-udp,…\n" +
+			"  bob                       1/3        3s  1",
+		// alice stays on the board with her points.
 		"alice is done": "[1/3] graded, 1 running, 1 waiting, 6s, ETA 8s\n" +
-			"  bob                       1/3     6s  1 failed",
+			"  SUBMISSION                CHECKS   TIME  FAILED  NOW\n" +
+			"  bob                       1/3        6s  1\n" +
+			"  alice                     3/3        6s  1       graded: 5/8, FAILED",
 		"long starts": "[2/3] graded, 1 running, 0 waiting, 10s, ETA 5s\n" +
-			"  a-submission-named-at-g…  0/3     0s            setting up its lab",
+			"  SUBMISSION                CHECKS   TIME  FAILED  NOW\n" +
+			"  a-submission-named-at-g…  0/3        0s  -       setting up its lab\n" +
+			"  alice                     3/3        6s  1       graded: 5/8, FAILED\n" +
+			"  bob                       3/3       10s  1       graded: 0/0, INCOMP…",
 	}
 	for label, w := range want {
 		if got := shots[label]; got != w {
@@ -346,5 +355,33 @@ func TestGradeBoardRetriedOnAnotherEngine(t *testing.T) {
 	}
 	if b.graded != 1 || b.checksDone != b.checksStarted {
 		t.Errorf("graded %d, checks %d of %d; want 1, all", b.graded, b.checksDone, b.checksStarted)
+	}
+}
+
+// TestGradeBoardKeepsTheLatestGradedInTheWindow: the graded submissions
+// stay on the live block as long as the window has rows for them, the
+// latest kept, and the block never outgrows the window.
+func TestGradeBoardKeepsTheLatestGradedInTheWindow(t *testing.T) {
+	var out bytes.Buffer
+	clk := &fakeClock{t: time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)}
+	names := []string{"s1", "s2", "s3", "s4", "s5", "s6"}
+	b := newGradeBoard(&out, names, clk.now)
+	b.live, b.height = true, func() int { return 6 }
+	for i, n := range names {
+		b.event(grading.SubmissionStarted{Submission: n, Scenarios: 1})
+		clk.advance(time.Second)
+		b.event(grading.SubmissionDone{Report: grading.Report{Submission: n, Score: i, MaxScore: 5, Passed: true}})
+	}
+	last := out.String()[strings.LastIndex(out.String(), "\x1b[2K")+len("\x1b[2K"):]
+	frames := strings.Split(out.String(), "\x1b[J")
+	final := strings.Split(strings.TrimSuffix(frames[len(frames)-2], "\n"), "\n")
+	if len(final) > 5 {
+		t.Errorf("the block is %d lines in a 6-row window:\n%s", len(final), strings.Join(final, "\n"))
+	}
+	if !strings.Contains(last, "s6") || !strings.Contains(last, "graded: 5/5, passed") {
+		t.Errorf("the latest graded is not last on the board: %q", last)
+	}
+	if strings.Contains(frames[len(frames)-2], " s1 ") {
+		t.Errorf("the oldest graded stayed where the window has no room:\n%s", frames[len(frames)-2])
 	}
 }
