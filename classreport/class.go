@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -136,7 +137,7 @@ func (r *row) Graded() string {
 	}
 	s := "graded " + r.Report.GradedAt.UTC().Format(whenFormat)
 	if r.Report.Version != "" {
-		s += " by lab " + OneLine(r.Report.Version)
+		s += " by lab " + safetext.OneLine(r.Report.Version)
 	}
 	earlier := 0
 	for _, res := range r.Report.Results {
@@ -266,8 +267,8 @@ func newClass(dir string, reports []grading.Report) *class {
 			if _, ok := byName[res.Scenario]; ok {
 				continue
 			}
-			ch := &check{Name: OneLine(res.Scenario), Anchor: scenarios.SafeName(res.Scenario), Milestone: OneLine(string(res.Milestone)),
-				Requirement: Clean(res.Requirement), MaxPoints: res.MaxPoints, Required: res.Required}
+			ch := &check{Name: safetext.OneLine(res.Scenario), Anchor: scenarios.SafeName(res.Scenario), Milestone: safetext.OneLine(string(res.Milestone)),
+				Requirement: safetext.Clean(res.Requirement), MaxPoints: res.MaxPoints, Required: res.Required}
 			byName[res.Scenario] = ch
 			order = append(order, ch)
 		}
@@ -323,7 +324,7 @@ func groupChecks(checks []*check) []*group {
 
 // newRow lays out one submission and counts it into the class.
 func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *row {
-	w := &row{Report: r, Name: OneLine(r.Submission), Dir: scenarios.SafeName(r.Submission), Verdict: verdictOf(r), Error: OneLine(r.Error)}
+	w := &row{Report: r, Name: safetext.OneLine(r.Submission), Dir: scenarios.SafeName(r.Submission), Verdict: verdictOf(r), Error: safetext.OneLine(r.Error)}
 	if w.Name == "" {
 		w.Name = "(no name)"
 	}
@@ -350,7 +351,7 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		}
 		seen[res.Scenario] = true
 		st := stateOf(res)
-		cl := cell{State: st, Points: res.Points, MaxPoints: res.MaxPoints, Rerun: Clean(res.Rerun), Href: w.Dir + "/index.html#" + ch.Anchor}
+		cl := cell{State: st, Points: res.Points, MaxPoints: res.MaxPoints, Rerun: safetext.Clean(res.Rerun), Href: w.Dir + "/index.html#" + ch.Anchor}
 		if !res.GradedAt.IsZero() && res.GradedAt.Before(w.Report.GradedAt) {
 			cl.Earlier = "graded " + res.GradedAt.UTC().Format(whenFormat) + ", in an earlier run"
 		}
@@ -417,7 +418,7 @@ func reviewLink(dir, subDir, review string) string {
 func cleanAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
-		out[i] = Clean(s)
+		out[i] = safetext.Clean(s)
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 )
 
 // The columns of grades.csv after the roster's.
@@ -21,18 +23,18 @@ const (
 // with a roster) with the total, the milestones' points, the verdict,
 // whether grading is complete (no check without a verdict) and whether
 // points await a TA. Every cell that comes from a student or the roster
-// is guarded against spreadsheet formulas (csvSafe).
+// is guarded against spreadsheet formulas (safetext.CSVCell).
 func writeGrades(w io.Writer, c *class, cfg *config) error {
 	cw := csv.NewWriter(w)
 	var header []string
 	if cfg.roster != nil {
 		for _, col := range cfg.roster.Columns {
-			header = append(header, csvSafe(OneLine(col)))
+			header = append(header, safetext.CSVCell(safetext.OneLine(col)))
 		}
 	}
-	header = append(header, colSubmission, csvSafe(OneLine(cfg.scoreColumn)), colMax)
+	header = append(header, colSubmission, safetext.CSVCell(safetext.OneLine(cfg.scoreColumn)), colMax)
 	for _, g := range c.Groups {
-		header = append(header, csvSafe(g.Milestone))
+		header = append(header, safetext.CSVCell(g.Milestone))
 	}
 	header = append(header, colResult, colComplete, colNeedsTA, colTAPoints)
 	if err := cw.Write(header); err != nil {
@@ -48,7 +50,7 @@ func writeGrades(w io.Writer, c *class, cfg *config) error {
 		for _, rr := range cfg.roster.rows {
 			var lead []string
 			for _, v := range rr.values {
-				lead = append(lead, csvSafe(OneLine(v)))
+				lead = append(lead, safetext.CSVCell(safetext.OneLine(v)))
 			}
 			var cells []string
 			for _, w := range c.Rows {
@@ -61,7 +63,7 @@ func writeGrades(w io.Writer, c *class, cfg *config) error {
 				// No report: empty scores, which a gradebook import leaves
 				// as they are.
 				cells = make([]string, len(header)-len(lead))
-				cells[0] = csvSafe(OneLine(rr.submission))
+				cells[0] = safetext.CSVCell(safetext.OneLine(rr.submission))
 				cells[len(cells)-4] = "not graded"
 			}
 			if err := cw.Write(append(lead, cells...)); err != nil {
@@ -76,7 +78,7 @@ func writeGrades(w io.Writer, c *class, cfg *config) error {
 // gradeCells is a submission's cells of grades.csv, from submission on.
 func gradeCells(c *class, w *row) []string {
 	r := w.Report
-	cells := []string{csvSafe(w.Name), strconv.Itoa(r.Score), strconv.Itoa(r.MaxScore)}
+	cells := []string{safetext.CSVCell(w.Name), strconv.Itoa(r.Score), strconv.Itoa(r.MaxScore)}
 	for i := range c.Groups {
 		cells = append(cells, strconv.Itoa(w.Sub[i].Points))
 	}

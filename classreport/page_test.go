@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/ntnu-ttm4200/lab3/classreport"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -234,7 +235,7 @@ func TestStudentPages(t *testing.T) {
 	for _, r := range reports {
 		path := filepath.Join(dir, scenarios.SafeName(r.Submission), classreport.PageFile)
 		doc := parsePage(t, path)
-		name := classreport.OneLine(r.Submission)
+		name := safetext.OneLine(r.Submission)
 		if got := text(elements(doc, tag("h1"))[0]); got != name {
 			t.Errorf("%s: h1 %q", path, got)
 		}

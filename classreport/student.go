@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -92,7 +93,7 @@ func newStudentPage(dir string, c *class, w *row) *studentPage {
 		ch := c.byName[res.Scenario]
 		checkDirs[ch.Anchor] = true
 		cl := w.Cells[ch.Index]
-		sc := studentCheck{Check: ch, Cell: cl, Requirement: Clean(res.Requirement), Failure: failureOf(res.Failure)}
+		sc := studentCheck{Check: ch, Cell: cl, Requirement: safetext.Clean(res.Requirement), Failure: failureOf(res.Failure)}
 		for _, n := range cleanAll(res.Notes) {
 			if n != cl.Rerun { // shown apart, marked
 				sc.Notes = append(sc.Notes, n)
@@ -126,10 +127,10 @@ func failureOf(f *scenarios.Failure) *failureView {
 	if f.Line > 0 {
 		where = fmt.Sprintf("%s:%d", f.File, f.Line)
 	}
-	v := &failureView{Where: OneLine(where), Step: OneLine(string(f.Step)), Expectation: Clean(f.Expectation), Got: Clean(f.Got),
-		TimedOut: f.TimedOut, Starved: Clean(f.Starved)}
+	v := &failureView{Where: safetext.OneLine(where), Step: safetext.OneLine(string(f.Step)), Expectation: safetext.Clean(f.Expectation), Got: safetext.Clean(f.Got),
+		TimedOut: f.TimedOut, Starved: safetext.Clean(f.Starved)}
 	for _, ev := range f.Evidence {
-		v.Evidence = append(v.Evidence, evidenceView{Proc: OneLine(ev.Proc), Host: OneLine(ev.Host), Lines: cleanAll(ev.Lines)})
+		v.Evidence = append(v.Evidence, evidenceView{Proc: safetext.OneLine(ev.Proc), Host: safetext.OneLine(ev.Host), Lines: cleanAll(ev.Lines)})
 	}
 	return v
 }
@@ -144,7 +145,7 @@ func checkFiles(folder, rel string, inPlace bool, budget *int64, skipped *int) (
 			if *budget > 0 {
 				text, dropped, n, err := readBounded(filepath.Join(folder, f.disk))
 				if err != nil {
-					text = "(could not read it: " + OneLine(err.Error()) + ")"
+					text = "(could not read it: " + safetext.OneLine(err.Error()) + ")"
 				}
 				t.Text, t.Dropped, t.Shown = text, dropped, true
 				*budget -= n
@@ -182,7 +183,7 @@ func listFiles(folder, prefix string, keep func(string) bool) ([]fileLink, int) 
 		if info, err := e.Info(); err == nil {
 			size = humanSize(info.Size())
 		}
-		out = append(out, fileLink{Name: OneLine(name), Href: "./" + prefix + pathEscape(name), Size: size, disk: name})
+		out = append(out, fileLink{Name: safetext.OneLine(name), Href: "./" + prefix + pathEscape(name), Size: size, disk: name})
 	}
 	slices.SortFunc(out, func(a, b fileLink) int { return strings.Compare(a.Name, b.Name) })
 	return out, more
@@ -204,7 +205,7 @@ func readBounded(path string) (text string, dropped, n int64, err error) {
 	size := st.Size()
 	if size <= transcriptHead+transcriptTail {
 		b, err := io.ReadAll(io.LimitReader(f, transcriptHead+transcriptTail))
-		return Clean(string(b)), 0, int64(len(b)), err
+		return safetext.Clean(string(b)), 0, int64(len(b)), err
 	}
 	head := make([]byte, transcriptHead)
 	if _, err := io.ReadFull(f, head); err != nil {
@@ -222,7 +223,7 @@ func readBounded(path string) (text string, dropped, n int64, err error) {
 		tail = tail[i+1:]
 	}
 	dropped = size - int64(len(head)) - int64(len(tail))
-	text = Clean(string(head)) + fmt.Sprintf("\n… %d bytes not shown: open the file …\n\n", dropped) + Clean(string(tail))
+	text = safetext.Clean(string(head)) + fmt.Sprintf("\n… %d bytes not shown: open the file …\n\n", dropped) + safetext.Clean(string(tail))
 	return text, dropped, int64(len(head) + len(tail)), nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -146,7 +147,7 @@ var (
 // ProgressLine is the one line printed as each scenario finishes.
 func ProgressLine(submission string, res scenarios.Result) string {
 	status := ProgressWords[OutcomeOf(res.Status, res.Required)]
-	line := fmt.Sprintf("%-5s %s %-24s %d/%d  %.1fs", status, submission, res.Scenario, res.Points, res.MaxPoints, res.Duration.Seconds())
+	line := fmt.Sprintf("%-5s %s %-24s %d/%d  %.1fs", status, safetext.OneLine(submission), res.Scenario, res.Points, res.MaxPoints, res.Duration.Seconds())
 	if res.Failure != nil {
 		line += "  " + res.Failure.Expectation
 	}
@@ -156,9 +157,9 @@ func ProgressLine(submission string, res scenarios.Result) string {
 // WriteTable prints the final table of checks with points, then every
 // failure with its evidence.
 func (r Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "Submission %s\n", r.Submission)
+	fmt.Fprintf(w, "Submission %s\n", safetext.OneLine(r.Submission))
 	if r.Error != "" {
-		fmt.Fprintf(w, "  %s\n", r.errorText())
+		fmt.Fprintf(w, "  %s\n", safetext.OneLine(r.errorText()))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
@@ -200,7 +201,7 @@ func reviewText(res scenarios.Result) string {
 	fmt.Fprintf(&b, "NEEDS A TA %s (%d points)\n", res.Scenario, res.MaxPoints)
 	fmt.Fprintf(&b, "  requirement: %s\n", res.Requirement)
 	if res.Review != "" {
-		fmt.Fprintf(&b, "  review sheet: %s\n", res.Review)
+		fmt.Fprintf(&b, "  review sheet: %s\n", safetext.OneLine(res.Review))
 	}
 	writeNotes(&b, res)
 	return b.String()
@@ -208,7 +209,7 @@ func reviewText(res scenarios.Result) string {
 
 func writeNotes(w io.Writer, res scenarios.Result) {
 	for _, n := range res.Notes {
-		fmt.Fprintf(w, "  note:        %s\n", n)
+		fmt.Fprintf(w, "  note:        %s\n", safetext.OneLine(n))
 	}
 }
 
@@ -220,15 +221,15 @@ func writeFailure(w io.Writer, res scenarios.Result) {
 	}
 	fmt.Fprintf(w, "%s %s (%s, step %s)\n", strings.ToUpper(string(res.Status)), res.Scenario, where, f.Step)
 	fmt.Fprintf(w, "  requirement: %s\n", res.Requirement)
-	fmt.Fprintf(w, "  expected:    %s\n", f.Expectation)
-	fmt.Fprintf(w, "  got:         %s\n", f.Got)
+	fmt.Fprintf(w, "  expected:    %s\n", safetext.OneLine(f.Expectation))
+	fmt.Fprintf(w, "  got:         %s\n", safetext.OneLine(f.Got))
 	for _, ev := range f.Evidence {
-		fmt.Fprintf(w, "  last lines of %s on %s:\n", ev.Proc, ev.Host)
+		fmt.Fprintf(w, "  last lines of %s on %s:\n", safetext.OneLine(ev.Proc), safetext.OneLine(ev.Host))
 		if len(ev.Lines) == 0 {
 			fmt.Fprintln(w, "    | (nothing)")
 		}
 		for _, l := range ev.Lines {
-			fmt.Fprintf(w, "    | %s\n", l)
+			fmt.Fprintf(w, "    | %s\n", safetext.OneLine(l))
 		}
 	}
 	writeNotes(w, res)
@@ -356,8 +357,8 @@ func WriteSummaryCSV(w io.Writer, reports []Report) error {
 				failed = append(failed, res.Scenario)
 			}
 		}
-		_ = cw.Write([]string{r.Submission, fmt.Sprint(r.Score), fmt.Sprint(r.MaxScore), fmt.Sprint(r.Passed),
-			strings.Join(failed, " "), r.Error, fmt.Sprintf("%.1f", r.Duration.Seconds())})
+		_ = cw.Write([]string{safetext.CSVCell(safetext.OneLine(r.Submission)), fmt.Sprint(r.Score), fmt.Sprint(r.MaxScore), fmt.Sprint(r.Passed),
+			strings.Join(failed, " "), safetext.CSVCell(safetext.OneLine(r.Error)), fmt.Sprintf("%.1f", r.Duration.Seconds())})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -405,7 +406,8 @@ func writeTranscripts(dir, submission string, results []scenarios.Result) error 
 			}
 		}
 		for _, h := range hosts {
-			if err := writeBytes(filepath.Join(sdir, scenarios.SafeName(h)+".log"), []byte(byHost[h].String())); err != nil {
+			// A TA may cat it: no control sequence of the program's.
+			if err := writeBytes(filepath.Join(sdir, scenarios.SafeName(h)+".log"), []byte(safetext.Clean(byHost[h].String()))); err != nil {
 				return fmt.Errorf("write transcripts: %w", err)
 			}
 		}

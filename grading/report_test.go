@@ -222,3 +222,53 @@ func TestMergeReport(t *testing.T) {
 		t.Errorf("another submission's report was merged: %+v", m)
 	}
 }
+
+// TestReportFilesAreText: what a submission controls (its name, its
+// output, its evidence, its notes) reaches report.txt, the transcripts,
+// summary.csv and the Markdown summary as text: no escape sequence, no
+// control character a terminal acts on, no spreadsheet formula.
+func TestReportFilesAreText(t *testing.T) {
+	const nasty = "\x1b]52;c;aGFja2Vk\x07\x1b[2J\x1b[1;1H41/41 passed\r\x08"
+	name := "=HYPERLINK(\"x\")" + nasty
+	res := scenarios.Result{Scenario: "m1-broadcast", Milestone: scenarios.M1, Status: scenarios.Failed, MaxPoints: 2, Required: true,
+		Notes: []string{"note " + nasty},
+		Failure: &scenarios.Failure{Expectation: "bob sees hello", Got: "it printed " + nasty,
+			Evidence: []scenarios.Evidence{{Proc: "client" + nasty, Host: "client1", Lines: []string{"line " + nasty}}}},
+		Transcripts: []scenarios.Transcript{{Proc: "server", Host: "webserver", Text: "### server on webserver\nout " + nasty + "\n"}}}
+	r := NewReport(name, []scenarios.Result{res}, nil, time.Second)
+	r.Error = "lab setup failed " + nasty
+	dir := t.TempDir()
+	if err := WriteTranscripts(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSummaries(dir, []Report{r}); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, []Report{r}); err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := r.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"summary.md": md.String(), "the table": table.String()}
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(path, ".json") {
+			b, _ := os.ReadFile(path)
+			files[path] = string(b)
+		}
+		return nil
+	})
+	for file, text := range files {
+		if i := strings.IndexFunc(text, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f }); i >= 0 {
+			t.Errorf("%s holds control character %q: %q", file, text[i], text[max(0, i-20):min(len(text), i+20)])
+		}
+		if !strings.Contains(text, "41/41 passed") && file != filepath.Join(dir, "summary.csv") {
+			t.Errorf("%s lost the text around the escapes:\n%s", file, text)
+		}
+	}
+	if csv := files[filepath.Join(dir, "summary.csv")]; !strings.Contains(csv, "'=HYPERLINK") || strings.Contains(csv, "\n=") || strings.Contains(csv, "\n\"=") {
+		t.Errorf("summary.csv starts a cell with a formula:\n%s", csv)
+	}
+}

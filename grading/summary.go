@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
@@ -140,7 +141,7 @@ func writeMarkdownFailure(b *strings.Builder, res scenarios.Result) {
 	}
 	for _, ev := range f.Evidence {
 		fmt.Fprintf(b, "\nLast lines of %s on %s (lines the grader typed start with `<<<`):\n\n", codeSpan(ev.Proc), codeSpan(ev.Host))
-		text := strings.Join(ev.Lines, "\n")
+		text := safetext.Clean(strings.Join(ev.Lines, "\n"))
 		if len(ev.Lines) == 0 {
 			text = "(nothing)"
 		}
@@ -153,7 +154,7 @@ func writeMarkdownFailure(b *strings.Builder, res scenarios.Result) {
 // itself in Markdown, also inside a table cell.
 func mdEscape(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ReplaceAll(s, "\n", " ") {
+	for _, r := range safetext.OneLine(s) {
 		if strings.ContainsRune("\\`*_[]<>|#~&!", r) {
 			b.WriteByte('\\')
 		}
@@ -164,7 +165,7 @@ func mdEscape(s string) string {
 
 // codeSpan quotes text as inline code, whatever backticks it holds.
 func codeSpan(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = safetext.OneLine(s)
 	if s == "" {
 		return "(empty)"
 	}

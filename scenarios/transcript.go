@@ -35,6 +35,7 @@ type transcript struct {
 	out     []byte     // the latest program output, from offset base: what expectations match
 	base    int        // the offset of out[0]; output before it is dropped
 	log     boundedLog // output with typed lines interleaved: what people read
+	midLine bool       // the log's last line is the program's, unfinished
 	cursor  int        // expect consumes output up to here
 	eof     bool
 	exited  bool
@@ -75,8 +76,34 @@ func (t *transcript) write(b []byte) {
 		t.base += cut
 		t.cursor = max(t.cursor, t.base)
 	}
-	t.log.write(b)
+	t.log.write(t.marked(b))
 	t.changedLocked()
+}
+
+// marked is the program's output b as the log shows it: a line of the
+// program's that starts as the engine's own lines do ("<<< " typed, "### "
+// a note) gets a "\" in front, and so does one that starts with "\"
+// itself, so that nothing a program prints reads as the engine's. The
+// first byte decides, so that a line split over two writes is marked all
+// the same.
+func (t *transcript) marked(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	var out []byte
+	start := 0
+	for i := 0; i < len(b); i++ {
+		atStart := i == 0 && !t.midLine || i > 0 && b[i-1] == '\n'
+		if atStart && (b[i] == '<' || b[i] == '#' || b[i] == '\\') {
+			out = append(append(out, b[start:i]...), '\\')
+			start = i
+		}
+	}
+	t.midLine = b[len(b)-1] != '\n'
+	if out == nil {
+		return b
+	}
+	return append(out, b[start:]...)
 }
 
 // typed records a line the engine typed, for the human-readable log only.
@@ -85,6 +112,7 @@ func (t *transcript) typed(line string) {
 	defer t.mu.Unlock()
 	t.log.startLine()
 	t.log.write([]byte("<<< " + line + "\n"))
+	t.midLine = false
 }
 
 func (t *transcript) note(msg string) {
@@ -92,6 +120,7 @@ func (t *transcript) note(msg string) {
 	defer t.mu.Unlock()
 	t.log.startLine()
 	t.log.write([]byte("### " + msg + "\n"))
+	t.midLine = false
 }
 
 func (t *transcript) markEOF() {

@@ -309,3 +309,23 @@ func TestTranscriptNotifiesWaitersOnEveryChange(t *testing.T) {
 		})
 	}
 }
+
+// TestTranscriptProgramCannotWriteTheEnginesLines: a program line that
+// starts as a typed line or an engine note (or with the mark itself) is
+// marked in the log, also when it arrives in pieces; what expectations
+// match is the output as printed.
+func TestTranscriptProgramCannotWriteTheEnginesLines(t *testing.T) {
+	tr := newTranscript()
+	tr.write([]byte("hello\n<<< /quit\n### server exited with code 0\n"))
+	tr.typed("alice")
+	tr.write([]byte("a < b\n<"))
+	tr.write([]byte("<< typed?\n\\ back\n#"))
+	tr.note("the engine's note")
+	want := "hello\n\\<<< /quit\n\\### server exited with code 0\n<<< alice\na < b\n\\<<< typed?\n\\\\ back\n\\#\n### the engine's note\n"
+	if got := tr.log.String(); got != want {
+		t.Errorf("log\n%q\nwant\n%q", got, want)
+	}
+	if _, found, _ := tr.find(regexp.MustCompile(`(?m)^<<< /quit$`), 0, false); !found {
+		t.Error("the output as printed is not what expectations match")
+	}
+}

@@ -139,7 +139,7 @@ func (b *gradeBoard) event(e grading.Event) {
 		b.running = append(b.running, &subProgress{name: e.Submission, checks: e.Scenarios, began: b.now()})
 		b.checksStarted += e.Scenarios
 		if !b.live {
-			fmt.Fprintf(b.w, "%s %-*s  grading %d checks\n", b.count(), b.nameWidth, e.Submission, e.Scenarios)
+			fmt.Fprintf(b.w, "%s %-*s  grading %d checks\n", b.count(), b.nameWidth, oneLine(e.Submission), e.Scenarios)
 		}
 	case grading.ScenarioStarted:
 		if s := b.find(e.Submission); s != nil {
@@ -157,7 +157,7 @@ func (b *gradeBoard) event(e grading.Event) {
 			}
 		}
 		if !b.live {
-			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", grading.ProgressWords[grading.OutcomeOf(e.Status, e.Required)], b.nameWidth, e.Submission, e.Scenario, e.Points, e.Max, seconds(e.Took))
+			fmt.Fprintf(b.w, "%-5s %-*s  %-24s %d/%d  %s\n", grading.ProgressWords[grading.OutcomeOf(e.Status, e.Required)], b.nameWidth, oneLine(e.Submission), e.Scenario, e.Points, e.Max, seconds(e.Took))
 		}
 	case grading.SubmissionRetried:
 		if i := slices.IndexFunc(b.running, func(s *subProgress) bool { return s.name == e.Submission }); i >= 0 {
@@ -167,7 +167,7 @@ func (b *gradeBoard) event(e grading.Event) {
 			b.running = slices.Delete(b.running, i, i+1)
 		}
 		if !b.live {
-			fmt.Fprintf(b.w, "%s %-*s  engine %s stopped answering: grading again on another\n", b.count(), b.nameWidth, e.Submission, e.Engine)
+			fmt.Fprintf(b.w, "%s %-*s  engine %s stopped answering: grading again on another\n", b.count(), b.nameWidth, oneLine(e.Submission), e.Engine)
 		}
 	case grading.SubmissionDone:
 		b.graded++
@@ -184,7 +184,7 @@ func (b *gradeBoard) event(e grading.Event) {
 				result: fmt.Sprintf("%s, %s", points(r), verdict(r))})
 		}
 		if !b.live {
-			fmt.Fprintf(b.w, "%s %-*s  %s in %s%s\n", b.count(), b.nameWidth, r.Submission, verdictLine(r), clock(took), b.eta("; "))
+			fmt.Fprintf(b.w, "%s %-*s  %s in %s%s\n", b.count(), b.nameWidth, oneLine(r.Submission), verdictLine(r), clock(took), b.eta("; "))
 		}
 	}
 	b.redraw()
@@ -249,7 +249,7 @@ func (b *gradeBoard) redraw() {
 		cw = max(cw, len(fmt.Sprintf("%d/%d", s.checks, s.checks)))
 	}
 	row := func(name, checks, took, failed, what string) string {
-		return fmt.Sprintf("  %-*s  %-*s  %5s  %-6s  %s", nw, fit(name, nw), cw, checks, took, failed, what)
+		return fmt.Sprintf("  %-*s  %-*s  %5s  %-6s  %s", nw, fit(oneLine(name), nw), cw, checks, took, failed, what)
 	}
 	failed := func(n int) string {
 		if n == 0 {
@@ -381,7 +381,7 @@ func writeClassTable(w io.Writer, reports []grading.Report, class int, resultsDi
 		if checks == "" {
 			checks = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Submission, points(r), verdict(r), checks)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(r.Submission), points(r), verdict(r), checks)
 		switch {
 		case r.Incomplete:
 			again++

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ntnu-ttm4200/lab3/internal/multicall"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/lab"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
@@ -197,9 +198,9 @@ func isZoneError(err error) bool {
 	return errors.As(err, &ze)
 }
 
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
+// oneLine is s on one line, with nothing a terminal would act on (it may
+// be a submission's text): safetext.OneLine.
+func oneLine(s string) string { return safetext.OneLine(s) }
 
 // The groups of lab --help.
 const (

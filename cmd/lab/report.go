@@ -11,6 +11,7 @@ import (
 
 	"github.com/ntnu-ttm4200/lab3/classreport"
 	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 )
 
 func newReportCmd(a *app) *cobra.Command {
@@ -111,7 +112,7 @@ func warnUnmatched(w io.Writer, ro *classreport.Roster, reports []grading.Report
 func safeNames(ns []string) string {
 	out := make([]string, len(ns))
 	for i, n := range ns {
-		out[i] = classreport.OneLine(n)
+		out[i] = safetext.OneLine(n)
 	}
 	return listSome(out, 10)
 }

@@ -1,4 +1,9 @@
-package classreport
+// Package safetext makes text that a submission controls safe to show as
+// text, wherever it lands: a terminal, a file a TA may cat, a CSV cell, a
+// page (html/template escapes markup; Clean removes what no escaping
+// does: terminal control sequences, other control characters, bidi
+// overrides, invalid UTF-8).
+package safetext
 
 import (
 	"strings"
@@ -133,10 +138,10 @@ func isBidiControl(r rune) bool {
 	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
-// csvSafe neutralises a spreadsheet formula in a cell that came from a
+// CSVCell neutralises a spreadsheet formula in a cell that came from a
 // student (or a roster): a cell starting with = + - @, a tab or a carriage
 // return gets a leading ', which spreadsheets read as "text".
-func csvSafe(s string) string {
+func CSVCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
