@@ -33,4 +33,3 @@ func TestClean(t *testing.T) {
 		t.Errorf("OneLine = %q, want %q", got, "anna <b>")
 	}
 }
-
