@@ -1,10 +1,14 @@
 package scenarios
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 )
@@ -156,5 +160,49 @@ func TestPDFPages(t *testing.T) {
 	}
 	if _, err := PDFPages([]byte("hello")); err == nil {
 		t.Error("a text file counted as a PDF")
+	}
+}
+
+// TestPDFPagesIsBounded: counting a report's pages costs little whatever
+// the PDF holds: a file of streams that inflate to hundreds of MiB
+// (none of it a page) is read only to the bound, and a document of many
+// pages is counted only past two.
+func TestPDFPagesIsBounded(t *testing.T) {
+	var bomb bytes.Buffer
+	bomb.WriteString("%PDF-1.7\n<< /Type /Page >>\n")
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(bytes.Repeat([]byte("/Type /Pagex "), (4<<20)/13))
+	zw.Close()
+	for range 100 {
+		fmt.Fprintf(&bomb, "1 0 obj << /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n", z.Bytes())
+	}
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	pages, err := PDFPages(bomb.Bytes())
+	goruntime.ReadMemStats(&after)
+	if err != nil || pages != 1 {
+		t.Errorf("PDFPages of a %d KiB bomb = %d, %v; want 1", bomb.Len()>>10, pages, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+		t.Errorf("counting the pages of a %d KiB file allocated %d MiB, want at most 32", bomb.Len()>>10, alloc>>20)
+	}
+
+	var many bytes.Buffer
+	many.WriteString("%PDF-1.7\n")
+	for range 100000 {
+		many.WriteString("<< /Type /Page >>\n")
+	}
+	if pages, err := PDFPages(many.Bytes()); err != nil || pages <= 2 || pages > 10 {
+		t.Errorf("PDFPages of 100000 pages = %d, %v; want more than 2, found without counting them all", pages, err)
+	}
+	// A compressed page tree is read too.
+	z.Reset()
+	zw = zlib.NewWriter(&z)
+	zw.Write([]byte("<< /Type /Pages /Kids [3 0 R] /Count 7 >>"))
+	zw.Close()
+	if pages, err := PDFPages([]byte("%PDF-1.5\n5 0 obj << /Type /ObjStm >>\nstream\r\n" + z.String() + "\r\nendstream\n")); err != nil || pages != 7 {
+		t.Errorf("PDFPages of a compressed page tree = %d, %v; want 7", pages, err)
 	}
 }

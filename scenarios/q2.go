@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/ntnu-ttm4200/lab3/traffic"
 )
@@ -21,59 +22,142 @@ var ErrNotPDF = errors.New("not a PDF")
 var (
 	// pagesCountRE is a page tree node, /Type /Pages with its /Count, in
 	// either order; the root's count is the document's page count.
-	pagesCountRE = regexp.MustCompile(`/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b`)
+	pagesCountRE = regexp.MustCompile(`/Type\s*/Pages\b[^>]{0,512}?/Count\s+(\d{1,9})|/Count\s+(\d{1,9})[^>]{0,512}?/Type\s*/Pages\b`)
 	// pageRE is one page object: /Type /Page, not /Pages.
-	pageRE   = regexp.MustCompile(`/Type\s*/Page(?:[^A-Za-z0-9]|$)`)
-	streamRE = regexp.MustCompile(`(?s)stream\r?\n(.*?)\r?\n?endstream`)
+	pageRE = regexp.MustCompile(`/Type\s*/Page[^A-Za-z0-9]`)
 )
 
-// maxInflated bounds how much the page counter inflates from a PDF's
-// compressed object streams, so that a zip bomb costs nothing.
-const maxInflated = 64 << 20
+// What counting a report's pages may cost, whatever the PDF holds: the
+// handout asks for at most two pages, so the counter needs to see a third
+// and no more. It inflates at most maxInflated bytes of compressed object
+// streams in all, a chunk at a time, looks at most maxCounts page tree
+// nodes, and stops at pdfDeadline (a report it could not count by then
+// fails the check with that reason).
+const (
+	maxInflated = 16 << 20
+	pdfChunk    = 256 << 10
+	maxCounts   = 1024
+	pdfDeadline = 3 * time.Second
+)
 
 // PDFPages counts the pages of a PDF without rendering it: the largest
 // /Count of a page tree node (the root's), or failing that the number of
 // /Type /Page objects, in the file and in its compressed object streams.
+// It stops once it has seen more than two pages, so a count above 2 may
+// be a lower bound; its memory and time are bounded whatever the file.
 func PDFPages(data []byte) (int, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 1024)], "\x00\t\r\n "), []byte("%PDF-")) {
 		return 0, fmt.Errorf("report: %w: the file does not start with %%PDF-; export the report as PDF", ErrNotPDF)
 	}
-	bodies := [][]byte{data}
+	c := pageCounter{deadline: time.Now().Add(pdfDeadline)}
+	c.scan(data, 0)
 	budget := int64(maxInflated)
-	for _, m := range streamRE.FindAllSubmatch(data, -1) {
-		if budget <= 0 {
+	buf := make([]byte, pdfChunk)
+	for rest := data; !c.enough() && budget > 0; {
+		body, after, ok := nextStream(rest)
+		if !ok {
 			break
 		}
-		zr, err := zlib.NewReader(bytes.NewReader(m[1]))
+		rest = after
+		zr, err := zlib.NewReader(bytes.NewReader(body))
 		if err != nil {
 			continue
 		}
-		b, _ := io.ReadAll(io.LimitReader(zr, budget))
-		budget -= int64(len(b))
-		if bytes.Contains(b, []byte("/Page")) {
-			bodies = append(bodies, b)
-		}
-	}
-	count, objects := 0, 0
-	for _, b := range bodies {
-		for _, m := range pagesCountRE.FindAllSubmatch(b, -1) {
-			v := m[1]
-			if len(v) == 0 {
-				v = m[2]
+		// A chunk at a time, each with the last bytes of the one before,
+		// so that a page object split between two is still seen.
+		var carry []byte
+		for !c.enough() && budget > 0 {
+			n, err := io.ReadFull(zr, buf[:min(int64(len(buf)), budget)])
+			budget -= int64(n)
+			if n > 0 {
+				chunk := append(carry, buf[:n]...)
+				c.scan(chunk, len(carry))
+				carry = append(carry[:0], chunk[max(0, len(chunk)-64):]...)
 			}
-			if n, err := strconv.Atoi(string(v)); err == nil && n > count {
-				count = n
+			if err != nil {
+				break
 			}
 		}
-		objects += len(pageRE.FindAll(b, -1))
 	}
-	if count > 0 {
-		return count, nil
+	if c.late {
+		return 0, fmt.Errorf("report: could not count its pages within %s: export the report as PDF again", pdfDeadline)
 	}
-	if objects > 0 {
-		return objects, nil
+	if c.count > 0 {
+		return c.count, nil
+	}
+	if c.objects > 0 {
+		return c.objects, nil
 	}
 	return 0, fmt.Errorf("report: %w: no pages found; export the report as PDF again", ErrNotPDF)
+}
+
+// pageCounter keeps what PDFPages has seen so far.
+type pageCounter struct {
+	count, objects, counts int
+	deadline               time.Time
+	late                   bool
+}
+
+// enough reports whether counting can stop: more than two pages seen, or
+// out of time.
+func (c *pageCounter) enough() bool {
+	if time.Now().After(c.deadline) {
+		c.late = c.count <= 2 && c.objects <= 2
+		return true
+	}
+	return c.count > 2 || c.objects > 2
+}
+
+// scan counts the page tree nodes and page objects of b that end past
+// b[from:] (b[:from] was scanned already, as the end of the chunk before).
+func (c *pageCounter) scan(b []byte, from int) {
+	if !bytes.Contains(b, []byte("/Page")) {
+		return
+	}
+	for _, m := range pagesCountRE.FindAllSubmatch(b, maxCounts-c.counts) {
+		c.counts++
+		v := m[1]
+		if len(v) == 0 {
+			v = m[2]
+		}
+		if n, err := strconv.Atoi(string(v)); err == nil && n > c.count {
+			c.count = n
+		}
+	}
+	for rest, off := b, 0; c.objects <= 2; {
+		m := pageRE.FindIndex(rest)
+		if m == nil {
+			break
+		}
+		if off+m[1] > from {
+			c.objects++
+		}
+		rest, off = rest[m[1]:], off+m[1]
+	}
+}
+
+// nextStream finds the next "stream … endstream" in b and returns its
+// body and what follows it.
+func nextStream(b []byte) (body, rest []byte, ok bool) {
+	for {
+		i := bytes.Index(b, []byte("stream"))
+		if i < 0 {
+			return nil, nil, false
+		}
+		after := b[i+len("stream"):]
+		// "endstream" holds "stream" too: a body starts only after an end
+		// of line.
+		if i >= 3 && bytes.Equal(b[i-3:i], []byte("end")) || len(after) == 0 || after[0] != '\n' && after[0] != '\r' {
+			b = after
+			continue
+		}
+		after = bytes.TrimPrefix(bytes.TrimPrefix(after, []byte("\r")), []byte("\n"))
+		j := bytes.Index(after, []byte("endstream"))
+		if j < 0 {
+			return after, nil, true
+		}
+		return after[:j], after[j+len("endstream"):], true
+	}
 }
 
 // q2Points are the points the handout asks the report to address.
