@@ -610,7 +610,13 @@ func all(n int, f func(int) *stepError) *stepError {
 func (r *run) command(host string, role Role) ([]string, error) {
 	byRole, ok := r.e.prog.Commands[r.sc.Milestone]
 	if !ok || len(byRole[role]) == 0 {
-		return nil, fmt.Errorf("the submission has no %s %s program: add it to lab3.yaml", r.sc.Milestone, role)
+		// The milestone was not handed in (or its files were not found):
+		// say so, rather than that a program failed.
+		named := ""
+		if f, ok := handoutFiles[r.sc.Milestone]; ok {
+			named = fmt.Sprintf(" (the handout names it %s)", f[map[Role]int{RoleServer: 0, RoleClient: 1}[role]])
+		}
+		return nil, fmt.Errorf("not handed in: the submission has no %s %s program%s: add it, or name it in lab3.yaml", r.sc.Milestone, role, named)
 	}
 	self := r.v().IPv4[host]
 	var out []string

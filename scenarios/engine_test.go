@@ -283,7 +283,7 @@ func TestCommandVariables(t *testing.T) {
 func TestMissingProgramFails(t *testing.T) {
 	src := strings.Replace(validHead, "M1", "M4", 1) + "  - start: {proc: s, host: webserver, role: server}\n"
 	res, _ := runFake(t, echoRuntime(), src)
-	if res.Status != Failed || !strings.Contains(res.Failure.Got, "the submission has no M4 server program: add it to lab3.yaml") {
+	if res.Status != Failed || !strings.Contains(res.Failure.Got, "not handed in: the submission has no M4 server program: add it, or name it in lab3.yaml") {
 		t.Errorf("status %s failure %+v", res.Status, res.Failure)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		labPrefix     string
 		engines       []string
 		again         string
+		milestones    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -131,7 +133,7 @@ whose files changed since they were graded.`,
 						return nil, nil, nil, err
 					}
 				}
-				selected, fileChecks, err := selectScenarios(scenDir, only)
+				selected, fileChecks, err := selectScenarios(scenDir, only, milestones)
 				if err != nil {
 					return nil, nil, nil, err
 				}
@@ -219,6 +221,7 @@ whose files changed since they were graded.`,
 	f.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression (e.g. 'm2-p2p|m4-')")
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
 	f.IntSliceVar(&maxPayload, "max-payload", scenarios.DefaultMaxPayloadAnswers, "accepted answers to Task 3.3's maximum UDP payload question")
+	f.StringSliceVar(&milestones, "milestones", nil, "grade only these milestones, e.g. M1,M2,M4 (of DNS, M1, M2, M3, M4, Q2): what the course asks its students to hand in")
 	f.StringVar(&again, "again", "", "grade again the submissions of this results folder whose report is incomplete or whose files changed since")
 	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd
@@ -335,7 +338,59 @@ func loadRoster(path string) (map[string]int, error) {
 // selectScenarios loads the scenarios of dir (the built-in ones when dir is
 // empty) and the file checks of Milestone 3 and Delivery Q2, and keeps
 // those whose name matches the regular expression only.
-func selectScenarios(dir, only string) ([]scenarios.Scenario, []scenarios.FileCheck, error) {
+func selectScenarios(dir, only string, milestones []string) ([]scenarios.Scenario, []scenarios.FileCheck, error) {
+	keep, err := milestoneSet(milestones)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, checks, err := selectByName(dir, only)
+	if err != nil || keep == nil {
+		return all, checks, err
+	}
+	var out []scenarios.Scenario
+	for _, sc := range all {
+		if keep[sc.Milestone] {
+			out = append(out, sc)
+		}
+	}
+	var files []scenarios.FileCheck
+	for _, c := range checks {
+		if keep[c.Milestone] {
+			files = append(files, c)
+		}
+	}
+	if len(out) == 0 && len(files) == 0 {
+		return nil, nil, fmt.Errorf("--milestones %s: no scenario of those milestones%s", strings.Join(milestones, ","), map[bool]string{true: " matches --only " + only}[only != ""])
+	}
+	return out, files, nil
+}
+
+// gradedMilestones are the milestones --milestones may name.
+var gradedMilestones = []scenarios.Milestone{scenarios.DNS, scenarios.M1, scenarios.M2, scenarios.M3, scenarios.M4, scenarios.Q2}
+
+// milestoneSet reads --milestones: nil for all of them.
+func milestoneSet(names []string) (map[scenarios.Milestone]bool, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	keep := map[scenarios.Milestone]bool{}
+	for _, n := range names {
+		i := slices.IndexFunc(gradedMilestones, func(m scenarios.Milestone) bool { return strings.EqualFold(string(m), strings.TrimSpace(n)) })
+		if i < 0 {
+			var all []string
+			for _, m := range gradedMilestones {
+				all = append(all, string(m))
+			}
+			return nil, fmt.Errorf("--milestones %q: not a milestone: name some of %s", n, strings.Join(all, ", "))
+		}
+		keep[gradedMilestones[i]] = true
+	}
+	return keep, nil
+}
+
+// selectByName is the scenarios of dir (the built-in ones when it is "")
+// and the file checks, those whose name matches only when it is set.
+func selectByName(dir, only string) ([]scenarios.Scenario, []scenarios.FileCheck, error) {
 	var re *regexp.Regexp
 	if only != "" {
 		var err error

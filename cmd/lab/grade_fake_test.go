@@ -732,3 +732,35 @@ func TestGradeRefusesAnUnreadableReportInResultsOnFake(t *testing.T) {
 		t.Error("anna was graded into the folder")
 	}
 }
+
+// TestGradeMilestonesOnFake: --milestones grades only what the course asks
+// for: a code-only class is not failed on the captures, answers and PDF
+// it was never asked to hand in; a milestone that is no milestone, or one
+// with nothing to grade, is a usage error before any engine is dialled.
+func TestGradeMilestonesOnFake(t *testing.T) {
+	scen := fakeScenarios(t)
+	sub := gradingtest.SubmissionDir(t, "anna", "chat-server")
+	engines := newFakeEngines(t, "")
+	code, stdout, stderr := gradeOnFake(context.Background(), t, engines, "--json", "--scenarios", scen, "--results", t.TempDir(), "--milestones", "m1", sub)
+	if code != exitGradePassed {
+		t.Fatalf("--milestones m1: exit %d, want 0 (no file check graded)\n%s", code, stderr)
+	}
+	if got := scenarioNames(reportsOf(t, stdout, stderr)[0]); !slices.Equal(got, []string{"fake-relay", "fake-relay-again"}) {
+		t.Errorf("--milestones m1 graded %q", got)
+	}
+	// Without it the file checks fail a submission with no captures.
+	code, _, _ = gradeOnFake(context.Background(), t, engines, "--json", "--scenarios", scen, "--results", t.TempDir(), sub)
+	if code != exitGradeFailed {
+		t.Errorf("without --milestones: exit %d, want 1 (the file checks)", code)
+	}
+	for _, tc := range []struct{ flag, want string }{
+		{"M9", `lab: --milestones "M9": not a milestone: name some of DNS, M1, M2, M3, M4, Q2`},
+		{"M2,M4", "lab: --milestones M2,M4: no scenario of those milestones"},
+	} {
+		fresh := newFakeEngines(t, "")
+		code, _, stderr := gradeOnFake(context.Background(), t, fresh, "--scenarios", scen, "--milestones", tc.flag, sub)
+		if code != 2 || !strings.HasPrefix(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || len(fresh.dialled()) != 0 {
+			t.Errorf("--milestones %s: exit %d, %q, dialled %q; want 2 and %q", tc.flag, code, stderr, fresh.dialled(), tc.want)
+		}
+	}
+}
