@@ -363,18 +363,19 @@ func (c *gradeConfig) gradeShard(ctx context.Context, e *gradeEngine, name strin
 // times: one retry of the lab, two reruns.
 func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *governor, run func(alone bool) scenarios.Result) scenarios.Result {
 	res := run(false)
-	retried, alone := false, false
-	var first *scenarios.Failure // the rerun run's failure, once rerun
+	retried := false
+	var first, second *scenarios.Failure // the reruns' reasons, once rerun
 	for ctx.Err() == nil && res.Failure != nil {
 		f := res.Failure
 		switch {
-		case res.Status == scenarios.Failed && f.Starved != "" && first != nil && first.Starved != "":
-			if alone {
+		case res.Status == scenarios.Failed && f.Starved != "" && first != nil:
+			// Starved on the rerun too, whatever failed the first run.
+			if second != nil {
 				// Starved even alone: the machine, not the submission, decided.
-				return tooBusy(res, first)
+				return tooBusy(res, first, second)
 			}
-			alone = true
-			c.logger.Info(fmt.Sprintf("rerun %s %s alone: the machine starved it twice (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
+			second = f
+			c.logger.Info(fmt.Sprintf("rerun %s %s alone: the machine starved it again (%s): %s: %s", sub, res.Scenario, f.Starved, f.Expectation, f.Got),
 				"submission", sub, "lab", lab, "stage", "rerun", "scenario", res.Scenario)
 		case res.Status == scenarios.Failed && (f.Starved != "" || f.TimedOut) && first == nil:
 			first = f
@@ -396,24 +397,25 @@ func (c *gradeConfig) runScenario(ctx context.Context, sub, lab string, gov *gov
 			c.logger.Info(fmt.Sprintf("retry %s %s: %s: %s", sub, res.Scenario, f.Expectation, f.Got),
 				"submission", sub, "lab", lab, "stage", "retry", "scenario", res.Scenario)
 		default:
-			return withRerunNote(res, first, alone)
+			return withRerunNote(res, first, second)
 		}
-		res = run(alone)
+		res = run(second != nil)
 	}
-	return withRerunNote(res, first, alone)
+	return withRerunNote(res, first, second)
 }
 
 // calmWait bounds how long a starved check waits for the machine to calm
 // down before its second run: grading must go on however busy it stays.
 const calmWait = time.Minute
 
-// tooBusy is a check whose three runs all failed while a program of the
-// scenario waited for a CPU, the last with the machine to itself: no
-// verdict (Error), no points taken; the submission is to be graded again.
-func tooBusy(res scenarios.Result, first *scenarios.Failure) scenarios.Result {
+// tooBusy is a check whose second and third runs failed while a program of
+// the scenario waited for a CPU, the third with the machine to itself,
+// after a first that was starved or ran out of time: no verdict (Error),
+// no points taken; the submission is to be graded again.
+func tooBusy(res scenarios.Result, first, second *scenarios.Failure) scenarios.Result {
 	res.Status, res.Points = scenarios.Error, 0
 	res.Failure.TimedOut = false
-	res.Rerun = fmt.Sprintf("the machine was too busy to judge: three runs failed while a program waited for a CPU, the last with no other scenario beside it (first: %s; last: %s); no points are taken, grade it again", first.Starved, res.Failure.Starved)
+	res.Rerun = fmt.Sprintf("the machine was too busy to judge: %s, and the second and third runs failed while a program waited for a CPU, the third with no other scenario beside it (second: %s; third: %s); no points are taken, grade it again", firstRun(first), second.Starved, res.Failure.Starved)
 	res.Notes = append(res.Notes, res.Rerun)
 	return res
 }
@@ -428,20 +430,17 @@ func interrupted(sc scenarios.Scenario, err error) scenarios.Result {
 
 // withRerunNote notes on res, the run that counts, that it is a later run
 // because the first (first, nil if there was none) ran out of time or
-// failed while the machine starved a program; alone says the second was
-// starved too, and res ran with the machine to itself.
-func withRerunNote(res scenarios.Result, first *scenarios.Failure, alone bool) scenarios.Result {
+// failed while the machine starved a program; second, if not nil, is the
+// second run's starved failure, and res ran with the machine to itself.
+func withRerunNote(res scenarios.Result, first, second *scenarios.Failure) scenarios.Result {
 	if first == nil {
 		return res
 	}
-	why := fmt.Sprintf("the first run ran out of time (%s: %s)", first.Expectation, first.Got)
-	if first.Starved != "" {
-		why = fmt.Sprintf("the first run failed while the machine starved it (%s; %s: %s)", first.Starved, first.Expectation, first.Got)
-	}
+	why := firstRun(first)
 	times, last := "twice", "second"
-	if alone {
+	if second != nil {
 		times, last = "three times", "third"
-		why += ", and the second too; the third ran with no other scenario beside it"
+		why += fmt.Sprintf(", and the second while the machine starved it (%s); the third ran with no other scenario beside it", second.Starved)
 	}
 	how := "the " + last + " run decides"
 	switch res.Status {
@@ -453,6 +452,14 @@ func withRerunNote(res scenarios.Result, first *scenarios.Failure, alone bool) s
 	res.Rerun = fmt.Sprintf("run %s: %s; %s", times, why, how)
 	res.Notes = append(res.Notes, res.Rerun)
 	return res
+}
+
+// firstRun says why a check's first run did not count.
+func firstRun(first *scenarios.Failure) string {
+	if first.Starved != "" {
+		return fmt.Sprintf("the first run failed while the machine starved it (%s; %s: %s)", first.Starved, first.Expectation, first.Got)
+	}
+	return fmt.Sprintf("the first run ran out of time (%s: %s)", first.Expectation, first.Got)
 }
 
 // longestFirst orders the submissions' indexes by how long their

@@ -104,6 +104,8 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 			Failure: &scenarios.Failure{Expectation: "alice registers and stays connected", Got: "the program exited with code 0", Starved: starved}}
 	}
 	passed := scenarios.Result{Scenario: "m4-register", Status: scenarios.Passed, Points: 2, MaxPoints: 2}
+	late := scenarios.Result{Scenario: "m4-register", Status: scenarios.Failed, MaxPoints: 2,
+		Failure: &scenarios.Failure{Expectation: "alice registers and stays connected", Got: "nothing within 10s", TimedOut: true}}
 	const hungry = "server on webserver waited 1.8s for a CPU in the space of 3s"
 	tests := []struct {
 		name   string
@@ -116,11 +118,13 @@ func TestRunScenarioRerunsAStarvedFailure(t *testing.T) {
 		{"starved, then fails on a calm machine", []scenarios.Result{failed(hungry), failed("")}, scenarios.Failed,
 			"run twice: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0); the second run failed too"},
 		{"starved twice, then passes alone", []scenarios.Result{failed(hungry), failed(hungry), passed}, scenarios.Passed,
-			"run three times: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0), and the second too; the third ran with no other scenario beside it; it passed the third run, which counts"},
+			"run three times: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0), and the second while the machine starved it (" + hungry + "); the third ran with no other scenario beside it; it passed the third run, which counts"},
+		{"out of time, then starved, then passes alone", []scenarios.Result{late, failed(hungry), passed}, scenarios.Passed,
+			"run three times: the first run ran out of time (alice registers and stays connected: nothing within 10s), and the second while the machine starved it"},
 		{"starved twice, then fails alone", []scenarios.Result{failed(hungry), failed(hungry), failed("")}, scenarios.Failed,
 			"the third run failed too"},
 		{"starved three times", []scenarios.Result{failed(hungry), failed(hungry), failed(hungry)}, scenarios.Error,
-			"the machine was too busy to judge: three runs failed while a program waited for a CPU, the last with no other scenario beside it"},
+			"the machine was too busy to judge: the first run failed while the machine starved it (" + hungry + "; alice registers and stays connected: the program exited with code 0), and the second and third runs failed while a program waited for a CPU, the third with no other scenario beside it"},
 		{"not starved: judged at once", []scenarios.Result{failed("")}, scenarios.Failed, ""},
 	}
 	for _, tc := range tests {
