@@ -337,7 +337,8 @@ func loadRoster(path string) (map[string]int, error) {
 
 // selectScenarios loads the scenarios of dir (the built-in ones when dir is
 // empty) and the file checks of Milestone 3 and Delivery Q2, and keeps
-// those whose name matches the regular expression only.
+// those whose name matches the regular expression only and whose
+// milestone is one of milestones (all when it is empty).
 func selectScenarios(dir, only string, milestones []string) ([]scenarios.Scenario, []scenarios.FileCheck, error) {
 	keep, err := milestoneSet(milestones)
 	if err != nil {
