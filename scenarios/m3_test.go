@@ -185,8 +185,12 @@ func TestPDFPagesIsBounded(t *testing.T) {
 	if err != nil || pages != 1 {
 		t.Errorf("PDFPages of a %d KiB bomb = %d, %v; want 1", bomb.Len()>>10, pages, err)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
-		t.Errorf("counting the pages of a %d KiB file allocated %d MiB, want at most 32", bomb.Len()>>10, alloc>>20)
+	// TotalAlloc is the whole test binary's, the race detector's and other
+	// tests' too: the bound is twice the counter's own (16 MiB inflated, a
+	// chunk at a time), and far below the 153 MiB the unbounded counter
+	// allocated for this file.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("counting the pages of a %d KiB file allocated %d MiB, want at most 64", bomb.Len()>>10, alloc>>20)
 	}
 
 	var many bytes.Buffer
