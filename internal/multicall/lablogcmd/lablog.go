@@ -80,7 +80,10 @@ func LoggedName(argv []string) string {
 
 // LogFile is the log of the program a user names to lab logs (a
 // LoggedName): its base name, in characters safe in a file name, in Dir.
-func LogFile(name string) string {
+func LogFile(name string) string { return Dir + "/" + logBase(name) }
+
+// logBase is the log's file name in Dir of the program name names.
+func logBase(name string) string {
 	name = path.Base(name)
 	name = strings.Map(func(r rune) rune {
 		switch {
@@ -92,7 +95,7 @@ func LogFile(name string) string {
 	if name == "" || name == "." || name == ".." {
 		name = "program"
 	}
-	return Dir + "/" + name + ".log"
+	return name + ".log"
 }
 
 // Exit statuses of lab-log itself; otherwise it exits as CMD did.
@@ -120,7 +123,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		file, argv, tee = args[0], args[2:], false
 	} else {
-		file = strings.Replace(LogFile(LoggedName(argv)), Dir, dir, 1)
+		file = filepath.Join(dir, logBase(LoggedName(argv)))
 	}
 	w, err := Open(file, MaxBytes)
 	if err != nil {

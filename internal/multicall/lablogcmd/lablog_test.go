@@ -2,16 +2,17 @@ package lablogcmd
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ntnu-ttm4200/lab3/internal/outputtest"
 	"github.com/ntnu-ttm4200/lab3/internal/tier"
 )
 
@@ -166,60 +167,36 @@ sys.exit(130)
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	// lab-log's terminal: a pipe whose output the test waits on.
+	pr, pw := io.Pipe()
+	out := outputtest.Watch(pr)
 	done := make(chan int, 1)
-	go func() { done <- Run([]string{py, prog}, strings.NewReader("alice\n"), out, os.Stderr) }()
+	go func() {
+		done <- Run([]string{py, prog}, strings.NewReader("alice\n"), pw, os.Stderr)
+		pw.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The whole first line, which says what the program read.
+	out.WaitFor(t, ctx, "\n")
 	var pid int
-	deadline := time.Now().Add(10 * time.Second)
-	for pid == 0 {
-		// The whole first line, which says what the program read.
-		if first, _, ok := strings.Cut(out.String(), "\n"); ok {
-			var word string
-			fmt.Sscanf(first, "pid %d read %s", &pid, &word)
-			if word != "alice" {
-				t.Fatalf("the program did not read the input: %q", out.String())
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the program did not start: %q", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	var word string
+	fmt.Sscanf(out.String(), "pid %d read %s", &pid, &word)
+	if pid == 0 || word != "alice" {
+		t.Fatalf("the program did not read the input: %q", out.String())
 	}
 	// Ctrl-C: the terminal signals the program and lab-log alike (one
 	// after the other here, as two signals at once would merge into one).
 	syscall.Kill(pid, syscall.SIGINT)
-	for !strings.Contains(out.String(), "got 1\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the program did not see SIGINT: %q", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	out.WaitFor(t, ctx, "got 1\n")
 	syscall.Kill(os.Getpid(), syscall.SIGINT)
 	if code := <-done; code != 130 {
 		t.Errorf("exit %d, want 130 (the program's)", code)
 	}
+	// The terminal ends with the program's last line, once interrupted.
+	out.WaitFor(t, ctx, "interrupted 1 times\n")
 	log, _ := os.ReadFile(filepath.Join(dir, "chatroom_server.py.log"))
-	for what, text := range map[string]string{"terminal": out.String(), "log": string(log)} {
-		if !strings.Contains(text, "interrupted 1 times\n") {
-			t.Errorf("the %s lacks the program's last line, once interrupted:\n%s", what, text)
-		}
+	if !strings.Contains(string(log), "interrupted 1 times\n") {
+		t.Errorf("the log lacks the program's last line, once interrupted:\n%s", log)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while lab-log writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
