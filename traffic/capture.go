@@ -287,6 +287,10 @@ func (c *Capture) Stop(ctx context.Context, dir string) ([]CaptureFile, error) {
 	return out, nil
 }
 
+// drainTimeout bounds how long Stop waits for tcpdump to read the packets
+// already captured for it before it stops tcpdump.
+const drainTimeout = 2 * time.Second
+
 // Abort stops every tcpdump and removes its files without copying them.
 func (c *Capture) Abort(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
@@ -300,7 +304,12 @@ func (c *Capture) Abort(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// stop sends SIGINT, as Ctrl-C does, so tcpdump flushes and closes its
+// stop first lets tcpdump read what the kernel already holds for it: a
+// tcpdump that a busy machine kept from its CPU has packets waiting in its
+// ring, and SIGINT ends its loop without reading them (they count neither
+// as captured nor as dropped). It waits, for at most drainTimeout, until
+// the file stops growing while tcpdump sleeps (the ring is empty). Then it
+// sends SIGINT, as Ctrl-C does, so tcpdump flushes and closes its
 // file, and waits in the same shell until the process is gone (a zombie
 // counts as gone). With copy it then writes tcpdump's log, which ends with
 // its counters, to stderr and the capture to stdout. Either way the files
@@ -315,6 +324,14 @@ func (c *Capture) stop(ctx context.Context, h *capHost, copy bool) (data, log []
 	script := fmt.Sprintf(`f=%[1]s
 p=$(cat $f.pid 2>/dev/null) || { rm -f $f $f.log; exit %[5]d; }
 gone() { ! kill -0 $p 2>/dev/null || grep -q '^State:.*Z' /proc/$p/status 2>/dev/null; }
+state() { sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/$p/status 2>/dev/null; }
+s=$(stat -c %%s $f 2>/dev/null) j=0
+while [ $j -lt %[7]d ]; do
+	sleep %[3]s
+	n=$(stat -c %%s $f 2>/dev/null)
+	[ "$n" = "$s" ] && [ "$(state)" != R ] && break
+	s=$n j=$((j+1))
+done
 kill -INT $p 2>/dev/null
 i=0
 until gone; do
@@ -323,7 +340,7 @@ until gone; do
 	i=$((i+1))
 done
 %[6]s
-rm -f $f $f.log $f.pid`, h.path(), c.cfg.polls(c.cfg.stopTimeout), c.cfg.seconds(), exitKilled, exitNoFile, out)
+rm -f $f $f.log $f.pid`, h.path(), c.cfg.polls(c.cfg.stopTimeout), c.cfg.seconds(), exitKilled, exitNoFile, out, c.cfg.polls(drainTimeout))
 	res, err := c.lab.Exec(sctx, h.host.Name, []string{"sh", "-c", script}, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stop capture on %s: %w", h.host.Name, err)
