@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,10 +28,11 @@ import (
 )
 
 // hostileOnly is the scenarios both grading runs of TestHostileSubmissions
-// use: every Milestone 1 check, where the hostile servers attack, and one
-// Milestone 4 check afterwards, whose server is unchanged, to show that the
-// lab recovered.
-const hostileOnly = `^(m1-.*|m4-register)$`
+// use: every Milestone 1 check, where the hostile servers attack, and two
+// Milestone 4 checks afterwards: m4-register, whose server is unchanged but
+// for password-hider's, to show that the lab recovered, and the password
+// search that password-hider tries to dodge.
+const hostileOnly = `^(m1-.*|m4-register|m4-passwords-hashed)$`
 
 // hostileRSSLimit is the most the lab grade process may hold at once while
 // it grades the hostile set.
@@ -53,7 +55,18 @@ var refusedHostile = []struct {
 
 // gradedHostile are the hostile folders that are graded; they attack the
 // lab from the Milestone 1 server.
-var gradedHostile = []string{"huge-output", "fork-bomb", "memory-hog", "disk-filler", "network-escape"}
+var gradedHostile = []string{"huge-output", "fork-bomb", "memory-hog", "disk-filler", "network-escape",
+	"python-startup", "fork-chain", "sysv-shm", "password-hider"}
+
+// deservedFailures are the checks a graded hostile submission fails
+// because its programs deserve it; on every other check it gets exactly
+// what the correct submission gets alone (those named here).
+var deservedFailures = map[string][]string{
+	"python-startup": {"m1-duplicate-rejected"}, // its server has no duplicate-name check
+	"fork-chain":     nil,
+	"sysv-shm":       nil,
+	"password-hider": {"m4-passwords-hashed"}, // it keeps every password rot13'd
+}
 
 // TestHostileSubmissions grades the hostile test set (testdata/hostile, one
 // folder per attack, see each ATTACK.md) with the real lab grade command,
@@ -289,6 +302,28 @@ func TestHostileSubmissions(t *testing.T) {
 		}
 		t.Logf("disk-filler: stopped at %v MiB", seen)
 	})
+	// The attacks on the grader's own tools, on the reset and on the
+	// password search: each gets what its programs deserve.
+	for name, deserved := range deservedFailures {
+		t.Run(name, func(t *testing.T) {
+			want := map[string]scenarios.Status{}
+			for _, res := range aloneReports[0].Results {
+				want[res.Scenario] = res.Status
+			}
+			for _, sc := range deserved {
+				want[sc] = scenarios.Failed
+			}
+			for _, res := range byName[name].Results {
+				if res.Status != want[res.Scenario] {
+					got := ""
+					if res.Failure != nil {
+						got = fmt.Sprintf(" (%s: %.300s)", res.Failure.Expectation, res.Failure.Got)
+					}
+					t.Errorf("%s: %s%s, want %s", res.Scenario, res.Status, got, want[res.Scenario])
+				}
+			}
+		})
+	}
 	t.Run("network-escape", func(t *testing.T) {
 		attempts := 0
 		for sc, log := range serverLogs("network-escape") {
@@ -365,6 +400,9 @@ func runLab(t *testing.T, bin string, args ...string) labRun {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	// A test binary that dies (its -timeout) must not leave lab grade
+	// grading on: it gets SIGTERM and removes its labs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	began := time.Now()

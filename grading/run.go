@@ -104,7 +104,15 @@ func blameExhaustion(ctx context.Context, rt runtime.Hosts, topo topology.Topolo
 	return res
 }
 
-// resetScript returns a chat host to its state after deploy: it kills every
+// resetScript returns a chat host to its state after deploy. On a
+// sandboxed host (the working folder belongs to the sandbox's user) it
+// first kills that user's processes with kill(-1) run as the user, which
+// the kernel does in one pass that no fork escapes, again until none is
+// left (a fork-and-exit chain timed to a scan of /proc outlived one pass
+// in two), and fails (exit 75) if some still remain, so that reset
+// restarts the host; it then removes what that user left in System V IPC
+// (shared memory outlives every process) and in POSIX message queues.
+// It kills every other
 // process a previous scenario may have left (all but the container's init,
 // its main process, this shell and its parent: the grader's agent when the
 // agent runs it, Docker's exec outside the container otherwise), ends
@@ -120,6 +128,19 @@ func blameExhaustion(ctx context.Context, rt runtime.Hosts, topo topology.Topolo
 // temporary folders. The containers belong to the grader's own lab, so
 // nothing else runs there.
 const resetScript = `
+owner=$(stat -c %u:%g "$1") && mode=$(stat -c %a "$1") || exit 1
+uid=${owner%%:*} gid=${owner##*:}
+if [ "$uid" != 0 ]; then
+	as="setpriv --reuid=$uid --regid=$gid --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs --"
+	i=0
+	while $as kill -KILL -1 2>/dev/null; do
+		i=$((i+1))
+		[ "$i" -ge 200 ] && { echo "processes of the submission's user survive $i kills: the host restarts" >&2; exit 75; }
+		sleep 0.01
+	done
+	$as ipcrm --all 2>/dev/null
+	[ -d /dev/mqueue ] && find /dev/mqueue -mindepth 1 -user "$uid" -delete 2>/dev/null
+fi
 main=
 for d in /proc/[0-9]*; do
 	p=${d#/proc/}
@@ -159,7 +180,6 @@ while :; do
 	[ "$i" -ge 20 ] && break
 	sleep 0.05
 done
-owner=$(stat -c %u:%g "$1") && mode=$(stat -c %a "$1") || exit 1
 find "$1" -mindepth 1 -delete && cp -a "$2/." "$1/" || exit 1
 [ "$owner" = 0:0 ] && exit 0
 chown -R "$owner" "$1" && chmod "$mode" "$1" || exit 1

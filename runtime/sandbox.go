@@ -76,6 +76,19 @@ func (s Sandbox) Command(cmd []string) []string {
 		"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"}, cmd...)
 }
 
+// ToolUID is the user the grader's own unprivileged tools run as on a
+// sandboxed host (the raw client of a probe): neither root nor the
+// submission's user, so the submission's programs can neither trace nor
+// signal them, and they hold nothing worth taking over.
+const ToolUID = 65534
+
+// ToolCommand wraps one of the grader's own tools that needs no privilege
+// so that it runs as ToolUID with no capabilities, as Command does for the
+// submission's programs.
+func (s Sandbox) ToolCommand(cmd []string) []string {
+	return Sandbox{UID: ToolUID, GID: ToolUID}.Command(cmd)
+}
+
 // Label describes the sandbox in one line, for the lab3.sandbox label: a
 // lab made with other limits is not silently reused.
 func (s Sandbox) Label() string {

@@ -210,13 +210,19 @@ func TestExecSteps(t *testing.T) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, "nothing listened on port 5001; srv: the program exited with code 1", false},
 		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
-			return runtime.ExecResult{ExitCode: 1}, nil
+			return runtime.ExecResult{Stdout: []byte(`{"files": [], "unread": []}`)}, nil
 		}, "", false},
 		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
-			return runtime.ExecResult{Stdout: []byte("/root/users.json\n")}, nil
+			return runtime.ExecResult{Stdout: []byte(`{"files": ["/root/users.json"], "unread": []}`)}, nil
 		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`, false},
+		{"grep that could not read everything", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{Stdout: []byte(`{"files": [], "unread": ["/root/big: Cannot allocate memory"]}`)}, nil
+		}, "the search could not read 1 path(s), so it proves nothing: /root/big: Cannot allocate memory", false},
+		{"grep whose search died", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+			return runtime.ExecResult{ExitCode: 137}, nil
+		}, "the search printed no result (exit 137)", false},
 		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
-			if cmd[0] != "python3" || !strings.Contains(cmd[3], `"to":"team30.com:5000"`) {
+			if cmd[0] != "python3" || cmd[1] != "-I" || !strings.Contains(cmd[5], `"to":"team30.com:5000"`) {
 				return runtime.ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
 			}
 			return runtime.ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil

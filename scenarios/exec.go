@@ -2,20 +2,15 @@ package scenarios
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/dnscheck"
-	"github.com/ntnu-ttm4200/lab3/traffic"
 )
 
 // pollInterval is how often state without an event (DNS) is re-read.
@@ -249,7 +244,7 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	}
 	what := fmt.Sprintf("a raw %s client on %s talking to %s: %s, within %s", proto, st.Host, to, strings.Join(moves, ", "), st.Within)
 	spec, _ := json.Marshal(map[string]any{"to": to, "proto": proto, "within": st.Within.Seconds(), "dialog": dialog})
-	res, err := r.e.rt.Exec(ctx, st.Host, []string{"python3", "-c", probeScript, string(spec)}, nil)
+	res, err := r.e.rt.Exec(ctx, st.Host, r.tool(false, "-c", probeScript, string(spec)), nil)
 	if err != nil {
 		return infraf(what, "%v", err)
 	}
@@ -289,88 +284,6 @@ func describeOp(op ProbeOp) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func (r *run) grep(ctx context.Context, st Step) *stepError {
-	text, err := r.v().expand(st.Text, false)
-	if err != nil {
-		return infraf("grep", "%v", err)
-	}
-	want := st.Want
-	if want == "" {
-		want = "absent"
-	}
-	paths := st.Paths
-	if len(paths) == 0 {
-		paths = []string{st.Path}
-	}
-	forms := []string{text}
-	kind, found := "", " in clear"
-	if st.Encoded {
-		found = " in clear or encoded"
-		forms = encodedForms(text)
-		kind = " (nor base64, hex or reversed)"
-	}
-	where := strings.Join(paths, ", ")
-	what := fmt.Sprintf("%q is %s%s in every file under %s on %s", text, want, kind, where, st.Host)
-	if want == "present" {
-		what = fmt.Sprintf("%q appears in a file under %s on %s", text, where, st.Host)
-	}
-	// -D skip: a FIFO left by the program must not hang the check; -s: a
-	// folder the program never made is not an error.
-	// The grader's own packet captures hold what crossed the wire, where
-	// a password always travels in clear: they are not the server's files.
-	cmd := []string{"grep", "-r", "-l", "-F", "-a", "-s", "-D", "skip", "--exclude-dir=" + path.Base(traffic.CaptureDir)}
-	for _, f := range forms {
-		cmd = append(cmd, "-e", f)
-	}
-	cmd = append(cmd, "--")
-	cmd = append(cmd, paths...)
-	res, err := r.e.rt.Exec(ctx, st.Host, cmd, nil)
-	if err != nil {
-		return infraf(what, "%v", err)
-	}
-	files := strings.Fields(string(res.Stdout))
-	switch {
-	case res.ExitCode > 1 && len(files) == 0 && len(paths) == 1:
-		return infraf(what, "grep failed: %s", lastLine(string(res.Stderr)))
-	case want == "absent" && len(files) > 0:
-		return failf(what, "found%s in %s", found, strings.Join(files, ", "))
-	case want == "present" && len(files) == 0:
-		return failf(what, "no file contains it")
-	}
-	return nil
-}
-
-// encodedForms are text and the trivial encodings a password stored "not
-// in plain text" must not be either: base64 (standard and URL alphabets,
-// with and without padding), hex in both cases, and reversed.
-func encodedForms(text string) []string {
-	b := []byte(text)
-	set := map[string]bool{}
-	for _, f := range []string{
-		text,
-		base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
-		base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b),
-		hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)),
-		reverse(text),
-	} {
-		set[f] = true
-	}
-	out := make([]string, 0, len(set))
-	for f := range set {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func reverse(s string) string {
-	r := []rune(s)
-	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-		r[i], r[j] = r[j], r[i]
-	}
-	return string(r)
 }
 
 func (r *run) resolve(ctx context.Context, host string, st Step) *stepError {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,10 +43,12 @@ type fakeLab struct {
 	udp       map[netip.AddrPort]*fakeUDP
 	taps      []*fakeTap
 	files     map[string]map[string][]byte // host -> absolute path -> content
-	held      map[*fakeProc][]func()       // what a process holds, released when it ends
-	loops     map[*fakeProc]*fakeLoop
-	port      uint16 // the last ephemeral port given out
-	inode     uint64
+	// unreadable are files the search cannot read: host -> path.
+	unreadable map[string]map[string]bool
+	held       map[*fakeProc][]func() // what a process holds, released when it ends
+	loops      map[*fakeProc]*fakeLoop
+	port       uint16 // the last ephemeral port given out
+	inode      uint64
 }
 
 // fakeLabRuntime is the lab's hosts as the engine sees them: the fake
@@ -616,16 +619,24 @@ func (l *fakeLab) readFile(host, name string) ([]byte, bool) {
 	return b, ok
 }
 
-// exec runs the commands the engine runs on hosts: the probe (python3 -c
-// probeScript) and grep.
+// exec runs the commands the engine runs on hosts: the probe (probeScript,
+// as the tool user on a sandboxed host) and the search (searchScript, as
+// root), each with isolatedPython.
 func (l *fakeLab) exec(host string, cmd []string) (runtime.ExecResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case len(cmd) == 4 && cmd[0] == "python3" && cmd[1] == "-c" && cmd[2] == probeScript:
-		return l.probe(host, cmd[3])
-	case len(cmd) > 0 && cmd[0] == "grep":
-		return l.grep(host, cmd[1:]), nil
+	root := true
+	if len(cmd) > 0 && cmd[0] == "setpriv" {
+		root = !slices.Contains(cmd, fmt.Sprintf("--reuid=%d", runtime.ToolUID))
+		cmd = cmd[slices.Index(cmd, "--")+1:]
+	}
+	if len(cmd) == 6 && slices.Equal(cmd[:4], append(slices.Clone(isolatedPython), "-c")) {
+		switch {
+		case cmd[4] == probeScript:
+			return l.probe(host, cmd[5])
+		case cmd[4] == searchScript && root:
+			return l.search(host, cmd[5])
+		}
 	}
 	return runtime.ExecResult{ExitCode: 127, Stderr: []byte(fmt.Sprintf("sh: %s: not found in the fake lab\n", strings.Join(cmd, " ")))}, nil
 }
@@ -711,56 +722,37 @@ func probeOutput(res probeResult) runtime.ExecResult {
 	return runtime.ExecResult{Stdout: append(b, '\n')}
 }
 
-// grep is grep -r -l -F [-a -s -D skip --exclude-dir=DIR] -e TEXT... --
-// PATH... over the host's files: the names of the files that hold any
-// text, exit 0 when there is one and 1 when there is none.
-func (l *fakeLab) grep(host string, args []string) runtime.ExecResult {
-	var texts, paths, excluded []string
-	fixed := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			paths = args[i+1:]
-			i = len(args)
-		case a == "-F":
-			fixed = true
-		case a == "-r" || a == "-l" || a == "-a" || a == "-s":
-		case a == "-D" && i+1 < len(args):
-			i++
-		case a == "-e" && i+1 < len(args):
-			i++
-			texts = append(texts, args[i])
-		case strings.HasPrefix(a, "--exclude-dir="):
-			excluded = append(excluded, strings.TrimPrefix(a, "--exclude-dir="))
-		default:
-			return runtime.ExecResult{ExitCode: 2, Stderr: []byte("grep: " + a + ": not modelled in the fake lab\n")}
-		}
-	}
-	if !fixed || len(texts) == 0 || len(paths) == 0 {
-		return runtime.ExecResult{ExitCode: 2, Stderr: []byte("grep: the fake lab runs grep -r -l -F -e TEXT -- PATH only\n")}
+// search answers searchScript over the host's files: the names of those
+// under the spec's paths, outside its skipped ones, that hold any form.
+// A file named in unread cannot be read, as a file whose read fails.
+func (l *fakeLab) search(host, specJSON string) (runtime.ExecResult, error) {
+	var spec searchSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		return runtime.ExecResult{}, fmt.Errorf("search spec: %w", err)
 	}
 	names := make([]string, 0, len(l.files[host]))
 	for name := range l.files[host] {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	var out []string
+	res := searchResult{Files: []string{}, Unread: []string{}}
 	for _, name := range names {
-		if !under(name, paths) || inDir(name, excluded) {
+		if !under(name, spec.Paths) || under(name, spec.Skip) {
 			continue
 		}
-		for _, t := range texts {
-			if bytes.Contains(l.files[host][name], []byte(t)) {
-				out = append(out, name)
+		if l.unreadable[host][name] {
+			res.Unread = append(res.Unread, name+": Input/output error")
+			continue
+		}
+		for _, f := range spec.Forms {
+			if bytes.Contains(l.files[host][name], f) {
+				res.Files = append(res.Files, name)
 				break
 			}
 		}
 	}
-	if len(out) == 0 {
-		return runtime.ExecResult{ExitCode: 1}
-	}
-	return runtime.ExecResult{Stdout: []byte(strings.Join(out, "\n") + "\n")}
+	out, _ := json.Marshal(res)
+	return runtime.ExecResult{Stdout: append(out, '\n')}, nil
 }
 
 // under says whether the file name lies in one of the folders.
@@ -768,17 +760,6 @@ func under(name string, dirs []string) bool {
 	for _, d := range dirs {
 		d = strings.TrimSuffix(d, "/")
 		if name == d || strings.HasPrefix(name, d+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// inDir says whether a folder on the file's path has one of the names.
-func inDir(name string, dirs []string) bool {
-	parts := strings.Split(path.Dir(name), "/")
-	for _, d := range dirs {
-		if contains(parts, d) {
 			return true
 		}
 	}

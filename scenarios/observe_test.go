@@ -147,10 +147,13 @@ func TestJSONLists(t *testing.T) {
 }
 
 func TestEncodedForms(t *testing.T) {
-	got := strings.Join(encodedForms("pw-1"), " ")
-	for _, w := range []string{"pw-1", "cHctMQ==", "cHctMQ", "70772d31", "70772D31", "1-wp"} {
-		if !strings.Contains(" "+got+" ", " "+w+" ") {
-			t.Errorf("encodedForms lacks %q: %s", w, got)
+	got := map[string]bool{}
+	for _, f := range encodedForms("pw-1") {
+		got[string(f)] = true
+	}
+	for _, w := range []string{"pw-1", "cHctMQ==", "cHctMQ", "70772d31", "70772D31", "1-wp", "cj-1", "p\x00w\x00-\x001\x00", "\x00p\x00w\x00-\x001"} {
+		if !got[w] {
+			t.Errorf("encodedForms lacks %q: %q", w, encodedForms("pw-1"))
 		}
 	}
 }

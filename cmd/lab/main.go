@@ -31,8 +31,11 @@ func main() {
 		os.Exit(code)
 	}
 	// SIGHUP is the terminal closing: what lab started on a host must
-	// end then too, as on Ctrl-C.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// end then too, as on Ctrl-C. SIGPIPE is whoever read lab's output
+	// (a pipe, a test harness) going away: lab stops as on Ctrl-C, and
+	// since it asked for the signal, a write to the closed output fails
+	// instead of killing lab in the middle of removing its labs.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -66,3 +66,15 @@ func TestContainerConfigOfAnInteractiveHost(t *testing.T) {
 		t.Errorf("an interactive host is confined: %+v", hc)
 	}
 }
+
+// TestContainerLogsAreBounded: every host's log in the engine is capped,
+// whatever the engine's default driver (unbounded json-file on a default
+// install).
+func TestContainerLogsAreBounded(t *testing.T) {
+	for _, sb := range []*runtime.Sandbox{nil, {Memory: 1 << 28}} {
+		_, hc, _ := containerConfig(runtime.ContainerSpec{Name: "lab3-client1", Image: topology.DefaultHostImage, Network: "lab3_net", Sandbox: sb})
+		if hc.LogConfig.Type != "json-file" || hc.LogConfig.Config["max-size"] != "1m" || hc.LogConfig.Config["max-file"] != "2" {
+			t.Errorf("sandboxed %v: log config %+v, want json-file of at most 2 × 1m", sb != nil, hc.LogConfig)
+		}
+	}
+}

@@ -240,6 +240,12 @@ func ContainerModifiers(spec runtime.ContainerSpec) (cfg func(*container.Config)
 	return cfg, host, endpoints
 }
 
+// hostLogs bounds what a host's own output (its main process's, not the
+// programs exec starts) keeps in the engine, whatever the engine's default
+// log driver and size: 2 files of 1 MiB. A program of a submission that
+// writes there fills 2 MiB at most.
+var hostLogs = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "2"}}
+
 // containerConfig is what CreateContainer asks Docker for. A sandboxed
 // host gets the sandbox's memory (without swap), process and CPU limits,
 // only runtime.GraderCapabilities (for root; programs started through
@@ -258,6 +264,7 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 		Init:        &init,
 		CapAdd:      []string{"NET_ADMIN"},
 		NetworkMode: container.NetworkMode(spec.Network),
+		LogConfig:   hostLogs,
 	}
 	for _, vol := range slices.Sorted(maps.Keys(spec.Volumes)) {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: spec.Volumes[vol]})
