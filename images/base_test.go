@@ -10,7 +10,7 @@ func TestDebootstrapArgsAreOnePass(t *testing.T) {
 	got := debootstrapArgs("bookworm", "/var/cache/lab3", "/tmp/r/rootfs", "http://mirror.example/debian")
 	want := []string{
 		"--variant=minbase",
-		"--include=bind9,dnsutils,iproute2,iputils-ping,nano,netcat-openbsd,openssh-server,procps,python3,tcpdump,tmux",
+		"--include=bind9,dnsutils,iproute2,iputils-ping,nano,netcat-openbsd,nftables,openssh-server,procps,python3,tcpdump,tmux",
 		"--cache-dir=/var/cache/lab3",
 		"bookworm", "/tmp/r/rootfs", "http://mirror.example/debian",
 	}

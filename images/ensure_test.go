@@ -119,7 +119,7 @@ func TestEnsureBuildsOnceThenHitsTheCache(t *testing.T) {
 	// The clock ticks a second per reading: start, debootstrap start and
 	// end, import start and end, and the end of the base's build.
 	for _, want := range []string{
-		"base: building " + refs.Base + " with debootstrap (bookworm, minbase, 11 packages)…\n",
+		"base: building " + refs.Base + " with debootstrap (bookworm, minbase, 12 packages)…\n",
 		"base: debootstrap done in 1s\n",
 		"base: imported in 1s\n",
 		"base: built " + refs.Base + " (0 MB) in 5s\n",

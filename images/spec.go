@@ -20,6 +20,7 @@ var packages = []string{
 	"iputils-ping",   // ping
 	"nano",           // an editor for students
 	"netcat-openbsd", // nc
+	"nftables",       // nft: a graded host's filter of broadcast, multicast and link-local traffic
 	"openssh-server", // sshd, so ssh and scp from the host machine work (lab up starts it)
 	"procps",         // ps, kill, top
 	"python3",        // students' chat programs

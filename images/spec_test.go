@@ -9,7 +9,7 @@ import (
 
 func TestPackagesHaveTheStudentsTools(t *testing.T) {
 	got := Packages()
-	want := []string{"bind9", "dnsutils", "iproute2", "iputils-ping", "nano", "netcat-openbsd", "openssh-server", "procps", "python3", "tcpdump", "tmux"}
+	want := []string{"bind9", "dnsutils", "iproute2", "iputils-ping", "nano", "netcat-openbsd", "nftables", "openssh-server", "procps", "python3", "tcpdump", "tmux"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Packages() = %v, want %v", got, want)
 	}

@@ -186,6 +186,57 @@ if __name__ == "__main__":
             print("ESCAPE udp %s:53: blocked (%s)" % (host, err))
         finally:
             u.close()
+    # The link itself: broadcasts and multicasts reach the grader's machine
+    # (its bridge) whatever the routes say, and so do link-local addresses;
+    # a ping socket needs no privilege on a default Docker host. A send
+    # that the host lets out is an escape.
+    subnet_broadcast = ServerIP.rsplit(".", 1)[0] + ".255"
+    for host in (subnet_broadcast, "255.255.255.255", "224.0.0.1"):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            u.bind((ServerIP, 0))
+            u.sendto(b"lab3-escape", (host, 9))
+            print("ESCAPE udp %s:9: SENT" % host)
+        except OSError as err:
+            print("ESCAPE udp %s:9: blocked (%s)" % (host, err))
+        finally:
+            u.close()
+    try:
+        eth0 = socket.if_nametoindex("eth0")
+    except OSError:
+        eth0 = 0
+    for host in ("ff02::1", "ff02::2", "fe80::1"):
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            u.sendto(b"lab3-escape", (host, 9, 0, eth0))
+            print("ESCAPE udp [%s%%eth0]:9: SENT" % host)
+        except OSError as err:
+            print("ESCAPE udp [%s%%eth0]:9: blocked (%s)" % (host, err))
+        finally:
+            u.close()
+        t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        t.settimeout(2)
+        try:
+            t.connect((host, 22, 0, eth0))
+            print("ESCAPE tcp [%s%%eth0]:22: CONNECTED" % host)
+        except ConnectionRefusedError as err:
+            print("ESCAPE tcp [%s%%eth0]:22: REACHED (%s)" % (host, err))
+        except OSError as err:
+            print("ESCAPE tcp [%s%%eth0]:22: blocked (%s)" % (host, err))
+        finally:
+            t.close()
+    for family, proto, host in ((socket.AF_INET, socket.IPPROTO_ICMP, gateways[0]), (socket.AF_INET6, socket.IPPROTO_ICMPV6, "ff02::1")):
+        try:
+            p = socket.socket(family, socket.SOCK_DGRAM, proto)
+            try:
+                echo = b"\x08\x00\x00\x00\x00\x01\x00\x01" if family == socket.AF_INET else b"\x80\x00\x00\x00\x00\x01\x00\x01"
+                p.sendto(echo, (host, 0) if family == socket.AF_INET else (host, 0, 0, eth0))
+                print("ESCAPE icmp %s: SENT" % host)
+            finally:
+                p.close()
+        except OSError as err:
+            print("ESCAPE icmp %s: blocked (%s)" % (host, err))
     # run the server
     server.run()
 
