@@ -480,7 +480,8 @@ func (d *Docker) block(ctx context.Context, ctr string) error {
 // broadcast, multicast, link-local and ICMP packet a program of anyone but
 // root sends (a send fails with EPERM; a reject would answer a TCP connect
 // with a refusal, as if a listener had been reached); the kernel's own
-// neighbour discovery and the grader's captures and probes (root) pass.
+// neighbour discovery, the grader's captures (root) and its probes (unicast
+// to the lab's hosts) pass.
 func blockScript(gw4, gw6 string) string {
 	return fmt.Sprintf(`set -e
 ip route replace prohibit 0.0.0.0/1
