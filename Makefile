@@ -44,9 +44,10 @@ build:
 	@mkdir -p $(BIN)
 	$(GOFLAGS_STATIC) $(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
-## deps: install the host packages the image build and the lab need (idempotent)
+## deps: install the host packages the image build and the lab need, and give lab hosts socket tables of their own (idempotent)
 deps:
 	@./scripts/host-deps.sh $(HOST_PKGS)
+	@./scripts/host-tune.sh
 
 ## test-deps: install what only the tests need besides (idempotent)
 test-deps: deps

@@ -59,6 +59,9 @@ func Grade(ctx context.Context, d runtime.Engine, subs []scenarios.Submission, o
 	if c.capture && c.resultsDir == "" {
 		return nil, errors.New("capture needs a results folder for its files: add WithResultsDir")
 	}
+	if hint := sharedSocketTables(d); hint != "" {
+		c.logger.Warn(hint, "engine", d.Name(), "stage", "machine")
+	}
 	engines := append([]runtime.Engine{d}, c.engines...)
 	reports := make([]Report, len(subs))
 	q := newGradeQueue(c.longestFirst(subs))

@@ -230,6 +230,21 @@ func loadCorrect(t *testing.T) []scenarios.Submission {
 	return subs
 }
 
+// envParallel is LAB3_PARALLEL (how many submissions are graded at once),
+// or def when it is not set.
+func envParallel(t *testing.T, def int) int {
+	t.Helper()
+	s := os.Getenv("LAB3_PARALLEL")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("LAB3_PARALLEL=%q: want a whole number of at least 1", s)
+	}
+	return n
+}
+
 // correctTally is what checkCorrect counted.
 type correctTally struct{ checks, failed, errored int }
 
@@ -269,14 +284,7 @@ func checkCorrect(t *testing.T, reports []grading.Report, allowError bool) corre
 func TestGradeCorrectFixtures(t *testing.T) {
 	labcontainers.Engine(t)
 	subs := loadCorrect(t)
-	parallel := grading.DefaultParallel()
-	if s := os.Getenv("LAB3_PARALLEL"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("LAB3_PARALLEL=%q: want a whole number of at least 1", s)
-		}
-		parallel = n
-	}
+	parallel := envParallel(t, grading.DefaultParallel())
 	began := time.Now()
 	n := checkCorrect(t, grade(t, subs, parallel), os.Getenv("LAB3_ALLOW_ERROR") == "1")
 	took := time.Since(began)
@@ -420,7 +428,7 @@ func TestGradeCanaries(t *testing.T) {
 	}
 	dir := t.TempDir()
 	began := time.Now()
-	reports := gradeOn(t, dir, subs, grading.DefaultParallel(), all, grading.WithScenariosFor(only))
+	reports := gradeOn(t, dir, subs, envParallel(t, grading.DefaultParallel()), all, grading.WithScenariosFor(only))
 	t.Logf("%d canaries graded in %.0fs", len(subs), time.Since(began).Seconds())
 	t.Run("reference", func(t *testing.T) { checkReference(t, reports[0], dir) })
 	t.Run("correct", func(t *testing.T) { checkCorrect(t, reports[1:correct], false) })

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ntnu-ttm4200/lab3/runtime"
 )
 
 // CPUPressure reads how busy a machine's CPUs are: the share of the last
@@ -238,3 +240,28 @@ func (g *governor) totalWait() time.Duration {
 	defer g.mu.Unlock()
 	return g.waited
 }
+
+// SocketTableSysctls are the settings that give each network namespace
+// made afterwards (each lab host) small socket tables of its own. Without
+// them every host shares the kernel's global TCP table (262,144 buckets on
+// a 24 GiB machine), which each reading of a host's sockets
+// (/proc/net/tcp, as the grader's agent reads it dozens of times a
+// second) walks whole: measured on one full grade of students/faithful,
+// the agents took 27 of 58 CPU-seconds with the global tables and 6 of 42
+// with these. They change nothing else: a namespace with more connections
+// than buckets still works, more slowly. make deps sets them.
+const SocketTableSysctls = "net.ipv4.tcp_child_ehash_entries=1024 net.ipv4.udp_child_hash_entries=256"
+
+// sharedSocketTables returns a hint when engine d is on this machine and
+// new network namespaces share the kernel's global TCP table, "" otherwise.
+func sharedSocketTables(d runtime.Engine) string {
+	if d == nil || !strings.HasPrefix(d.Name(), "unix://") {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_child_ehash_entries")
+	if err != nil || strings.TrimSpace(string(b)) != "0" {
+		return ""
+	}
+	return "this machine's lab hosts share the kernel's global socket tables, so the grader's readings of their sockets cost about four times the CPU they need; before grading, run: sudo sysctl -w " + SocketTableSysctls + " (make deps does; not persistent)"
+}
+

@@ -3,6 +3,8 @@ package grading
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -261,4 +263,18 @@ func TestGovernorCalmWaitsForRoom(t *testing.T) {
 	// Nothing else running: no wait, however busy.
 	pressure.Store(1.0)
 	g.calm(context.Background(), time.Minute)
+}
+
+// TestSocketTableSysctlsAreWhatMakeDepsSets: the hint Grade gives names
+// the settings scripts/host-tune.sh (make deps) applies.
+func TestSocketTableSysctlsAreWhatMakeDepsSets(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "scripts", "host-tune.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Fields(SocketTableSysctls) {
+		if !strings.Contains(string(b), kv) {
+			t.Errorf("scripts/host-tune.sh does not set %s", kv)
+		}
+	}
 }
