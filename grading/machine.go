@@ -264,4 +264,3 @@ func sharedSocketTables(d runtime.Engine) string {
 	}
 	return "this machine's lab hosts share the kernel's global socket tables, so the grader's readings of their sockets cost about four times the CPU they need; before grading, run: sudo sysctl -w " + SocketTableSysctls + " (make deps does; not persistent)"
 }
-
