@@ -18,6 +18,8 @@ func newReportCmd(a *app) *cobra.Command {
 	var (
 		roster      string
 		scoreColumn string
+		serve       bool
+		listen      string
 	)
 	cmd := &cobra.Command{
 		Use:   "report RESULTS",
@@ -33,7 +35,14 @@ id columns of your gradebook, e.g. Canvas's Student, ID, SIS User ID, SIS
 Login ID and Section) makes grades.csv one row per student, ready for a
 gradebook import; --score-column names its total column as the gradebook
 does (e.g. "Lab 3 (123456)"). A missing or empty folder, or a report.json
-that cannot be read, is one line and nothing is written.`,
+that cannot be read, is one line and nothing is written.
+
+--serve then serves the folder, read-only, on this machine until Ctrl-C, at
+a URL with a secret token that lab prints; --listen ADDR (e.g. :8033)
+serves it there instead, for a browser on another machine: anyone with the
+URL can read the class's results, so share it as you would the files.
+Transcripts and other text a submission wrote are served as plain text,
+never as pages.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
@@ -64,12 +73,20 @@ that cannot be read, is one line and nothing is written.`,
 			if err := classreport.Write(dir, reports, opts...); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(a.stdout, reportWritten(dir, reports))
-			return err
+			if _, err = fmt.Fprintln(a.stdout, reportWritten(dir, reports)); err != nil || (!serve && listen == "") {
+				return err
+			}
+			addr := listen
+			if addr == "" {
+				addr = defaultServeAddr
+			}
+			return serveResults(cmd.Context(), a.stdout, dir, addr)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&roster, "roster", "", "CSV with a header line naming a submission column and the gradebook's student id columns: grades.csv gets one row per student")
+	f.BoolVar(&serve, "serve", false, "then serve the folder read-only on this machine (127.0.0.1, a port of the kernel's choice) until Ctrl-C")
+	f.StringVar(&listen, "listen", "", "serve the folder on ADDR (e.g. :8033) instead, for a browser on another machine; the URL carries a secret token")
 	f.StringVar(&scoreColumn, "score-column", "", `name grades.csv's total column as the gradebook names the assignment, e.g. "Lab 3 (123456)" (default "total")`)
 	return cmd
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/ntnu-ttm4200/lab3/classreport"
+)
+
+// defaultServeAddr is where lab report --serve listens without --listen:
+// this machine only, on a port the kernel picks.
+const defaultServeAddr = "127.0.0.1:0"
+
+// serveTypes are the only files a served results folder gives with a type
+// a browser renders: the pages, styles, script and pictures lab writes.
+// Everything else (transcripts, answers, notes: text a submission wrote)
+// is plain text, never sniffed, and the captures are downloads, so that no
+// file of a student's making runs as a page.
+var serveTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".json": "application/json",
+	".csv":  "text/csv; charset=utf-8",
+}
+
+// downloads are served as attachments.
+var downloads = map[string]bool{".pcap": true, ".pcapng": true, ".pdf": true, ".zip": true}
+
+// serveToken is the secret first element of every served URL: without it
+// every request is "not found", so a browser on another machine reaches
+// the class only through the URL lab printed.
+func serveToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// resultsHandler serves the results folder dir under /TOKEN/, read-only.
+// It opens files through an os.Root, so a link inside the folder cannot
+// reach outside it, lists no folder, and sends every file with a type from
+// serveTypes (text/plain otherwise), nosniff, no caching and no referrer.
+func resultsHandler(root *os.Root, token string) http.Handler {
+	prefix := "/" + token + "/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "the results are read-only", http.StatusMethodNotAllowed)
+			return
+		}
+		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		name := path.Clean("/" + rest)[1:]
+		if name == "" || strings.HasSuffix(r.URL.Path, "/") {
+			name = path.Join(name, "index.html")
+		}
+		f, err := root.Open(name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil || !info.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
+		ext := strings.ToLower(path.Ext(name))
+		ctype, ok := serveTypes[ext]
+		if !ok || (ext == ".js" && name != classreport.ScriptFile) {
+			// The class page's script is the only one lab writes.
+			ctype = "text/plain; charset=utf-8"
+		}
+		if downloads[ext] {
+			ctype = "application/octet-stream"
+			h.Set("Content-Disposition", "attachment")
+		}
+		h.Set("Content-Type", ctype)
+		http.ServeContent(w, r, "", info.ModTime(), f)
+	})
+}
+
+// serveResults serves dir on addr until ctx ends, after printing the
+// class page's URL to out. The listener is opened first, so a port in use
+// is one line and nothing is served.
+func serveResults(ctx context.Context, out io.Writer, dir, addr string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", dir, err)
+	}
+	defer root.Close()
+	token, err := serveToken()
+	if err != nil {
+		return err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return usagef("--listen %s: %s", addr, plainOSError(err))
+	}
+	srv := &http.Server{Handler: resultsHandler(root, token), ReadHeaderTimeout: 10 * time.Second}
+	host := ln.Addr().String()
+	if h, port, err := net.SplitHostPort(host); err == nil && (h == "0.0.0.0" || h == "::") {
+		name, herr := os.Hostname()
+		if herr != nil {
+			name = "THIS-MACHINE"
+		}
+		host = net.JoinHostPort(name, port)
+	}
+	fmt.Fprintf(out, "serving %s at http://%s/%s/ (read-only; anyone with this URL can read it; Ctrl-C stops)\n", dir, host, token)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
