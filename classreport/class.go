@@ -26,6 +26,7 @@ const (
 	OptionalFailed // failed, but the check carries no points
 	Error          // no verdict: the lab failed, not the program
 	NeedsTA        // a TA grades it by hand
+	Scored         // a TA has graded it (grading.TAScoresFile)
 )
 
 // stateText is what tells the states apart without colour: a symbol, a
@@ -38,6 +39,7 @@ var stateText = [...]struct{ symbol, word, class, long string }{
 	OptionalFailed: {"○", "failed (optional)", "s-opt", "failed; an optional check that carries no points"},
 	Error:          {"⚠", "error", "s-err", "error, no verdict: the lab failed, not the program; grade it again"},
 	NeedsTA:        {"✎", "needs a TA", "s-ta", "needs a TA: graded by hand"},
+	Scored:         {"✍", "graded by a TA", "s-scored", "graded by a TA"},
 }
 
 // Symbol is the state's mark in a cell.
@@ -48,6 +50,9 @@ func (s State) String() string { return stateText[s].word }
 
 // stateOf is a result's state.
 func stateOf(res scenarios.Result) State {
+	if res.Status == scenarios.NeedsTA && res.TA != nil {
+		return Scored
+	}
 	switch grading.OutcomeOf(res.Status, res.Required) {
 	case grading.OutcomePassed:
 		return Passed
@@ -72,8 +77,10 @@ type class struct {
 	Checks []*check
 	Rows   []*row
 	Queue  []queueItem
-	Reruns []rerunItem
-	Extra  []fileLink // the results folder's other class files (summary.csv, …)
+	// TAExample shows how to write the TA's points (grading.TAScoresFile).
+	TAExample string
+	Reruns    []rerunItem
+	Extra     []fileLink // the results folder's other class files (summary.csv, …)
 
 	Passed, Failed, Incomplete, Refused int
 
@@ -260,7 +267,7 @@ type rerunItem struct {
 // (review sheets are linked only when they are there).
 func newClass(dir string, reports []grading.Report) *class {
 	byName := map[string]*check{}
-	c := &class{byName: byName}
+	c := &class{byName: byName, TAExample: grading.TAScoresExample}
 	var order []*check
 	for _, r := range reports {
 		for _, res := range r.Results {
@@ -359,6 +366,9 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		if st == NeedsTA {
 			cl.Title = fmt.Sprintf("%s: %s, %d %s", ch.Name, stateText[st].long, res.MaxPoints, plural(res.MaxPoints, "point", "points"))
 		}
+		if st == Scored && res.TA.Comment != "" {
+			cl.Title += ": " + safetext.OneLine(res.TA.Comment)
+		}
 		if st == Passed && cl.Rerun == "" {
 			// The cell says it all; most cells pass, and a class page of
 			// 300 submissions is lighter without.
@@ -371,7 +381,7 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		w.Cells[ch.Index] = cl
 		ch.Ran++
 		switch st {
-		case Passed:
+		case Passed, Scored:
 			ch.Passed++
 		case Failed, OptionalFailed:
 			w.Failed = append(w.Failed, ch.ID())

@@ -94,6 +94,9 @@ func newStudentPage(dir string, c *class, w *row) *studentPage {
 		checkDirs[ch.Anchor] = true
 		cl := w.Cells[ch.Index]
 		sc := studentCheck{Check: ch, Cell: cl, Requirement: safetext.Clean(res.Requirement), Failure: failureOf(res.Failure)}
+		if res.TA != nil {
+			sc.Notes = append(sc.Notes, safetext.Clean(fmt.Sprintf("Graded by a TA: %d of %d points. %s", res.TA.Points, res.MaxPoints, res.TA.Comment)))
+		}
 		for _, n := range cleanAll(res.Notes) {
 			if n != cl.Rerun { // shown apart, marked
 				sc.Notes = append(sc.Notes, n)

@@ -104,6 +104,11 @@ func (r Report) WriteGradescope(w io.Writer, opts ...GradescopeOption) error {
 				t.Output += "\n" + strings.Join(res.Notes, "\n")
 			}
 		case scenarios.NeedsTA:
+			if res.TA != nil {
+				t.Name += " (graded by a TA)"
+				t.Output = taText(res)
+				break
+			}
 			// Not graded yet: no status, so Gradescope shows it neither
 			// passed nor failed; the points come from the TA's review.
 			t.Name += " (needs a TA)"

@@ -35,7 +35,8 @@ func (e *ReportError) Unwrap() error { return e.Err }
 // fails, and returns no reports, when dir is not a folder
 // (a *fs.PathError), holds no report (ErrNoReports) or one report cannot
 // be read (*ReportError): a class page must not leave a student out
-// silently.
+// silently. The folder's TAScoresFile is counted (ApplyTAScores); one
+// that cannot be used fails it too (ErrTAScores).
 func LoadReports(dir string) ([]Report, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -74,7 +75,11 @@ func LoadReports(dir string) ([]Report, error) {
 	if len(reports) == 0 {
 		return nil, fmt.Errorf("%w in %s: no %s in any of its folders", ErrNoReports, dir, filepath.Join("*", ReportFile))
 	}
-	return reports, nil
+	scores, err := LoadTAScores(dir)
+	if err != nil {
+		return nil, err
+	}
+	return ApplyTAScores(reports, scores)
 }
 
 // decodeReport reads one report.json: one JSON object naming its

@@ -30,7 +30,8 @@ type Report struct {
 	// MaxScore, and the submission should be graded again.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// AwaitingTA is the points of checks that need a TA (NeedsTA): in
-	// neither Score nor MaxScore until a TA grades them.
+	// neither Score nor MaxScore until a TA scores them (ApplyTAScores);
+	// then they are in both.
 	AwaitingTA int           `json:"awaiting_ta,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
@@ -77,9 +78,24 @@ func NewReport(submission string, results []scenarios.Result, setupErr error, d 
 		r.Error = setupErr.Error()
 		r.Incomplete = true
 	}
-	for _, res := range results {
+	r.total()
+	return r
+}
+
+// total adds up the results into Score, MaxScore and AwaitingTA, and
+// clears Passed and sets Incomplete as they say; a report whose lab could
+// not be set up keeps its Error.
+func (r *Report) total() {
+	r.Score, r.MaxScore, r.AwaitingTA = 0, 0, 0
+	for _, res := range r.Results {
 		r.Score += res.Points
 		if res.Status == scenarios.NeedsTA {
+			if res.TA != nil {
+				// Scored by a TA: the points count, and a partial
+				// score is a grade, not a failure.
+				r.MaxScore += res.MaxPoints
+				continue
+			}
 			// Neither passed nor failed: a TA decides.
 			r.AwaitingTA += res.MaxPoints
 			continue
@@ -97,7 +113,6 @@ func NewReport(submission string, results []scenarios.Result, setupErr error, d 
 			r.Passed = false
 		}
 	}
-	return r
 }
 
 // Outcome is how a finished check ended, as every report names it: the
@@ -164,7 +179,11 @@ func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tMILESTONE\tPOINTS\tRESULT")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, tableWords[OutcomeOf(res.Status, res.Required)])
+		word := tableWords[OutcomeOf(res.Status, res.Required)]
+		if res.TA != nil {
+			word = "graded by a TA"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", res.Scenario, res.Milestone, res.Points, res.MaxPoints, word)
 	}
 	verdict := map[bool]string{true: "all required checks passed", false: "required checks failed"}[r.Passed]
 	if r.Incomplete {
@@ -182,7 +201,10 @@ func (r Report) WriteTable(w io.Writer) error {
 			fmt.Fprintln(w)
 			writeFailure(w, res)
 		}
-		if res.Status == scenarios.NeedsTA {
+		switch {
+		case res.TA != nil:
+			fmt.Fprintf(w, "\n%s %s\n", res.Scenario, safetext.Clean(taText(res)))
+		case res.Status == scenarios.NeedsTA:
 			fmt.Fprintln(w)
 			fmt.Fprint(w, reviewText(res))
 		}
@@ -308,6 +330,9 @@ func WriteJUnit(w io.Writer, reports []Report) error {
 		for _, res := range r.Results {
 			c := junitCase{Name: res.Scenario, Classname: r.Submission + "." + string(res.Milestone), Time: roundSeconds(res.Duration)}
 			switch {
+			case res.Status == scenarios.NeedsTA && res.TA != nil:
+				// Scored by a TA: a grade, passed, with the points.
+				c.SystemOut = taText(res)
 			case res.Status == scenarios.NeedsTA:
 				// Neither passed nor failed: a TA decides.
 				c.Skipped = &junitSkipped{Message: fmt.Sprintf("needs a TA: %d points graded by hand", res.MaxPoints)}

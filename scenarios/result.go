@@ -38,8 +38,17 @@ type Result struct {
 	// GradedAt is when the check ran (set by grading).
 	GradedAt time.Time `json:"graded_at,omitzero"`
 	// Review is the TA's review sheet of a NeedsTA check.
-	Review      string       `json:"review,omitempty"`
+	Review string `json:"review,omitempty"`
+	// TA is a TA's score of a NeedsTA check (grading's ta-scores.yaml),
+	// once given; Points are then the TA's.
+	TA          *TAScore     `json:"ta,omitempty"`
 	Transcripts []Transcript `json:"-"`
+}
+
+// TAScore is the points a TA gave a check that needs a TA, with why.
+type TAScore struct {
+	Points  int    `json:"points"`
+	Comment string `json:"comment,omitempty"`
 }
 
 // Failure explains why a scenario failed: where, what was expected, what

@@ -120,7 +120,9 @@ whose files changed since they were graded.`,
 				}
 				// The folder's other reports are kept, and make the class
 				// page: one that cannot be read is refused before grading.
-				if _, err := grading.LoadReports(resultsDir); err != nil && !errors.Is(err, grading.ErrNoReports) && !errors.Is(err, fs.ErrNotExist) {
+				if _, err := grading.LoadReports(resultsDir); errors.Is(err, grading.ErrTAScores) {
+					return nil, nil, nil, fmt.Errorf("--results %s: %w; fix it, then grade", resultsDir, err)
+				} else if err != nil && !errors.Is(err, grading.ErrNoReports) && !errors.Is(err, fs.ErrNotExist) {
 					return nil, nil, nil, fmt.Errorf("--results %s: %w: fix or move that report, or grade into another folder", resultsDir, err)
 				}
 				if gradescopeDir != "" {
@@ -561,6 +563,13 @@ func gradeAll(ctx context.Context, a *app, subs []scenarios.Submission, refused 
 		}
 	}
 	reports = append(reports, refused...)
+	// The TA's points count in this run's outputs too (JUnit, Gradescope,
+	// the tables), as in the class's.
+	if scores, err := grading.LoadTAScores(resultsDir); err == nil {
+		if scored, err := grading.ApplyTAScores(reports, scores.Only(reports)); err == nil {
+			reports = scored
+		}
+	}
 	// The class is every report in the folder, earlier runs' too.
 	class, err := grading.LoadReports(resultsDir)
 	if err != nil {

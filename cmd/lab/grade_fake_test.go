@@ -21,6 +21,7 @@ import (
 	"github.com/ntnu-ttm4200/lab3/grading/gradingtest"
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/runtime"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
 	"github.com/ntnu-ttm4200/lab3/topology"
 )
 
@@ -762,5 +763,25 @@ func TestGradeMilestonesOnFake(t *testing.T) {
 		if code != 2 || !strings.HasPrefix(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || len(fresh.dialled()) != 0 {
 			t.Errorf("--milestones %s: exit %d, %q, dialled %q; want 2 and %q", tc.flag, code, stderr, fresh.dialled(), tc.want)
 		}
+	}
+}
+
+// TestGradeRefusesBadTAScoresOnFake: a results folder whose
+// ta-scores.yaml does not fit is refused before any engine is dialled.
+func TestGradeRefusesBadTAScoresOnFake(t *testing.T) {
+	engines := newFakeEngines(t, "")
+	results := t.TempDir()
+	if err := grading.WriteTranscripts(results, grading.NewReport("chen", []scenarios.Result{{Scenario: "fake-relay", Milestone: scenarios.M1, MaxPoints: 1, Status: scenarios.Passed, Points: 1}}, nil, time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(results, grading.TAScoresFile), []byte("chen:\n  fake-relay:\n    points: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := gradeOnFake(context.Background(), t, engines, "--scenarios", fakeScenarios(t), "--results", results, gradingtest.SubmissionDir(t, "anna", "chat-server"))
+	if code == exitGradePassed || !strings.Contains(stderr, "ta-scores.yaml: chen: fake-relay: the check does not need a TA") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, %q; want a refusal in one line naming the entry", code, stderr)
+	}
+	if len(engines.dialled()) != 0 {
+		t.Errorf("an engine was dialled: %q", engines.dialled())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -100,6 +101,8 @@ func reportLoadError(dir string, err error) error {
 		return usagef("%s: no such folder; grade into it first: lab grade --results %s SUBMISSION...", dir, dir)
 	case errors.Is(err, grading.ErrNoReports):
 		return fmt.Errorf("%s holds no report (no %s): grade into it first: lab grade --results %s SUBMISSION...", dir, filepath.Join(dir, "*", grading.ReportFile), dir)
+	case errors.Is(err, grading.ErrTAScores):
+		return fmt.Errorf("%s: %s; nothing was written: fix it, then run lab report again", filepath.Join(dir, grading.TAScoresFile), strings.TrimPrefix(err.Error(), grading.TAScoresFile+": "))
 	case errors.As(err, &re):
 		return fmt.Errorf("%s: %s; nothing was written: grade that submission again, or move its folder out of %s", re.Path, oneLine(re.Err.Error()), dir)
 	}

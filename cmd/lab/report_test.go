@@ -213,3 +213,58 @@ func TestGradeWritesTheClassReportOnFake(t *testing.T) {
 		}
 	}
 }
+
+// TestReportCountsTAScores: the points a TA writes into ta-scores.yaml
+// reach the class page, the student's page and grades.csv; a file that
+// does not fit the folder is one line, and nothing is written.
+func TestReportCountsTAScores(t *testing.T) {
+	dir := t.TempDir()
+	r := grading.NewReport("anna", []scenarios.Result{
+		{Scenario: "m1-broadcast", Milestone: scenarios.M1, Required: true, MaxPoints: 2, Points: 2, Status: scenarios.Passed},
+		{Scenario: "q2-report-review", Milestone: scenarios.Q2, MaxPoints: 10, Status: scenarios.NeedsTA},
+	}, nil, time.Second)
+	if err := grading.WriteTranscripts(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runLab(t, "report", dir); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if !strings.Contains(string(page), "ta-scores.yaml") || !strings.Contains(string(page), "q2-report-review:") {
+		t.Errorf("the class page does not show how to write ta-scores.yaml")
+	}
+
+	scores := filepath.Join(dir, grading.TAScoresFile)
+	if err := os.WriteFile(scores, []byte("anna:\n  q2-report-review:\n    points: 7\n    comment: <b>Good</b> flow, no diagram.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runLab(t, "report", dir); code != exitOK {
+		t.Fatalf("with ta-scores.yaml: exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(filepath.Join(dir, "grades.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) != 2 || rows[1][1] != "9" || rows[1][2] != "12" || rows[1][len(rows[1])-2] != "no" {
+		t.Errorf("grades.csv: %v %q; want anna 9 of 12, no TA awaited", err, rows)
+	}
+	page, _ = os.ReadFile(filepath.Join(dir, "index.html"))
+	student, _ := os.ReadFile(filepath.Join(dir, "anna", "index.html"))
+	if !strings.Contains(string(page), "graded by a TA") || !strings.Contains(string(student), "Graded by a TA: 7 of 10 points. &lt;b&gt;Good&lt;/b&gt; flow") {
+		t.Errorf("the pages do not show the TA's score and comment (escaped)")
+	}
+
+	if err := os.WriteFile(scores, []byte("anna:\n  q2-report-review:\n    points: 11\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, dir)
+	code, stdout, stderr := runLab(t, "report", dir)
+	if code == exitOK || stdout != "" || !strings.Contains(stderr, "anna: q2-report-review: 11 points, but the check is worth 0 to 10") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("a bad ta-scores.yaml: exit %d, stdout %q, stderr %q; want one line naming the entry", code, stdout, stderr)
+	}
+	if after := listing(t, dir); !slices.Equal(before, after) {
+		t.Errorf("a bad ta-scores.yaml changed the folder")
+	}
+}

@@ -1,0 +1,140 @@
+package grading
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
+)
+
+// TAScoresFile is the file in a results folder where TAs write the points
+// of the checks that need a TA (the Delivery Q2 report). Grading never
+// writes it, so a regrade keeps it; every class report, summary, gradebook,
+// JUnit and Gradescope file lab writes from the folder counts it.
+const TAScoresFile = "ta-scores.yaml"
+
+// TAScores are the TA's points: by submission, then by check.
+type TAScores map[string]map[string]TAScore
+
+// TAScore is one check's points from a TA, with an optional comment for
+// the student.
+type TAScore struct {
+	Points  *int   `yaml:"points"`
+	Comment string `yaml:"comment"`
+}
+
+// TAScoresExample is what the class page shows a TA to write into
+// TAScoresFile.
+const TAScoresExample = `# ta-scores.yaml: the points of the checks that need a TA.
+# lab grade and lab report count them; a regrade keeps them.
+anna:                    # the submission, as in the class table
+  q2-report-review:      # the check
+    points: 8            # 0 to the check's points
+    comment: The diagram lacks the connection's end (FIN).
+`
+
+// ErrTAScores is a TAScoresFile that cannot be used: not YAML of the
+// right shape, or naming a submission, check or points that do not fit
+// the reports.
+var ErrTAScores = errors.New(TAScoresFile)
+
+// LoadTAScores reads dir's TAScoresFile; a folder without one has none.
+func LoadTAScores(dir string) (TAScores, error) {
+	data, err := os.ReadFile(filepath.Join(dir, TAScoresFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTAScores, err)
+	}
+	var s TAScores
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %s; write it as the class page shows (submission, check, points, comment)", ErrTAScores, safetext.OneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+	}
+	return s, nil
+}
+
+// Only is the scores of the submissions of reports: what a run that
+// graded some of a folder's submissions counts in its own outputs.
+func (s TAScores) Only(reports []Report) TAScores {
+	out := TAScores{}
+	for _, r := range reports {
+		if sc, ok := s[r.Submission]; ok {
+			out[r.Submission] = sc
+		}
+	}
+	return out
+}
+
+// ApplyTAScores gives each check that needs a TA the TA's points from s,
+// and totals the reports again. It changes nothing and fails, naming the
+// entry, when s names a submission without a report, a check that does
+// not need a TA, or points outside 0 to the check's points.
+func ApplyTAScores(reports []Report, s TAScores) ([]Report, error) {
+	if len(s) == 0 {
+		return reports, nil
+	}
+	bySub := map[string]int{}
+	for i, r := range reports {
+		bySub[r.Submission] = i
+	}
+	subs := make([]string, 0, len(s))
+	for sub := range s {
+		subs = append(subs, sub)
+	}
+	sort.Strings(subs)
+	out := append([]Report(nil), reports...)
+	for _, sub := range subs {
+		i, ok := bySub[sub]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s: no report of that submission in the folder", ErrTAScores, safetext.OneLine(sub))
+		}
+		r := out[i]
+		r.Results = append([]scenarios.Result(nil), r.Results...)
+		for check, score := range s[sub] {
+			j := -1
+			for k, res := range r.Results {
+				if res.Scenario == check {
+					j = k
+				}
+			}
+			where := safetext.OneLine(sub) + ": " + safetext.OneLine(check)
+			switch {
+			case j < 0:
+				return nil, fmt.Errorf("%w: %s: the submission has no such check", ErrTAScores, where)
+			case r.Results[j].Status != scenarios.NeedsTA:
+				return nil, fmt.Errorf("%w: %s: the check does not need a TA (it is %s)", ErrTAScores, where, r.Results[j].Status)
+			case score.Points == nil:
+				return nil, fmt.Errorf("%w: %s: no points: give points: 0 to %d", ErrTAScores, where, r.Results[j].MaxPoints)
+			case *score.Points < 0 || *score.Points > r.Results[j].MaxPoints:
+				return nil, fmt.Errorf("%w: %s: %d points, but the check is worth 0 to %d", ErrTAScores, where, *score.Points, r.Results[j].MaxPoints)
+			}
+			r.Results[j].Points = *score.Points
+			r.Results[j].TA = &scenarios.TAScore{Points: *score.Points, Comment: score.Comment}
+		}
+		r.total()
+		out[i] = r
+	}
+	return out, nil
+}
+
+// taText is what a check a TA scored says to the student: the points and
+// the TA's comment.
+func taText(res scenarios.Result) string {
+	text := fmt.Sprintf("graded by a TA: %d/%d", res.TA.Points, res.MaxPoints)
+	if res.TA.Comment != "" {
+		text += "\n" + res.TA.Comment
+	}
+	return text
+}
