@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ntnu-ttm4200/lab3/grading"
@@ -44,6 +45,20 @@ type studentCheck struct {
 	Logs        []transcript
 	Captures    []fileLink
 	More        int // files of the check's folder not listed
+	// TA is the form a TA scores a check that needs a TA with, nil for
+	// every other check.
+	TA *taForm
+}
+
+// taForm is what the student page's TA form holds: the submission (by
+// its folder's name, which is safe to show) and check it scores, and the
+// score so far. lab report --serve takes it
+// (POST ../ta-scores) into grading.TAScoresFile.
+type taForm struct {
+	Submission, Check string
+	Max               int
+	Points            string // "" until scored
+	Comment           string
 }
 
 // failureView is a failure's expectation and evidence, cleaned.
@@ -94,6 +109,12 @@ func newStudentPage(dir string, c *class, w *row) *studentPage {
 		checkDirs[ch.Anchor] = true
 		cl := w.Cells[ch.Index]
 		sc := studentCheck{Check: ch, Cell: cl, Requirement: safetext.Clean(res.Requirement), Failure: failureOf(res.Failure)}
+		if res.Status == scenarios.NeedsTA {
+			sc.TA = &taForm{Submission: w.Dir, Check: safetext.OneLine(res.Scenario), Max: res.MaxPoints}
+			if res.TA != nil {
+				sc.TA.Points, sc.TA.Comment = strconv.Itoa(res.TA.Points), safetext.OneLine(res.TA.Comment)
+			}
+		}
 		if res.TA != nil {
 			sc.Notes = append(sc.Notes, safetext.Clean(fmt.Sprintf("Graded by a TA: %d of %d points. %s", res.TA.Points, res.MaxPoints, res.TA.Comment)))
 		}

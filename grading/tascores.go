@@ -29,7 +29,7 @@ type TAScores map[string]map[string]TAScore
 // the student.
 type TAScore struct {
 	Points  *int   `yaml:"points"`
-	Comment string `yaml:"comment"`
+	Comment string `yaml:"comment,omitempty"`
 }
 
 // TAScoresExample is what the class page shows a TA to write into
@@ -137,4 +137,65 @@ func taText(res scenarios.Result) string {
 		text += "\n" + res.TA.Comment
 	}
 	return text
+}
+
+// SaveTAScore records a TA's points for one check of the submission whose
+// results folder is sub (its SafeName) in dir's TAScoresFile, and returns
+// the folder's reports with every score counted. The file is replaced in
+// one step (a reader never sees half of it); an entry that does not fit
+// the reports (ApplyTAScores) changes nothing.
+func SaveTAScore(dir, sub, check string, points int, comment string) ([]Report, error) {
+	reports, err := LoadReports(dir)
+	if err != nil {
+		return nil, err
+	}
+	name := ""
+	for _, r := range reports {
+		if scenarios.SafeName(r.Submission) == sub {
+			name = r.Submission
+		}
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%w: %s: no report of that submission in the folder", ErrTAScores, safetext.OneLine(sub))
+	}
+	scores, err := LoadTAScores(dir)
+	if err != nil {
+		return nil, err
+	}
+	if scores == nil {
+		scores = TAScores{}
+	}
+	if scores[name] == nil {
+		scores[name] = map[string]TAScore{}
+	}
+	scores[name][check] = TAScore{Points: &points, Comment: strings.TrimSpace(comment)}
+	out, err := ApplyTAScores(reports, scores)
+	if err != nil {
+		return nil, err
+	}
+	body, err := yaml.Marshal(scores)
+	if err != nil {
+		return nil, err
+	}
+	header := "# The TA's points of the checks that need a TA (lab report --serve writes\n# this file; you may edit it by hand). lab grade and lab report count it.\n"
+	tmp, err := os.CreateTemp(dir, "."+TAScoresFile+".*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(header + string(body)); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, TAScoresFile)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -81,7 +81,9 @@ never as pages.`,
 			if addr == "" {
 				addr = defaultServeAddr
 			}
-			return serveResults(cmd.Context(), a.stdout, dir, addr)
+			return serveResults(cmd.Context(), a.stdout, dir, addr, func(reports []grading.Report) error {
+				return classreport.Write(dir, reports, opts...)
+			})
 		},
 	}
 	f := cmd.Flags()

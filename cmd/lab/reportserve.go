@@ -9,12 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ntnu-ttm4200/lab3/classreport"
+	"github.com/ntnu-ttm4200/lab3/grading"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
 // defaultServeAddr is where lab report --serve listens without --listen:
@@ -50,21 +56,84 @@ func serveToken() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// resultsHandler serves the results folder dir under /TOKEN/, read-only.
-// It opens files through an os.Root, so a link inside the folder cannot
-// reach outside it, lists no folder, and sends every file with a type from
-// serveTypes (text/plain otherwise), nosniff, no caching and no referrer.
-func resultsHandler(root *os.Root, token string) http.Handler {
+// taScoresPath is the one path a served folder takes a POST at: a TA's
+// score from a student page's form, saved into grading.TAScoresFile.
+const taScoresPath = "ta-scores"
+
+// maxScoreForm bounds the body of a score's POST.
+const maxScoreForm = 16 << 10
+
+// scoreSaver saves a TA's score into the served folder and rebuilds its
+// pages, one at a time.
+type scoreSaver struct {
+	mu      sync.Mutex
+	dir     string
+	rebuild func([]grading.Report) error
+}
+
+// save takes one score's form: the submission's folder, the check, the
+// points and a comment; it answers with the student's page, or with the
+// one line that says why the score does not fit.
+func (s *scoreSaver) save(w http.ResponseWriter, r *http.Request, prefix string) {
+	// A page of another site cannot post here: the browser names the
+	// page's origin, which must be this server's.
+	o, site := r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site")
+	if (o != "" && o != "http://"+r.Host) || (site != "" && site != "same-origin") {
+		http.Error(w, "a score is taken only from the served pages", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxScoreForm)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the score's form could not be read", http.StatusBadRequest)
+		return
+	}
+	sub, check, comment := r.PostForm.Get("submission"), r.PostForm.Get("check"), r.PostForm.Get("comment")
+	points, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("points")))
+	if err != nil {
+		http.Error(w, "points: give a whole number", http.StatusBadRequest)
+		return
+	}
+	if len(comment) > 2000 {
+		http.Error(w, "comment: at most 2000 characters", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reports, err := grading.SaveTAScore(s.dir, sub, check, points, comment)
+	if err != nil {
+		http.Error(w, safetext.OneLine(err.Error()), http.StatusBadRequest)
+		return
+	}
+	if err := s.rebuild(reports); err != nil {
+		http.Error(w, "the score is saved, but the pages could not be rebuilt: "+safetext.OneLine(err.Error()), http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, prefix+url.PathEscape(sub)+"/index.html#"+url.PathEscape(scenarios.SafeName(check)), http.StatusSeeOther)
+}
+
+// resultsHandler serves the results folder dir under /TOKEN/, read-only
+// but for the TA's scores (saver; nil takes none). It opens files through
+// an os.Root, so a link inside the folder cannot reach outside it, lists
+// no folder, and sends every file with a type from serveTypes (text/plain
+// otherwise), nosniff, no caching and no referrer to other sites.
+func resultsHandler(root *os.Root, token string, saver *scoreSaver) http.Handler {
 	prefix := "/" + token + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: a browser then names the page's
+		// origin on a score's POST (no-referrer makes it "null"), and
+		// nothing leaves the server with the token, as no page links out.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'")
+		if r.Method == http.MethodPost && saver != nil && r.URL.Path == prefix+taScoresPath {
+			saver.save(w, r, prefix)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "the results are read-only", http.StatusMethodNotAllowed)
+			http.Error(w, "the results are read-only (but for a TA's score)", http.StatusMethodNotAllowed)
 			return
 		}
 		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
@@ -103,9 +172,10 @@ func resultsHandler(root *os.Root, token string) http.Handler {
 }
 
 // serveResults serves dir on addr until ctx ends, after printing the
-// class page's URL to out. The listener is opened first, so a port in use
-// is one line and nothing is served.
-func serveResults(ctx context.Context, out io.Writer, dir, addr string) error {
+// class page's URL to out, taking the TA's scores from the student pages'
+// forms (rebuild writes the pages again with them). The listener is
+// opened first, so a port in use is one line and nothing is served.
+func serveResults(ctx context.Context, out io.Writer, dir, addr string, rebuild func([]grading.Report) error) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("serve %s: %w", dir, err)
@@ -119,7 +189,8 @@ func serveResults(ctx context.Context, out io.Writer, dir, addr string) error {
 	if err != nil {
 		return usagef("--listen %s: %s", addr, plainOSError(err))
 	}
-	srv := &http.Server{Handler: resultsHandler(root, token), ReadHeaderTimeout: 10 * time.Second}
+	saver := &scoreSaver{dir: dir, rebuild: rebuild}
+	srv := &http.Server{Handler: resultsHandler(root, token, saver), ReadHeaderTimeout: 10 * time.Second}
 	host := ln.Addr().String()
 	if h, port, err := net.SplitHostPort(host); err == nil && (h == "0.0.0.0" || h == "::") {
 		name, herr := os.Hostname()
@@ -128,7 +199,7 @@ func serveResults(ctx context.Context, out io.Writer, dir, addr string) error {
 		}
 		host = net.JoinHostPort(name, port)
 	}
-	fmt.Fprintf(out, "serving %s at http://%s/%s/ (read-only; anyone with this URL can read it; Ctrl-C stops)\n", dir, host, token)
+	fmt.Fprintf(out, "serving %s at http://%s/%s/ (read-only but for the TA's scores; anyone with this URL can read it; Ctrl-C stops)\n", dir, host, token)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
