@@ -102,6 +102,24 @@ func (b *browser) rows(t *testing.T) []string {
 	return names
 }
 
+// screenshot saves what the tab shows as name in the folder
+// LAB3_SCREENSHOTS names, if it names one: the README's pictures of the
+// class page and a student's page are made so (docs/screenshots).
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("LAB3_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // do runs steps, each batch within 30 s: a page whose script did not run
 // fails the test at its first wait, not at the test's deadline.
 func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -130,6 +148,8 @@ func TestClassPageInABrowser(t *testing.T) {
 	b.do(t, "open the class page",
 		chromedp.Navigate("file://"+filepath.Join(dir, classreport.PageFile)),
 		chromedp.WaitVisible(chromedp.CSS("#controls")))
+
+	b.screenshot(t, "class-page.png")
 
 	// What the script left of the table: every row and state.
 	live, err := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
@@ -192,6 +212,7 @@ func TestClassPageInABrowser(t *testing.T) {
 	if err != nil || !strings.Contains(evidence, "bob on client2 prints /hello/ within 10s") || !strings.Contains(evidence, hostileText) {
 		t.Errorf("the check's evidence: %q, %v", evidence, err)
 	}
+	b.screenshot(t, "student-page.png")
 	title, err := chromedp.Run(b.ctx, chromedp.Title())
 	if err != nil || title != "Lab 3: "+hostileShown {
 		t.Errorf("the student's page title = %q, %v", title, err)
