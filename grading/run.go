@@ -109,8 +109,8 @@ func blameExhaustion(ctx context.Context, rt runtime.Hosts, topo topology.Topolo
 // first kills that user's processes with kill(-1) run as the user, which
 // the kernel does in one pass that no fork escapes, again until none is
 // left (a fork-and-exit chain timed to a scan of /proc outlived one pass
-// in two), and fails (exit 75) if some still remain, so that reset
-// restarts the host; it then removes what that user left in System V IPC
+// in two), then checks as root that none is, and fails (exit 75) if some
+// still remain, so that reset restarts the host; it then removes what that user left in System V IPC
 // (shared memory outlives every process) and in POSIX message queues.
 // It kills every other
 // process a previous scenario may have left (all but the container's init,
@@ -133,9 +133,29 @@ uid=${owner%%:*} gid=${owner##*:}
 if [ "$uid" != 0 ]; then
 	as="setpriv --reuid=$uid --regid=$gid --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs --"
 	i=0
-	while $as kill -KILL -1 2>/dev/null; do
+	while :; do
+		# 1: no process of the user was left to signal. Anything else,
+		# a kill that was itself killed (it runs as the user) included,
+		# is another round.
+		$as kill -KILL -1 2>/dev/null
+		[ $? = 1 ] && break
 		i=$((i+1))
 		[ "$i" -ge 200 ] && { echo "processes of the submission's user survive $i kills: the host restarts" >&2; exit 75; }
+		sleep 0.01
+	done
+	# Checked as root: none of the user's processes is left but the dead
+	# that init has yet to reap.
+	j=0
+	while :; do
+		alive=
+		for d in /proc/[0-9]*; do
+			[ "$(stat -c %u "$d" 2>/dev/null)" = "$uid" ] || continue
+			grep -q '^State:.*Z' "$d/status" 2>/dev/null || { alive=${d#/proc/}; break; }
+		done
+		[ -z "$alive" ] && break
+		j=$((j+1))
+		[ "$j" -ge 50 ] && { echo "process $alive of the submission's user survives the kills: the host restarts" >&2; exit 75; }
+		$as kill -KILL -1 2>/dev/null
 		sleep 0.01
 	done
 	$as ipcrm --all 2>/dev/null

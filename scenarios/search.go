@@ -42,19 +42,23 @@ func (r *run) tool(asRoot bool, args ...string) []string {
 //   - skip: absolute paths of the grader's own, not looked into;
 //   - forms: the byte strings, base64-encoded.
 //
-// It prints one JSON object: files (those holding a form) and unread
-// (paths it could not read, with why; the search is then incomplete).
-// It never follows a link, reads only regular files (a FIFO cannot hang
-// it), walks without recursion (a deep tree cannot stop it), reads the
-// data of sparse files only (a file of a terabyte of holes costs nothing)
-// and holds one chunk at a time (a file without line breaks is no larger
-// to it than any other).
+// It prints one JSON object: files (those holding a form, in their data,
+// their name or, for a link, its target) and unread (paths it could not
+// read, with why; the search is then incomplete), the first 20 of each
+// with their counts, found and unread_count. A skipped path is skipped
+// only if it is a folder of root's that only root may write: one the
+// submission made under that name is searched. It never follows a link,
+// reads only regular files (a FIFO cannot hang it), walks without
+// recursion and through folder descriptors (a tree deeper than a path may
+// be long cannot stop it), reads the data of sparse files only (a file of
+// a terabyte of holes costs nothing) and holds one chunk at a time (a
+// file without line breaks is no larger to it than any other).
 const searchScript = `
 import base64, errno, json, os, stat, sys
 spec = json.loads(sys.argv[1])
 forms = [base64.b64decode(f) for f in spec["forms"]]
 keep = max(len(f) for f in forms) - 1
-skip = set(spec["skip"])
+skip = set(spec.get("skip") or [])
 res = {"files": [], "unread": []}
 def has(fd, size):
     tail = b""
@@ -64,7 +68,9 @@ def has(fd, size):
             start = os.lseek(fd, off, os.SEEK_DATA)
         except OSError as e:
             if e.errno == errno.ENXIO:
-                return False
+                # Only a hole is left: its zeros may end a form (UTF-16).
+                buf = tail + bytes(min(size - off, keep))
+                return any(f in buf for f in forms)
             raise
         end = os.lseek(fd, start, os.SEEK_HOLE)
         if start > off and keep:
@@ -83,43 +89,110 @@ def has(fd, size):
             pos += len(chunk)
         off = end
     return False
-def search(top):
-    todo = [top]
-    while todo:
-        p = todo.pop()
-        if p in skip:
-            continue
+D = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+SHOWN = 20
+found = [0]
+unread = [0]
+def note(kind, path, why=None):
+    # At most SHOWN of each are named, so that the answer stays small
+    # however many files a submission makes; the counts are exact.
+    counter = found if kind == "files" else unread
+    counter[0] += 1
+    if counter[0] <= SHOWN:
+        shown = path if len(path) <= 300 else path[:140] + "/.../" + path[-140:]
+        res[kind].append(shown if why is None else "%s: %s" % (shown, why))
+def named(name):
+    return any(f in name for f in forms)
+def skipped():
+    # Only a folder of the grader's own is skipped: root's, and writable by
+    # root alone. One the submission made under that name is searched.
+    out = set()
+    for p in skip:
         try:
             st = os.lstat(p)
-        except FileNotFoundError:
+        except OSError:
             continue
-        except OSError as e:
-            res["unread"].append("%s: %s" % (p, e.strerror))
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022:
+            out.add(p)
+    return out
+def visit(dfd, path, todo):
+    # One folder, read through its descriptor: paths never grow past what
+    # the kernel takes, however deep the tree.
+    with os.scandir(dfd) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    subs = []
+    for e in entries:
+        p = path + "/" + e.name
+        if p in skips:
             continue
         try:
-            if stat.S_ISDIR(st.st_mode):
-                with os.scandir(p) as it:
-                    todo.extend(sorted((e.path for e in it), reverse=True))
-            elif stat.S_ISREG(st.st_mode):
-                fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            st = os.lstat(e.name, dir_fd=dfd)
+            hit = named(os.fsencode(e.name))
+            if stat.S_ISLNK(st.st_mode):
+                hit = hit or named(os.fsencode(os.readlink(e.name, dir_fd=dfd)))
+            elif stat.S_ISDIR(st.st_mode):
+                subs.append((e.name, p))
+            elif stat.S_ISREG(st.st_mode) and not hit:
+                fd = os.open(e.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dfd)
                 try:
-                    if has(fd, st.st_size):
-                        res["files"].append(p)
+                    hit = has(fd, st.st_size)
                 finally:
                     os.close(fd)
+            if hit:
+                note("files", p)
         except FileNotFoundError:
             pass
-        except OSError as e:
-            res["unread"].append("%s: %s" % (p, e.strerror))
+        except OSError as err:
+            note("unread", p, err.strerror)
+    todo.append((dfd, path, list(reversed(subs))))
+def search(top):
+    try:
+        fd = os.open(top, D)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as err:
+        note("unread", top, err.strerror)
+        return
+    todo = []
+    try:
+        visit(fd, top, todo)
+    except OSError as err:
+        note("unread", top, err.strerror)
+        os.close(fd)
+        return
+    while todo:
+        dfd, path, subs = todo[-1]
+        if not subs:
+            os.close(dfd)
+            todo.pop()
+            continue
+        name, p = subs.pop()
+        try:
+            cfd = os.open(name, D, dir_fd=dfd)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            note("unread", p, err.strerror)
+            continue
+        try:
+            visit(cfd, p, todo)
+        except OSError as err:
+            note("unread", p, err.strerror)
+            os.close(cfd)
+skips = skipped()
 for top in spec["paths"]:
-    search(top)
+    search(top.rstrip("/") or "/")
+res["found"], res["unread_count"] = found[0], unread[0]
 print(json.dumps(res))
 `
 
-// searchResult is what searchScript prints.
+// searchResult is what searchScript prints: the first files that hold a
+// form and the first paths it could not read, with how many of each.
 type searchResult struct {
-	Files  []string `json:"files"`
-	Unread []string `json:"unread"`
+	Files       []string `json:"files"`
+	Found       int      `json:"found"`
+	Unread      []string `json:"unread"`
+	UnreadCount int      `json:"unread_count"`
 }
 
 // searchSpec is searchScript's argument.
@@ -182,15 +255,25 @@ func (r *run) grep(ctx context.Context, st Step) *stepError {
 	if err := json.Unmarshal(res.Stdout, &sr); err != nil {
 		return infraf(what, "the search printed no result (exit %d): %s", res.ExitCode, lastLine(string(res.Stderr)))
 	}
+	sr.Found, sr.UnreadCount = max(sr.Found, len(sr.Files)), max(sr.UnreadCount, len(sr.Unread))
 	switch {
-	case want == "absent" && len(sr.Files) > 0:
-		return failf(what, "found%s in %s", found, strings.Join(sr.Files, ", "))
-	case len(sr.Unread) > 0 && (want == "absent" || len(sr.Files) == 0):
-		return infraf(what, "the search could not read %d path(s), so it proves nothing: %s", len(sr.Unread), strings.Join(sr.Unread[:min(3, len(sr.Unread))], "; "))
-	case want == "present" && len(sr.Files) == 0:
+	case want == "absent" && sr.Found > 0:
+		return failf(what, "found%s in %s", found, someOf(sr.Files, sr.Found))
+	case sr.UnreadCount > 0 && (want == "absent" || sr.Found == 0):
+		return infraf(what, "the search could not read %d path(s), so it proves nothing: %s", sr.UnreadCount, strings.Join(sr.Unread[:min(3, len(sr.Unread))], "; "))
+	case want == "present" && sr.Found == 0:
 		return failf(what, "no file contains it")
 	}
 	return nil
+}
+
+// someOf lists the names shown of n, saying how many more there are.
+func someOf(names []string, n int) string {
+	out := strings.Join(names, ", ")
+	if n > len(names) {
+		out += fmt.Sprintf(" and %d more", n-len(names))
+	}
+	return out
 }
 
 // freeze stops every process on a sandboxed host but the grader's agent

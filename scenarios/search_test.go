@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf16"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ntnu-ttm4200/lab3/internal/tier"
 )
@@ -68,18 +71,50 @@ func TestSearchScript(t *testing.T) {
 	}
 	f.Close()
 	want = append(want, sparse)
-	// A tree deeper than Python's recursion limit.
-	deep := filepath.Join(root, "root", "deep")
-	for i := 0; i < 1200; i++ {
-		deep = filepath.Join(deep, "d")
-	}
-	if err := os.MkdirAll(deep, 0o755); err != nil {
+	// A tree deeper than Python's recursion limit, and than a path may be
+	// long (4096 bytes): made a folder at a time, through descriptors.
+	long := filepath.Join(root, "root", "deep") + strings.Repeat("/d", 2100) + "/pw"
+	dfd, err := unix.Open(filepath.Join(root, "root"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(deep, "pw"), []byte(pw), 0o644); err != nil {
+	for _, name := range append([]string{"deep"}, strings.Split(strings.Repeat("d ", 2100), " ")[:2100]...) {
+		if err := unix.Mkdirat(dfd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		unix.Close(dfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dfd = next
+	}
+	pwfd, err := unix.Openat(dfd, "pw", unix.O_WRONLY|unix.O_CREAT, 0o644)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want = append(want, filepath.Join(deep, "pw"))
+	if _, err := unix.Write(pwfd, []byte(pw)); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(pwfd)
+	unix.Close(dfd)
+	// Names are shown cut to 300 bytes: the head and the tail.
+	want = append(want, long[:140]+"/.../"+long[len(long)-140:])
+	// The password as a file's name, and as a link's target.
+	want = append(want, write("tmp/"+rot13(pw)+".txt", []byte("x")))
+	if err := os.Symlink("/nowhere/"+pw, filepath.Join(root, "tmp", "remember")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, filepath.Join(root, "tmp", "remember"))
+	// A folder under the name of a skipped one, but the submission's: it
+	// is searched (a folder of root's that only root may write is not).
+	studentCaptures := filepath.Join(root, "run", "lab-capture")
+	if os.Geteuid() == 0 {
+		want = append(want, write("run/lab-capture/users.txt", []byte(pw)))
+		if err := os.Chown(studentCaptures, 1000, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Not found: the grader's captures, a file behind a link, a FIFO
 	// (which would hang a reader), a file without the password.
@@ -99,8 +134,8 @@ func TestSearchScript(t *testing.T) {
 	write("root/hashes.txt", []byte("alice:pbkdf2_sha256$600000$c2FsdA$aGFzaA\n"))
 
 	spec, err := json.Marshal(searchSpec{
-		Paths: []string{filepath.Join(root, "root"), filepath.Join(root, "tmp"), filepath.Join(root, "var", "tmp"), filepath.Join(root, "missing")},
-		Skip:  []string{captures},
+		Paths: []string{filepath.Join(root, "root"), filepath.Join(root, "tmp"), filepath.Join(root, "var", "tmp"), filepath.Join(root, "run"), filepath.Join(root, "missing")},
+		Skip:  []string{captures, studentCaptures},
 		Forms: encodedForms(pw),
 	})
 	if err != nil {
@@ -123,7 +158,10 @@ func TestSearchScript(t *testing.T) {
 			var out []string
 			for _, p := range ps {
 				p = strings.TrimPrefix(p, root+"/")
-				out = append(out, strings.Replace(p, strings.Repeat("d/", 1200), "d/(1200 deep)/", 1))
+				if len(p) > 100 {
+					p = p[:40] + "…" + p[len(p)-40:]
+				}
+				out = append(out, p)
 			}
 			return strings.Join(out, "\n  ")
 		}
@@ -131,5 +169,36 @@ func TestSearchScript(t *testing.T) {
 	}
 	if len(res.Unread) != 0 {
 		t.Errorf("unread %q, want none", res.Unread)
+	}
+}
+
+// TestSearchScriptAnswerIsBounded: however many files hold the password,
+// the search names 20 and counts them all, so its answer cannot outgrow
+// what an exec keeps (a cut answer would be no verdict).
+func TestSearchScriptAnswerIsBounded(t *testing.T) {
+	py := tier.Python(t)
+	dir := t.TempDir()
+	for i := 0; i < 25; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("copy%02d", i)), []byte("pw-1"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, err := json.Marshal(searchSpec{Paths: []string{dir}, Forms: encodedForms("pw-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, append(append(slices.Clone(isolatedPython[1:]), "-c", searchScript), string(spec))...).Output()
+	if err != nil {
+		t.Fatalf("search: %v: %s", err, out)
+	}
+	var res searchResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Found != 25 || len(res.Files) != 20 {
+		t.Errorf("found %d, named %d; want 25 found, 20 named", res.Found, len(res.Files))
+	}
+	if got := someOf(res.Files, res.Found); !strings.HasSuffix(got, " and 5 more") {
+		t.Errorf("someOf = %q, want it to end with the 5 not named", got)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/runtime/docker"
 	"github.com/ntnu-ttm4200/lab3/topology"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -31,12 +32,13 @@ func main() {
 		os.Exit(code)
 	}
 	// SIGHUP is the terminal closing: what lab started on a host must
-	// end then too, as on Ctrl-C. SIGPIPE is whoever read lab's output
-	// (a pipe, a test harness) going away: lab stops as on Ctrl-C, and
-	// since it asked for the signal, a write to the closed output fails
-	// instead of killing lab in the middle of removing its labs.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	// end then too, as on Ctrl-C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	stopWatching := stopWhenOutputCloses(cancel)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopWatching()
+	cancel()
 	stop()
 	os.Exit(code)
 }
@@ -317,4 +319,42 @@ func (a *app) hostIn(ctx context.Context, d runtime.Engine, host string, running
 		names = append(names, h.Host)
 	}
 	return nil, fmt.Errorf("lab %s has no host %q (hosts: %s)", a.name, host, strings.Join(names, ", "))
+}
+
+// stopWhenOutputCloses calls cancel when whoever reads lab's output (a
+// pipe, a test harness) goes away, as Ctrl-C would: lab removes what it
+// made and ends. Asking for SIGPIPE keeps a write to the closed output
+// from killing lab in the middle of removing its labs (Go's default for
+// standard output and error); since every broken pipe of the process
+// raises it (a student's program that ended, whose stdin a scenario still
+// writes to), lab stops only when its own output is the closed end.
+func stopWhenOutputCloses(cancel context.CancelFunc) (stop func()) {
+	pipes := make(chan os.Signal, 8)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-pipes:
+				if outputClosed(1) || outputClosed(2) {
+					cancel()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(pipes)
+		close(done)
+	}
+}
+
+// outputClosed reports whether the reading end of output fd is gone: the
+// kernel says so with POLLERR (a pipe) or POLLHUP (a socket); a file or a
+// terminal never does.
+func outputClosed(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
 }

@@ -304,3 +304,29 @@ func TestHelpListsTheStaffToolsApart(t *testing.T) {
 		t.Errorf("lab analyze --help does not say it is a staff tool:\n%s", out)
 	}
 }
+
+// TestOutputClosed: lab stops when the reader of its output goes away,
+// and only then: a pipe whose reader is open, a file and a socket whose
+// peer is there are not closed; a pipe whose reader closed is.
+func TestOutputClosed(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if outputClosed(int(w.Fd())) {
+		t.Error("a pipe with its reader: closed, want open")
+	}
+	r.Close()
+	if !outputClosed(int(w.Fd())) {
+		t.Error("a pipe whose reader closed: open, want closed")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if outputClosed(int(f.Fd())) {
+		t.Error("a file: closed, want open")
+	}
+}
