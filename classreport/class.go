@@ -381,8 +381,13 @@ func (c *class) newRow(dir string, r grading.Report, byName map[string]*check) *
 		w.Cells[ch.Index] = cl
 		ch.Ran++
 		switch st {
-		case Passed, Scored:
+		case Passed:
 			ch.Passed++
+		case Scored:
+			// Full marks from a TA count as passed in the check's tally.
+			if res.Points == res.MaxPoints {
+				ch.Passed++
+			}
 		case Failed, OptionalFailed:
 			w.Failed = append(w.Failed, ch.ID())
 		case Error:

@@ -35,8 +35,8 @@ func (e *ReportError) Unwrap() error { return e.Err }
 // fails, and returns no reports, when dir is not a folder
 // (a *fs.PathError), holds no report (ErrNoReports) or one report cannot
 // be read (*ReportError): a class page must not leave a student out
-// silently. The folder's TAScoresFile is counted (ApplyTAScores); one
-// that cannot be used fails it too (ErrTAScores).
+// silently. The entries of the folder's TAScoresFile that fit are counted
+// (ApplyFittingTAScores); CheckTAScores says why the others do not.
 func LoadReports(dir string) ([]Report, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -75,11 +75,12 @@ func LoadReports(dir string) ([]Report, error) {
 	if len(reports) == 0 {
 		return nil, fmt.Errorf("%w in %s: no %s in any of its folders", ErrNoReports, dir, filepath.Join("*", ReportFile))
 	}
-	scores, err := LoadTAScores(dir)
-	if err != nil {
-		return nil, err
-	}
-	return ApplyTAScores(reports, scores)
+	// The TA's points that fit count; CheckTAScores says why the others
+	// do not (a regrade must not keep the class's pages from being
+	// written).
+	scores, _ := LoadTAScores(dir)
+	reports, _ = ApplyFittingTAScores(reports, scores)
+	return reports, nil
 }
 
 // decodeReport reads one report.json: one JSON object naming its

@@ -60,10 +60,14 @@ func (r Report) writeMarkdown(w io.Writer, vis Visibilities, studentView bool) e
 	b.WriteString("| # | Check | Points | Result |\n|---|---|--:|---|\n")
 	for i, res := range shown {
 		points := fmt.Sprintf("%d/%d", res.Points, res.MaxPoints)
-		if res.Status == scenarios.NeedsTA {
+		word := markdownWords[OutcomeOf(res.Status, res.Required)]
+		switch {
+		case res.TA != nil:
+			word = "✍ graded by a TA"
+		case res.Status == scenarios.NeedsTA:
 			points = fmt.Sprintf("?/%d", res.MaxPoints)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", shownNumbers[i], mdEscape(res.Scenario), points, markdownWords[OutcomeOf(res.Status, res.Required)])
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", shownNumbers[i], mdEscape(res.Scenario), points, word)
 	}
 	fmt.Fprintf(&b, "| | **Total** | **%d/%d** | |\n", t.Score, t.MaxScore)
 	for _, v := range []scenarios.Visibility{scenarios.AfterDueDate, scenarios.AfterPublished, scenarios.Hidden} {

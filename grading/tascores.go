@@ -82,6 +82,19 @@ func (s TAScores) Only(reports []Report) TAScores {
 // entry, when s names a submission without a report, a check that does
 // not need a TA, or points outside 0 to the check's points.
 func ApplyTAScores(reports []Report, s TAScores) ([]Report, error) {
+	out, problems := ApplyFittingTAScores(reports, s)
+	if len(problems) > 0 {
+		return nil, problems[0]
+	}
+	return out, nil
+}
+
+// ApplyFittingTAScores is ApplyTAScores for the entries of s that fit the
+// reports; it returns why each other one does not, in order. A regrade
+// can make an entry stop fitting (the check no longer needs a TA, or the
+// submission was refused): its points are then left out, and the class's
+// pages are still written.
+func ApplyFittingTAScores(reports []Report, s TAScores) ([]Report, []error) {
 	if len(s) == 0 {
 		return reports, nil
 	}
@@ -95,14 +108,22 @@ func ApplyTAScores(reports []Report, s TAScores) ([]Report, error) {
 	}
 	sort.Strings(subs)
 	out := append([]Report(nil), reports...)
+	var problems []error
 	for _, sub := range subs {
 		i, ok := bySub[sub]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s: no report of that submission in the folder", ErrTAScores, safetext.OneLine(sub))
+			problems = append(problems, fmt.Errorf("%w: %s: no report of that submission in the folder", ErrTAScores, safetext.OneLine(sub)))
+			continue
 		}
 		r := out[i]
 		r.Results = append([]scenarios.Result(nil), r.Results...)
-		for check, score := range s[sub] {
+		checks := make([]string, 0, len(s[sub]))
+		for check := range s[sub] {
+			checks = append(checks, check)
+		}
+		sort.Strings(checks)
+		for _, check := range checks {
+			score := s[sub][check]
 			j := -1
 			for k, res := range r.Results {
 				if res.Scenario == check {
@@ -110,15 +131,20 @@ func ApplyTAScores(reports []Report, s TAScores) ([]Report, error) {
 				}
 			}
 			where := safetext.OneLine(sub) + ": " + safetext.OneLine(check)
+			var problem error
 			switch {
 			case j < 0:
-				return nil, fmt.Errorf("%w: %s: the submission has no such check", ErrTAScores, where)
+				problem = fmt.Errorf("%w: %s: the submission has no such check", ErrTAScores, where)
 			case r.Results[j].Status != scenarios.NeedsTA:
-				return nil, fmt.Errorf("%w: %s: the check does not need a TA (it is %s)", ErrTAScores, where, r.Results[j].Status)
+				problem = fmt.Errorf("%w: %s: the check does not need a TA (it is %s)", ErrTAScores, where, r.Results[j].Status)
 			case score.Points == nil:
-				return nil, fmt.Errorf("%w: %s: no points: give points: 0 to %d", ErrTAScores, where, r.Results[j].MaxPoints)
+				problem = fmt.Errorf("%w: %s: no points: give points: 0 to %d", ErrTAScores, where, r.Results[j].MaxPoints)
 			case *score.Points < 0 || *score.Points > r.Results[j].MaxPoints:
-				return nil, fmt.Errorf("%w: %s: %d points, but the check is worth 0 to %d", ErrTAScores, where, *score.Points, r.Results[j].MaxPoints)
+				problem = fmt.Errorf("%w: %s: %d points, but the check is worth 0 to %d", ErrTAScores, where, *score.Points, r.Results[j].MaxPoints)
+			}
+			if problem != nil {
+				problems = append(problems, problem)
+				continue
 			}
 			r.Results[j].Points = *score.Points
 			r.Results[j].TA = &scenarios.TAScore{Points: *score.Points, Comment: score.Comment}
@@ -126,7 +152,19 @@ func ApplyTAScores(reports []Report, s TAScores) ([]Report, error) {
 		r.total()
 		out[i] = r
 	}
-	return out, nil
+	return out, problems
+}
+
+// CheckTAScores says why dir's TAScoresFile does not fit reports (the
+// folder's, as LoadReports gave them), naming its first entry that does
+// not, or nil when every entry fits.
+func CheckTAScores(dir string, reports []Report) error {
+	s, err := LoadTAScores(dir)
+	if err != nil {
+		return err
+	}
+	_, err = ApplyTAScores(reports, s)
+	return err
 }
 
 // taText is what a check a TA scored says to the student: the points and

@@ -111,8 +111,10 @@ func TestTAScoresCount(t *testing.T) {
 	}
 }
 
-// TestTAScoresBadInput: a ta-scores.yaml that does not fit the folder is
-// one line naming the entry (ErrTAScores), and LoadReports gives nothing.
+// TestTAScoresBadInput: CheckTAScores names, in one line, the entry of a
+// ta-scores.yaml that does not fit the folder (ErrTAScores); LoadReports
+// still gives every report, counting only the entries that fit (bob's
+// score beside the bad one).
 func TestTAScoresBadInput(t *testing.T) {
 	tests := []struct{ name, text, want string }{
 		{"not YAML of the shape", "anna: [1, 2]\n", "ta-scores.yaml: "},
@@ -128,10 +130,17 @@ func TestTAScoresBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := taClass(t)
-			writeTAScores(t, dir, tt.text)
+			writeTAScores(t, dir, tt.text+"bob:\n  q2-report-review:\n    points: 4\n")
 			reports, err := LoadReports(dir)
-			if !errors.Is(err, ErrTAScores) || reports != nil {
-				t.Fatalf("LoadReports = %d reports, %v; want none and ErrTAScores", len(reports), err)
+			if err != nil || len(reports) != 2 {
+				t.Fatalf("LoadReports = %d reports, %v; want both", len(reports), err)
+			}
+			if tt.name != "not YAML of the shape" && tt.name != "an unknown field" && reports[1].Score != 4 {
+				t.Errorf("bob's fitting score beside the bad entry: %d points, want 4", reports[1].Score)
+			}
+			err = CheckTAScores(dir, reports)
+			if !errors.Is(err, ErrTAScores) {
+				t.Fatalf("CheckTAScores = %v, want ErrTAScores", err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") || strings.Contains(msg, "\x1b") {
 				t.Errorf("error %q, want one line holding %q", msg, tt.want)

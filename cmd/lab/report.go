@@ -65,6 +65,9 @@ never as pages.`,
 			}
 			opts = append(opts, classreport.WithScoreColumn(scoreColumn))
 			reports, err := grading.LoadReports(dir)
+			if err == nil {
+				err = grading.CheckTAScores(dir, reports)
+			}
 			if err != nil {
 				return reportLoadError(dir, err)
 			}

@@ -126,7 +126,9 @@ func resultsHandler(root *os.Root, token string, saver *scoreSaver) http.Handler
 		// nothing leaves the server with the token, as no page links out.
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'")
+		// Inline styles are allowed (the Q2 review sheet carries its own);
+		// inline scripts are not, nor anything from elsewhere.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 		if r.Method == http.MethodPost && saver != nil && r.URL.Path == prefix+taScoresPath {
 			saver.save(w, r, prefix)
 			return
