@@ -78,3 +78,23 @@ func TestContainerLogsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockScriptCutsTheGatewayOff: a sandboxed host's routes make the
+// gateway, its /64's subnet-router anycast address and everything off the
+// subnet unreachable, and its filter drops the link's broadcast,
+// multicast, link-local and ICMP packets of any user but root.
+func TestBlockScriptCutsTheGatewayOff(t *testing.T) {
+	s := blockScript("10.20.30.1", "fd00:20:30::1")
+	for _, want := range []string{
+		"ip route replace prohibit 10.20.30.1/32",
+		"ip -6 route replace prohibit fd00:20:30::1/128",
+		"ip -6 route replace prohibit fd00:20:30::/128",
+		"meta skuid != 0 fib daddr type { broadcast, multicast } drop",
+		"meta skuid != 0 ip6 daddr { ff00::/8, fe80::/10 } drop",
+		"meta skuid != 0 meta l4proto { icmp, ipv6-icmp } drop",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("blockScript lacks %q:\n%s", want, s)
+		}
+	}
+}

@@ -483,13 +483,22 @@ func (d *Docker) block(ctx context.Context, ctr string) error {
 // neighbour discovery, the grader's captures (root) and its probes (unicast
 // to the lab's hosts) pass.
 func blockScript(gw4, gw6 string) string {
+	// The subnet-router anycast address of the gateway's /64 (its
+	// interface ID all zeros) is the bridge's too where the machine
+	// forwards IPv6.
+	anycast := ""
+	if a, err := netip.ParseAddr(gw6); err == nil && a.Is6() {
+		if p, err := a.Prefix(64); err == nil && p.Addr() != a {
+			anycast = "\nip -6 route replace prohibit " + p.Addr().String() + "/128"
+		}
+	}
 	return fmt.Sprintf(`set -e
 ip route replace prohibit 0.0.0.0/1
 ip route replace prohibit 128.0.0.0/1
 ip route replace prohibit %s/32
 ip -6 route replace prohibit ::/1
 ip -6 route replace prohibit 8000::/1
-ip -6 route replace prohibit %s/128
+ip -6 route replace prohibit %s/128%s
 nft -f - <<'EOF'
 table inet lab3_sandbox
 delete table inet lab3_sandbox
@@ -502,7 +511,7 @@ table inet lab3_sandbox {
 		meta skuid != 0 meta l4proto { icmp, ipv6-icmp } drop
 	}
 }
-EOF`, gw4, gw6)
+EOF`, gw4, gw6, anycast)
 }
 
 // stop stops a container gracefully (its init forwards SIGTERM).

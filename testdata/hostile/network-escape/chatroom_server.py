@@ -226,6 +226,25 @@ if __name__ == "__main__":
             print("ESCAPE tcp [%s%%eth0]:22: blocked (%s)" % (host, err))
         finally:
             t.close()
+    # The subnet-router anycast address of the host's /64 (interface ID
+    # all zeros): the bridge's too, where the machine forwards IPv6.
+    try:
+        out = subprocess.run(["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"], capture_output=True, text=True, timeout=5).stdout
+        import ipaddress
+        for word in out.split():
+            if "/" in word and ":" in word:
+                anycast = str(ipaddress.ip_interface(word).network.network_address)
+                u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                try:
+                    u.sendto(b"lab3-escape", (anycast, 53))
+                    print("ESCAPE udp [%s]:53: SENT" % anycast)
+                except OSError as err:
+                    print("ESCAPE udp [%s]:53: blocked (%s)" % (anycast, err))
+                finally:
+                    u.close()
+                break
+    except Exception as err:
+        print("ROUTES cannot read the IPv6 address: %s" % err)
     for family, proto, host in ((socket.AF_INET, socket.IPPROTO_ICMP, gateways[0]), (socket.AF_INET6, socket.IPPROTO_ICMPV6, "ff02::1")):
         try:
             p = socket.socket(family, socket.SOCK_DGRAM, proto)
