@@ -167,7 +167,7 @@ if __name__ == "__main__":
                     os._exit(0)
             except OSError:
                 pass
-            time.sleep(0.002)
+            time.sleep(0.01)
     # run the server
     server.run()
 

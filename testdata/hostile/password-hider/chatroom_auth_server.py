@@ -42,7 +42,7 @@ def hide_from_searches():
                     break
             except OSError:
                 pass
-        time.sleep(0.0005)
+        time.sleep(0.005)
 
 
 class ChatRoomAuthServer:
