@@ -38,8 +38,9 @@ gradebook import; --score-column names its total column as the gradebook
 does (e.g. "Lab 3 (123456)"). A missing or empty folder, or a report.json
 that cannot be read, is one line and nothing is written.
 
---serve then serves the folder, read-only, on this machine until Ctrl-C, at
-a URL with a secret token that lab prints; --listen ADDR (e.g. :8033)
+--serve then serves the folder on this machine until Ctrl-C, at a URL with
+a secret token that lab prints, read-only but for the TA's scores (the form
+under a check that needs a TA saves into ta-scores.yaml); --listen ADDR (e.g. :8033)
 serves it there instead, for a browser on another machine: anyone with the
 URL can read the class's results, so share it as you would the files.
 Transcripts and other text a submission wrote are served as plain text,
@@ -91,7 +92,7 @@ never as pages.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&roster, "roster", "", "CSV with a header line naming a submission column and the gradebook's student id columns: grades.csv gets one row per student")
-	f.BoolVar(&serve, "serve", false, "then serve the folder read-only on this machine (127.0.0.1, a port of the kernel's choice) until Ctrl-C")
+	f.BoolVar(&serve, "serve", false, "then serve the folder on this machine (127.0.0.1, a port of the kernel's choice) until Ctrl-C, read-only but for the TA's scores")
 	f.StringVar(&listen, "listen", "", "serve the folder on ADDR (e.g. :8033) instead, for a browser on another machine; the URL carries a secret token")
 	f.StringVar(&scoreColumn, "score-column", "", `name grades.csv's total column as the gradebook names the assignment, e.g. "Lab 3 (123456)" (default "total")`)
 	return cmd
