@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"syscall"
@@ -196,47 +197,54 @@ func TestExecSteps(t *testing.T) {
 	tests := []struct {
 		name     string
 		steps    string
-		exec     func(host string, cmd []string) (runtime.ExecResult, error)
+		exec     func(host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error)
 		wantFail string
 		timedOut bool // the failure is a wait that ran out (Failure.TimedOut)
 	}{
-		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"listening", "  - listening: {host: webserver}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, "", false},
-		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"not listening", "  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, "nothing listened on port 5001", true},
-		{"server ended, never listening", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"server ended, never listening", "  - type: {proc: srv, line: exit 1}\n  - exit: {proc: srv}\n  - listening: {host: webserver, port: '5001', within: 1s}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(tcpTable)}, nil
 		}, "nothing listened on port 5001; srv: the program exited with code 1", false},
-		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"grep absent", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
+			// The forms go in on stdin: /proc shows the submission none of them.
+			spec, _ := io.ReadAll(stdin)
+			if len(cmd) != 5 || !strings.Contains(string(spec), `"forms":["cHc="]`) {
+				return runtime.ExecResult{}, fmt.Errorf("unexpected search %q <%s", cmd, spec)
+			}
 			return runtime.ExecResult{Stdout: []byte(`{"files": [], "unread": []}`)}, nil
 		}, "", false},
-		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"grep finds clear text", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(`{"files": ["/root/users.json"], "unread": []}`)}, nil
 		}, `"pw" is absent in every file under /root on webserver: found in clear in /root/users.json`, false},
-		{"grep that could not read everything", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"grep that could not read everything", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(`{"files": [], "unread": ["/root/big: Cannot allocate memory"]}`)}, nil
 		}, "the search could not read 1 path(s), so it proves nothing: /root/big: Cannot allocate memory", false},
-		{"grep whose search died", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"grep whose search died", "  - grep: {host: webserver, path: /root, text: pw}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{ExitCode: 137}, nil
 		}, "the search printed no result (exit 137)", false},
-		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
-			if cmd[0] != "python3" || cmd[1] != "-I" || !strings.Contains(cmd[5], `"to":"team30.com:5000"`) {
-				return runtime.ExecResult{}, fmt.Errorf("unexpected probe %q", cmd)
+		{"probe passes", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
+			// The dialogue goes in on stdin: /proc shows no command line of it.
+			spec, _ := io.ReadAll(stdin)
+			if len(cmd) != 5 || cmd[0] != "python3" || cmd[1] != "-I" || !strings.Contains(string(spec), `"to":"team30.com:5000"`) {
+				return runtime.ExecResult{}, fmt.Errorf("unexpected probe %q <%s", cmd, spec)
 			}
 			return runtime.ExecResult{Stdout: []byte(`{"ok": true, "got": "", "at": -1, "error": ""}`)}, nil
 		}, "", false},
-		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"probe fails", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}, {closed: true}]}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(`{"ok": false, "got": "Welcome", "at": 1, "error": "timed out"}`)}, nil
 		}, `expect the connection to close failed: timed out; received "Welcome"`, true},
-		{"probe refused", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}]}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"probe refused", "  - probe: {host: client1, to: '${domain}:${port}', dialog: [{send: \"x\\n\"}]}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte(`{"ok": false, "got": "", "at": -1, "error": "[Errno 111] Connection refused"}`)}, nil
 		}, `connecting failed: [Errno 111] Connection refused`, false},
-		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"resolve", "  - resolve: {hosts: [client1, client2], name: '${domain}', want: '${ip:webserver}'}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte("10.20.30.3      STREAM team30.com\n")}, nil
 		}, "", false},
-		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string) (runtime.ExecResult, error) {
+		{"resolve wrong address", "  - resolve: {host: client3, name: '${domain}', want: '${ip:webserver}', within: 1s}\n", func(h string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 			return runtime.ExecResult{Stdout: []byte("10.20.30.4 STREAM team30.com\n")}, nil
 		}, "client3 resolves team30.com to 10.20.30.3 within 1s: getent ahosts team30.com gave: 10.20.30.4 STREAM team30.com", true},
 	}
@@ -318,7 +326,7 @@ func (f *dnsFake) CheckDNS(ctx context.Context, hosts []string) (dnscheck.Report
 
 func TestDNSCheckStep(t *testing.T) {
 	const src = "name: t\nmilestone: DNS\nrequirement: r\nsteps:\n  - dnscheck: {hosts: [client1, client2]}\n"
-	getent := func(host string, cmd []string) (runtime.ExecResult, error) {
+	getent := func(host string, cmd []string, _ io.Reader) (runtime.ExecResult, error) {
 		if host == "client2" {
 			return runtime.ExecResult{ExitCode: 2}, nil
 		}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -144,9 +145,11 @@ func socketBound(socks []Socket, port int, proto string) bool {
 // probeScript is the raw-socket client run with python3 on a lab host. It
 // plays a dialogue of sends, regex expectations and an expected close, and
 // prints one JSON object: ok, what was received, the failing move and why.
+// It reads its dialogue as JSON on its standard input, which /proc does
+// not show the submission.
 const probeScript = `
 import json, re, socket, sys, time
-spec = json.loads(sys.argv[1])
+spec = json.load(sys.stdin)
 host, port = spec["to"].rsplit(":", 1)
 deadline = time.monotonic() + spec["within"]
 res = {"ok": False, "got": "", "at": -1, "error": ""}
@@ -244,7 +247,7 @@ func (r *run) probe(ctx context.Context, st Step) *stepError {
 	}
 	what := fmt.Sprintf("a raw %s client on %s talking to %s: %s, within %s", proto, st.Host, to, strings.Join(moves, ", "), st.Within)
 	spec, _ := json.Marshal(map[string]any{"to": to, "proto": proto, "within": st.Within.Seconds(), "dialog": dialog})
-	res, err := r.e.rt.Exec(ctx, st.Host, r.tool(false, "-c", probeScript, string(spec)), nil)
+	res, err := r.e.rt.Exec(ctx, st.Host, r.tool(false, "-c", probeScript), bytes.NewReader(spec))
 	if err != nil {
 		return infraf(what, "%v", err)
 	}

@@ -184,7 +184,7 @@ type fakeRuntime struct {
 	idle     *sync.Cond
 	busy     int // programs running start-up code or exiting on a signal
 	programs map[string]program
-	exec     func(host string, cmd []string) (runtime.ExecResult, error)
+	exec     func(host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error)
 	procs    []*fakeProc
 	actions  []string
 }
@@ -234,7 +234,7 @@ func (rt *fakeRuntime) Exec(ctx context.Context, host string, cmd []string, stdi
 	if rt.exec == nil {
 		return runtime.ExecResult{}, errors.New("no exec in this fake")
 	}
-	return rt.exec(host, cmd)
+	return rt.exec(host, cmd, stdin)
 }
 
 // act records a host action, as "stop webserver".

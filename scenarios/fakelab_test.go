@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"path"
@@ -622,7 +623,7 @@ func (l *fakeLab) readFile(host, name string) ([]byte, bool) {
 // exec runs the commands the engine runs on hosts: the probe (probeScript,
 // as the tool user on a sandboxed host) and the search (searchScript, as
 // root), each with isolatedPython.
-func (l *fakeLab) exec(host string, cmd []string) (runtime.ExecResult, error) {
+func (l *fakeLab) exec(host string, cmd []string, stdin io.Reader) (runtime.ExecResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	root := true
@@ -630,12 +631,16 @@ func (l *fakeLab) exec(host string, cmd []string) (runtime.ExecResult, error) {
 		root = !slices.Contains(cmd, fmt.Sprintf("--reuid=%d", runtime.ToolUID))
 		cmd = cmd[slices.Index(cmd, "--")+1:]
 	}
-	if len(cmd) == 6 && slices.Equal(cmd[:4], append(slices.Clone(isolatedPython), "-c")) {
+	if len(cmd) == 5 && slices.Equal(cmd[:4], append(slices.Clone(isolatedPython), "-c")) && stdin != nil {
+		spec, err := io.ReadAll(stdin)
+		if err != nil {
+			return runtime.ExecResult{}, err
+		}
 		switch {
 		case cmd[4] == probeScript:
-			return l.probe(host, cmd[5])
+			return l.probe(host, string(spec))
 		case cmd[4] == searchScript && root:
-			return l.search(host, cmd[5])
+			return l.search(host, string(spec))
 		}
 	}
 	return runtime.ExecResult{ExitCode: 127, Stderr: []byte(fmt.Sprintf("sh: %s: not found in the fake lab\n", strings.Join(cmd, " ")))}, nil

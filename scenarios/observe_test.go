@@ -261,3 +261,46 @@ func TestStarvation(t *testing.T) {
 		}
 	}
 }
+
+// A thread on a timer is waited for, as the handout server's 0.5 s sleep
+// before a peer list must be; one that stays on timers (a heartbeat, a
+// watcher that naps in a loop) is waited for only sleepPatience, so that
+// it cannot make every settle run out its deadline.
+func TestBusyWaitsForASleeperOnlySoLong(t *testing.T) {
+	sleep, _ := ParseTask(taskSleep)
+	running, _ := ParseTask(taskRunning)
+	stdin, _ := ParseTask(taskStdin)
+	running.TID, stdin.TID = sleep.TID, sleep.TID
+	reading := func(ts ...TaskState) map[string]HostState {
+		return map[string]HostState{"webserver": {Tasks: ts}}
+	}
+	r := &run{}
+	slept := sleepers{}
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	steps := []struct {
+		at    time.Duration
+		state map[string]HostState
+		busy  string // substring; "" = settled
+	}{
+		{0, reading(sleep), "sleeping on a timer"},
+		{500 * time.Millisecond, reading(sleep), "sleeping on a timer"},
+		{600 * time.Millisecond, reading(running), "is running"}, // wakes, still in its loop
+		{700 * time.Millisecond, reading(sleep), "sleeping on a timer"},
+		{sleepPatience, reading(sleep), ""}, // a periodic sleeper: no longer waited for
+		{sleepPatience + 100*time.Millisecond, reading(stdin), ""},
+		// It waited for input in between: a new sleep is waited for again.
+		{sleepPatience + 200*time.Millisecond, reading(sleep), "sleeping on a timer"},
+		{2*sleepPatience + 200*time.Millisecond, reading(sleep), ""},
+	}
+	for _, st := range steps {
+		why, _ := r.busy(st.state, slept, at(st.at))
+		if (st.busy == "") != (why == "") || !strings.Contains(why, st.busy) {
+			t.Errorf("at %s: busy %q, want %q", st.at, why, st.busy)
+		}
+	}
+	// Another settle starts its own count.
+	if why, _ := r.busy(reading(sleep), sleepers{}, at(time.Hour)); why == "" {
+		t.Error("a new settle did not wait for a sleeping thread")
+	}
+}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -36,7 +37,9 @@ func (r *run) tool(asRoot bool, args ...string) []string {
 }
 
 // searchScript looks for byte strings in every file under some paths of a
-// lab host, run as root with isolatedPython. It takes one JSON argument:
+// lab host, run as root with isolatedPython. It reads one JSON object on
+// its standard input, so that no command line in /proc shows the forms it
+// looks for:
 //
 //   - paths: where to look; a path that does not exist is skipped;
 //   - skip: absolute paths of the grader's own, not looked into;
@@ -55,7 +58,7 @@ func (r *run) tool(asRoot bool, args ...string) []string {
 // file without line breaks is no larger to it than any other).
 const searchScript = `
 import base64, errno, json, os, stat, sys
-spec = json.loads(sys.argv[1])
+spec = json.load(sys.stdin)
 forms = [base64.b64decode(f) for f in spec["forms"]]
 keep = max(len(f) for f in forms) - 1
 skip = set(spec.get("skip") or [])
@@ -195,7 +198,7 @@ type searchResult struct {
 	UnreadCount int      `json:"unread_count"`
 }
 
-// searchSpec is searchScript's argument.
+// searchSpec is searchScript's input.
 type searchSpec struct {
 	Paths []string `json:"paths"`
 	Skip  []string `json:"skip"`
@@ -244,7 +247,7 @@ func (r *run) grep(ctx context.Context, st Step) *stepError {
 	if serr != nil {
 		return infraf(what, "%v", serr)
 	}
-	res, err := r.e.rt.Exec(ctx, st.Host, r.tool(true, "-c", searchScript, string(arg)), nil)
+	res, err := r.e.rt.Exec(ctx, st.Host, r.tool(true, "-c", searchScript), bytes.NewReader(arg))
 	if terr := thaw(); err == nil && terr != nil {
 		err = terr
 	}

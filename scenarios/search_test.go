@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -141,8 +142,8 @@ func TestSearchScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append(append(slices.Clone(isolatedPython[1:]), "-c", searchScript), string(spec))
-	cmd := exec.Command(py, args...)
+	cmd := exec.Command(py, append(slices.Clone(isolatedPython[1:]), "-c", searchScript)...)
+	cmd.Stdin = bytes.NewReader(spec)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("search: %v: %s", err, out)
@@ -187,7 +188,9 @@ func TestSearchScriptAnswerIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(py, append(append(slices.Clone(isolatedPython[1:]), "-c", searchScript), string(spec))...).Output()
+	cmd := exec.Command(py, append(slices.Clone(isolatedPython[1:]), "-c", searchScript)...)
+	cmd.Stdin = bytes.NewReader(spec)
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("search: %v: %s", err, out)
 	}

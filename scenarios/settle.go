@@ -17,7 +17,10 @@ import (
 //
 //   - every thread of every running process of the scenario is blocked
 //     waiting for input (read, recv, select, poll, accept, futex, ...), not
-//     running and not sleeping on a timer;
+//     running and not sleeping on a timer; a thread seen on timers for
+//     sleepPatience (twice the handout's 0.5 s) is a periodic one, a
+//     heartbeat or a watcher, and no longer waited for: a person at the
+//     keyboard would not wait for it either;
 //   - no TCP connection between them has bytes queued in either direction,
 //     no UDP socket has a datagram waiting, and no connection is half
 //     closed (CLOSE_WAIT: a program has yet to notice its peer left).
@@ -30,7 +33,46 @@ const (
 	settleDeadline = 8 * time.Second
 	settleInterval = 10 * time.Millisecond
 	blindQuiet     = 600 * time.Millisecond
+	sleepPatience  = time.Second
 )
+
+// thread names one thread of a lab host.
+type thread struct {
+	host string
+	tid  int
+}
+
+// sleepers remembers, for one settle, since when each thread has been
+// seen sleeping on a timer. A thread seen waiting for input or gone is
+// forgotten: its next sleep starts anew.
+type sleepers map[thread]time.Time
+
+// patient says whether a thread sleeping on a timer at now is still
+// waited for: it was first seen sleeping less than sleepPatience ago.
+func (s sleepers) patient(th thread, now time.Time) bool {
+	since, ok := s[th]
+	if !ok {
+		s[th], since = now, now
+	}
+	return now.Sub(since) < sleepPatience
+}
+
+// forget drops the threads of states that no longer sleep on a timer.
+func (s sleepers) forget(states map[string]HostState) {
+	asleep := map[thread]bool{}
+	for h, st := range states {
+		for _, t := range st.Tasks {
+			if t.Running || t.sleeping() {
+				asleep[thread{h, t.TID}] = true
+			}
+		}
+	}
+	for th := range s {
+		if _, read := states[th.host]; read && !asleep[th] {
+			delete(s, th)
+		}
+	}
+}
 
 // livePIDs returns the running processes of the scenario by host.
 func (r *run) livePIDs() map[string][]int {
@@ -84,9 +126,11 @@ func readHosts(ctx context.Context, pids map[string][]int, read func(ctx context
 	return out, err
 }
 
-// busy is why a reading is not settled ("" when it is); blind is true when
-// some thread's system call could not be read.
-func (r *run) busy(states map[string]HostState) (why string, blind bool) {
+// busy is why a reading at now is not settled ("" when it is); blind is
+// true when some thread's system call could not be read. slept keeps the
+// timer sleeps of the settle that reads.
+func (r *run) busy(states map[string]HostState, slept sleepers, now time.Time) (why string, blind bool) {
+	slept.forget(states)
 	names := r.pidNames()
 	hosts := make([]string, 0, len(states))
 	for h := range states {
@@ -106,7 +150,9 @@ func (r *run) busy(states map[string]HostState) (why string, blind bool) {
 			case !t.Readable:
 				blind = true
 			case t.sleeping():
-				return who + " is sleeping on a timer (time.sleep)", blind
+				if slept.patient(thread{h, t.TID}, now) {
+					return who + " is sleeping on a timer (time.sleep)", blind
+				}
 			}
 		}
 		if why := socketsBusy(h, st.Sockets, asking); why != "" {
@@ -176,6 +222,7 @@ func (r *run) settle(ctx context.Context) (map[string]HostState, bool) {
 	streak := 0
 	why := ""
 	var last map[string]HostState
+	slept := sleepers{}
 	for {
 		pids := r.livePIDs()
 		if len(pids) == 0 {
@@ -197,7 +244,7 @@ func (r *run) settle(ctx context.Context) (map[string]HostState, bool) {
 		default:
 			last = states
 			var blind bool
-			why, blind = r.busy(states)
+			why, blind = r.busy(states, slept, now)
 			if why != "" {
 				streak, quietSince = 0, time.Time{}
 				break
