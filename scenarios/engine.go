@@ -156,6 +156,9 @@ type run struct {
 	waits       map[string][]waitSample
 	hostOf      map[string]string                // the host of each key of waits
 	threadWaits map[string]map[int]time.Duration // by key of waits, each thread's last reading
+	// periodic are the threads seen napping on timers in a loop, which
+	// settles no longer wait for (waitForSleeper).
+	periodic map[thread]bool
 }
 
 // member is a Milestone 4 client that logged in or registered.

@@ -263,44 +263,61 @@ func TestStarvation(t *testing.T) {
 }
 
 // A thread on a timer is waited for, as the handout server's 0.5 s sleep
-// before a peer list must be; one that stays on timers (a heartbeat, a
-// watcher that naps in a loop) is waited for only sleepPatience, so that
-// it cannot make every settle run out its deadline.
+// before a peer list must be, but sleepPatience at most, so that a thread
+// that never stops napping cannot make every settle run out its deadline.
+// One that woke and slept again meanwhile is periodic: later settles do
+// not wait for it until it waits for input. One long sleep is waited for
+// again by each settle.
 func TestBusyWaitsForASleeperOnlySoLong(t *testing.T) {
 	sleep, _ := ParseTask(taskSleep)
+	sleep.Sched = true
 	running, _ := ParseTask(taskRunning)
 	stdin, _ := ParseTask(taskStdin)
 	running.TID, stdin.TID = sleep.TID, sleep.TID
+	later := sleep
+	later.RunTime += time.Millisecond // it woke, unseen, and went back to sleep
 	reading := func(ts ...TaskState) map[string]HostState {
 		return map[string]HostState{"webserver": {Tasks: ts}}
 	}
-	r := &run{}
-	slept := sleepers{}
 	t0 := time.Unix(1000, 0)
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	steps := []struct {
+	type step struct {
 		at    time.Duration
 		state map[string]HostState
 		busy  string // substring; "" = settled
-	}{
-		{0, reading(sleep), "sleeping on a timer"},
-		{500 * time.Millisecond, reading(sleep), "sleeping on a timer"},
-		{600 * time.Millisecond, reading(running), "is running"}, // wakes, still in its loop
-		{700 * time.Millisecond, reading(sleep), "sleeping on a timer"},
-		{sleepPatience, reading(sleep), ""}, // a periodic sleeper: no longer waited for
-		{sleepPatience + 100*time.Millisecond, reading(stdin), ""},
-		// It waited for input in between: a new sleep is waited for again.
-		{sleepPatience + 200*time.Millisecond, reading(sleep), "sleeping on a timer"},
-		{2*sleepPatience + 200*time.Millisecond, reading(sleep), ""},
 	}
-	for _, st := range steps {
-		why, _ := r.busy(st.state, slept, at(st.at))
-		if (st.busy == "") != (why == "") || !strings.Contains(why, st.busy) {
-			t.Errorf("at %s: busy %q, want %q", st.at, why, st.busy)
+	play := func(r *run, what string, steps []step) {
+		t.Helper()
+		slept := sleepers{}
+		for _, st := range steps {
+			why, _ := r.busy(st.state, slept, t0.Add(st.at))
+			if (st.busy == "") != (why == "") || !strings.Contains(why, st.busy) {
+				t.Errorf("%s, at %s: busy %q, want %q", what, st.at, why, st.busy)
+			}
 		}
 	}
-	// Another settle starts its own count.
-	if why, _ := r.busy(reading(sleep), sleepers{}, at(time.Hour)); why == "" {
-		t.Error("a new settle did not wait for a sleeping thread")
-	}
+	const asleep = "sleeping on a timer"
+
+	r := &run{}
+	play(r, "one long sleep", []step{
+		{0, reading(sleep), asleep},
+		{500 * time.Millisecond, reading(sleep), asleep},
+		{sleepPatience, reading(sleep), ""}, // waited for long enough
+	})
+	play(r, "the same sleep, next settle", []step{
+		{0, reading(sleep), asleep}, // one sleep made it no heartbeat
+		{sleepPatience, reading(sleep), ""},
+	})
+	play(r, "a loop of naps", []step{
+		{0, reading(sleep), asleep},
+		{100 * time.Millisecond, reading(running), "is running"},
+		{200 * time.Millisecond, reading(later), asleep},
+		{sleepPatience, reading(later), ""},
+	})
+	play(r, "the loop, next settle", []step{
+		{0, reading(later), ""}, // periodic: not waited for at all
+	})
+	play(r, "the loop waits for input, then sleeps", []step{
+		{0, reading(stdin), ""},
+		{10 * time.Millisecond, reading(sleep), asleep}, // a new sleep: waited for again
+	})
 }

@@ -17,10 +17,11 @@ import (
 //
 //   - every thread of every running process of the scenario is blocked
 //     waiting for input (read, recv, select, poll, accept, futex, ...), not
-//     running and not sleeping on a timer; a thread seen on timers for
-//     sleepPatience (twice the handout's 0.5 s) is a periodic one, a
-//     heartbeat or a watcher, and no longer waited for: a person at the
-//     keyboard would not wait for it either;
+//     running and not sleeping on a timer; a thread is waited for on
+//     timers sleepPatience at most (twice the handout's 0.5 s), and not at
+//     all once it has shown itself periodic (a heartbeat, a watcher that
+//     naps in a loop, waitForSleeper): a person at the keyboard would not
+//     wait for it either;
 //   - no TCP connection between them has bytes queued in either direction,
 //     no UDP socket has a datagram waiting, and no connection is half
 //     closed (CLOSE_WAIT: a program has yet to notice its peer left).
@@ -42,34 +43,74 @@ type thread struct {
 	tid  int
 }
 
-// sleepers remembers, for one settle, since when each thread has been
-// seen sleeping on a timer. A thread seen waiting for input or gone is
-// forgotten: its next sleep starts anew.
-type sleepers map[thread]time.Time
-
-// patient says whether a thread sleeping on a timer at now is still
-// waited for: it was first seen sleeping less than sleepPatience ago.
-func (s sleepers) patient(th thread, now time.Time) bool {
-	since, ok := s[th]
-	if !ok {
-		s[th], since = now, now
-	}
-	return now.Sub(since) < sleepPatience
+// sleeper is what one settle saw of a thread on timers.
+type sleeper struct {
+	since time.Time     // when it was first seen sleeping
+	run   time.Duration // its CPU time at the last reading (schedstat)
+	woke  bool          // seen running, or its CPU time grew, since then
 }
 
-// forget drops the threads of states that no longer sleep on a timer.
-func (s sleepers) forget(states map[string]HostState) {
-	asleep := map[thread]bool{}
+// sleepers are the threads one settle saw on timers. A thread seen
+// waiting for input, or gone, is forgotten: its next sleep starts anew.
+type sleepers map[thread]*sleeper
+
+// waitForSleeper says whether the engine still waits for a thread that a
+// reading at now shows on a timer. It waits sleepPatience at most; a
+// thread that woke and went back to sleep within that time is periodic
+// (a heartbeat, a watcher napping in a loop), and later settles of the
+// run do not wait for it at all until it is seen waiting for input. One
+// long sleep makes no thread periodic: each settle waits for it again.
+func (r *run) waitForSleeper(th thread, t TaskState, slept sleepers, now time.Time) bool {
+	r.mu.Lock()
+	periodic := r.periodic[th]
+	r.mu.Unlock()
+	if periodic {
+		return false
+	}
+	s := slept[th]
+	if s == nil {
+		slept[th] = &sleeper{since: now, run: t.RunTime}
+		return true
+	}
+	if t.Sched && t.RunTime != s.run {
+		s.woke, s.run = true, t.RunTime
+	}
+	if now.Sub(s.since) < sleepPatience {
+		return true
+	}
+	if s.woke {
+		r.mu.Lock()
+		if r.periodic == nil {
+			r.periodic = map[thread]bool{}
+		}
+		r.periodic[th] = true
+		r.mu.Unlock()
+	}
+	return false
+}
+
+// forgetSleepers drops, on the hosts of states, the threads that are gone
+// or wait for input: the sleeps of this settle, and the run's periodic
+// ones.
+func (r *run) forgetSleepers(states map[string]HostState, slept sleepers) {
+	timed := map[thread]bool{}
 	for h, st := range states {
 		for _, t := range st.Tasks {
 			if t.Running || t.sleeping() {
-				asleep[thread{h, t.TID}] = true
+				timed[thread{h, t.TID}] = true
 			}
 		}
 	}
-	for th := range s {
-		if _, read := states[th.host]; read && !asleep[th] {
-			delete(s, th)
+	for th := range slept {
+		if _, read := states[th.host]; read && !timed[th] {
+			delete(slept, th)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for th := range r.periodic {
+		if _, read := states[th.host]; read && !timed[th] {
+			delete(r.periodic, th)
 		}
 	}
 }
@@ -130,7 +171,7 @@ func readHosts(ctx context.Context, pids map[string][]int, read func(ctx context
 // true when some thread's system call could not be read. slept keeps the
 // timer sleeps of the settle that reads.
 func (r *run) busy(states map[string]HostState, slept sleepers, now time.Time) (why string, blind bool) {
-	slept.forget(states)
+	r.forgetSleepers(states, slept)
 	names := r.pidNames()
 	hosts := make([]string, 0, len(states))
 	for h := range states {
@@ -146,11 +187,14 @@ func (r *run) busy(states map[string]HostState, slept sleepers, now time.Time) (
 			switch {
 			case t.State == 'Z' || t.State == 'X':
 			case t.Running:
+				if s := slept[thread{h, t.TID}]; s != nil {
+					s.woke = true
+				}
 				return who + " is running", blind
 			case !t.Readable:
 				blind = true
 			case t.sleeping():
-				if slept.patient(thread{h, t.TID}, now) {
+				if r.waitForSleeper(thread{h, t.TID}, t, slept, now) {
 					return who + " is sleeping on a timer (time.sleep)", blind
 				}
 			}
