@@ -53,7 +53,7 @@ func (r *LabRuntime) Observe(ctx context.Context, host string, pids []int) (scen
 	if err != nil {
 		return scenarios.HostState{}, fmt.Errorf("observe %s: %w", host, err)
 	}
-	return parseObservation(lines), nil
+	return parseObservation(host, lines)
 }
 
 // ReadWaits reads how long each thread of pids on host has waited for a
@@ -204,8 +204,18 @@ func (r *LabRuntime) startAgent(host string) (*agent, error) {
 // saves the grader an exec (tens of milliseconds of Docker's time) for
 // each of them. A socket table is read whole with mapfile: the kernel walks
 // its whole connection hash for each read(2) that reaches the table's end,
-// and a read a byte at a time (dash's read) costs twice as much.
-const agentScript = `
+// and a read a byte at a time (dash's read) costs twice as much. A host
+// that holds more than floodSockets sockets (in use or in TIME_WAIT, from
+// /proc/net/sockstat) gets "F USED TW" instead of its tables: 130,000 of
+// them took bash past observeTimeout.
+var agentScript = strings.ReplaceAll(agentTemplate, "FLOOD", strconv.Itoa(floodSockets))
+
+// floodSockets is the most sockets a host may hold and still have its
+// tables read: a chat lab's hosts hold a few dozen, and a sandboxed host
+// keeps at most runtime.MaxTimeWait of them in TIME_WAIT.
+const floodSockets = 4096
+
+const agentTemplate = `
 while read -r op seq args; do
 	case $op in
 	O)
@@ -219,6 +229,14 @@ while read -r op seq args; do
 				echo "T $p ${t##*/} $s|$st|$ss"
 			done
 		done
+		used=0 tw=0
+		{ read -r _ _ used; read -r _ _ _ _ _ _ tw _; } </proc/net/sockstat 2>/dev/null
+		case $used$tw in *[!0-9]*|'') used=0 tw=0 ;; esac
+		if [ $((used + tw)) -gt FLOOD ]; then
+			echo "F $used $tw"
+			echo "E $seq"
+			continue
+		fi
 		for f in tcp tcp6 udp udp6; do
 			L=()
 			{ mapfile -t -s 1 L <"/proc/net/$f"; } 2>/dev/null
@@ -299,12 +317,17 @@ func pidWords(pids []int) []string {
 	return out
 }
 
-// parseObservation reads the agent's lines; lines it cannot read are
-// skipped, so a thread that vanished mid-read costs nothing.
-func parseObservation(lines []string) scenarios.HostState {
+// parseObservation reads the agent's lines about host; lines it cannot
+// read are skipped, so a thread that vanished mid-read costs nothing. A
+// flooded host ("F") is scenarios.ErrFlooded, with its counts.
+func parseObservation(host string, lines []string) (scenarios.HostState, error) {
 	var st scenarios.HostState
 	for _, l := range lines {
 		switch {
+		case strings.HasPrefix(l, "F "):
+			var used, tw int
+			_, _ = fmt.Sscan(l[2:], &used, &tw)
+			return st, fmt.Errorf("%s holds %d sockets and %d more in TIME_WAIT, where a chat needs a few dozen: %w", host, used, tw, scenarios.ErrFlooded)
 		case strings.HasPrefix(l, "T "):
 			if t, ok := scenarios.ParseTask(l[2:]); ok {
 				st.Tasks = append(st.Tasks, t)
@@ -315,5 +338,5 @@ func parseObservation(lines []string) scenarios.HostState {
 			}
 		}
 	}
-	return st
+	return st, nil
 }

@@ -56,7 +56,7 @@ var refusedHostile = []struct {
 // gradedHostile are the hostile folders that are graded; they attack the
 // lab from the Milestone 1 server.
 var gradedHostile = []string{"huge-output", "fork-bomb", "memory-hog", "disk-filler", "network-escape",
-	"python-startup", "fork-chain", "sysv-shm", "password-hider"}
+	"python-startup", "fork-chain", "sysv-shm", "password-hider", "socket-flood"}
 
 // deservedFailures are the checks a graded hostile submission fails
 // because its programs deserve it; on every other check it gets exactly
@@ -66,6 +66,10 @@ var deservedFailures = map[string][]string{
 	"fork-chain":     {"m1-restart-at-once"},    // its chain takes the port the moment its server is killed
 	"sysv-shm":       nil,
 	"password-hider": {"m4-passwords-hashed"}, // it keeps every password rot13'd
+	// Its server holds 5,000 sockets, so the grader cannot see which port
+	// it listens on: every check of that server fails, saying why.
+	"socket-flood": {"m1-broadcast", "m1-duplicate-rejected", "m1-join-notice", "m1-leave-notice",
+		"m1-no-echo", "m1-quit", "m1-restart-at-once", "m1-username-rules"},
 }
 
 // TestHostileSubmissions grades the hostile test set (testdata/hostile, one
@@ -324,6 +328,13 @@ func TestHostileSubmissions(t *testing.T) {
 			}
 		})
 	}
+	t.Run("socket-flood/why", func(t *testing.T) {
+		for _, res := range byName["socket-flood"].Results {
+			if res.Failure != nil && !strings.Contains(res.Failure.Got, "webserver holds ") {
+				t.Errorf("%s: %q, want it to say how many sockets webserver holds", res.Scenario, res.Failure.Got)
+			}
+		}
+	})
 	t.Run("network-escape", func(t *testing.T) {
 		attempts := 0
 		for sc, log := range serverLogs("network-escape") {

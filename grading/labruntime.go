@@ -71,16 +71,23 @@ func (r *LabRuntime) restartHost(ctx context.Context, host string) error {
 
 // exhausted says whether the programs on host have filled its process
 // table (all but a few of its pids limit), which leaves the grader unable to
-// start a command there.
+// start a command there, or hold so many sockets that the grader does not
+// read its connections (scenarios.ErrFlooded).
 func (r *LabRuntime) exhausted(ctx context.Context, host string) (string, error) {
 	if err := r.known(host); err != nil {
 		return "", err
 	}
 	cur, limit, err := r.PIDCount(ctx, host)
-	if err != nil || limit == 0 || cur+exhaustedSlack < limit {
+	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("the submission's programs filled %s's process table (%d processes and threads, the limit is %d), so the grader could not run its checks there", host, cur, limit), nil
+	if limit > 0 && cur+exhaustedSlack >= limit {
+		return fmt.Sprintf("the submission's programs filled %s's process table (%d processes and threads, the limit is %d), so the grader could not run its checks there", host, cur, limit), nil
+	}
+	if _, err := r.Observe(ctx, host, nil); errors.Is(err, scenarios.ErrFlooded) {
+		return "the submission's programs flooded the host: " + strings.TrimPrefix(err.Error(), "observe "+host+": "), nil
+	}
+	return "", nil
 }
 
 // exhaustedSlack is how few free process slots count as a full table: the

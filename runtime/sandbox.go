@@ -58,6 +58,14 @@ type Tmpfs struct {
 // no-new-privileges keeps them from gaining any back.
 var GraderCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID", "SETPCAP", "SYS_PTRACE", "NET_ADMIN", "NET_RAW"}
 
+// MaxTimeWait is the most TCP connections a sandboxed host keeps in
+// TIME_WAIT (net.ipv4.tcp_max_tw_buckets of its own network namespace);
+// past it a closed connection skips TIME_WAIT. A chat lab leaves a few
+// dozen; a submission that closes connections in a loop cannot pile up
+// the 130,000 that made the grader's readings of the host's sockets miss
+// their deadline.
+const MaxTimeWait = 2048
+
 // LabelBlock is "gateway4,gateway6" on a sandboxed host: the addresses
 // Hosts.Start and Restart make unreachable, with everything off the
 // subnet. The lab sets it when it creates the host; it outlives the

@@ -53,6 +53,11 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 		if observable {
 			// The host's agent answers in a millisecond; an exec takes 50.
 			hs, err := obs.Observe(ctx, st.Host, nil)
+			if errors.Is(err, ErrFlooded) {
+				// Held sockets stay held: no reading will show the port.
+				execErr = err
+				return false, err
+			}
 			if err != nil {
 				execErr = err
 				return false, nil

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -284,8 +285,12 @@ func containerConfig(spec runtime.ContainerSpec) (*container.Config, *container.
 		hc.ShmSize = sb.Shm
 		hc.Resources = container.Resources{Memory: sb.Memory, MemorySwap: sb.Memory, PidsLimit: &pids, NanoCPUs: sb.NanoCPUs, CPUShares: sb.CPUShares}
 		// No unprivileged ICMP sockets (Docker allows them to every
-		// group): the submission cannot ping its way to the bridge.
-		hc.Sysctls = map[string]string{"net.ipv4.ping_group_range": "1 0"}
+		// group): the submission cannot ping its way to the bridge. A
+		// bounded TIME_WAIT (runtime.MaxTimeWait).
+		hc.Sysctls = map[string]string{
+			"net.ipv4.ping_group_range":   "1 0",
+			"net.ipv4.tcp_max_tw_buckets": strconv.Itoa(runtime.MaxTimeWait),
+		}
 		if spec.ResolvConf != "" {
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 		}
