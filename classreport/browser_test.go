@@ -15,7 +15,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/ntnu-ttm4200/lab3/classreport"
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/internal/tier"
+	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
 
 // browser is a headless Chromium tab for a test, with what the page did
@@ -226,6 +228,53 @@ func TestClassPageInABrowser(t *testing.T) {
 	if len(b.dialogs) > 0 {
 		t.Errorf("dialogs opened (a script of the submission ran): %q", b.dialogs)
 	}
+	if len(b.errors) > 0 {
+		t.Errorf("console errors: %q", b.errors)
+	}
+}
+
+// TestMilestone3InABrowser grades the traffic package's sample captures
+// and answers (one of them wrong) as a submission's files, writes its page
+// and opens it from the disk: the sequence diagram drawn from the captures
+// loads in place (the page's CSP lets its own folder's image in), and the
+// answers table marks the wrong answer beside the captures' value.
+func TestMilestone3InABrowser(t *testing.T) {
+	b := newBrowser(t)
+	data := map[string]scenarios.File{}
+	for _, n := range []string{"chatserver.pcap", "client1.pcap", "client2.pcap"} {
+		raw, err := os.ReadFile(filepath.Join("..", "traffic", "testdata", "sample", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[n] = scenarios.File{Mode: 0o644, Data: raw}
+	}
+	data[scenarios.AnswersFile] = scenarios.File{Data: []byte("SYN_sequence_number: 1000000000\nSYNACK_sequence_number: 42\nSYNACK_ACKnowledgement_number: 1000000001\n")}
+	dir := t.TempDir()
+	sub := scenarios.Submission{Name: "dana", Team: 30, Files: map[string]scenarios.File{}, Data: data}
+	checks := scenarios.SelectFileChecks(scenarios.FileChecks(), func(n string) bool { return n == "m3-captures" || n == "m3-task-3.2" })
+	results := scenarios.GradeFiles(context.Background(), sub, scenarios.FileGradeConfig{Checks: checks, ResultsDir: dir})
+	if err := classreport.Write(dir, []grading.Report{grading.NewReport("dana", results, nil, time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "open dana's page",
+		chromedp.Navigate("file://"+filepath.Join(dir, "dana", classreport.PageFile)),
+		chromedp.WaitVisible(chromedp.CSS("#m3-captures figure img")))
+	width, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`(async () => {
+		const img = document.querySelector('#m3-captures figure img');
+		if (!img.complete) await new Promise(r => { img.onload = img.onerror = r; });
+		return img.naturalWidth;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || width < 100 {
+		t.Errorf("the sequence diagram's width in the browser = %d, %v; want it loaded", width, err)
+	}
+	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll('#m3-task-3\\.2 table.answers tbody tr')).map(tr => Array.from(tr.cells).map(c => c.textContent.trim()).join(' '))`))
+	if err != nil || len(rows) != 3 || !strings.HasSuffix(rows[0], "✓ right") || !strings.HasPrefix(rows[1], "SYNACK_sequence_number 42 ") || !strings.HasSuffix(rows[1], "✗ wrong") {
+		t.Errorf("answer rows in the browser = %q, %v", rows, err)
+	}
+	b.do(t, "settle", chromedp.Sleep(200*time.Millisecond))
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if len(b.errors) > 0 {
 		t.Errorf("console errors: %q", b.errors)
 	}

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
 	"github.com/ntnu-ttm4200/lab3/classreport"
+	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
@@ -338,4 +340,61 @@ func TestWrittenFiles(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestStudentPageShowsMilestone3: a Milestone 3 question's answers are a
+// table beside the values read from the captures, each marked right or
+// wrong in words, the student's text escaped; m3-captures shows the
+// sequence diagram drawn from the captures in place and links them.
+func TestStudentPageShowsMilestone3(t *testing.T) {
+	dir := t.TempDir()
+	capt := filepath.Join(dir, "dana", "m3-captures", scenarios.CaptureFolder)
+	mustWrite(t, filepath.Join(capt, "chatserver.pcap"), "pcap")
+	mustWrite(t, filepath.Join(capt, scenarios.SequenceDiagram), `<svg xmlns="http://www.w3.org/2000/svg"/>`)
+	results := []scenarios.Result{
+		{Scenario: "m3-captures", Milestone: scenarios.M3, Requirement: "Task 3.1", MaxPoints: 2, Points: 2, Status: scenarios.Passed, Captures: capt},
+		{Scenario: "m3-task-3.2", Milestone: scenarios.M3, Requirement: "Task 3.2", MaxPoints: 3, Points: 1, Status: scenarios.Failed,
+			Failure: &scenarios.Failure{Expectation: "all 3 answers right (1 right)", Got: "…"},
+			Answers: []scenarios.Answer{
+				{Question: "SYN_sequence_number", Given: "1000000000", Where: "lab3.ipynb cell 7", Expected: []int{1000000000}, From: "chatserver.pcap frame 1", Right: true},
+				{Question: "SYNACK_sequence_number", Given: "<script>alert(1)</script>", Expected: []int{2000000000}, From: "chatserver.pcap frame 2"},
+				{Question: "SYNACK_ACKnowledgement_number", Expected: []int{1000000001}, From: "chatserver.pcap frame 2, = SYN seq + 1"},
+			}},
+	}
+	if err := classreport.Write(dir, []grading.Report{grading.NewReport("dana", results, nil, time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "dana", classreport.PageFile)
+	doc := parsePage(t, page)
+	tables := elements(byID(doc, "m3-task-3.2"), func(n *html.Node) bool { return hasClass(n, "answers") })
+	if len(tables) != 1 {
+		t.Fatalf("m3-task-3.2: %d answer tables, want 1", len(tables))
+	}
+	var rows []string
+	for _, tr := range elements(elements(tables[0], tag("tbody"))[0], tag("tr")) {
+		rows = append(rows, text(tr))
+	}
+	want := []string{
+		"SYN_sequence_number 1000000000 (lab3.ipynb cell 7) 1000000000 chatserver.pcap frame 1 ✓ right",
+		"SYNACK_sequence_number <script>alert(1)</script> 2000000000 chatserver.pcap frame 2 ✗ wrong",
+		"SYNACK_ACKnowledgement_number no answer 1000000001 chatserver.pcap frame 2, = SYN seq + 1 ✗ wrong",
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("answer rows\n%q\nwant\n%q", rows, want)
+	}
+	if n := len(elements(doc, tag("script"))); n != 0 {
+		t.Errorf("the page has %d script elements: a student's answer became markup", n)
+	}
+	imgs := elements(byID(doc, "m3-captures"), tag("img"))
+	if len(imgs) != 1 || attr(imgs[0], "src") != "./m3-captures/captures/sequence.svg" || attr(imgs[0], "alt") == "" {
+		t.Fatalf("m3-captures: images %d, want the sequence diagram with a text alternative", len(imgs))
+	}
+	var hrefs []string
+	for _, a := range elements(byID(doc, "m3-captures"), tag("a")) {
+		hrefs = append(hrefs, attr(a, "href"))
+	}
+	if !slices.Contains(hrefs, "./m3-captures/captures/chatserver.pcap") {
+		t.Errorf("m3-captures links %q, want the capture", hrefs)
+	}
+	checkLinks(t, page, doc)
 }

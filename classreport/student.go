@@ -44,7 +44,13 @@ type studentCheck struct {
 	Failure     *failureView
 	Logs        []transcript
 	Captures    []fileLink
-	More        int // files of the check's folder not listed
+	// Diagram is the sequence diagram among Captures (m3-captures), shown
+	// in place; nil when there is none.
+	Diagram *fileLink
+	// Answers are a Milestone 3 question's answers beside the values
+	// read from the captures.
+	Answers []answerView
+	More    int // files of the check's folder not listed
 	// TA is the form a TA scores a check that needs a TA with, nil for
 	// every other check.
 	TA *taForm
@@ -67,6 +73,25 @@ type failureView struct {
 	TimedOut                      bool
 	Starved                       string
 	Evidence                      []evidenceView
+}
+
+// answerView is one answer of a Milestone 3 question, cleaned.
+type answerView struct {
+	Question, Given, Where, Expected, From string
+	Right                                  bool
+}
+
+func answersOf(as []scenarios.Answer) []answerView {
+	var out []answerView
+	for _, a := range as {
+		exp := make([]string, len(a.Expected))
+		for i, v := range a.Expected {
+			exp[i] = strconv.Itoa(v)
+		}
+		out = append(out, answerView{Question: safetext.OneLine(a.Question), Given: safetext.OneLine(a.Given), Where: safetext.OneLine(a.Where),
+			Expected: strings.Join(exp, " or "), From: safetext.OneLine(a.From), Right: a.Right})
+	}
+	return out
 }
 
 type evidenceView struct {
@@ -108,7 +133,7 @@ func newStudentPage(dir string, c *class, w *row) *studentPage {
 		ch := c.byName[res.Scenario]
 		checkDirs[ch.Anchor] = true
 		cl := w.Cells[ch.Index]
-		sc := studentCheck{Check: ch, Cell: cl, Requirement: safetext.Clean(res.Requirement), Failure: failureOf(res.Failure)}
+		sc := studentCheck{Check: ch, Cell: cl, Requirement: safetext.Clean(res.Requirement), Failure: failureOf(res.Failure), Answers: answersOf(res.Answers)}
 		if res.Status == scenarios.NeedsTA {
 			sc.TA = &taForm{Submission: w.Dir, Check: safetext.OneLine(res.Scenario), Max: res.MaxPoints}
 			if res.TA != nil {
@@ -130,6 +155,11 @@ func newStudentPage(dir string, c *class, w *row) *studentPage {
 		sc := &p.Checks[i]
 		inPlace := sc.Cell.State == Failed || sc.Cell.State == OptionalFailed || sc.Cell.State == Error
 		sc.Logs, sc.Captures, sc.More = checkFiles(filepath.Join(base, sc.Check.Anchor), sc.Check.Anchor, inPlace, &budget, &p.Skipped)
+		for j := range sc.Captures {
+			if sc.Captures[j].disk == scenarios.SequenceDiagram {
+				sc.Diagram = &sc.Captures[j]
+			}
+		}
 	}
 	p.Files, p.More = listFiles(base, "", func(name string) bool { return name != PageFile && !checkDirs[name] })
 	for _, res := range w.Report.Results {

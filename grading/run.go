@@ -15,7 +15,7 @@ import (
 
 // CaptureDir is the folder of a scenario's results that holds its
 // captures when grading WithCapture.
-const CaptureDir = "captures"
+const CaptureDir = scenarios.CaptureFolder
 
 // scenarioCapture is one scenario's capture: how to start it, on which
 // lab, and where its files go.

@@ -154,6 +154,9 @@ type fileGrader struct {
 	answers map[string]answer
 	ansFrom string
 	ansErr  error
+	drawn   bool // diagram was called: diag or diagErr is its answer
+	diag    *traffic.Diagram
+	diagErr error
 }
 
 func (g *fileGrader) cleanup() {
@@ -232,6 +235,7 @@ const (
 
 func (g *fileGrader) captures(ctx context.Context, res *Result) {
 	g.load(ctx)
+	g.keepCaptures(ctx, res)
 	want := "chatserver.pcap, client1.pcap and client2.pcap of one chat session, each taken on its host"
 	if len(g.missing) > 0 {
 		fail(res, strings.Join(g.missing, ", "), stepCaptures, want,
@@ -255,6 +259,66 @@ func (g *fileGrader) captures(ctx context.Context, res *Result) {
 	res.Status, res.Points = Passed, res.MaxPoints
 	s := g.session
 	res.Notes = append(res.Notes, fmt.Sprintf("lab seen in the captures: team%d.com -> %s, chat port %d, clients %v", s.Team, s.Server.IP, s.Server.Port, s.Clients))
+}
+
+// keepCaptures copies the submission's captures into the check's
+// results (CaptureFolder), with the sequence diagram drawn from them, so
+// that the student's page links them and shows the diagram.
+func (g *fileGrader) keepCaptures(ctx context.Context, res *Result) {
+	if g.cfg.ResultsDir == "" || len(g.files) == 0 {
+		return
+	}
+	dir := filepath.Join(g.cfg.ResultsDir, SafeName(g.sub.Name), SafeName(res.Scenario), CaptureFolder)
+	if err := os.RemoveAll(dir); err != nil {
+		res.Notes = append(res.Notes, "captures not kept with the results: "+err.Error())
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.Notes = append(res.Notes, "captures not kept with the results: "+err.Error())
+		return
+	}
+	res.Captures = dir
+	for _, p := range g.files {
+		data, err := os.ReadFile(p)
+		if err == nil {
+			err = g.write(filepath.Join(dir, filepath.Base(p)), data)
+		}
+		if err != nil {
+			res.Notes = append(res.Notes, "capture not kept with the results: "+err.Error())
+		}
+	}
+	if d, _ := g.diagram(ctx); d != nil {
+		if err := g.write(filepath.Join(dir, SequenceDiagram), d.SVG()); err != nil {
+			res.Notes = append(res.Notes, "sequence diagram not kept with the results: "+err.Error())
+		}
+	}
+}
+
+// write writes one file of the results, through cfg.WriteFile when set.
+func (g *fileGrader) write(path string, data []byte) error {
+	if g.cfg.WriteFile == nil {
+		return os.WriteFile(path, data, 0o644)
+	}
+	return g.cfg.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// diagram is the sequence diagram of the captures (traffic.Sequence),
+// drawn once; nil, with why, when there is none.
+func (g *fileGrader) diagram(ctx context.Context) (*traffic.Diagram, error) {
+	if !g.drawn {
+		g.drawn = true
+		if g.session == nil {
+			g.diagErr = errors.New("the captures are missing or unreadable")
+		} else if d, err := traffic.Sequence(ctx, g.files, g.session.Topology); err != nil {
+			g.diagErr = err
+		} else {
+			g.diag = &d
+		}
+	}
+	return g.diag, g.diagErr
 }
 
 // answerCheck is one question: the variable, what is accepted, and the
@@ -281,6 +345,12 @@ func (g *fileGrader) gradeAnswers(res *Result, checks []answerCheck, noteFor fun
 			exp[i] = strconv.Itoa(v)
 		}
 		expect := strings.Join(exp, " or ")
+		row := Answer{Question: c.name, Given: a.raw, Where: a.where, Expected: slices.Clone(c.accepted), From: c.from,
+			Right: a.given && slices.Contains(c.accepted, a.value)}
+		if a.given {
+			row.Given = strconv.Itoa(a.value)
+		}
+		res.Answers = append(res.Answers, row)
 		switch {
 		case !a.given && a.raw != "":
 			wrong = append(wrong, fmt.Sprintf("%s = %s is not an integer; expected %s (%s)", c.name, a.raw, expect, c.from))
@@ -434,16 +504,9 @@ func (g *fileGrader) reportReview(ctx context.Context, res *Result) {
 	if perr != nil {
 		res.Notes = append(res.Notes, "no report to review: "+perr.Error())
 	}
-	var diagram *traffic.Diagram
-	if g.session != nil {
-		d, err := traffic.Sequence(ctx, g.files, g.session.Topology)
-		if err == nil {
-			diagram = &d
-		} else {
-			res.Notes = append(res.Notes, "no reference diagram from the captures: "+err.Error())
-		}
-	} else {
-		res.Notes = append(res.Notes, "no reference diagram: the captures are missing or unreadable")
+	diagram, err := g.diagram(ctx)
+	if err != nil {
+		res.Notes = append(res.Notes, "no reference diagram from the captures: "+err.Error())
 	}
 	if g.cfg.ResultsDir == "" {
 		return

@@ -210,3 +210,47 @@ func TestPDFPagesIsBounded(t *testing.T) {
 		t.Errorf("PDFPages of a compressed page tree = %d, %v; want 7", pages, err)
 	}
 }
+
+// TestGradeFilesKeepsWhatTheTASees: m3-captures keeps the submission's
+// captures and the sequence diagram drawn from them with the results,
+// and each question check gives every answer beside the value read from
+// the captures, right or wrong, for the student's page.
+func TestGradeFilesKeepsWhatTheTASees(t *testing.T) {
+	data := sampleCaptures(t)
+	data[AnswersFile] = File{Data: []byte(strings.Replace(rightAnswers, "SYNACK_sequence_number: 2000000000", "SYNACK_sequence_number: 7", 1))}
+	results := t.TempDir()
+	sub := Submission{Name: "team30", Team: 30, Files: map[string]File{}, Data: data}
+	got := GradeFiles(context.Background(), sub, FileGradeConfig{ResultsDir: results,
+		Checks: SelectFileChecks(FileChecks(), func(n string) bool { return strings.HasPrefix(n, "m3-") })})
+	byName := map[string]Result{}
+	for _, r := range got {
+		byName[r.Scenario] = r
+	}
+	capt := byName["m3-captures"]
+	wantDir := filepath.Join(results, "team30", "m3-captures", CaptureFolder)
+	if capt.Captures != wantDir {
+		t.Fatalf("m3-captures kept its captures in %q, want %q (notes %q)", capt.Captures, wantDir, capt.Notes)
+	}
+	for _, n := range []string{"chatserver.pcap", "client1.pcap", "client2.pcap"} {
+		b, err := os.ReadFile(filepath.Join(wantDir, n))
+		if err != nil || !bytes.Equal(b, data[n].Data) {
+			t.Errorf("%s kept: %d bytes, %v; want the submission's %d bytes", n, len(b), err, len(data[n].Data))
+		}
+	}
+	if svg, err := os.ReadFile(filepath.Join(wantDir, SequenceDiagram)); err != nil || !bytes.Contains(svg, []byte("<svg")) {
+		t.Errorf("%s: %v, %.60q; want the sequence diagram", SequenceDiagram, err, svg)
+	}
+	ans := byName["m3-task-3.2"].Answers
+	if len(ans) != 3 {
+		t.Fatalf("m3-task-3.2 answers %+v, want 3", ans)
+	}
+	if a := ans[0]; a.Question != "SYN_sequence_number" || a.Given != "1000000000" || !a.Right || a.Expected[0] != 1000000000 || !strings.Contains(a.From, "chatserver.pcap frame") {
+		t.Errorf("first answer %+v, want the SYN's 1000000000, right, from a frame of chatserver.pcap", a)
+	}
+	if a := ans[1]; a.Given != "7" || a.Right || a.Expected[0] != 2000000000 {
+		t.Errorf("second answer %+v, want 7 given and 2000000000 expected, wrong", a)
+	}
+	if n := len(byName["m3-task-3.3"].Answers); n != 5 {
+		t.Errorf("m3-task-3.3 has %d answers, want 5", n)
+	}
+}

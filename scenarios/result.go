@@ -27,8 +27,13 @@ type Result struct {
 	Status      Status        `json:"status"`
 	Failure     *Failure      `json:"failure,omitempty"`
 	Duration    time.Duration `json:"duration_ns"`
-	// Captures is the folder of this scenario's packet captures (WithCapture).
+	// Captures is the folder of this scenario's packet captures
+	// (WithCapture), or of the submission's own and the sequence diagram
+	// drawn from them (m3-captures): <results>/<submission>/<check>/CaptureFolder.
 	Captures string `json:"captures,omitempty"`
+	// Answers are a Milestone 3 question check's answers, each beside the
+	// value read from the student's captures.
+	Answers []Answer `json:"answers,omitempty"`
 	// Notes are facts worth a reader's eye whatever the status, e.g. which
 	// of two accepted answers a student gave.
 	Notes []string `json:"notes,omitempty"`
@@ -43,6 +48,30 @@ type Result struct {
 	// once given; Points are then the TA's.
 	TA          *TAScore     `json:"ta,omitempty"`
 	Transcripts []Transcript `json:"-"`
+}
+
+// CaptureFolder is the folder of a check's results that holds its
+// captures (Result.Captures).
+const CaptureFolder = "captures"
+
+// SequenceDiagram is the sequence diagram drawn from a submission's
+// captures, in the m3-captures check's CaptureFolder.
+const SequenceDiagram = "sequence.svg"
+
+// Answer is one of a student's answers to a Milestone 3 question beside
+// the value the grader read from their captures.
+type Answer struct {
+	// Question is the handout notebook's variable.
+	Question string `json:"question"`
+	// Given is the answer as the student wrote it, "" when there is none,
+	// and Where is where it was read ("lab3.ipynb cell 7").
+	Given string `json:"given"`
+	Where string `json:"where,omitempty"`
+	// Expected are the accepted values, From the frame or rule they come
+	// from.
+	Expected []int  `json:"expected"`
+	From     string `json:"from"`
+	Right    bool   `json:"right"`
 }
 
 // TAScore is the points a TA gave a check that needs a TA, with why.
