@@ -50,6 +50,7 @@ func newGradeCmd(a *app) *cobra.Command {
 		engines       []string
 		again         string
 		milestones    []string
+		coursePath    string
 	)
 	cmd := &cobra.Command{
 		Use:   "grade [SUBMISSION...]",
@@ -77,7 +78,12 @@ submission graded replaces its own report, and with --only only the checks
 that ran; every other report stays, and the class page, grades.csv and the
 summaries are rebuilt from all of them. --again RESULTS grades again the
 submissions of RESULTS whose report is incomplete (a check could not run) or
-whose files changed since they were graded.`,
+whose files changed since they were graded.
+
+A course keeps its settings in the course: mapping of a lab3.yaml
+(milestones, max_payload and roster, as --milestones, --max-payload and
+--roster): lab grade reads the one in the folder it runs in, or the file
+--course names. A flag on the command line wins over the file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Everything about the command line is checked before any
 			// lab is made: a bad value or path is a usage error (2), and
@@ -135,6 +141,22 @@ whose files changed since they were graded.`,
 				if scenDir != "" {
 					if err := needDir("--scenarios", scenDir); err != nil {
 						return nil, nil, nil, err
+					}
+				}
+				crs, err := loadCourse(coursePath)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if crs != nil {
+					fmt.Fprintf(a.stderr, "lab: the course's settings from %s: %s\n", crs.path, crs.describe())
+					if !cmd.Flags().Changed("milestones") && len(crs.Milestones) > 0 {
+						milestones = crs.Milestones
+					}
+					if !cmd.Flags().Changed("max-payload") && len(crs.MaxPayload) > 0 {
+						maxPayload = crs.MaxPayload
+					}
+					if !cmd.Flags().Changed("roster") && crs.Roster != "" {
+						roster = crs.Roster
 					}
 				}
 				selected, fileChecks, err := selectScenarios(scenDir, only, milestones)
@@ -226,6 +248,7 @@ whose files changed since they were graded.`,
 	f.StringVar(&roster, "roster", "", "CSV of submission,team: the team domain to serve for submissions whose programs name none")
 	f.IntSliceVar(&maxPayload, "max-payload", scenarios.DefaultMaxPayloadAnswers, "accepted answers to Task 3.3's maximum UDP payload question")
 	f.StringSliceVar(&milestones, "milestones", nil, "grade only these milestones, e.g. M1,M2,M4 (of DNS, M1, M2, M3, M4, Q2): what the course asks its students to hand in")
+	f.StringVar(&coursePath, "course", "", "read the course's settings (milestones, max_payload, roster) from the course: mapping of this YAML file; flags win over it (default: ./lab3.yaml when it has a course: mapping)")
 	f.StringVar(&again, "again", "", "grade again the submissions of this results folder whose report is incomplete or whose files changed since")
 	f.BoolVar(&capture, "capture", false, "capture every host's traffic during each scenario into RESULTS/<submission>/<scenario>/captures/")
 	return cmd

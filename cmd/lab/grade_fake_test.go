@@ -785,3 +785,69 @@ func TestGradeRefusesBadTAScoresOnFake(t *testing.T) {
 		t.Errorf("an engine was dialled: %q", engines.dialled())
 	}
 }
+
+// TestGradeCourseSettingsOnFake: the course's lab3.yaml in the folder lab
+// grade runs in sets its milestones (and says so on stderr), a flag wins
+// over it, --course names another file, a submission's own lab3.yaml
+// there is not taken for the course's, and a bad setting is a one-line
+// usage error before any engine is dialled.
+func TestGradeCourseSettingsOnFake(t *testing.T) {
+	scen := fakeScenarios(t)
+	sub := gradingtest.SubmissionDir(t, "anna", "chat-server")
+	engines := newFakeEngines(t, "")
+	here := t.TempDir()
+	t.Chdir(here)
+	mustWriteFile(t, filepath.Join(here, "lab3.yaml"), "# the course\ncourse:\n  milestones: [M1]\n")
+	code, stdout, stderr := gradeOnFake(context.Background(), t, engines, "--json", "--scenarios", scen, "--results", t.TempDir(), sub)
+	if code != exitGradePassed || !strings.Contains(stderr, "lab: the course's settings from lab3.yaml: milestones M1\n") {
+		t.Fatalf("course milestones M1: exit %d, want 0 (no file check graded) and a note of the settings\n%s", code, stderr)
+	}
+	if got := scenarioNames(reportsOf(t, stdout, stderr)[0]); !slices.Equal(got, []string{"fake-relay", "fake-relay-again"}) {
+		t.Errorf("course milestones M1 graded %q", got)
+	}
+	// The flag wins: every milestone, so the file checks fail.
+	code, _, stderr = gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--results", t.TempDir(), "--milestones", "M1,M3", sub)
+	if code != exitGradeFailed {
+		t.Errorf("--milestones M1,M3 over the course's M1: exit %d, want 1 (the file checks)\n%s", code, stderr)
+	}
+	// A submission's lab3.yaml where lab grade runs is no course file.
+	mustWriteFile(t, filepath.Join(here, "lab3.yaml"), "team: 11\n")
+	code, _, stderr = gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--results", t.TempDir(), sub)
+	if code != exitGradeFailed || strings.Contains(stderr, "course") {
+		t.Errorf("a manifest in the working folder: exit %d, want 1 (every milestone graded) and no course note\n%s", code, stderr)
+	}
+	named := filepath.Join(t.TempDir(), "ttm4200.yaml")
+	mustWriteFile(t, named, "course:\n  milestones: [m1]\n  roster: roster.csv\n")
+	mustWriteFile(t, filepath.Join(filepath.Dir(named), "roster.csv"), "anna,11\n")
+	code, _, stderr = gradeOnFake(context.Background(), t, engines, "--scenarios", scen, "--results", t.TempDir(), "--course", named, sub)
+	if code != exitGradePassed || !strings.Contains(stderr, "milestones m1, roster "+filepath.Join(filepath.Dir(named), "roster.csv")) {
+		t.Errorf("--course %s: exit %d, want 0 with its roster beside it\n%s", named, code, stderr)
+	}
+
+	for _, tc := range []struct{ name, text, want string }{
+		{"misspelt key", "course:\n  milestone: [M1]\n", "lab: lab3.yaml: course: line 1: field milestone not found in type main.course (it takes milestones, max_payload and roster)"},
+		{"no milestone", "course:\n  milestones: [M9]\n", `lab: lab3.yaml: course: milestones: "M9": not a milestone`},
+		{"other keys", "course:\n  milestones: [M1]\nteam: 11\n", "lab: lab3.yaml: a course's lab3.yaml holds course: only, not team"},
+		{"bad payload", "course:\n  max_payload: [70000]\n", "lab: lab3.yaml: course: max_payload: 70000 is no UDP payload size"},
+		{"not YAML", "course: [\n", "lab: lab3.yaml: not YAML: "},
+	} {
+		mustWriteFile(t, filepath.Join(here, "lab3.yaml"), tc.text)
+		fresh := newFakeEngines(t, "")
+		code, _, stderr := gradeOnFake(context.Background(), t, fresh, "--scenarios", scen, sub)
+		if code != 2 || !strings.HasPrefix(stderr, tc.want) || strings.Count(stderr, "\n") != 1 || len(fresh.dialled()) != 0 {
+			t.Errorf("%s: exit %d, %q, dialled %q; want 2 and %q", tc.name, code, stderr, fresh.dialled(), tc.want)
+		}
+	}
+	fresh := newFakeEngines(t, "")
+	code, _, stderr = gradeOnFake(context.Background(), t, fresh, "--scenarios", scen, "--course", filepath.Join(here, "missing.yaml"), sub)
+	if code != 2 || !strings.Contains(stderr, "lab: --course: ") || !strings.Contains(stderr, "does not exist") || len(fresh.dialled()) != 0 {
+		t.Errorf("a missing --course file: exit %d, %q; want 2", code, stderr)
+	}
+}
+
+func mustWriteFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
