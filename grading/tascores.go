@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,16 +27,22 @@ const TAScoresFile = "ta-scores.yaml"
 type TAScores map[string]map[string]TAScore
 
 // TAScore is one check's points from a TA, with an optional comment for
-// the student.
+// the student. Files, when set, is the digest of the submission's files
+// the TA scored (Report.Digest; lab report --serve records it): once the
+// files change, the score is no longer counted and the check needs a TA
+// again. A score written by hand without it counts whatever the files.
 type TAScore struct {
 	Points  *int   `yaml:"points"`
 	Comment string `yaml:"comment,omitempty"`
+	Files   string `yaml:"files,omitempty"`
 }
 
 // TAScoresExample is what the class page shows a TA to write into
 // TAScoresFile.
 const TAScoresExample = `# ta-scores.yaml: the points of the checks that need a TA.
-# lab grade and lab report count them; a regrade keeps them.
+# lab grade and lab report count them; a regrade keeps them. An entry the
+# review page saved also holds files: (the digest of the files scored): once
+# the student hands in other files, it needs a TA again.
 anna:                    # the submission, as in the class table
   q2-report-review:      # the check
     points: 8            # 0 to the check's points
@@ -146,6 +153,14 @@ func ApplyFittingTAScores(reports []Report, s TAScores) ([]Report, []error) {
 				problems = append(problems, problem)
 				continue
 			}
+			if score.Files != "" && r.Digest != "" && score.Files != r.Digest {
+				// The student handed in other files since: the TA's points
+				// were for what is no longer there.
+				r.Results[j].Notes = append(slices.Clone(r.Results[j].Notes), fmt.Sprintf(
+					"A TA gave %d of %d points to an earlier version of this submission (%s); its files changed since, so it needs a TA again.",
+					*score.Points, r.Results[j].MaxPoints, strings.TrimSuffix(safetext.OneLine(score.Comment), ".")))
+				continue
+			}
 			r.Results[j].Points = *score.Points
 			r.Results[j].TA = &scenarios.TAScore{Points: *score.Points, Comment: score.Comment}
 		}
@@ -187,10 +202,10 @@ func SaveTAScore(dir, sub, check string, points int, comment string) ([]Report, 
 	if err != nil {
 		return nil, err
 	}
-	name := ""
+	name, digest := "", ""
 	for _, r := range reports {
 		if scenarios.SafeName(r.Submission) == sub {
-			name = r.Submission
+			name, digest = r.Submission, r.Digest
 		}
 	}
 	if name == "" {
@@ -206,7 +221,7 @@ func SaveTAScore(dir, sub, check string, points int, comment string) ([]Report, 
 	if scores[name] == nil {
 		scores[name] = map[string]TAScore{}
 	}
-	scores[name][check] = TAScore{Points: &points, Comment: strings.TrimSpace(comment)}
+	scores[name][check] = TAScore{Points: &points, Comment: strings.TrimSpace(comment), Files: digest}
 	out, err := ApplyTAScores(reports, scores)
 	if err != nil {
 		return nil, err

@@ -163,3 +163,65 @@ func TestApplyTAScoresChangesNothingOnError(t *testing.T) {
 		t.Fatalf("a good score: %v, %d points, original %+v; want 8 and the original untouched", err, out[0].Score, r.Results[0])
 	}
 }
+
+// TestTAScoreFollowsTheFiles: a score saved from the review page holds the
+// digest of the files the TA scored; once the student hands in other
+// files (a regrade with a new digest), it is no longer counted, the check
+// awaits a TA again and says what the TA gave the earlier files. A score
+// written by hand, without files:, counts whatever the files.
+func TestTAScoreFollowsTheFiles(t *testing.T) {
+	dir := t.TempDir()
+	review := scenarios.Result{Scenario: "q2-report-review", Milestone: scenarios.Q2, MaxPoints: 10, Status: scenarios.NeedsTA}
+	graded := func(digest string) {
+		t.Helper()
+		for _, name := range []string{"anna", "bob"} {
+			r := NewReport(name, []scenarios.Result{review}, nil, time.Second)
+			r.Digest = digest + "-" + name
+			if _, err := WriteMerged(dir, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	graded("sha256:one")
+	if _, err := SaveTAScore(dir, "anna", "q2-report-review", 7, "Clear."); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := LoadTAScores(dir)
+	if err != nil || saved["anna"]["q2-report-review"].Files != "sha256:one-anna" {
+		t.Fatalf("saved score %+v, %v; want the files' digest sha256:one-anna", saved["anna"]["q2-report-review"], err)
+	}
+	text, _ := os.ReadFile(filepath.Join(dir, TAScoresFile))
+	writeTAScores(t, dir, string(text)+"bob:\n  q2-report-review:\n    points: 5\n")
+	score := func(name string) Report {
+		t.Helper()
+		reports, err := LoadReports(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reports {
+			if r.Submission == name {
+				return r
+			}
+		}
+		t.Fatalf("no report of %s", name)
+		return Report{}
+	}
+	if a := score("anna"); a.Score != 7 || a.AwaitingTA != 0 {
+		t.Errorf("anna, same files: %d points, %d awaiting a TA; want 7 and 0", a.Score, a.AwaitingTA)
+	}
+
+	graded("sha256:two") // both hand in other files
+	a := score("anna")
+	if a.Score != 0 || a.AwaitingTA != 10 || a.Results[0].TA != nil {
+		t.Errorf("anna, other files: %d points, %d awaiting a TA, TA %+v; want 0, 10 and no TA score", a.Score, a.AwaitingTA, a.Results[0].TA)
+	}
+	if notes := strings.Join(a.Results[0].Notes, "\n"); !strings.Contains(notes, "A TA gave 7 of 10 points to an earlier version of this submission (Clear); its files changed since") {
+		t.Errorf("anna's review notes %q, want the earlier score named", notes)
+	}
+	if b := score("bob"); b.Score != 5 {
+		t.Errorf("bob, scored by hand without files: %d points, want 5 whatever his files", b.Score)
+	}
+	if err := CheckTAScores(dir, []Report{score("anna"), score("bob")}); err != nil {
+		t.Errorf("an entry for earlier files is no error: %v", err)
+	}
+}
