@@ -202,6 +202,17 @@ func infraf(expectation, format string, args ...any) *stepError {
 	return &stepError{expectation: expectation, got: fmt.Sprintf(format, args...), infra: true}
 }
 
+// observef is a reading of a host that could not be made: the grader's
+// failure (infraf), unless the submission's own programs flooded the host
+// with sockets (ErrFlooded), which is the submission's failure with that
+// reason: left an ERROR, it would be graded again for ever, the same way.
+func observef(expectation string, err error) *stepError {
+	if errors.Is(err, ErrFlooded) {
+		return failf(expectation, "the submission's programs flooded the host: %v", err)
+	}
+	return infraf(expectation, "%v", err)
+}
+
 // Run executes one scenario and always cleans up what it started: every
 // process is killed and every host it stopped or disconnected is restored.
 func (e *Engine) Run(ctx context.Context, sc Scenario) Result {

@@ -393,3 +393,31 @@ func TestDNSCheckStep(t *testing.T) {
 		})
 	}
 }
+
+// floodedFake is a lab whose webserver the submission flooded with
+// sockets: every reading of it is ErrFlooded.
+type floodedFake struct{ *fakeRuntime }
+
+func (floodedFake) Observe(context.Context, string, []int) (HostState, error) {
+	return HostState{}, fmt.Errorf("observe webserver: webserver holds 5000 sockets: %w", ErrFlooded)
+}
+
+func (floodedFake) SignalAll(context.Context, string, syscall.Signal, []int) error { return nil }
+
+// TestFloodIsTheSubmissionsFailure: a check that cannot read the server's
+// sockets because the submission flooded its host fails at once, saying
+// so: an ERROR would be graded again for ever, the same way.
+func TestFloodIsTheSubmissionsFailure(t *testing.T) {
+	rt := floodedFake{echoRuntime()}
+	clock := newFakeClock()
+	clock.settle = rt.settle
+	e := NewEngine(rt, fakePrograms, defaultVars(), WithClock(clock))
+	began := clock.Now()
+	res := e.Run(context.Background(), mustParse(t, echoHead+"  - listening: {host: webserver, port: '5000', within: 10s}\n"))
+	if res.Status != Failed || res.Failure == nil || !strings.Contains(res.Failure.Got, "the submission's programs flooded the host: observe webserver: webserver holds 5000 sockets") || res.Failure.TimedOut {
+		t.Fatalf("result %s, failure %+v; want a failure naming the flood, not a wait that ran out", res.Status, res.Failure)
+	}
+	if waited := clock.Now().Sub(began); waited >= 10*time.Second {
+		t.Errorf("the step waited %s: a flood does not pass", waited)
+	}
+}

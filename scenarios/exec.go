@@ -91,6 +91,9 @@ func (r *run) listening(ctx context.Context, st Step) *stepError {
 		}
 		return nil
 	}
+	if errors.Is(execErr, ErrFlooded) {
+		return observef(what, execErr)
+	}
 	if execErr != nil {
 		return infraf(what, "reading %s: %v", files[0], execErr)
 	}

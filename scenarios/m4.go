@@ -317,7 +317,7 @@ func (r *run) judgeAdmitted(ctx context.Context, st Step, pr *proc, obs Observer
 	if obs != nil {
 		socks, err := r.newConnections(ctx, obs, before, pr.host)
 		if err != nil {
-			return infraf("read the server's connections", "%v", err)
+			return observef("read the server's connections", err)
 		}
 		kept := false
 		for _, s := range socks {
@@ -370,7 +370,7 @@ func (r *run) judgeRefused(ctx context.Context, st Step, pr *proc, obs Observer,
 	if obs != nil {
 		socks, err := r.newConnections(ctx, obs, before, pr.host)
 		if err != nil {
-			return infraf("read the server's connections", "%v", err)
+			return observef("read the server's connections", err)
 		}
 		// Who sends the first FIN is a race when both sides close at once
 		// (a server that sends its refusal and closes, a client that exits
