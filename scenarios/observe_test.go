@@ -263,19 +263,24 @@ func TestStarvation(t *testing.T) {
 }
 
 // A thread on a timer is waited for, as the handout server's 0.5 s sleep
-// before a peer list must be, but sleepPatience at most, so that a thread
-// that never stops napping cannot make every settle run out its deadline.
-// One that woke and slept again meanwhile is periodic: later settles do
-// not wait for it until it waits for input. One long sleep is waited for
-// again by each settle.
+// before a peer list must be, each sleep sleepPatience at most, so that a
+// long sleep cannot make every settle run out its deadline. A thread that
+// sleeps, works and sleeps again (a login answer held back a second, then
+// the peer list's 0.5 s) is waited for through both sleeps. One that keeps
+// waking and napping is periodic: not waited for, in later settles too,
+// until it waits for input.
 func TestBusyWaitsForASleeperOnlySoLong(t *testing.T) {
 	sleep, _ := ParseTask(taskSleep)
 	sleep.Sched = true
 	running, _ := ParseTask(taskRunning)
 	stdin, _ := ParseTask(taskStdin)
 	running.TID, stdin.TID = sleep.TID, sleep.TID
-	later := sleep
-	later.RunTime += time.Millisecond // it woke, unseen, and went back to sleep
+	// napped is the thread asleep again after n unseen wakes.
+	napped := func(n int) TaskState {
+		s := sleep
+		s.RunTime += time.Duration(n) * time.Millisecond
+		return s
+	}
 	reading := func(ts ...TaskState) map[string]HostState {
 		return map[string]HostState{"webserver": {Tasks: ts}}
 	}
@@ -296,28 +301,36 @@ func TestBusyWaitsForASleeperOnlySoLong(t *testing.T) {
 		}
 	}
 	const asleep = "sleeping on a timer"
+	ms := time.Millisecond
 
 	r := &run{}
 	play(r, "one long sleep", []step{
 		{0, reading(sleep), asleep},
-		{500 * time.Millisecond, reading(sleep), asleep},
+		{sleepPatience - ms, reading(sleep), asleep},
 		{sleepPatience, reading(sleep), ""}, // waited for long enough
 	})
 	play(r, "the same sleep, next settle", []step{
 		{0, reading(sleep), asleep}, // one sleep made it no heartbeat
 		{sleepPatience, reading(sleep), ""},
 	})
-	play(r, "a loop of naps", []step{
+	play(r, "sleep 1.9 s, hash, sleep 0.5 s", []step{
 		{0, reading(sleep), asleep},
-		{100 * time.Millisecond, reading(running), "is running"},
-		{200 * time.Millisecond, reading(later), asleep},
-		{sleepPatience, reading(later), ""},
+		{1900 * ms, reading(running), "is running"},
+		{2000 * ms, reading(napped(1)), asleep}, // a new sleep, its own patience
+		{2400 * ms, reading(napped(1)), asleep},
+		{2500 * ms, reading(stdin), ""},
 	})
+	var loop []step
+	for i := 0; i < periodicWakes; i++ {
+		loop = append(loop, step{time.Duration(i) * 10 * ms, reading(napped(i)), asleep})
+	}
+	loop = append(loop, step{time.Duration(periodicWakes) * 10 * ms, reading(napped(periodicWakes)), ""})
+	play(r, "a loop of naps", loop)
 	play(r, "the loop, next settle", []step{
-		{0, reading(later), ""}, // periodic: not waited for at all
+		{0, reading(napped(periodicWakes + 1)), ""}, // periodic: not waited for at all
 	})
 	play(r, "the loop waits for input, then sleeps", []step{
 		{0, reading(stdin), ""},
-		{10 * time.Millisecond, reading(sleep), asleep}, // a new sleep: waited for again
+		{10 * ms, reading(sleep), asleep}, // a new sleep: waited for again
 	})
 }

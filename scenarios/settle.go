@@ -17,11 +17,11 @@ import (
 //
 //   - every thread of every running process of the scenario is blocked
 //     waiting for input (read, recv, select, poll, accept, futex, ...), not
-//     running and not sleeping on a timer; a thread is waited for on
-//     timers sleepPatience at most (twice the handout's 0.5 s), and not at
-//     all once it has shown itself periodic (a heartbeat, a watcher that
-//     naps in a loop, waitForSleeper): a person at the keyboard would not
-//     wait for it either;
+//     running and not sleeping on a timer; each sleep is waited for
+//     sleepPatience at most (four times the handout's 0.5 s), and a thread
+//     that has shown itself periodic (a heartbeat, a watcher that naps in
+//     a loop, waitForSleeper) not at all: a person at the keyboard would
+//     not wait for it either;
 //   - no TCP connection between them has bytes queued in either direction,
 //     no UDP socket has a datagram waiting, and no connection is half
 //     closed (CLOSE_WAIT: a program has yet to notice its peer left).
@@ -34,7 +34,7 @@ const (
 	settleDeadline = 8 * time.Second
 	settleInterval = 10 * time.Millisecond
 	blindQuiet     = 600 * time.Millisecond
-	sleepPatience  = time.Second
+	sleepPatience  = 2 * time.Second
 )
 
 // thread names one thread of a lab host.
@@ -45,21 +45,29 @@ type thread struct {
 
 // sleeper is what one settle saw of a thread on timers.
 type sleeper struct {
-	since time.Time     // when it was first seen sleeping
+	since time.Time     // when its current sleep was first seen
 	run   time.Duration // its CPU time at the last reading (schedstat)
-	woke  bool          // seen running, or its CPU time grew, since then
+	awake bool          // seen running since the last reading that saw it sleep
+	wakes int           // how often it woke and went back to sleep
 }
 
 // sleepers are the threads one settle saw on timers. A thread seen
 // waiting for input, or gone, is forgotten: its next sleep starts anew.
 type sleepers map[thread]*sleeper
 
+// periodicWakes is how often a thread may wake and go back to sleep, never
+// waiting for input between, before it counts as periodic: a server that
+// sleeps before a login answer, works, then sleeps before a peer list
+// wakes once; a watcher napping in a loop wakes at every reading.
+const periodicWakes = 5
+
 // waitForSleeper says whether the engine still waits for a thread that a
-// reading at now shows on a timer. It waits sleepPatience at most; a
-// thread that woke and went back to sleep within that time is periodic
-// (a heartbeat, a watcher napping in a loop), and later settles of the
-// run do not wait for it at all until it is seen waiting for input. One
-// long sleep makes no thread periodic: each settle waits for it again.
+// reading at now shows on a timer. It waits for each sleep sleepPatience
+// at most, and counts the thread's wakes: seen running, or its CPU time
+// grown, between two readings that saw it sleep. One that woke
+// periodicWakes times without waiting for input is periodic (a heartbeat,
+// a watcher napping in a loop): this and the run's later settles do not
+// wait for it at all until it is seen waiting for input.
 func (r *run) waitForSleeper(th thread, t TaskState, slept sleepers, now time.Time) bool {
 	r.mu.Lock()
 	periodic := r.periodic[th]
@@ -72,21 +80,22 @@ func (r *run) waitForSleeper(th thread, t TaskState, slept sleepers, now time.Ti
 		slept[th] = &sleeper{since: now, run: t.RunTime}
 		return true
 	}
-	if t.Sched && t.RunTime != s.run {
-		s.woke, s.run = true, t.RunTime
+	if s.awake || (t.Sched && t.RunTime != s.run) {
+		// A new sleep: its own patience.
+		s.wakes++
+		s.since = now
 	}
-	if now.Sub(s.since) < sleepPatience {
-		return true
-	}
-	if s.woke {
+	s.awake, s.run = false, t.RunTime
+	if s.wakes >= periodicWakes {
 		r.mu.Lock()
 		if r.periodic == nil {
 			r.periodic = map[thread]bool{}
 		}
 		r.periodic[th] = true
 		r.mu.Unlock()
+		return false
 	}
-	return false
+	return now.Sub(s.since) < sleepPatience
 }
 
 // forgetSleepers drops, on the hosts of states, the threads that are gone
@@ -188,7 +197,7 @@ func (r *run) busy(states map[string]HostState, slept sleepers, now time.Time) (
 			case t.State == 'Z' || t.State == 'X':
 			case t.Running:
 				if s := slept[thread{h, t.TID}]; s != nil {
-					s.woke = true
+					s.awake = true
 				}
 				return who + " is running", blind
 			case !t.Readable:

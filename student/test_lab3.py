@@ -119,12 +119,27 @@ def _decode(linktype, frame):
     return p
 
 
+def _unicast(a):
+    """Whether an address (4 or 16 bytes) can be a host's own: not
+    loopback, link-local, multicast, broadcast or unspecified."""
+    if len(a) == 4:
+        return a[0] not in (0, 127) and a[0] < 224 and a[:2] != b"\xa9\xfe"
+    return (a[0] != 0xff and a[:2] != b"\xfe\x80" and
+            a not in (bytes(16), bytes(15) + b"\x01"))
+
+
 def _local_address(packets):
-    """The address in most packets: the host the capture was taken on."""
+    """The address in most TCP and UDP packets: the host the capture was
+    taken on. Link-local, multicast and loopback traffic (IPv6 neighbour
+    discovery, MLD, a local resolver) is no host's address and can
+    outnumber a short chat."""
     count = {}
     for p in packets:
+        if p["proto"] not in (6, 17):
+            continue
         for a in {p["src"], p["dst"]}:
-            count[a] = count.get(a, 0) + 1
+            if _unicast(a):
+                count[a] = count.get(a, 0) + 1
     return max(count, key=count.get) if count else None
 
 

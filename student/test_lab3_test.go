@@ -1,12 +1,18 @@
 package student_test
 
 import (
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/ntnu-ttm4200/lab3/internal/tier"
 	"github.com/ntnu-ttm4200/lab3/student"
 )
@@ -102,5 +108,91 @@ func TestCheckerNeverTellsTheAnswer(t *testing.T) {
 		if strings.Contains(out, "RESULT True") {
 			t.Errorf("%s: passed", cell)
 		}
+	}
+}
+
+// TestCheckerFindsTheHostsAmidNoise: a capture taken with -i any on a
+// host that just came up holds IPv6 neighbour discovery and MLD to
+// multicast groups, and a resolver's loopback traffic; more of it than a
+// short chat must not make the checker take a link-local, multicast or
+// loopback address for the host's own (it then found "no SYN from client1"
+// in a capture that has it).
+func TestCheckerFindsTheHostsAmidNoise(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"client1.pcap", "client2.pcap"} {
+		b, err := os.ReadFile(filepath.Join(samples, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := os.Open(filepath.Join(samples, "chatserver.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(dir, "chatserver.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(out)
+	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	mac := net.HardwareAddr{0x02, 0x42, 0x0a, 0x14, 0x1e, 0x03}
+	noise := func(eth *layers.Ethernet, l ...gopacket.SerializableLayer) []byte {
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, append([]gopacket.SerializableLayer{eth}, l...)...); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	ll, group := net.ParseIP("fe80::42:aff:fe14:1e03"), net.ParseIP("ff02::16")
+	ip6 := &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolUDP, HopLimit: 1, SrcIP: ll, DstIP: group}
+	udp6 := &layers.UDP{SrcPort: 5353, DstPort: 5353}
+	_ = udp6.SetNetworkLayerForChecksum(ip6)
+	lo := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4(127, 0, 0, 1), DstIP: net.IPv4(127, 0, 0, 11)}
+	udp4 := &layers.UDP{SrcPort: 40000, DstPort: 53}
+	_ = udp4.SetNetworkLayerForChecksum(lo)
+	frames := [][]byte{
+		noise(&layers.Ethernet{SrcMAC: mac, DstMAC: net.HardwareAddr{0x33, 0x33, 0, 0, 0, 0x16}, EthernetType: layers.EthernetTypeIPv6}, ip6, udp6, gopacket.Payload("mdns")),
+		noise(&layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4}, lo, udp4, gopacket.Payload("query")),
+	}
+	start := time.Unix(1700000000, 0)
+	for i := 0; i < 300; i++ {
+		f := frames[i%2]
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(f), Length: len(f)}, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n >= 150 {
+		t.Fatalf("the sample has %d packets: 300 of noise do not outnumber it", n)
+	}
+	got := run(t, dir, "check_progress.test_3_2(1000000000, 2000000000, 1000000001)")
+	if !strings.Contains(got, "RESULT True") || !strings.Contains(got, "Task 3.2: 3 of 3 right") {
+		t.Errorf("the right answers amid 300 packets of noise:\n%s", got)
 	}
 }
