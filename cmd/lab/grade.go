@@ -22,6 +22,7 @@ import (
 	"github.com/ntnu-ttm4200/lab3/grading"
 	"github.com/ntnu-ttm4200/lab3/images"
 	"github.com/ntnu-ttm4200/lab3/internal/progress"
+	"github.com/ntnu-ttm4200/lab3/internal/safetext"
 	"github.com/ntnu-ttm4200/lab3/runtime"
 	"github.com/ntnu-ttm4200/lab3/scenarios"
 )
@@ -164,6 +165,7 @@ A course keeps its settings in the course: mapping of a lab3.yaml
 					return nil, nil, nil, err
 				}
 				visibility = grading.VisibilitiesOf(selected)
+				args = skipFiles(a.stderr, args)
 				for _, dir := range args {
 					if err := needDir("submission", dir); err != nil {
 						return nil, nil, nil, err
@@ -702,4 +704,26 @@ func connectEngines(ctx context.Context, a *app, names []string) ([]runtime.Engi
 		return nil, lastErr
 	}
 	return engines, nil
+}
+
+// skipFiles leaves out, with a note, the regular files among several
+// SUBMISSION arguments: a class folder's glob (class/*) picks up its
+// README or roster beside the submissions. One file alone stays an error
+// (needDir), and so does a path that is not there.
+func skipFiles(stderr io.Writer, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := args[:0:0]
+	for _, p := range args {
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
+			fmt.Fprintf(stderr, "lab: %s: a file, not a submission folder: skipped\n", safetext.OneLine(p))
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return args // every one a file: needDir says so
+	}
+	return out
 }

@@ -851,3 +851,26 @@ func mustWriteFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestGradeSkipsFilesAmongSubmissionsOnFake: a class folder's glob picks up
+// its README beside the submissions; lab grade skips it with a note and
+// grades the folders. A file given alone is still a usage error.
+func TestGradeSkipsFilesAmongSubmissionsOnFake(t *testing.T) {
+	scen := fakeScenarios(t)
+	sub := gradingtest.SubmissionDir(t, "anna", "chat-server")
+	readme := filepath.Join(t.TempDir(), "README.md")
+	mustWriteFile(t, readme, "# the class\n")
+	engines := newFakeEngines(t, "")
+	code, stdout, stderr := gradeOnFake(context.Background(), t, engines, "--json", "--scenarios", scen, "--results", t.TempDir(), "--milestones", "M1", readme, sub)
+	if code != exitGradePassed || !strings.Contains(stderr, "lab: "+readme+": a file, not a submission folder: skipped\n") {
+		t.Fatalf("a README among the submissions: exit %d, want 0 with a note\n%s", code, stderr)
+	}
+	if reps := reportsOf(t, stdout, stderr); len(reps) != 1 || reps[0].Submission != "anna" {
+		t.Errorf("graded %d reports, want anna's only", len(reps))
+	}
+	fresh := newFakeEngines(t, "")
+	code, _, stderr = gradeOnFake(context.Background(), t, fresh, "--scenarios", scen, readme)
+	if code != 2 || !strings.Contains(stderr, "is a file; give a folder") || len(fresh.dialled()) != 0 {
+		t.Errorf("a file alone: exit %d, %q; want 2", code, stderr)
+	}
+}
