@@ -512,7 +512,7 @@ func (g *fileGrader) reportReview(ctx context.Context, res *Result) {
 		return
 	}
 	dir := filepath.Join(g.cfg.ResultsDir, SafeName(g.sub.Name))
-	sheet, err := writeReviewSheet(dir, g.sub.Name, name, pdf.Data, diagram, g.cfg.WriteFile)
+	sheet, err := writeReviewSheet(dir, g.sub.Name, name, pdf.Data, diagram, g.write)
 	if err != nil {
 		res.Notes = append(res.Notes, "review sheet not written: "+err.Error())
 		return

@@ -197,10 +197,10 @@ const (
 
 // writeReviewSheet writes the TA's review sheet into dir: the student's
 // report beside the diagram drawn from their captures, and the handout's
-// points as a checklist; each file through writeFile when it is not nil
-// (grading's atomic writer). It returns the sheet's path.
+// points as a checklist; each file through writeFile (fileGrader.write:
+// grading's atomic writer when it gives one). It returns the sheet's path.
 func writeReviewSheet(dir, submission, report string, pdf []byte, d *traffic.Diagram,
-	writeFile func(path string, perm os.FileMode, write func(io.Writer) error) error) (string, error) {
+	writeFile func(path string, data []byte) error) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("review sheet: %w", err)
 	}
@@ -209,16 +209,7 @@ func writeReviewSheet(dir, submission, report string, pdf []byte, d *traffic.Dia
 		Points                                           []string
 	}{Submission: submission, Report: report, Points: q2Points, NoDiagram: "the captures are missing or show no such exchange"}
 	write := func(name string, b []byte) error {
-		var err error
-		if writeFile != nil {
-			err = writeFile(filepath.Join(dir, name), 0o644, func(w io.Writer) error {
-				_, err := w.Write(b)
-				return err
-			})
-		} else {
-			err = os.WriteFile(filepath.Join(dir, name), b, 0o644)
-		}
-		if err != nil {
+		if err := writeFile(filepath.Join(dir, name), b); err != nil {
 			return fmt.Errorf("review sheet: %w", err)
 		}
 		return nil
