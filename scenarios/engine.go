@@ -751,7 +751,16 @@ func pump(pr *proc) {
 	pr.tr.markEOF()
 	code, err := pr.p.Wait()
 	pr.tr.finish(code, err)
+	if r, ok := pr.p.(exitRecorder); ok {
+		r.ExitRecorded()
+	}
 }
+
+// exitRecorder is a process told when the engine has recorded its exit.
+// The tests' fake programs are: their exit returns only then, so that an
+// instant clock cannot fire the exitGrace timeout between the exit and
+// its record.
+type exitRecorder interface{ ExitRecorded() }
 
 func (r *run) typeLine(name, line string) *stepError {
 	pr := r.proc(name)

@@ -97,16 +97,16 @@ type fakeProc struct {
 	mu       sync.Mutex
 	closed   bool
 	code     int
-	waited   chan struct{}
-	waitOnce sync.Once
+	recorded chan struct{} // closed by ExitRecorded
 	signals  []syscall.Signal
 	lines    []string
 }
 
 func (p *fakeProc) emit(s string) { p.out.send([]byte(s)) }
 
-// exit ends the program; it returns once the engine has seen the end of
-// its output and asked for the exit code.
+// exit ends the program; it returns once the engine has recorded the exit
+// code (ExitRecorded), as a real program's exit is long recorded when the
+// engine's exitGrace runs out.
 func (p *fakeProc) exit(code int) {
 	p.mu.Lock()
 	if p.closed {
@@ -116,7 +116,7 @@ func (p *fakeProc) exit(code int) {
 	p.closed, p.code = true, code
 	p.mu.Unlock()
 	close(p.out.quit)
-	<-p.waited
+	<-p.recorded
 }
 
 func (p *fakeProc) running() bool {
@@ -154,8 +154,8 @@ func (w fakeStdin) Close() error { return nil }
 func (p *fakeProc) Stdin() io.WriteCloser { return fakeStdin{p} }
 func (p *fakeProc) PID() int              { return 0 }
 func (p *fakeProc) Output() io.Reader     { return p.out }
+func (p *fakeProc) ExitRecorded()         { close(p.recorded) }
 func (p *fakeProc) Wait() (int, error) {
-	p.waitOnce.Do(func() { close(p.waited) })
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.code, nil
@@ -194,7 +194,7 @@ func (rt *fakeRuntime) Spawn(ctx context.Context, host string, cmd []string, opt
 	if !ok {
 		return nil, fmt.Errorf("exec %s: no such file", cmd[0])
 	}
-	p := &fakeProc{rt: rt, host: host, cmd: cmd, out: newSyncOutput(), waited: make(chan struct{})}
+	p := &fakeProc{rt: rt, host: host, cmd: cmd, out: newSyncOutput(), recorded: make(chan struct{})}
 	rt.mu.Lock()
 	rt.procs = append(rt.procs, p)
 	rt.mu.Unlock()
