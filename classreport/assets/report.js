@@ -28,7 +28,9 @@
 				var ok = (needle === '' || tr.dataset.name.indexOf(needle) >= 0) &&
 					(failed === '' || (' ' + tr.dataset.failed + ' ').indexOf(' ' + failed + ' ') >= 0) &&
 					(!incompleteBox.checked || tr.dataset.incomplete === 'true');
-				tr.hidden = !ok;
+				if (tr.hidden === ok) {
+					tr.hidden = !ok; // only a change costs a layout
+				}
 				if (ok) {
 					shown++;
 				}
@@ -55,9 +57,12 @@
 				}
 				return d !== 0 ? d : byName(a, b);
 			});
+			// One move of all the rows, so the table is laid out once.
+			var sorted = document.createDocumentFragment();
 			rows.forEach(function (tr) {
-				tbody.appendChild(tr);
+				sorted.appendChild(tr);
 			});
+			tbody.appendChild(sorted);
 			['name', 'total'].forEach(function (k) {
 				var th = document.getElementById('col-' + k);
 				var button = document.getElementById('sort-' + k);
